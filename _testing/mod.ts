@@ -1,0 +1,11 @@
+/**
+ * Private test helpers (not a workspace member, never published): closeness assertions that print the
+ * first mismatches with their indices, the project's seeded RNG, float64 finite-difference gradient checks,
+ * and paths to the shared reference fixtures.
+ *
+ * @module
+ */
+export { assertClose, type CloseOptions, type DiffStats, diffStats, unravel } from "./assert_close.ts";
+export { checkGradient, checkVjp, type GradCheckOptions } from "./grad_check.ts";
+export { Rng } from "@vlp/model/rng";
+export { fixturePath, SHARED } from "./shared.ts";

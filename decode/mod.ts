@@ -1,0 +1,6 @@
+/**
+ * @vlp/decode (work in progress).
+ *
+ * @module
+ */
+export {};

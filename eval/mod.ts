@@ -1,0 +1,6 @@
+/**
+ * @vlp/eval (work in progress).
+ *
+ * @module
+ */
+export {};

@@ -1,0 +1,6 @@
+/**
+ * @vlp/features (work in progress).
+ *
+ * @module
+ */
+export {};

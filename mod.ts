@@ -1,0 +1,25 @@
+/**
+ * vlp: VLP (unified vision-language pre-training, Zhou et al., AAAI 2020) in Deno/TypeScript.
+ *
+ * Data flows through the members in this order:
+ *
+ * - `@vlp/tokenizer`: BERT WordPiece (cased and uncased), text → wordpiece ids.
+ * - `@vlp/features`: every file VLP reads and writes (npy/npz, safe pickle, PyTorch checkpoints, HDF5
+ *   region shards, Karpathy/VQA data sets) and the 1607-d region geometry+class vector.
+ * - `@vlp/model`: the VLP transformer (BERT-base + region embedding), forward and hand-written backward,
+ *   reference / OpenBLAS / WebGPU backends, checkpoint loading.
+ * - `@vlp/decode`: greedy, sampling and beam search exactly as VLP, with a key/value cache.
+ * - `@vlp/train`: pre-training, caption and VQA fine-tuning, SCST, BertAdam.
+ * - `@vlp/eval`: BLEU, METEOR, ROUGE-L, CIDEr-D (coco-caption) and VQA accuracy.
+ *
+ * Dependency direction: tokenizer, features and eval are leaves; model may use features; train and decode
+ * use model, features and tokenizer (and eval for validation).
+ *
+ * @module
+ */
+export * as tokenizer from "@vlp/tokenizer";
+export * as features from "@vlp/features";
+export * as model from "@vlp/model";
+export * as decode from "@vlp/decode";
+export * as train from "@vlp/train";
+export * as evaluation from "@vlp/eval";

@@ -1,0 +1,6 @@
+/**
+ * @vlp/model (work in progress).
+ *
+ * @module
+ */
+export {};

@@ -1,0 +1,6 @@
+/**
+ * @vlp/train (work in progress).
+ *
+ * @module
+ */
+export {};
