@@ -93,3 +93,10 @@ function incrementDecimal(digits: string): string {
   }
   return "1" + d.join("");
 }
+
+/** Python 3 `s.strip()` (no argument): removes leading and trailing Unicode whitespace. */
+export function pyStrip(s: string): string {
+  return s.replace(PY_STRIP_START, "").replace(PY_STRIP_END, "");
+}
+const PY_STRIP_START = new RegExp("^" + PY_WHITESPACE.source);
+const PY_STRIP_END = new RegExp(PY_WHITESPACE.source + "$");
