@@ -65,13 +65,18 @@ export function scoreCaptions(
     if (!refMap.has(id)) extra.push(id);
     candidates.set(id, r.caption);
   }
-  const show = (ids: string[]) => ids.slice(0, 10).join(", ") + (ids.length > 10 ? `, ... (${ids.length} in all)` : "");
-  if (dup.length > 0) throw new RangeError(`Caption results: more than one caption for image ids ${show(dup)}`);
+  const show = (ids: string[]) =>
+    ids.slice(0, 10).join(", ") + (ids.length > 10 ? `, ... (${ids.length} in all)` : "");
+  if (dup.length > 0) {
+    throw new RangeError(`Caption results: more than one caption for image ids ${show(dup)}`);
+  }
   if (extra.length > 0) throw new RangeError(`Caption results: image ids ${show(extra)} have no references`);
   const missing = [...refMap.keys()].filter((id) => !candidates.has(id));
   if (missing.length > 0 && !opts.allowMissing) {
     throw new RangeError(
-      `Caption results: no caption for ${missing.length} of ${refMap.size} reference images (${show(missing)}); ` +
+      `Caption results: no caption for ${missing.length} of ${refMap.size} reference images (${
+        show(missing)
+      }); ` +
         "pass allowMissing (CLI: --subset) to score only the images with results",
     );
   }

@@ -13,7 +13,9 @@ for (const name of ["cap_fakecap126", "cap_tricky65"]) {
     const results = parseResults(read(`${name}.results.json`), `${name}.results.json`);
     const exp = JSON.parse(read(`${name}.expected.json`));
     const r = scoreCaptions(refs, results, { meteor });
-    for (const [id, t] of Object.entries(exp.tokenized) as [string, { refs: string[]; candidate: string }][]) {
+    for (
+      const [id, t] of Object.entries(exp.tokenized) as [string, { refs: string[]; candidate: string }][]
+    ) {
       assert.deepEqual(r.tokenized.get(id), t, `tokenized ${id}`);
     }
     assert.deepEqual(r.bleuCounts, exp.bleu_counts);
@@ -24,7 +26,10 @@ for (const name of ["cap_fakecap126", "cap_tricky65"]) {
     assert.equal(r.perImage.size, exp.n_images);
     for (const [id, row] of Object.entries(exp.per_image) as [string, Record<string, number>][]) {
       for (const [m, v] of Object.entries(row)) {
-        assert.ok(Math.abs(r.perImage.get(id)![m] - v) <= 1e-9, `${id} ${m}: ${r.perImage.get(id)![m]} vs ${v}`);
+        assert.ok(
+          Math.abs(r.perImage.get(id)![m] - v) <= 1e-9,
+          `${id} ${m}: ${r.perImage.get(id)![m]} vs ${v}`,
+        );
       }
     }
     assert.ok(r.unavailable.SPICE.length > 0 && r.unavailable.METEOR.includes("paraphrase"));
@@ -33,9 +38,15 @@ for (const name of ["cap_fakecap126", "cap_tricky65"]) {
 
 Deno.test("scoreCaptions rejects duplicate, unknown and missing image ids", () => {
   const refs = new Map([["1", ["a dog"]], ["2", ["a cat"]]]);
-  assert.throws(() => scoreCaptions(refs, [{ image_id: 1, caption: "x" }, { image_id: 1, caption: "y" }]), /more than one caption for image ids 1/);
+  assert.throws(
+    () => scoreCaptions(refs, [{ image_id: 1, caption: "x" }, { image_id: 1, caption: "y" }]),
+    /more than one caption for image ids 1/,
+  );
   assert.throws(() => scoreCaptions(refs, [{ image_id: 3, caption: "x" }]), /image ids 3 have no references/);
-  assert.throws(() => scoreCaptions(refs, [{ image_id: 1, caption: "x" }]), /no caption for 1 of 2 reference images \(2\)/);
+  assert.throws(
+    () => scoreCaptions(refs, [{ image_id: 1, caption: "x" }]),
+    /no caption for 1 of 2 reference images \(2\)/,
+  );
   const sub = scoreCaptions(refs, [{ image_id: 1, caption: "a dog" }], { allowMissing: true });
   assert.deepEqual([...sub.perImage.keys()], ["1"]);
   assert.equal(sub.unavailable.METEOR, "no Meteor tables given");

@@ -23,7 +23,9 @@ export function parseJson(text: string, file: string): unknown {
 
 /** Formats zod issues as "key.path: message" lines. */
 function issues(err: z.ZodError, max = 5): string {
-  const list = err.issues.slice(0, max).map((i) => `${i.path.length > 0 ? i.path.join(".") : "(root)"}: ${i.message}`);
+  const list = err.issues.slice(0, max).map((i) =>
+    `${i.path.length > 0 ? i.path.join(".") : "(root)"}: ${i.message}`
+  );
   return list.join("; ") + (err.issues.length > max ? `; ... (${err.issues.length} problems)` : "");
 }
 
@@ -64,7 +66,10 @@ export function topLevelKeys(text: string): string[] {
 }
 
 const imageIdSchema = z.union([z.number().int(), z.string().min(1)]);
-const simpleRefsSchema = z.record(z.string(), z.array(z.string()).min(1, "an image needs at least one caption"));
+const simpleRefsSchema = z.record(
+  z.string(),
+  z.array(z.string()).min(1, "an image needs at least one caption"),
+);
 const cocoRefsSchema = z.object({
   images: z.array(z.object({ id: imageIdSchema }).passthrough()).optional(),
   annotations: z.array(z.object({ image_id: imageIdSchema, caption: z.string() }).passthrough()),
@@ -106,19 +111,23 @@ export function parseResults(text: string, file: string): CaptionResult[] {
 }
 
 const vqaOfficialSchema = z.object({
-  annotations: z.array(z.object({
+  annotations: z.array(
+    z.object({
+      question_id: z.number().int(),
+      question_type: z.string(),
+      answer_type: z.string(),
+      answers: z.array(z.object({ answer: z.string() }).passthrough()).min(1),
+    }).passthrough(),
+  ),
+}).passthrough();
+const vqaSimpleSchema = z.array(
+  z.object({
     question_id: z.number().int(),
     question_type: z.string(),
     answer_type: z.string(),
-    answers: z.array(z.object({ answer: z.string() }).passthrough()).min(1),
-  }).passthrough()),
-}).passthrough();
-const vqaSimpleSchema = z.array(z.object({
-  question_id: z.number().int(),
-  question_type: z.string(),
-  answer_type: z.string(),
-  answers: z.array(z.string()).min(1),
-}).passthrough());
+    answers: z.array(z.string()).min(1),
+  }).passthrough(),
+);
 
 /** VQA annotations: the official `{"annotations": [...]}` file or the simplified list (answers as strings). */
 export function parseVqaAnnotations(text: string, file: string): VqaQuestion[] {
@@ -139,14 +148,23 @@ export function parseVqaAnnotations(text: string, file: string): VqaQuestion[] {
   }));
 }
 
-const vqaResultsSchema = z.array(z.object({ question_id: z.number().int(), answer: z.string() }).passthrough());
+const vqaResultsSchema = z.array(
+  z.object({ question_id: z.number().int(), answer: z.string() }).passthrough(),
+);
 
 /** VQA results `[{"question_id", "answer"}]`; a repeated question id is an error. */
 export function parseVqaResults(text: string, file: string): Map<number, string> {
-  const list = validate(vqaResultsSchema, parseJson(text, file), file, 'VQA results [{"question_id", "answer"}]');
+  const list = validate(
+    vqaResultsSchema,
+    parseJson(text, file),
+    file,
+    'VQA results [{"question_id", "answer"}]',
+  );
   const out = new Map<number, string>();
   for (const r of list) {
-    if (out.has(r.question_id)) throw new RangeError(`"${file}": question_id ${r.question_id} has more than one answer`);
+    if (out.has(r.question_id)) {
+      throw new RangeError(`"${file}": question_id ${r.question_id} has more than one answer`);
+    }
     out.set(r.question_id, r.answer);
   }
   return out;

@@ -137,7 +137,8 @@ export class Aligner {
       for (let k = 0; k < m.matchLength; k++) cov1[m.matchStart + k]++;
       for (let k = 0; k < m.length; k++) cov2[m.start + k]++;
     };
-    const one = (j: number, i: number, module: number) => add({ start: j, length: 1, matchStart: i, matchLength: 1, module });
+    const one = (j: number, i: number, module: number) =>
+      add({ start: j, length: 1, matchStart: i, matchLength: 1, module });
     for (let mod = 0; mod < modsUsed; mod++) {
       const kind = this.modules[mod];
       if (kind === "exact") {
@@ -170,12 +171,19 @@ export class Aligner {
     return { keys1, keys2, matches, cov1, cov2 };
   }
 
-  private paraphraseMatches(words1: readonly string[], words2: readonly string[], mod: number, add: (m: Match) => void) {
+  private paraphraseMatches(
+    words1: readonly string[],
+    words2: readonly string[],
+    mod: number,
+    add: (m: Match) => void,
+  ) {
     const pt = this.res.paraphrase!;
     const line1 = Int32Array.from(words1, (w) => pt.translate(w));
     const line2 = Int32Array.from(words2, (w) => pt.translate(w));
     const occursAt = (line: Int32Array, at: number, words: Int32Array) => {
-      for (let k = 0; k < words.length; k++) if (at + k === line.length || line[at + k] !== words[k]) return false;
+      for (let k = 0; k < words.length; k++) {
+        if (at + k === line.length || line[at + k] !== words[k]) return false;
+      }
       return true;
     };
     // Paraphrases in the test of reference phrases, then paraphrases in the reference of test phrases.

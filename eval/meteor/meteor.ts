@@ -18,7 +18,12 @@ import type { MeteorResources } from "./resources.ts";
 export const METEOR_EN = { alpha: 0.85, beta: 0.2, gamma: 0.6, delta: 0.75 } as const;
 
 /** Scoring weight of each module for English. */
-export const METEOR_EN_WEIGHTS: Record<MeteorModule, number> = { exact: 1.0, stem: 0.6, synonym: 0.8, paraphrase: 0.6 };
+export const METEOR_EN_WEIGHTS: Record<MeteorModule, number> = {
+  exact: 1.0,
+  stem: 0.6,
+  synonym: 0.8,
+  paraphrase: 0.6,
+};
 
 /** Meteor's sufficient statistics (`MeteorStats`, aggregable part); per-module lists are indexed like the modules. */
 export interface MeteorStats {
@@ -63,7 +68,8 @@ function isPerfect(s: MeteorStats): boolean {
 /** Meteor's `computeMetrics`: the score of a set of statistics. */
 export function meteorScore(s: MeteorStats, weights: readonly number[]): number {
   const { alpha, beta, gamma, delta } = METEOR_EN;
-  const testWeightedLength = delta * (s.testLength - s.testFunctionWords) + (1.0 - delta) * s.testFunctionWords;
+  const testWeightedLength = delta * (s.testLength - s.testFunctionWords) +
+    (1.0 - delta) * s.testFunctionWords;
   const refWeightedLength = delta * (s.referenceLength - s.referenceFunctionWords) +
     (1.0 - delta) * s.referenceFunctionWords;
   let testMatches = 0, refMatches = 0;

@@ -66,14 +66,48 @@ export class SynonymDictionary {
 
 /** WordNet's detachment rules (nouns, verbs, adjectives), in Meteor's order. */
 const MORPH_SUFFIX = [
-  "s", "ses", "xes", "zes", "ches", "shes", "men", "ies",
-  "s", "ies", "es", "es", "ed", "ed", "ing", "ing",
-  "er", "est", "er", "est",
+  "s",
+  "ses",
+  "xes",
+  "zes",
+  "ches",
+  "shes",
+  "men",
+  "ies",
+  "s",
+  "ies",
+  "es",
+  "es",
+  "ed",
+  "ed",
+  "ing",
+  "ing",
+  "er",
+  "est",
+  "er",
+  "est",
 ];
 const MORPH_ENDING = [
-  "", "s", "x", "z", "ch", "sh", "man", "y",
-  "", "y", "e", "", "e", "", "e", "",
-  "", "", "e", "e",
+  "",
+  "s",
+  "x",
+  "z",
+  "ch",
+  "sh",
+  "man",
+  "y",
+  "",
+  "y",
+  "e",
+  "",
+  "e",
+  "",
+  "e",
+  "",
+  "",
+  "",
+  "e",
+  "e",
 ];
 
 /**
@@ -165,12 +199,16 @@ export async function readGzipText(path: string): Promise<string> {
   } catch (e) {
     throw new Error(`Cannot read Meteor paraphrase table "${path}": ${(e as Error).message}`);
   }
-  const stream = file.readable.pipeThrough(new DecompressionStream("gzip")).pipeThrough(new TextDecoderStream());
+  const stream = file.readable.pipeThrough(new DecompressionStream("gzip")).pipeThrough(
+    new TextDecoderStream(),
+  );
   let text = "";
   try {
     for await (const chunk of stream) text += chunk;
   } catch (e) {
-    throw new SyntaxError(`Cannot read Meteor paraphrase table "${path}": not a gzip file (${(e as Error).message})`);
+    throw new SyntaxError(
+      `Cannot read Meteor paraphrase table "${path}": not a gzip file (${(e as Error).message})`,
+    );
   }
   return text;
 }

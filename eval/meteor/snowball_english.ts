@@ -37,7 +37,16 @@ const EXCEPTIONS: Record<string, string> = {
 };
 
 /** Words left alone after step 1a (exception list 2). */
-const AFTER_1A = new Set(["inning", "outing", "canning", "herring", "earring", "proceed", "exceed", "succeed"]);
+const AFTER_1A = new Set([
+  "inning",
+  "outing",
+  "canning",
+  "herring",
+  "earring",
+  "proceed",
+  "exceed",
+  "succeed",
+]);
 
 /** Longest suffix of `w` from `list`, or null. */
 function longestSuffix(w: string, list: readonly string[]): string | null {
@@ -127,11 +136,30 @@ function step1b(w: string, p1: number): string {
 }
 
 const STEP2: [string, string][] = [
-  ["tional", "tion"], ["enci", "ence"], ["anci", "ance"], ["abli", "able"], ["entli", "ent"],
-  ["izer", "ize"], ["ization", "ize"], ["ational", "ate"], ["ation", "ate"], ["ator", "ate"],
-  ["alism", "al"], ["aliti", "al"], ["alli", "al"], ["fulness", "ful"], ["ousli", "ous"],
-  ["ousness", "ous"], ["iveness", "ive"], ["iviti", "ive"], ["biliti", "ble"], ["bli", "ble"],
-  ["ogi", "og"], ["fulli", "ful"], ["lessli", "less"], ["li", ""],
+  ["tional", "tion"],
+  ["enci", "ence"],
+  ["anci", "ance"],
+  ["abli", "able"],
+  ["entli", "ent"],
+  ["izer", "ize"],
+  ["ization", "ize"],
+  ["ational", "ate"],
+  ["ation", "ate"],
+  ["ator", "ate"],
+  ["alism", "al"],
+  ["aliti", "al"],
+  ["alli", "al"],
+  ["fulness", "ful"],
+  ["ousli", "ous"],
+  ["ousness", "ous"],
+  ["iveness", "ive"],
+  ["iviti", "ive"],
+  ["biliti", "ble"],
+  ["bli", "ble"],
+  ["ogi", "og"],
+  ["fulli", "ful"],
+  ["lessli", "less"],
+  ["li", ""],
 ];
 const STEP2_SUFFIXES = STEP2.map((p) => p[0]);
 
@@ -145,8 +173,15 @@ function step2(w: string, p1: number): string {
 }
 
 const STEP3: [string, string][] = [
-  ["tional", "tion"], ["ational", "ate"], ["alize", "al"], ["icate", "ic"], ["iciti", "ic"],
-  ["ical", "ic"], ["ful", ""], ["ness", ""], ["ative", ""],
+  ["tional", "tion"],
+  ["ational", "ate"],
+  ["alize", "al"],
+  ["icate", "ic"],
+  ["iciti", "ic"],
+  ["ical", "ic"],
+  ["ful", ""],
+  ["ness", ""],
+  ["ative", ""],
 ];
 const STEP3_SUFFIXES = STEP3.map((p) => p[0]);
 
@@ -158,8 +193,24 @@ function step3(w: string, p1: number, p2: number): string {
 }
 
 const STEP4 = [
-  "al", "ance", "ence", "er", "ic", "able", "ible", "ant", "ement", "ment", "ent", "ism", "ate", "iti",
-  "ous", "ive", "ize", "ion",
+  "al",
+  "ance",
+  "ence",
+  "er",
+  "ic",
+  "able",
+  "ible",
+  "ant",
+  "ement",
+  "ment",
+  "ent",
+  "ism",
+  "ate",
+  "iti",
+  "ous",
+  "ive",
+  "ize",
+  "ion",
 ];
 
 function step4(w: string, p2: number): string {

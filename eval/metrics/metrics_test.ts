@@ -12,7 +12,9 @@ interface Expected {
 }
 
 function load(name: string): { ids: string[]; cands: string[]; refs: string[][]; exp: Expected } {
-  const exp: Expected = JSON.parse(Deno.readTextFileSync(fixturePath(`fixtures/metrics/${name}.expected.json`)));
+  const exp: Expected = JSON.parse(
+    Deno.readTextFileSync(fixturePath(`fixtures/metrics/${name}.expected.json`)),
+  );
   const ids = Object.keys(exp.tokenized);
   return {
     ids,
@@ -33,7 +35,9 @@ for (const name of ["cap_fakecap126", "cap_tricky65"]) {
     assert.deepEqual(r.counts, exp.bleu_counts);
     for (let n = 0; n < 4; n++) near(r.score[n], exp.metrics[`Bleu_${n + 1}`], `Bleu_${n + 1}`);
     ids.forEach((id, i) => {
-      for (let n = 0; n < 4; n++) near(r.perImage[i][n], exp.per_image[id][`Bleu_${n + 1}`], `${id} Bleu_${n + 1}`);
+      for (let n = 0; n < 4; n++) {
+        near(r.perImage[i][n], exp.per_image[id][`Bleu_${n + 1}`], `${id} Bleu_${n + 1}`);
+      }
     });
   });
 

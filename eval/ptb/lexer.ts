@@ -69,10 +69,12 @@ export function contains(s: CharSet, c: number): boolean {
 
 /** Parses a list of hexadecimal ranges such as `"41-5a 61-7a aa"` into a set. */
 export function hexRanges(spec: string): CharSet {
-  return ranges(spec.trim().split(/\s+/).map((r) => {
-    const [a, b] = r.split("-");
-    return [parseInt(a, 16), parseInt(b ?? a, 16)] as [number, number];
-  }));
+  return ranges(
+    spec.trim().split(/\s+/).map((r) => {
+      const [a, b] = r.split("-");
+      return [parseInt(a, 16), parseInt(b ?? a, 16)] as [number, number];
+    }),
+  );
 }
 
 /**
@@ -357,7 +359,9 @@ export class Scanner<T> {
       this.nfa.eps[this.startNfa].push(s);
       this.nfa.accept[e] = i;
     });
-    this.trailing = rules.map((r) => (r.trail ? { head: new FullMatcher(r.re), tail: new FullMatcher(r.trail) } : null));
+    this.trailing = rules.map((
+      r,
+    ) => (r.trail ? { head: new FullMatcher(r.re), tail: new FullMatcher(r.trail) } : null));
     this.buildClasses();
     this.dfaState(this.nfa.closure([this.startNfa]));
   }

@@ -85,9 +85,16 @@ const SGML = seq(
   star(" "),
   ">",
 );
-const SPMDASH = alt(seq("&", alt("MD", "mdash", "ndash"), ";"), cls(u(0x96) + u(0x97) + "\u2013\u2014\u2015"));
+const SPMDASH = alt(
+  seq("&", alt("MD", "mdash", "ndash"), ";"),
+  cls(u(0x96) + u(0x97) + "\u2013\u2014\u2015"),
+);
 const SPAMP = seq("&amp;");
-const SPPUNC = seq("&", alt("HT", "TL", "UR", "LR", "QC", "QL", "QR", "odq", "cdq", seq("#", plus(cls("0-9")))), ";");
+const SPPUNC = seq(
+  "&",
+  alt("HT", "TL", "UR", "LR", "QC", "QL", "QR", "odq", "cdq", seq("#", plus(cls("0-9")))),
+  ";",
+);
 const SPLET = seq("&", cls("aeiouAEIOU"), alt("acute", "grave", "uml"), ";");
 const SPACE = cls(" \t\u00A0\u2000-\u200A\u3000");
 const SPACES = plus(SPACE);
@@ -176,12 +183,18 @@ const APOWORD = alt(
   seq("O", APOSETCETERA, "o"),
 );
 const APOWORD2 = seq("y", APOS);
-const FULLURL = seq("http", opt("s"), "://", plus(notCls(' \t\n\f\r"<>|(){}')), notCls(' \t\n\f\r"<>|.!?(){},-'));
+const FULLURL = seq(
+  "http",
+  opt("s"),
+  "://",
+  plus(notCls(' \t\n\f\r"<>|(){}')),
+  notCls(' \t\n\f\r"<>|.!?(){},-'),
+);
 const LIKELYURL = seq(
   alt(
     seq("www.", plus(seq(plus(notCls(' \t\n\f\r"<>|.!?(){},')), ".")), rep(cls("a-zA-Z"), 2, 4)),
     // The original class `[^ ...,-_$]` holds the RANGE ',' .. '_' (digits, capitals, most ASCII symbols).
-    seq(plus(seq(plus(notCls(' \t\n\f\r"`\'<>|.!?(){},-_$')), ".")), alt("com", "net", "org", "edu")),
+    seq(plus(seq(plus(notCls(" \t\n\f\r\"`'<>|.!?(){},-_$")), ".")), alt("com", "net", "org", "edu")),
   ),
   opt(seq("/", plus(notCls(' \t\n\f\r"<>|()')), notCls(' \t\n\f\r"<>|.!?(){},-'))),
 );
@@ -201,25 +214,108 @@ const C = (c: string) => exact(c);
 const ABMONTH = alt("Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec");
 const ABDAYS = alt("Mon", "Tue", "Tues", "Wed", "Thu", "Thurs", "Fri");
 const ABSTATE = alt(
-  "Ala", "Ariz", seq(C("A"), "z"), seq(C("A"), "rk"), "Calif", "Colo", "Conn", "Ct", "Dak", seq(C("D"), "el"),
-  "Fla", "Ga", seq(C("I"), "ll"), "Ind", seq("Kan", opt("s")), "Ky", seq(C("L"), "a"), seq(C("M"), "ass"),
-  "Md", "Mich", "Minn", seq(C("M"), "iss"), "Mo", "Mont", "Neb", "Nev", "Okla", seq(C("O"), "re"),
-  seq(C("P"), "a"), "Penn", "Tenn", seq(C("T"), "ex"), "Va", "Vt", seq(C("W"), "ash"), seq("Wis", opt("c")),
+  "Ala",
+  "Ariz",
+  seq(C("A"), "z"),
+  seq(C("A"), "rk"),
+  "Calif",
+  "Colo",
+  "Conn",
+  "Ct",
+  "Dak",
+  seq(C("D"), "el"),
+  "Fla",
+  "Ga",
+  seq(C("I"), "ll"),
+  "Ind",
+  seq("Kan", opt("s")),
+  "Ky",
+  seq(C("L"), "a"),
+  seq(C("M"), "ass"),
+  "Md",
+  "Mich",
+  "Minn",
+  seq(C("M"), "iss"),
+  "Mo",
+  "Mont",
+  "Neb",
+  "Nev",
+  "Okla",
+  seq(C("O"), "re"),
+  seq(C("P"), "a"),
+  "Penn",
+  "Tenn",
+  seq(C("T"), "ex"),
+  "Va",
+  "Vt",
+  seq(C("W"), "ash"),
+  seq("Wis", opt("c")),
   "Wyo",
 );
 const ABCOMP = alt(
-  "Inc", seq("Co", opt("s")), "Corp", seq("P", opt("p"), "t", cls("ye"), opt("s")), "Ltd", "Plc", "Rt",
-  "Bancorp", "Bhd", "Assn", "Univ", "Intl", "Sys",
+  "Inc",
+  seq("Co", opt("s")),
+  "Corp",
+  seq("P", opt("p"), "t", cls("ye"), opt("s")),
+  "Ltd",
+  "Plc",
+  "Rt",
+  "Bancorp",
+  "Bhd",
+  "Assn",
+  "Univ",
+  "Intl",
+  "Sys",
 );
 const ABNUM = alt("tel", "est", "ext", "sq");
 const ABPTIT = alt("Jr", "Sr", "Bros", seq(alt("Ed", "Ph"), ".D"), "Blvd", "Rd", "Esq");
 const ABBREV1 = seq(alt(ABMONTH, ABDAYS, ABSTATE, ABCOMP, ABNUM, ABPTIT, "etc", "al", "seq", "Bldg"), ".");
 const s0 = (w: string) => seq(w, opt("s"));
 const ABTITLE = alt(
-  "Mr", "Mrs", "Ms", seq(C("M"), "iss"), s0("Dr"), s0("Prof"), s0("Sen"), s0("Rep"), s0("Atty"), "Lt", "Col",
-  "Gen", "Messrs", s0("Gov"), "Adm", "Rev", "Maj", "Sgt", "Cpl", "Pvt", "Capt", seq("St", opt("e")), "Ave",
-  "Pres", "Lieut", "Hon", "Brig", seq("C", opt("o"), "mdr"), "Pfc", "Spc", s0("Supt"), "Det", "Mt", "Ft",
-  "Adj", "Adv", "Asst", "Assoc", "Ens", "Insp", "Mlle", "Mme", "Msgr", "Sfc",
+  "Mr",
+  "Mrs",
+  "Ms",
+  seq(C("M"), "iss"),
+  s0("Dr"),
+  s0("Prof"),
+  s0("Sen"),
+  s0("Rep"),
+  s0("Atty"),
+  "Lt",
+  "Col",
+  "Gen",
+  "Messrs",
+  s0("Gov"),
+  "Adm",
+  "Rev",
+  "Maj",
+  "Sgt",
+  "Cpl",
+  "Pvt",
+  "Capt",
+  seq("St", opt("e")),
+  "Ave",
+  "Pres",
+  "Lieut",
+  "Hon",
+  "Brig",
+  seq("C", opt("o"), "mdr"),
+  "Pfc",
+  "Spc",
+  s0("Supt"),
+  "Det",
+  "Mt",
+  "Ft",
+  "Adj",
+  "Adv",
+  "Asst",
+  "Assoc",
+  "Ens",
+  "Insp",
+  "Mlle",
+  "Mme",
+  "Msgr",
+  "Sfc",
 );
 const ABCOMP2 = alt("Invt", "Elec", "Natl", seq("M", cls("ft"), "g"), "Dept");
 const ABBREV4 = alt(ABTITLE, "vs", "Alex", "Wm", "Jos", "Cie", "a.k.a", "cf", "TREAS", "Ph", ACRO, ABCOMP2);
@@ -228,10 +324,52 @@ const ACRONYM = seq(ACRO, ".");
 const ABBREV3 = seq(alt("ca", s0("fig"), "prop", s0("no"), "art", "bldg", "prop", "pp", "op"), ".");
 /** Words after which an acronym's period also ends the sentence (first letter case-sensitive). */
 const SENTENCE_STARTERS = [
-  "About", "According", "Additionally", "After", "An", "A", "As", "At", "But", "Earlier", "He", "Her",
-  "Here", "However", "If", "In", "It", "Last", "Many", "More", "Mr.", "Ms.", "Now", "Once", "One", "Other",
-  "Our", "She", "Since", "So", "Some", "Such", "That", "The", "Their", "Then", "There", "These", "They",
-  "This", "We", "When", "While", "What", "Yet", "You",
+  "About",
+  "According",
+  "Additionally",
+  "After",
+  "An",
+  "A",
+  "As",
+  "At",
+  "But",
+  "Earlier",
+  "He",
+  "Her",
+  "Here",
+  "However",
+  "If",
+  "In",
+  "It",
+  "Last",
+  "Many",
+  "More",
+  "Mr.",
+  "Ms.",
+  "Now",
+  "Once",
+  "One",
+  "Other",
+  "Our",
+  "She",
+  "Since",
+  "So",
+  "Some",
+  "Such",
+  "That",
+  "The",
+  "Their",
+  "Then",
+  "There",
+  "These",
+  "They",
+  "This",
+  "We",
+  "When",
+  "While",
+  "What",
+  "Yet",
+  "You",
 ].map((w) => (w.length === 1 ? C(w) : seq(C(w[0]), w.slice(1))));
 
 const d09 = cls("0-9");
@@ -239,7 +377,12 @@ const PHONE = alt(
   seq(
     alt(
       seq("(", rep(d09, 2, 3), ")", opt(cls(" \u00A0"))),
-      seq(opt(seq("+", opt("+"))), opt(seq(rep(d09, 2, 4), cls("- \u00A0"))), rep(d09, 2, 4), cls("- \u00A0")),
+      seq(
+        opt(seq("+", opt("+"))),
+        opt(seq(rep(d09, 2, 4), cls("- \u00A0"))),
+        rep(d09, 2, 4),
+        cls("- \u00A0"),
+      ),
     ),
     rep(d09, 3, 4),
     opt(cls("- \u00A0")),
@@ -265,7 +408,14 @@ const INSENTP = cls(",;:\u3001");
 const QUOTES = alt(
   APOS,
   "''",
-  rep(cls("`\u2018\u2019\u201A\u201B\u201C\u201D" + u(0x91) + u(0x92) + u(0x93) + u(0x94) + "\u201E\u201F\u2039\u203A\u00AB\u00BB"), 1, 2),
+  rep(
+    cls(
+      "`\u2018\u2019\u201A\u201B\u201C\u201D" + u(0x91) + u(0x92) + u(0x93) + u(0x94) +
+        "\u201E\u201F\u2039\u203A\u00AB\u00BB",
+    ),
+    1,
+    2,
+  ),
 );
 const DBLQUOT = alt('"', "&quot;");
 const TBSPEC = alt(
@@ -327,7 +477,10 @@ function latexQuotes(s: string, probablyLeft: boolean): string {
 }
 
 function normalizeCurrency(s: string): string {
-  return s.replaceAll("\u00A2", "cents").replaceAll("\u00A3", "#").replace(/[\u0080\u00A4\u20A0\u20AC]/g, "$");
+  return s.replaceAll("\u00A2", "cents").replaceAll("\u00A3", "#").replace(
+    /[\u0080\u00A4\u20A0\u20AC]/g,
+    "$",
+  );
 }
 
 const FRACTIONS: Record<string, string> = {
@@ -347,7 +500,8 @@ const left: Action = (t) => latexQuotes(t, true);
 const right: Action = (t) => latexQuotes(t, false);
 const amp: Action = normalizeAmp;
 const parens: Action = parensToPtb;
-const withPushback = (pushback: number, f: Action = same): Action => Object.assign((t: string) => f(t), { pushback });
+const withPushback = (pushback: number, f: Action = same): Action =>
+  Object.assign((t: string) => f(t), { pushback });
 /** Abbreviation that ends a sentence: the token keeps its period and the period is read again. */
 const periodTwice = withPushback(1);
 /** Splits an assimilation ("cannot", "gonna"): the token is the text without its last `n` code units. */
@@ -392,11 +546,15 @@ export const PTB_RULES: readonly Rule<Action>[] = [
   rule(DOLSIGN2, normalizeCurrency),
   // An acronym before a typical sentence start: "I." gives "I" and "."; longer ones keep their period
   // and the period is also returned as the next token.
-  rule(ACRONYM, Object.assign((t: string) => (t.length === 2 ? t.slice(0, 1) : t), { pushback: 1 }), seq(
-    SPACENLS,
-    alt(...SENTENCE_STARTERS, SGML),
-    SPACENL,
-  )),
+  rule(
+    ACRONYM,
+    Object.assign((t: string) => (t.length === 2 ? t.slice(0, 1) : t), { pushback: 1 }),
+    seq(
+      SPACENLS,
+      alt(...SENTENCE_STARTERS, SGML),
+      SPACENL,
+    ),
+  ),
   rule(ABBREV3, same, seq(opt(SPACENL), digitJ)),
   rule(seq(alt(seq("pt", cls("eyEY")), "co"), "."), same, seq(SPACE, alt("ltd", "lim"))),
   rule(ABBREV1, periodTwice, SENTEND),

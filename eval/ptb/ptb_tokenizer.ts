@@ -43,7 +43,23 @@ export function ptbTokenizeText(text: string): string[][] {
 
 /** The tokens coco-caption removes after PTB tokenization (its list is upper case, so "-lrb-" stays). */
 export const COCO_PUNCTUATIONS: ReadonlySet<string> = new Set([
-  "''", "'", "``", "`", "-LRB-", "-RRB-", "-LCB-", "-RCB-", ".", "?", "!", ",", ":", "-", "--", "...", ";",
+  "''",
+  "'",
+  "``",
+  "`",
+  "-LRB-",
+  "-RRB-",
+  "-LCB-",
+  "-RCB-",
+  ".",
+  "?",
+  "!",
+  ",",
+  ":",
+  "-",
+  "--",
+  "...",
+  ";",
 ]);
 
 /** Options of {@linkcode ptbTokenize}. */

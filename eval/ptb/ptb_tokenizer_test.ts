@@ -14,7 +14,11 @@ const rows: Row[] = Deno.readTextFileSync(fixturePath("fixtures/tokenizer/ptb.js
 
 function report(field: "java" | "coco", got: string[]): void {
   const bad = rows.filter((r, k) => got[k] !== r[field]);
-  const show = bad.slice(0, 8).map((r) => `#${r.i} ${JSON.stringify(r.input)}\n  got  ${JSON.stringify(got[rows.indexOf(r)])}\n  want ${JSON.stringify(r[field])}`);
+  const show = bad.slice(0, 8).map((r) =>
+    `#${r.i} ${JSON.stringify(r.input)}\n  got  ${JSON.stringify(got[rows.indexOf(r)])}\n  want ${
+      JSON.stringify(r[field])
+    }`
+  );
   assert.equal(bad.length, 0, `${bad.length} of ${rows.length} lines differ (${field}):\n${show.join("\n")}`);
 }
 

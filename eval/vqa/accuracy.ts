@@ -69,12 +69,16 @@ function percentMean(xs: readonly number[]): number {
  * Accuracy of `results` (question id -> predicted answer) over `questions`. Every question needs a
  * result and every result a question; otherwise a RangeError names the offending ids.
  */
-export function vqaAccuracy(questions: readonly VqaQuestion[], results: ReadonlyMap<number, string>): VqaResult {
+export function vqaAccuracy(
+  questions: readonly VqaQuestion[],
+  results: ReadonlyMap<number, string>,
+): VqaResult {
   const known = new Set(questions.map((q) => q.question_id));
   const missing = questions.filter((q) => !results.has(q.question_id)).map((q) => q.question_id);
   const extra = [...results.keys()].filter((id) => !known.has(id));
   if (missing.length > 0 || extra.length > 0) {
-    const show = (ids: number[]) => ids.slice(0, 10).join(", ") + (ids.length > 10 ? `, ... (${ids.length})` : "");
+    const show = (ids: number[]) =>
+      ids.slice(0, 10).join(", ") + (ids.length > 10 ? `, ... (${ids.length})` : "");
     throw new RangeError(
       "VQA results do not correspond to the annotations:" +
         (missing.length > 0 ? ` no answer for question ids ${show(missing)};` : "") +
@@ -85,7 +89,9 @@ export function vqaAccuracy(questions: readonly VqaQuestion[], results: Readonly
   const byQType = new Map<string, number[]>(), byAType = new Map<string, number[]>();
   const perQuestion = new Map<number, { acc: number; accPercentRounded: number }>();
   for (const q of questions) {
-    if (q.answers.length === 0) throw new RangeError(`VQA question ${q.question_id} has no ground-truth answers`);
+    if (q.answers.length === 0) {
+      throw new RangeError(`VQA question ${q.question_id} has no ground-truth answers`);
+    }
     const acc = questionAccuracy(results.get(q.question_id)!, q.answers);
     all.push(acc);
     if (!byQType.has(q.question_type)) byQType.set(q.question_type, []);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { fixturePath } from "@vlp/testing";
 import { pyRound } from "../metrics/py_compat.ts";
-import { type VqaQuestion, vqaAccuracy } from "./accuracy.ts";
+import { vqaAccuracy, type VqaQuestion } from "./accuracy.ts";
 import { processDigitArticle, processPunctuation } from "./normalize.ts";
 
 const dir = "fixtures/metrics/vqa_tricky40";
@@ -14,12 +14,20 @@ Deno.test("VQA accuracy equals the official evaluation on vqa_tricky40 (per ques
   );
   const exp = read("expected");
   const r = vqaAccuracy(questions, results);
-  for (const [id, e] of Object.entries(exp.per_question) as [string, { acc: number; acc_percent_rounded: number }][]) {
+  for (
+    const [id, e] of Object.entries(exp.per_question) as [
+      string,
+      { acc: number; acc_percent_rounded: number },
+    ][]
+  ) {
     const got = r.perQuestion.get(Number(id))!;
     assert.equal(got.acc, e.acc, `question ${id}`);
     assert.equal(got.accPercentRounded, e.acc_percent_rounded, `question ${id} rounded`);
   }
-  assert.deepEqual({ overall: r.overall, perQuestionType: r.perQuestionType, perAnswerType: r.perAnswerType }, exp.accuracy);
+  assert.deepEqual(
+    { overall: r.overall, perQuestionType: r.perQuestionType, perAnswerType: r.perAnswerType },
+    exp.accuracy,
+  );
   assert.deepEqual(r.unrounded, exp.accuracy_unrounded);
 });
 
@@ -28,7 +36,10 @@ Deno.test("VQA accuracy rejects missing and extra question ids", () => {
   const results = new Map<number, string>(questions.map((q) => [q.question_id, "yes"]));
   results.delete(3);
   results.set(999, "no");
-  assert.throws(() => vqaAccuracy(questions, results), /no answer for question ids 3;.*unknown question ids 999/);
+  assert.throws(
+    () => vqaAccuracy(questions, results),
+    /no answer for question ids 3;.*unknown question ids 999/,
+  );
 });
 
 Deno.test("VQA normalisation quirks", () => {
