@@ -8,6 +8,7 @@
 import type { CaptionResult, ImageId } from "./inputs.ts";
 import { bleu, type BleuCounts } from "./metrics/bleu.ts";
 import { ciderD } from "./metrics/cider.ts";
+import { cookCorpus } from "./metrics/ngram_ids.ts";
 import { rouge } from "./metrics/rouge.ts";
 import { Meteor } from "./meteor/meteor.ts";
 import type { MeteorResources } from "./meteor/resources.ts";
@@ -99,7 +100,8 @@ export function scoreCaptions(
   }
 
   log("BLEU");
-  const b = bleu(tokCands, refsPerImage);
+  const cooked = cookCorpus(tokCands, refsPerImage);
+  const b = bleu(tokCands, refsPerImage, cooked);
   const metrics: Record<string, number> = {};
   b.score.forEach((s, n) => (metrics[`Bleu_${n + 1}`] = s));
   const unavailable: Record<string, string> = {};
@@ -120,7 +122,7 @@ export function scoreCaptions(
   const r = rouge(tokCands, refsPerImage);
   metrics.ROUGE_L = r.score;
   log("CIDEr-D");
-  const c = ciderD(tokCands, refsPerImage);
+  const c = ciderD(tokCands, refsPerImage, { cooked });
   metrics.CIDEr = c.score;
   unavailable.SPICE = SPICE_UNAVAILABLE;
 

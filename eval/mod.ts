@@ -25,10 +25,18 @@ export {
   parseVqaResults,
 } from "./inputs.ts";
 export { COCO_PUNCTUATIONS, type PtbOptions, ptbTokenize, ptbTokenizeText } from "./ptb/ptb_tokenizer.ts";
-export { bleu, type BleuCounts, bleuCounts, bleuFromCounts, type BleuResult } from "./metrics/bleu.ts";
+export {
+  bleu,
+  type BleuCounts,
+  bleuCounts,
+  bleuFromCounts,
+  bleuReference,
+  type BleuResult,
+} from "./metrics/bleu.ts";
 export { lcsLength, rouge, rougeL } from "./metrics/rouge.ts";
 export { CiderD, ciderD, type CiderDf, ciderDf, type CiderOptions } from "./metrics/cider.ts";
 export { npMean, pyRound } from "./metrics/py_compat.ts";
+export { cookCorpus, type CookedCorpus } from "./metrics/ngram_ids.ts";
 export { Meteor, type MeteorResult, meteorScore, type MeteorStats } from "./meteor/meteor.ts";
 export {
   loadMeteorResources,

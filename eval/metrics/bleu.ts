@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { cookCorpus, type CookedCorpus } from "./ngram_ids.ts";
 import { pySplit } from "./py_compat.ts";
 
 /** Highest n-gram order of coco-caption's BLEU. */
@@ -102,15 +103,66 @@ export function bleuFromCounts(c: BleuCounts): number[] {
 /**
  * Corpus and per-hypothesis BLEU-1..4 (coco-caption `Bleu(4)`, option "closest").
  * `hypotheses[i]` is scored against `references[i]`; all strings are already tokenized (space separated).
+ * Uses integer n-gram ids (pass `cooked` to share them with CIDEr-D); {@linkcode bleuReference} is the
+ * plain string-keyed twin.
  */
-export function bleu(hypotheses: readonly string[], references: readonly (readonly string[])[]): BleuResult {
+export function bleu(
+  hypotheses: readonly string[],
+  references: readonly (readonly string[])[],
+  cooked?: CookedCorpus,
+): BleuResult {
   if (hypotheses.length !== references.length) {
     throw new RangeError(`bleu: ${hypotheses.length} hypotheses but ${references.length} reference sets`);
   }
+  references.forEach((r, i) => {
+    if (r.length === 0) throw new RangeError(`bleu: hypothesis ${i} has no references`);
+  });
+  const { vocab, hyps, refs: allRefs } = cooked ?? cookCorpus(hypotheses, references);
+  const total: BleuCounts = { testlen: 0, reflen: 0, guess: [0, 0, 0, 0], correct: [0, 0, 0, 0] };
+  const perImage: number[][] = [];
+  const maxRef = vocab.size.map((n) => new Int32Array(n)); // scratch, zero between images
+  for (let i = 0; i < hypotheses.length; i++) {
+    const refs = allRefs[i], hyp = hyps[i];
+    for (const r of refs) {
+      for (let n = 0; n < BLEU_N; n++) {
+        const ids = r.ids[n], cnt = r.counts[n], max = maxRef[n];
+        for (let j = 0; j < ids.length; j++) if (cnt[j] > max[ids[j]]) max[ids[j]] = cnt[j];
+      }
+    }
+    const testlen = hyp.length;
+    let reflen = refs[0].length;
+    for (const r of refs) {
+      const d = Math.abs(r.length - testlen), best = Math.abs(reflen - testlen);
+      if (d < best || (d === best && r.length < reflen)) reflen = r.length;
+    }
+    const c: BleuCounts = { testlen, reflen, guess: [], correct: [] };
+    for (let n = 0; n < BLEU_N; n++) {
+      c.guess.push(Math.max(0, testlen - n));
+      let k = 0;
+      const ids = hyp.ids[n], cnt = hyp.counts[n], max = maxRef[n];
+      for (let j = 0; j < ids.length; j++) k += Math.min(max[ids[j]], cnt[j]);
+      c.correct.push(k);
+    }
+    for (const r of refs) for (let n = 0; n < BLEU_N; n++) for (const id of r.ids[n]) maxRef[n][id] = 0;
+    total.testlen += c.testlen;
+    total.reflen += c.reflen;
+    for (let n = 0; n < BLEU_N; n++) {
+      total.guess[n] += c.guess[n];
+      total.correct[n] += c.correct[n];
+    }
+    perImage.push(bleuFromCounts(c));
+  }
+  return { score: bleuFromCounts(total), perImage, counts: total };
+}
+
+/** BLEU through {@linkcode bleuCounts} (string-keyed maps): the plain reference twin of {@linkcode bleu}. */
+export function bleuReference(
+  hypotheses: readonly string[],
+  references: readonly (readonly string[])[],
+): BleuResult {
   const total: BleuCounts = { testlen: 0, reflen: 0, guess: [0, 0, 0, 0], correct: [0, 0, 0, 0] };
   const perImage: number[][] = [];
   for (let i = 0; i < hypotheses.length; i++) {
-    if (references[i].length === 0) throw new RangeError(`bleu: hypothesis ${i} has no references`);
     const c = bleuCounts(hypotheses[i], references[i]);
     total.testlen += c.testlen;
     total.reflen += c.reflen;

@@ -8,6 +8,7 @@
  * @module
  */
 import { ngramCounts } from "./bleu.ts";
+import { cookCorpus, type CookedCorpus, type CookedIds } from "./ngram_ids.ts";
 import { npMean, pySplit } from "./py_compat.ts";
 
 /** Document frequencies and the log document count they were taken over. */
@@ -117,17 +118,97 @@ export class CiderD {
 
 /**
  * Corpus and per-candidate CIDEr-D. Without `df`, the document frequencies come from `references`
- * (one document per candidate), as coco-caption does.
+ * (one document per candidate), as coco-caption does. With the default n and no external `df`, it runs
+ * on integer n-gram ids; {@linkcode CiderD} is the plain string-keyed twin (and handles the other cases).
  */
 export function ciderD(
   candidates: readonly string[],
   references: readonly (readonly string[])[],
-  opts: CiderOptions & { df?: CiderDf } = {},
+  opts: CiderOptions & { df?: CiderDf; cooked?: CookedCorpus } = {},
 ): { score: number; perImage: number[] } {
   if (candidates.length !== references.length) {
     throw new RangeError(`ciderD: ${candidates.length} candidates but ${references.length} reference sets`);
   }
-  const scorer = new CiderD(opts.df ?? ciderDf(references, opts.n ?? 4), opts);
-  const perImage = candidates.map((c, i) => scorer.score(c, references[i]));
+  if (opts.df !== undefined || (opts.n ?? 4) !== 4) {
+    const scorer = new CiderD(opts.df ?? ciderDf(references, opts.n ?? 4), opts);
+    const perImage = candidates.map((c, i) => scorer.score(c, references[i]));
+    return { score: npMean(perImage), perImage };
+  }
+  const perImage = ciderCorpusIds(opts.cooked ?? cookCorpus(candidates, references), opts.sigma ?? 6);
   return { score: npMean(perImage), perImage };
+}
+
+/** tf-idf weights of one cooked sentence, per order in first-occurrence order, with norms and bigram count. */
+interface IdVec {
+  ids: number[][];
+  w: number[][];
+  norm: number[];
+  length: number;
+}
+
+/** CIDEr-D of every candidate with corpus document frequencies, on integer n-gram ids. */
+function ciderCorpusIds({ vocab, hyps, refs }: CookedCorpus, sigma: number): number[] {
+  const N = 4;
+  // Document frequency: an n-gram counts once per image whose references contain it.
+  const df = vocab.size.map((n) => new Int32Array(n));
+  const lastDoc = vocab.size.map((n) => new Int32Array(n).fill(-1));
+  refs.forEach((doc, d) => {
+    for (const r of doc) {
+      for (let k = 0; k < N; k++) {
+        for (const id of r.ids[k]) {
+          if (lastDoc[k][id] !== d) {
+            lastDoc[k][id] = d;
+            df[k][id]++;
+          }
+        }
+      }
+    }
+  });
+  const refLen = Math.log(refs.length);
+  const idf = df.map((a) => Float64Array.from(a, (x) => refLen - Math.log(Math.max(1, x))));
+  const vec = (c: CookedIds): IdVec => {
+    const w: number[][] = [], norm: number[] = [];
+    let length = 0;
+    for (let k = 0; k < N; k++) {
+      const ids = c.ids[k], cnt = c.counts[k], out = new Array<number>(ids.length);
+      let sq = 0;
+      for (let j = 0; j < ids.length; j++) {
+        const v = cnt[j] * idf[k][ids[j]];
+        out[j] = v;
+        sq += v * v;
+        if (k === 1) length += cnt[j];
+      }
+      w.push(out);
+      norm.push(Math.sqrt(sq));
+    }
+    return { ids: c.ids, w, norm, length };
+  };
+  const scratch = vocab.size.map((n) => new Float64Array(n));
+  const twoSigma2 = 2 * sigma ** 2;
+  const acc = new Float64Array(N);
+  return hyps.map((h, i) => {
+    const hv = vec(h);
+    acc.fill(0);
+    for (const rc of refs[i]) {
+      const rv = vec(rc);
+      const delta = hv.length - rv.length;
+      const penalty = Math.pow(Math.E, -(delta ** 2) / twoSigma2);
+      for (let k = 0; k < N; k++) {
+        const sk = scratch[k], rids = rv.ids[k], rw = rv.w[k];
+        for (let j = 0; j < rids.length; j++) sk[rids[j]] = rw[j];
+        let val = 0;
+        const hids = hv.ids[k], hw = hv.w[k];
+        for (let j = 0; j < hids.length; j++) {
+          const vr = sk[hids[j]];
+          val += Math.min(hw[j], vr) * vr;
+        }
+        for (let j = 0; j < rids.length; j++) sk[rids[j]] = 0;
+        if (hv.norm[k] !== 0 && rv.norm[k] !== 0) val /= hv.norm[k] * rv.norm[k];
+        acc[k] += val * penalty;
+      }
+    }
+    let avg = npMean(acc);
+    avg /= refs[i].length;
+    return avg * 10;
+  });
 }

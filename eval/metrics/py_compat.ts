@@ -7,10 +7,18 @@
  */
 
 /** Characters Python 3's `str.split()` (no argument) treats as whitespace. */
+// deno-lint-ignore no-control-regex -- Python counts U+001C..U+001F as whitespace
 const PY_WHITESPACE = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
+
+const NOT_PLAIN = /[^\x21-\x7e ]/;
 
 /** Python 3 `s.split()`: split on runs of Unicode whitespace, dropping empty pieces. */
 export function pySplit(s: string): string[] {
+  if (!NOT_PLAIN.test(s)) {
+    // Printable ASCII and single spaces only: a plain split.
+    const parts = s.split(" ");
+    return parts.includes("") ? parts.filter((p) => p !== "") : parts;
+  }
   const parts = s.split(PY_WHITESPACE);
   let lo = 0, hi = parts.length;
   if (hi > 0 && parts[0] === "") lo = 1;

@@ -277,38 +277,21 @@ class Nfa {
   }
 }
 
-/** Whether `re` matches all of `text[from, to)` (direct NFA simulation; for short trailing-context checks). */
+/** Whole-text matching of one regex (trailing-context checks), on its own lazily built DFA. */
 class FullMatcher {
-  private nfa = new Nfa();
-  private start: number;
-  private end: number;
+  private dfa: Scanner<null>;
 
   constructor(re: Re) {
-    [this.start, this.end] = this.nfa.build(re);
+    this.dfa = new Scanner([{ re, action: null }]);
   }
 
-  /** Positions p in [from, to] such that `re` matches `text[from, p)`. */
-  acceptPositions(text: string, from: number, to: number): boolean[] {
-    const ok: boolean[] = [];
-    let cur = this.nfa.closure([this.start]);
-    for (let p = from;; p++) {
-      ok.push(cur.includes(this.end));
-      if (p === to || cur.length === 0) {
-        while (ok.length <= to - from) ok.push(false);
-        return ok;
-      }
-      const c = text.charCodeAt(p);
-      const next: number[] = [];
-      for (const s of cur) {
-        const id = this.nfa.edgeSet[s];
-        if (id >= 0 && contains(this.nfa.sets[id], c)) next.push(this.nfa.edgeTo[s]);
-      }
-      cur = this.nfa.closure(next);
-    }
+  /** Positions p in [from, to] such that the regex matches `text[from, p)`, as flags indexed by p - from. */
+  acceptPositions(text: string, from: number, to: number): Uint8Array {
+    return this.dfa.prefixAccepts(text, from, to);
   }
 
   matches(text: string, from: number, to: number): boolean {
-    return this.acceptPositions(text, from, to)[to - from];
+    return this.dfa.prefixAccepts(text, from, to)[to - from] === 1;
   }
 }
 
@@ -426,6 +409,22 @@ export class Scanner<T> {
     return t;
   }
 
+  /** Flags for p in [from, to]: 1 when some rule matches exactly `text[from, p)`. */
+  prefixAccepts(text: string, from: number, to: number): Uint8Array {
+    const out = new Uint8Array(to - from + 1);
+    let state = 0;
+    for (let i = from;; i++) {
+      if (this.dfaAccept[state] >= 0) out[i - from] = 1;
+      if (i === to) break;
+      const cls = this.classOf[text.charCodeAt(i)];
+      let next = this.dfaTrans[state][cls];
+      if (next === UNKNOWN) next = this.step(state, cls);
+      if (next === DEAD) break;
+      state = next;
+    }
+    return out;
+  }
+
   /**
    * The longest match at `pos` (ties to the earliest rule); for a rule with trailing context, `length`
    * is that of the token text without the context. Null when no rule matches.
@@ -451,7 +450,9 @@ export class Scanner<T> {
     // Longest head whose remainder matches the trailing context.
     const heads = t.head.acceptPositions(text, pos, bestEnd);
     for (let k = bestEnd; k >= pos; k--) {
-      if (heads[k - pos] && t.tail.matches(text, k, bestEnd)) return { rule: bestRule, length: k - pos };
+      if (heads[k - pos] === 1 && t.tail.matches(text, k, bestEnd)) {
+        return { rule: bestRule, length: k - pos };
+      }
     }
     throw new Error(`Scanner: no split of the trailing-context match of rule ${bestRule} at ${pos}`);
   }
