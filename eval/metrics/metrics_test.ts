@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { fixturePath } from "@vlp/testing";
-import { bleu } from "./bleu.ts";
-import { ciderD } from "./cider.ts";
+import { Rng } from "@vlp/testing";
+import { bleu, bleuReference } from "./bleu.ts";
+import { CiderD, ciderD } from "./cider.ts";
 import { rouge } from "./rouge.ts";
 
 interface Expected {
@@ -55,3 +56,25 @@ for (const name of ["cap_fakecap126", "cap_tricky65"]) {
     ids.forEach((id, i) => near(r.perImage[i], exp.per_image[id].CIDEr, `${id} CIDEr`));
   });
 }
+
+Deno.test("fast BLEU / CIDEr-D (integer n-gram ids) equal their string-keyed twins on random corpora", () => {
+  const rng = new Rng(7);
+  const vocab = ["a", "dog", "cat", "on", "the", "red", "man", "runs", "in", "park", "ß", "1/2", "a\u00a0b"];
+  const sentence = () => {
+    const n = rng.int(12);
+    return Array.from({ length: n }, () => vocab[rng.int(vocab.length)]).join(" ");
+  };
+  for (let trial = 0; trial < 20; trial++) {
+    const m = 1 + rng.int(30);
+    const hyps = Array.from({ length: m }, sentence);
+    const refs = hyps.map(() => Array.from({ length: 1 + rng.int(5) }, sentence));
+    const fast = bleu(hyps, refs), ref = bleuReference(hyps, refs);
+    assert.deepEqual(fast.counts, ref.counts);
+    assert.deepEqual(fast.perImage, ref.perImage);
+    assert.deepEqual(fast.score, ref.score);
+    const cf = ciderD(hyps, refs);
+    const twin = CiderD.fromReferences(refs);
+    const cr = hyps.map((h, i) => twin.score(h, refs[i]));
+    cf.perImage.forEach((v, i) => near(v, cr[i], `trial ${trial} image ${i}`));
+  }
+});
