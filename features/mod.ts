@@ -3,6 +3,8 @@
  *
  * - numpy `.npy` / `.npz` (read and write), object arrays through a safe pickle reader;
  * - PyTorch checkpoints, legacy (pre-1.6) and zip format (read), zip format (write, `torch.load` reads it);
+ * - HDF5 region shards (read through h5wasm, float16 included; written by a small HDF5 writer of our own),
+ *   Flickr30k's per-image npy files, the merged bbox file, and the 1607-d region vector;
  *
  * ```ts
  * import { loadTorchStateDict, readNpyFile, toFloat32 } from "@vlp/features";
@@ -35,3 +37,21 @@ export {
   type UnpickleOptions,
   type UnpickleResult,
 } from "./pickle.ts";
+export { type H5DatasetInfo, H5File, readH5 } from "./h5_reader.ts";
+export { H5Writer, writeH5 } from "./h5_writer.ts";
+export { LN_EPS, regionVector } from "./region_vector.ts";
+export {
+  DEFAULT_LAYOUTS,
+  type ImageInputs,
+  type ImageRegions,
+  type RegionDataset,
+  type RegionDims,
+  type RegionLayout,
+  regionPaths,
+  RegionReader,
+  type RegionReaderOptions,
+  shardOf,
+  VLP_DIMS,
+  writeRegionFiles,
+  type WriteRegionOptions,
+} from "./regions.ts";
