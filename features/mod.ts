@@ -5,6 +5,7 @@
  * - PyTorch checkpoints, legacy (pre-1.6) and zip format (read), zip format (write, `torch.load` reads it);
  * - HDF5 region shards (read through h5wasm, float16 included; written by a small HDF5 writer of our own),
  *   Flickr30k's per-image npy files, the merged bbox file, and the 1607-d region vector;
+ * - data sets validated with zod: Karpathy-split JSON, valid-jpgs, Pythia VQA imdb, answers, soft scores;
  *
  * ```ts
  * import { loadTorchStateDict, readNpyFile, toFloat32 } from "@vlp/features";
@@ -55,3 +56,31 @@ export {
   writeRegionFiles,
   type WriteRegionOptions,
 } from "./regions.ts";
+export {
+  type CaptionDataset,
+  evalImageId,
+  featureDir,
+  featureId,
+  imagesOfSplits,
+  type KarpathyFile,
+  type KarpathyImage,
+  loadKarpathy,
+  loadValidJpgs,
+  type Split,
+  SPLITS,
+} from "./karpathy.ts";
+export {
+  AnswerVocab,
+  type Imdb,
+  type ImdbHeader,
+  type ImdbQuestion,
+  loadAnswerVocab,
+  loadVqaImdb,
+  normalizeAnswer,
+  NUM_ANSWERS,
+  UNK,
+  VQA_ANSWERS,
+  vqaFeatureId,
+  vqaSoftScores,
+} from "./vqa.ts";
+export { jsonPath, parseWith, readJson } from "./validate.ts";
