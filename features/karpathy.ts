@@ -15,14 +15,44 @@ export const SPLITS = ["train", "restval", "val", "test"] as const;
 /** One Karpathy split. */
 export type Split = typeof SPLITS[number];
 
-const sentenceSchema = z.object({
+/** One caption. */
+export interface KarpathySentence {
+  raw: string;
+  tokens?: string[];
+  imgid?: number;
+  sentid?: number;
+  [extra: string]: unknown;
+}
+
+/** One image entry of a Karpathy file. */
+export interface KarpathyImage {
+  /** e.g. `COCO_val2014_000000391895.jpg`. */
+  filename: string;
+  /** e.g. `val2014`; VLP's default is `trainval`. */
+  filepath?: string;
+  split: Split;
+  sentences: KarpathySentence[];
+  imgid?: number;
+  cocoid?: number;
+  sentids?: number[];
+  [extra: string]: unknown;
+}
+
+/** A whole Karpathy file. */
+export interface KarpathyFile {
+  images: KarpathyImage[];
+  dataset?: string;
+  [extra: string]: unknown;
+}
+
+const sentenceSchema: z.ZodType<KarpathySentence> = z.object({
   raw: z.string(),
   tokens: z.array(z.string()).optional(),
   imgid: z.number().int().optional(),
   sentid: z.number().int().optional(),
 }).passthrough();
 
-const imageSchema = z.object({
+const imageSchema: z.ZodType<KarpathyImage> = z.object({
   filename: z.string().regex(
     /^[^/\\]+\.[A-Za-z]{3}$/,
     "expected a file name with a 3-letter extension, e.g. x.jpg",
@@ -35,15 +65,10 @@ const imageSchema = z.object({
   sentids: z.array(z.number().int()).optional(),
 }).passthrough();
 
-const datasetSchema = z.object({
+const datasetSchema: z.ZodType<KarpathyFile> = z.object({
   images: z.array(imageSchema),
   dataset: z.string().optional(),
 }).passthrough();
-
-/** One image entry of a Karpathy file. */
-export type KarpathyImage = z.infer<typeof imageSchema>;
-/** A whole Karpathy file. */
-export type KarpathyFile = z.infer<typeof datasetSchema>;
 
 /** Read and validate a Karpathy-split JSON file. */
 export async function loadKarpathy(path: string): Promise<KarpathyFile> {

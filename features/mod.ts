@@ -45,12 +45,15 @@ export {
   DEFAULT_LAYOUTS,
   type ImageInputs,
   type ImageRegions,
+  MissingRegionError,
   type RegionDataset,
   type RegionDims,
   type RegionLayout,
+  type RegionPart,
   regionPaths,
   RegionReader,
   type RegionReaderOptions,
+  RegionShapeError,
   shardOf,
   VLP_DIMS,
   writeRegionFiles,
@@ -64,6 +67,7 @@ export {
   imagesOfSplits,
   type KarpathyFile,
   type KarpathyImage,
+  type KarpathySentence,
   loadKarpathy,
   loadValidJpgs,
   type Split,
@@ -84,3 +88,13 @@ export {
   vqaSoftScores,
 } from "./vqa.ts";
 export { jsonPath, parseWith, readJson } from "./validate.ts";
+export {
+  checkData,
+  type CheckDataOptions,
+  type CheckDataReport,
+  checkImage,
+  firstNonFinite,
+  PROBLEM_KINDS,
+  type ProblemKind,
+  type RegionProblem,
+} from "./check_data.ts";

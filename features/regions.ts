@@ -89,6 +89,25 @@ export interface RegionReaderOptions {
   maxOpenFiles?: number;
 }
 
+/** The three arrays of an image. */
+export type RegionPart = "feats" | "cls" | "bbox";
+
+/** A region file, or an image's entry in it, does not exist. */
+export class MissingRegionError extends RangeError {
+  constructor(message: string, readonly path: string) {
+    super(message);
+    this.name = "MissingRegionError";
+  }
+}
+
+/** A region array has the wrong shape. */
+export class RegionShapeError extends TypeError {
+  constructor(message: string) {
+    super(message);
+    this.name = "RegionShapeError";
+  }
+}
+
 /** Shard suffix of an image id: its last 3 characters (the whole id when shorter, as Python's `id[-3:]`). */
 export function shardOf(imgId: string): string {
   if (imgId === "") throw new RangeError("Image id is empty; no shard");
@@ -151,34 +170,54 @@ export class RegionReader {
     return f;
   }
 
-  async #fromH5(path: string, imgId: string, cols: number, what: string): Promise<NdArray> {
-    const f = await this.#h5(path);
-    if (!f.has(imgId)) throw new RangeError(`${what}: image "${imgId}" is missing from "${path}"`);
-    const info = f.info(imgId);
-    checkShape(info.shape, [this.dims.R, cols], `${what}: "${path}" dataset "${imgId}"`);
+  /**
+   * One of an image's arrays as stored, shape-checked. `filepath` is the Karpathy `filepath` (folder of
+   * the per-image npy files, Flickr30k layout only; default `trainval`). Throws
+   * {@linkcode MissingRegionError} when the file or the image's entry is missing and
+   * {@linkcode RegionShapeError} on a wrong shape.
+   */
+  async readPart(part: RegionPart, imgId: string, filepath = "trainval"): Promise<NdArray> {
+    const what = `Cannot load regions of ${this.dataset} image "${imgId}"`;
+    const p = regionPaths(this.dataset, this.imageRoot, imgId, this.layout, filepath);
+    const path = p[part];
+    const cols = part === "feats" ? this.dims.F : part === "cls" ? this.dims.K : 6;
+    const expected = [this.dims.R, cols];
+    if (part !== "bbox" && !p.sharded) {
+      let arr: NdArray;
+      try {
+        arr = await readNpyFile(path);
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) {
+          throw new MissingRegionError(`${what}: "${path}" does not exist`, path);
+        }
+        throw e;
+      }
+      checkShape(arr.shape, expected, `${what}: "${path}"`);
+      return arr;
+    }
+    let f: H5File;
+    try {
+      f = await this.#h5(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) {
+        throw new MissingRegionError(`${what}: "${path}" does not exist`, path);
+      }
+      throw e;
+    }
+    if (!f.has(imgId)) {
+      throw new MissingRegionError(`${what}: image "${imgId}" is missing from "${path}"`, path);
+    }
+    checkShape(f.info(imgId).shape, expected, `${what}: "${path}" dataset "${imgId}"`);
     return f.read(imgId);
   }
 
-  /**
-   * One image's arrays as stored. `filepath` is the Karpathy `filepath` (folder of the per-image npy
-   * files, Flickr30k layout only; default `trainval`).
-   */
+  /** One image's arrays as stored (see {@linkcode RegionReader.readPart}). */
   async read(imgId: string, filepath = "trainval"): Promise<ImageRegions> {
-    const what = `Cannot load regions of ${this.dataset} image "${imgId}"`;
-    const p = regionPaths(this.dataset, this.imageRoot, imgId, this.layout, filepath);
-    const { R, F, K } = this.dims;
-    let feats: NdArray, cls: NdArray;
-    if (p.sharded) {
-      feats = await this.#fromH5(p.feats, imgId, F, what);
-      cls = await this.#fromH5(p.cls, imgId, K, what);
-    } else {
-      feats = await readNpyFile(p.feats);
-      checkShape(feats.shape, [R, F], `${what}: "${p.feats}"`);
-      cls = await readNpyFile(p.cls);
-      checkShape(cls.shape, [R, K], `${what}: "${p.cls}"`);
-    }
-    const bbox = await this.#fromH5(p.bbox, imgId, 6, what);
-    return { feats, cls, bbox };
+    return {
+      feats: await this.readPart("feats", imgId, filepath),
+      cls: await this.readPart("cls", imgId, filepath),
+      bbox: await this.readPart("bbox", imgId, filepath),
+    };
   }
 
   /** One image's model inputs: float32 features `[R, F]` and region vectors `[R, 6 + K]`. */
@@ -199,7 +238,7 @@ export class RegionReader {
 
 function checkShape(shape: readonly number[], expected: readonly number[], what: string): void {
   if (shape.length !== expected.length || shape.some((d, i) => d !== expected[i])) {
-    throw new TypeError(`${what} has shape ${fmtShape(shape)}, expected ${fmtShape(expected)}`);
+    throw new RegionShapeError(`${what} has shape ${fmtShape(shape)}, expected ${fmtShape(expected)}`);
   }
 }
 

@@ -75,7 +75,7 @@ Deno.test("region loader: missing image, missing shard and wrong shapes are name
     coco.read("COCO_val2014_000000999895"),
     /image "COCO_val2014_000000999895" is missing from .*feat895\.h5/,
   );
-  await rejects(coco.read("COCO_val2014_000000999001"), /feat001\.h5": no such file/);
+  await rejects(coco.read("COCO_val2014_000000999001"), /feat001\.h5" does not exist/);
   const wrong = RegionReader.open({
     dataset: "cc",
     imageRoot: `${FORMATS}/CC/region_feat_gvd_wo_bgd`,

@@ -9,7 +9,31 @@ import { z } from "zod";
 import { readNpyObjects } from "./npy.ts";
 import { parseWith } from "./validate.ts";
 
-const headerSchema = z.object({
+/** Element 0 of an imdb file. */
+export interface ImdbHeader {
+  create_time?: string;
+  dataset_name?: string;
+  version?: number | string;
+  has_answer: boolean;
+  has_gt_layout?: boolean;
+  [extra: string]: unknown;
+}
+
+/** Elements 1..N of an imdb file: one question. */
+export interface ImdbQuestion {
+  image_name: string;
+  image_id: number;
+  question_id: number;
+  /** `image_name + ".npy"`. */
+  feature_path: string;
+  question_str: string;
+  question_tokens: string[];
+  /** The 10 raw human answers (train and val). */
+  answers?: string[];
+  [extra: string]: unknown;
+}
+
+const headerSchema: z.ZodType<ImdbHeader> = z.object({
   create_time: z.string().optional(),
   dataset_name: z.string().optional(),
   version: z.union([z.number(), z.string()]).optional(),
@@ -17,7 +41,7 @@ const headerSchema = z.object({
   has_gt_layout: z.boolean().optional(),
 }).passthrough();
 
-const questionSchema = z.object({
+const questionSchema: z.ZodType<ImdbQuestion> = z.object({
   image_name: z.string().min(1),
   image_id: z.number().int(),
   question_id: z.number().int(),
@@ -26,11 +50,6 @@ const questionSchema = z.object({
   question_tokens: z.array(z.string()),
   answers: z.array(z.string()).optional(),
 }).passthrough();
-
-/** Element 0 of an imdb file. */
-export type ImdbHeader = z.infer<typeof headerSchema>;
-/** Elements 1..N of an imdb file. */
-export type ImdbQuestion = z.infer<typeof questionSchema>;
 
 /** A parsed imdb file. */
 export interface Imdb {
