@@ -51,6 +51,7 @@ export class H5File {
   #module: typeof h5wasm.Module;
   #size: number;
   #keys: Set<string> | undefined;
+  #info = new Map<string, H5DatasetInfo>();
 
   private constructor(path: string, file: h5wasm.File, mod: typeof h5wasm.Module, size: number) {
     this.path = path;
@@ -103,8 +104,17 @@ export class H5File {
     return this.#keySet().has(name);
   }
 
-  /** Shape and dtype of dataset `name`. */
+  /** Shape and dtype of dataset `name` (looked up once per name). */
   info(name: string): H5DatasetInfo {
+    let info = this.#info.get(name);
+    if (!info) {
+      info = this.#lookup(name);
+      this.#info.set(name, info);
+    }
+    return info;
+  }
+
+  #lookup(name: string): H5DatasetInfo {
     const what = `Cannot read HDF5 "${this.path}": dataset "${name}"`;
     if (!this.has(name)) throw new RangeError(`${what} does not exist`);
     let meta: {
