@@ -78,7 +78,9 @@ export class BertTokenizer {
     this.basic = new BasicTokenizer({ lowerCase: options.lowerCase, neverSplit: options.neverSplit });
     this.wordpiece = new WordpieceTokenizer(vocab);
     for (const t of this.basic.neverSplit) {
-      if (t.charCodeAt(0) < 0x80) this.#neverSplitFirst[t.charCodeAt(0)] = 1;
+      const c = t.charCodeAt(0);
+      if (c < 0x80) this.#neverSplitFirst[c] = 1;
+      if (c >= 97 && c <= 122) this.#neverSplitFirst[c - 32] = 1; // matches after lowercasing too
       this.#neverSplitMaxLen = Math.max(this.#neverSplitMaxLen, t.length);
     }
   }
@@ -198,13 +200,15 @@ export class BertTokenizer {
         while (
           j < n && j - i <= this.#neverSplitMaxLen && text.charCodeAt(j) > 0x20 && text.charCodeAt(j) < 0x7f
         ) j++;
-        if (
-          (j === n || ASCII_CLASS[text.charCodeAt(j)] === A_SPACE) &&
-          this.basic.neverSplit.has(text.slice(i, j))
-        ) {
-          wp.encodeInto(text, i, j, false, ids);
-          i = j;
-          continue;
+        if (j === n || ASCII_CLASS[text.charCodeAt(j)] === A_SPACE) {
+          const token = text.slice(i, j);
+          // Kept as it is; or, when uncased, kept whole once lowercased (BERT checks before and after).
+          const asIs = this.basic.neverSplit.has(token);
+          if (asIs || (lower && this.basic.neverSplit.has(token.toLowerCase()))) {
+            wp.encodeInto(text, i, j, !asIs, ids);
+            i = j;
+            continue;
+          }
         }
       }
       atTokenStart = false;

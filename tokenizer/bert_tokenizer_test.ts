@@ -217,6 +217,14 @@ Deno.test("encodeBatch() equals encode() on each text", () => {
 });
 
 Deno.test("custom never-split tokens work on both paths", () => {
+  for (const text of ["<IMG> <img>x [MASK] a<img>", "<Img>\t<IMG>"]) {
+    for (const lowerCase of [true, false]) {
+      const tok = new BertTokenizer(vocab, { lowerCase, neverSplit: ["<img>", "[MASK]"] });
+      const ref = referenceTokenize(text, vocab, lowerCase, ["<img>", "[MASK]"]);
+      assert.deepEqual(tok.tokenize(text), ref, text);
+      assert.deepEqual(tok.tokenize(text + "\u3000"), ref, text); // general path
+    }
+  }
   const tok = new BertTokenizer(vocab, { lowerCase: true, neverSplit: ["<img>", "[MASK]"] });
   assert.deepEqual(
     tok.tokenize("<img> a [CLS]"),
