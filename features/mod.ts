@@ -1,7 +1,8 @@
 /**
  * @vlp/features: every file VLP reads and writes, read safely.
  *
- * - numpy `.npy` / `.npz` (read and write), object arrays through a safe pickle reader;
+ * - numpy `.npy` / `.npz` (read and write), object arrays through a safe pickle reader (and a plain-data
+ *   pickle writer for object arrays such as VQA imdb files);
  * - PyTorch checkpoints, legacy (pre-1.6) and zip format (read), zip format (write, `torch.load` reads it);
  * - HDF5 region shards (read through h5wasm, float16 included; written by a small HDF5 writer of our own),
  *   Flickr30k's per-image npy files, the merged bbox file, and the 1607-d region vector;
@@ -25,7 +26,9 @@ export {
   readNpyObjects,
   readNpyObjectsFile,
   writeNpy,
+  writeNpyObjects,
 } from "./npy.ts";
+export { Pickler, pickleValue, PyFloat } from "./pickle_writer.ts";
 export { readNpz, readNpzBytes, writeNpz } from "./npz.ts";
 export { loadTorchStateDict } from "./torch_load.ts";
 export { saveTorchStateDict } from "./torch_save.ts";

@@ -8,6 +8,7 @@ import { type DType, fmtShape, ITEMSIZE, type NdArray, numel } from "./ndarray.t
 import { arrayFromBytes, type Descr, descrOf, parseDescr, stringsFromBytes } from "./npy_descr.ts";
 import { numpyGlobals, toPlain } from "./numpy_pickle.ts";
 import { type PyGlobal, unpickle } from "./pickle.ts";
+import { Pickler } from "./pickle_writer.ts";
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 
@@ -160,8 +161,35 @@ export function writeNpy(arr: NdArray): Uint8Array {
   if (arr.data.length !== n) {
     throw new TypeError(`${what}: data has ${arr.data.length} elements, the shape needs ${n}`);
   }
-  const descr = descrOf(dtype, what);
-  const shape = arr.shape.length === 1 ? `(${arr.shape[0]},)` : `(${arr.shape.join(", ")})`;
+  const nbytes = n * ITEMSIZE[dtype];
+  return npyBytes(
+    descrOf(dtype, what),
+    arr.shape,
+    new Uint8Array(arr.data.buffer, arr.data.byteOffset, nbytes),
+  );
+}
+
+/**
+ * Encode a 1-d object array as `.npy` bytes, as `np.save(path, np.array(items, dtype=object))` writes it:
+ * descr `|O` and a protocol-3 pickle of the numpy array (`numpy.core.multiarray._reconstruct` + `BUILD`),
+ * whose elements are plain data (see `Pickler.value`: dicts, lists, strings, ints, floats, booleans, None).
+ * This is the layout of Pythia's VQA imdb files; {@linkcode readNpyObjects} and `np.load(allow_pickle=True)`
+ * read it back.
+ */
+export function writeNpyObjects(items: readonly unknown[]): Uint8Array {
+  const pk = new Pickler().proto(3);
+  pk.global("numpy.core.multiarray", "_reconstruct");
+  pk.global("numpy", "ndarray").intTuple([0]).binBytes(new Uint8Array([0x62])).byte(0x87, 0x52); // TUPLE3 REDUCE
+  pk.byte(0x28).int(1).intTuple([items.length]); // MARK version shape
+  pk.global("numpy", "dtype").str("O8").bool(false).bool(true).byte(0x87, 0x52); // dtype('O8', False, True)
+  pk.byte(0x28).int(3).str("|").none().none().none().int(-1).int(-1).int(63).byte(0x74, 0x62); // dtype BUILD
+  pk.bool(false).value([...items]).byte(0x74, 0x62).stop(); // fortran_order, items: TUPLE BUILD STOP
+  return npyBytes("|O", [items.length], pk.bytes());
+}
+
+/** Header (padded to a multiple of 64 bytes, version 1.0 unless it needs 2.0) followed by the data bytes. */
+function npyBytes(descr: string, shapeDims: readonly number[], data: Uint8Array): Uint8Array {
+  const shape = shapeDims.length === 1 ? `(${shapeDims[0]},)` : `(${shapeDims.join(", ")})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
   let v1 = true;
   let pre = 10;
@@ -173,8 +201,7 @@ export function writeNpy(arr: NdArray): Uint8Array {
     total = Math.ceil((pre + header.length + 1) / 64) * 64;
   }
   header = header.padEnd(total - pre - 1, " ") + "\n";
-  const nbytes = n * ITEMSIZE[dtype];
-  const out = new Uint8Array(total + nbytes);
+  const out = new Uint8Array(total + data.length);
   out.set(MAGIC, 0);
   out[6] = v1 ? 1 : 2;
   out[7] = 0;
@@ -182,7 +209,7 @@ export function writeNpy(arr: NdArray): Uint8Array {
   if (v1) dv.setUint16(8, header.length, true);
   else dv.setUint32(8, header.length, true);
   out.set(new TextEncoder().encode(header), pre);
-  out.set(new Uint8Array(arr.data.buffer, arr.data.byteOffset, nbytes), total);
+  out.set(data, total);
   return out;
 }
 

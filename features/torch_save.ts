@@ -8,61 +8,13 @@
  */
 import { writeFileAtomic } from "./atomic.ts";
 import { bytesOf, type DType, fmtShape, ITEMSIZE, type NdArray, numel } from "./ndarray.ts";
+import { Pickler } from "./pickle_writer.ts";
 import { STORAGE_DTYPES } from "./torch_load.ts";
 import { ZipWriter } from "./zip.ts";
 
 const STORAGE_OF: Readonly<Record<DType, string>> = Object.fromEntries(
   Object.entries(STORAGE_DTYPES).map(([cls, dt]) => [dt, cls]),
 ) as Record<DType, string>;
-
-/** A tiny protocol-2 pickle encoder for the opcodes a state_dict needs. */
-class Pickler {
-  #chunks: number[] = [];
-  #enc = new TextEncoder();
-  byte(...b: number[]): this {
-    for (const x of b) this.#chunks.push(x);
-    return this;
-  }
-  raw(b: Uint8Array): this {
-    for (const x of b) this.#chunks.push(x);
-    return this;
-  }
-  u32(v: number): this {
-    return this.byte(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff);
-  }
-  global(module: string, name: string): this {
-    return this.byte(0x63).raw(this.#enc.encode(`${module}\n${name}\n`)); // GLOBAL
-  }
-  str(s: string): this {
-    const b = this.#enc.encode(s);
-    return this.byte(0x58).u32(b.length).raw(b); // BINUNICODE
-  }
-  int(v: number): this {
-    if (!Number.isSafeInteger(v)) throw new RangeError(`pickle: ${v} is not an integer`);
-    if (v >= 0 && v < 256) return this.byte(0x4b, v); // BININT1
-    if (v >= 0 && v < 65536) return this.byte(0x4d, v & 0xff, v >> 8); // BININT2
-    if (v >= -(2 ** 31) && v < 2 ** 31) return this.byte(0x4a).u32(v >>> 0); // BININT
-    // LONG1: little-endian two's complement
-    const bytes: number[] = [];
-    let x = BigInt(v);
-    for (;;) {
-      bytes.push(Number(x & 0xffn));
-      x >>= 8n;
-      const sign = bytes[bytes.length - 1]! & 0x80;
-      if ((x === 0n && !sign) || (x === -1n && sign)) break;
-    }
-    return this.byte(0x8a, bytes.length, ...bytes);
-  }
-  intTuple(v: readonly number[]): this {
-    if (v.length === 0) return this.byte(0x29); // EMPTY_TUPLE
-    this.byte(0x28); // MARK
-    for (const x of v) this.int(x);
-    return this.byte(0x74); // TUPLE
-  }
-  bytes(): Uint8Array {
-    return Uint8Array.from(this.#chunks);
-  }
-}
 
 /**
  * Save a state_dict as a PyTorch zip checkpoint (atomically: temporary file + rename). Arrays whose `data`
