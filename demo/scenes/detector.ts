@@ -1,0 +1,206 @@
+/**
+ * A simulated object detector: turns a scene into the 100 regions VLP reads, like Detectron's output
+ * (spec §6.3). Each object gives one confident detection and up to two low-confidence part detections;
+ * background clutter fills the remaining slots with low confidence.
+ *
+ * - Appearance features `[R, F]`: a region's attributes (shape, colour as RGB, size, objectness, clutter
+ *   texture) form a 16-d code, mapped through a FIXED random projection to 2048 dimensions, plus Gaussian
+ *   noise, through a ReLU (fc6-like: non-negative, half zeros). Colour is continuous RGB with jitter, so
+ *   nothing is a lookup: the model must learn to read attributes back out of noisy features.
+ * - Class probabilities `[R, K]` (K = 1601, index 0 = background): the shape's class gets the detection's
+ *   confidence, the rest is spread over background, a few confusable classes and all classes. They carry
+ *   the shape, never the colour or size.
+ * - Boxes `[R, 6]`: `x1, y1, x2, y2` in pixels, the best foreground class, its probability.
+ *
+ * The projection, class assignment and noise table come from {@linkcode DETECTOR_SEED}, not from the scene
+ * seed: every scene set is "seen" by the same detector.
+ *
+ * @module
+ */
+import type { ImageRegions, RegionDims } from "@vlp/features";
+import { VLP_DIMS } from "@vlp/features";
+import { Rng } from "@vlp/model/rng";
+import { CANVAS, type Scene, type SceneObject, SHAPES } from "./scene.ts";
+
+/** Seed of the detector's fixed parts (projection, class ids, noise table). */
+export const DETECTOR_SEED = 20200101;
+
+/** Size of the attribute code (D). */
+export const CODE_SIZE = 16;
+const TEXTURES = 8;
+
+/** The detector's class index of each shape (arbitrary fixed foreground classes of the 1601). */
+export const SHAPE_CLASSES: Readonly<Record<typeof SHAPES[number], number>> = {
+  circle: 233,
+  square: 1072,
+  triangle: 1412,
+};
+
+/** Storage dtype of features and class probabilities. */
+export type RegionDtype = "float16" | "float32";
+
+interface Region {
+  box: [number, number, number, number];
+  /** Best class and its probability. */
+  cls: number;
+  conf: number;
+  /** Attribute code [D]. */
+  code: Float32Array;
+  /** Extra feature noise multiplier (parts are noisier). */
+  noise: number;
+  /** Background probability share of the non-best mass. */
+  background: number;
+}
+
+/** The simulated detector (fixed projection and classes; per-image randomness from the caller's Rng). */
+export class SceneDetector {
+  readonly dims: RegionDims;
+  readonly dtype: RegionDtype;
+  /** [F, D] projection. */
+  readonly #proj: Float32Array;
+  /** 65536 standard normal values, indexed by random 16-bit numbers (fast noise). */
+  readonly #normals: Float32Array;
+  readonly #clutterClasses: number[];
+
+  constructor(opts: { dims?: RegionDims; dtype?: RegionDtype } = {}) {
+    this.dims = opts.dims ?? VLP_DIMS;
+    this.dtype = opts.dtype ?? "float16";
+    const rng = new Rng(DETECTOR_SEED);
+    this.#proj = rng.fillNormal(new Float32Array(this.dims.F * CODE_SIZE), 0, 0.5); // [F, D]
+    this.#normals = rng.fillNormal(new Float32Array(65536));
+    const shapeIds = new Set(Object.values(SHAPE_CLASSES));
+    this.#clutterClasses = [];
+    while (this.#clutterClasses.length < 24) {
+      const c = 1 + rng.int(this.dims.K - 1);
+      if (!shapeIds.has(c) && !this.#clutterClasses.includes(c)) this.#clutterClasses.push(c);
+    }
+  }
+
+  /** The image's R regions: detections of objects and their parts, then clutter, in random order. */
+  detect(scene: Scene, rng: Rng): ImageRegions {
+    const { R, F, K } = this.dims;
+    const regions: Region[] = [];
+    for (const o of scene.objects) {
+      regions.push(objectRegion(o, rng));
+      const parts = rng.int(3);
+      for (let i = 0; i < parts && regions.length < R; i++) regions.push(partRegion(o, rng));
+    }
+    if (regions.length > R) throw new RangeError(`Scene ${scene.id} has more detections than ${R} regions`);
+    while (regions.length < R) regions.push(clutterRegion(rng, this.#clutterClasses));
+    rng.shuffle(regions);
+
+    const feats = new Float32Array(R * F); // [R, F]
+    const cls = new Float32Array(R * K); // [R, K]
+    const bbox = new Float32Array(R * 6); // [R, 6]
+    for (let i = 0; i < R; i++) {
+      const g = regions[i]!;
+      this.#features(g, rng, feats.subarray(i * F, (i + 1) * F));
+      const best = classProbs(g, rng, this.#clutterClasses, cls.subarray(i * K, (i + 1) * K));
+      bbox.set([...g.box, best, cls[i * K + best]!], i * 6);
+    }
+    const store = (a: Float32Array) =>
+      this.dtype === "float16"
+        ? { dtype: "float16" as const, data: Float16Array.from(a) }
+        : { dtype: "float32" as const, data: a };
+    return {
+      feats: { ...store(feats), shape: [R, F] },
+      cls: { ...store(cls), shape: [R, K] },
+      bbox: { dtype: "float32", shape: [R, 6], data: bbox },
+    };
+  }
+
+  /** relu(P · code + noise): [F]. */
+  #features(g: Region, rng: Rng, out: Float32Array): void {
+    const F = this.dims.F, P = this.#proj, z = this.#normals, code = g.code, s = 0.6 * g.noise;
+    for (let j = 0; j < F; j++) {
+      let acc = 0;
+      for (let d = 0; d < CODE_SIZE; d++) acc += P[j * CODE_SIZE + d]! * code[d]!;
+      const n = z[rng.nextU32() >>> 16]!;
+      const v = acc + s * n;
+      out[j] = v > 0 ? v : 0;
+    }
+  }
+}
+
+/** The code of an object-like region: shape one-hot, centred RGB, size, objectness. */
+function objectCode(o: SceneObject, strength: number, objectness: number, sizeScale: number): Float32Array {
+  const c = new Float32Array(CODE_SIZE);
+  c[SHAPES.indexOf(o.shape)] = strength;
+  for (let k = 0; k < 3; k++) c[3 + k] = (o.rgb[k]! - 0.5) * 2 * strength;
+  c[6] = (o.r * sizeScale - 50) / 25;
+  c[7] = objectness;
+  return c;
+}
+
+function clampBox(x1: number, y1: number, x2: number, y2: number): [number, number, number, number] {
+  const cx = (v: number) => Math.min(CANVAS.width - 1, Math.max(0, v));
+  const cy = (v: number) => Math.min(CANVAS.height - 1, Math.max(0, v));
+  return [cx(x1), cy(y1), cx(x2), cy(y2)];
+}
+
+function objectRegion(o: SceneObject, rng: Rng): Region {
+  const j = () => rng.uniform(-4, 4);
+  return {
+    box: clampBox(o.cx - o.r + j(), o.cy - o.r + j(), o.cx + o.r + j(), o.cy + o.r + j()),
+    cls: SHAPE_CLASSES[o.shape],
+    conf: rng.uniform(0.7, 0.98),
+    code: objectCode(o, 1, 1, 1),
+    noise: 1,
+    background: rng.uniform(0.1, 0.5),
+  };
+}
+
+/** A partial or loose detection of an object: part of its box, weaker and noisier features. */
+function partRegion(o: SceneObject, rng: Rng): Region {
+  const w = o.r * rng.uniform(0.8, 1.6), h = o.r * rng.uniform(0.8, 1.6);
+  const x = o.cx + rng.uniform(-0.6, 0.6) * o.r, y = o.cy + rng.uniform(-0.6, 0.6) * o.r;
+  return {
+    box: clampBox(x - w / 2, y - h / 2, x + w / 2, y + h / 2),
+    cls: SHAPE_CLASSES[o.shape],
+    conf: rng.uniform(0.12, 0.4),
+    code: objectCode(o, 0.5, 0.4, Math.min(w, h) / (2 * o.r)),
+    noise: 1.5,
+    background: rng.uniform(0.4, 0.8),
+  };
+}
+
+/** Background clutter: a random box, a grey-ish texture, a background-like class, low confidence. */
+function clutterRegion(rng: Rng, classes: readonly number[]): Region {
+  const w = rng.uniform(16, 320), h = rng.uniform(16, 240);
+  const x = rng.uniform(0, CANVAS.width - w), y = rng.uniform(0, CANVAS.height - h);
+  const c = new Float32Array(CODE_SIZE);
+  const grey = rng.uniform(0.3, 0.7);
+  for (let k = 0; k < 3; k++) c[3 + k] = (grey + rng.uniform(-0.05, 0.05) - 0.5) * 2;
+  c[6] = (Math.sqrt(w * h) / 2 - 50) / 25;
+  c[8 + rng.int(TEXTURES)] = 1;
+  return {
+    box: clampBox(x, y, x + w, y + h),
+    cls: classes[rng.int(classes.length)]!,
+    conf: rng.uniform(0.01, 0.2),
+    code: c,
+    noise: 1,
+    background: rng.uniform(0.6, 0.95),
+  };
+}
+
+/**
+ * Fill one region's class-probability row [K] (sums to 1) and return its best foreground class: the
+ * detection's class gets `conf`, background (index 0) a share of the rest, three confusable classes and a
+ * uniform floor the remainder.
+ */
+function classProbs(g: Region, rng: Rng, clutter: readonly number[], out: Float32Array): number {
+  const K = out.length;
+  const rest = 1 - g.conf;
+  const bg = rest * g.background;
+  const spread = rest - bg;
+  out.fill((spread * 0.3) / (K - 1));
+  out[0] = bg;
+  out[g.cls]! += g.conf;
+  const confusers = [...Object.values(SHAPE_CLASSES), ...clutter].filter((c) => c !== g.cls);
+  const w = [rng.float(), rng.float(), rng.float()];
+  const ws = w[0]! + w[1]! + w[2]!;
+  for (const x of w) out[confusers[rng.int(confusers.length)]!]! += (spread * 0.7 * x) / ws;
+  let best = 1;
+  for (let k = 2; k < K; k++) if (out[k]! > out[best]!) best = k;
+  return best;
+}
