@@ -123,7 +123,9 @@ export function configFromBertJson(json: BertJsonConfig, overrides: VlpConfigInp
     }
   }
   if (json.hidden_act !== undefined && json.hidden_act !== "gelu") {
-    throw new TypeError(`Cannot read BERT config: hidden_act "${json.hidden_act}" is not supported, expected "gelu"`);
+    throw new TypeError(
+      `Cannot read BERT config: hidden_act "${json.hidden_act}" is not supported, expected "gelu"`,
+    );
   }
   return parseConfig({
     vocabSize: json.vocab_size,

@@ -22,7 +22,8 @@ const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
 export function erfFast(x: number): number {
   const ax = x < 0 ? -x : x;
   const t = 1 / (1 + 0.3275911 * ax);
-  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  const poly = t *
+    (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
   const r = 1 - poly * Math.exp(-ax * ax);
   return x < 0 ? -r : r;
 }

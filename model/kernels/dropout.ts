@@ -44,6 +44,12 @@ export function dropoutForward(x: FloatArray, y: FloatArray, p: number, seed: nu
 }
 
 /** dx = dy · keep / (1 − p), the same mask as the forward with this seed. */
-export function dropoutBackward(dy: FloatArray, dx: FloatArray, p: number, seed: number, n = dy.length): void {
+export function dropoutBackward(
+  dy: FloatArray,
+  dx: FloatArray,
+  p: number,
+  seed: number,
+  n = dy.length,
+): void {
   dropoutForward(dy, dx, p, seed, n);
 }

@@ -113,7 +113,9 @@ export function gatherRows(x: FloatArray, index: Int32Array, out: FloatArray, bx
   for (let b = 0; b < bx; b++) {
     for (let p = 0; p < P; p++) {
       const m = index[b * P + p];
-      if (!(m >= 0 && m < M)) throw new RangeError(`Cannot gather rows: index ${m} at [${b},${p}] is outside [0, ${M})`);
+      if (!(m >= 0 && m < M)) {
+        throw new RangeError(`Cannot gather rows: index ${m} at [${b},${p}] is outside [0, ${M})`);
+      }
       const src = (b * M + m) * d;
       out.set(x.subarray(src, src + d), (b * P + p) * d);
     }
@@ -121,12 +123,20 @@ export function gatherRows(x: FloatArray, index: Int32Array, out: FloatArray, bx
 }
 
 /** dx[b, index[b,p], :] += dout[b,p,:] (transpose of {@linkcode gatherRows}). */
-export function scatterAddRows(dout: FloatArray, index: Int32Array, dx: FloatArray, bx: number, d: number): void {
+export function scatterAddRows(
+  dout: FloatArray,
+  index: Int32Array,
+  dx: FloatArray,
+  bx: number,
+  d: number,
+): void {
   const P = index.length / bx, M = dx.length / (bx * d);
   for (let b = 0; b < bx; b++) {
     for (let p = 0; p < P; p++) {
       const m = index[b * P + p];
-      if (!(m >= 0 && m < M)) throw new RangeError(`Cannot scatter rows: index ${m} at [${b},${p}] is outside [0, ${M})`);
+      if (!(m >= 0 && m < M)) {
+        throw new RangeError(`Cannot scatter rows: index ${m} at [${b},${p}] is outside [0, ${M})`);
+      }
       const dst = (b * M + m) * d, src = (b * P + p) * d;
       for (let i = 0; i < d; i++) dx[dst + i] += dout[src + i];
     }

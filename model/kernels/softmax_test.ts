@@ -25,9 +25,14 @@ Deno.test("softmaxBackward() passes a float64 finite-difference check", () => {
     softmaxForward(v, mask, p, NH, LQ, LK);
     return p;
   };
-  checkVjp(([v]) => fwd(v), ([v], dy) => {
-    const dx = new Float64Array(v.length);
-    softmaxBackward(fwd(v), dy, dx, LK);
-    return [dx];
-  }, [x], { name: "softmax", rtol: 1e-7 });
+  checkVjp(
+    ([v]) => fwd(v),
+    ([v], dy) => {
+      const dx = new Float64Array(v.length);
+      softmaxBackward(fwd(v), dy, dx, LK);
+      return [dx];
+    },
+    [x],
+    { name: "softmax", rtol: 1e-7 },
+  );
 });
