@@ -16,3 +16,5 @@ export { Rng, type RngState } from "./rng.ts";
 export { CpuTensor, ReferenceBackend } from "./backends/reference.ts";
 export { BlasBackend, type BlasOptions } from "./backends/blas.ts";
 export { BACKEND_NAMES, type BackendName, blasRequired, createBackend } from "./backends/create.ts";
+export * from "./checkpoint.ts";
+export * from "./masks.ts";

@@ -30,7 +30,7 @@ import type { VlpConfig } from "./config.ts";
 import { dims } from "./config.ts";
 import type { Backend, Tensor } from "./backend.ts";
 import { fmtShape, numel } from "./backend.ts";
-import { Rng } from "./rng.ts";
+import type { Rng } from "./rng.ts";
 
 /** Which head the model carries: captioning / pre-training (MLM only) or VQA (adds `ans_classifier`). */
 export type Task = "img2txt" | "vqa2";
