@@ -35,7 +35,11 @@ const SOURCES: CheckSource[] = [
 ];
 
 function usage(msg: string): never {
-  console.error(`error: ${msg}\nusage: deno task parity --fixture DIR [--backend ${BACKEND_NAMES.join("|")}] [--threads N]`);
+  console.error(
+    `error: ${msg}\nusage: deno task parity --fixture DIR [--backend ${
+      BACKEND_NAMES.join("|")
+    }] [--threads N]`,
+  );
   Deno.exit(2);
 }
 

@@ -106,36 +106,52 @@ export function adaptPretrained(
   if (dense && dense.shape.length === 2 && dense.shape[0] !== C) {
     if (dense.shape[0] % C !== 0) {
       throw new TypeError(
-        `Cannot adapt pretrained weights: cls.predictions.transform.dense.weight has shape ${fmtShape(dense.shape)}, ` +
+        `Cannot adapt pretrained weights: cls.predictions.transform.dense.weight has shape ${
+          fmtShape(dense.shape)
+        }, ` +
           `not a multiple of hidden size ${C}`,
       );
     }
     const n = dense.shape[0] / C;
     const t = opts.taskIdx !== undefined && opts.taskIdx >= 0 && opts.taskIdx <= 3 ? opts.taskIdx : 0;
-    if (t >= n) throw new RangeError(`Cannot adapt pretrained weights: task index ${t} but only ${n} projections`);
+    if (t >= n) {
+      throw new RangeError(`Cannot adapt pretrained weights: task index ${t} but only ${n} projections`);
+    }
     const slice = (key: string, width: number, shape: number[]) => {
       const a = out.get(key);
       if (!a) return;
       const d = toFloat32(a);
       if (d.length !== n * width) {
-        throw new TypeError(`Cannot adapt pretrained weights: ${key} has shape ${fmtShape(a.shape)}, expected ${n}·${width} elements`);
+        throw new TypeError(
+          `Cannot adapt pretrained weights: ${key} has shape ${
+            fmtShape(a.shape)
+          }, expected ${n}·${width} elements`,
+        );
       }
       out.set(key, { dtype: "float32", shape, data: d.slice(t * width, (t + 1) * width) });
     };
     slice("cls.predictions.transform.dense.weight", C * C, [C, C]);
-    for (const k of ["dense.bias", "LayerNorm.weight", "LayerNorm.bias"]) slice(`cls.predictions.transform.${k}`, C, [C]);
+    for (const k of ["dense.bias", "LayerNorm.weight", "LayerNorm.bias"]) {
+      slice(`cls.predictions.transform.${k}`, C, [C]);
+    }
     adapted.push(`relax projection: kept slice ${t} of ${n}`);
   }
   return { sd: out, adapted };
 }
 
 /** Load a state_dict into a model's parameters (see the module doc for the two modes). */
-export function loadStateDict(model: VlpModel, input: Map<string, NdArray>, opts: LoadOptions = {}): LoadReport {
+export function loadStateDict(
+  model: VlpModel,
+  input: Map<string, NdArray>,
+  opts: LoadOptions = {},
+): LoadReport {
   const mode = opts.mode ?? "strict";
   const source = opts.source ?? "state_dict";
   const what = `checkpoint "${source}"`;
   let sd = input, adapted: string[] = [];
-  if (mode === "pretrained") ({ sd, adapted } = adaptPretrained(input, model.config, { taskIdx: opts.taskIdx }));
+  if (mode === "pretrained") {
+    ({ sd, adapted } = adaptPretrained(input, model.config, { taskIdx: opts.taskIdx }));
+  }
   const table = model.table;
   const values = new Map<string, NdArray>();
   const ignored: string[] = [], unexpected: string[] = [], misShaped: string[] = [];
@@ -151,7 +167,8 @@ export function loadStateDict(model: VlpModel, input: Map<string, NdArray>, opts
       if (TIED_KEYS[key]) continue; // checked below
       values.set(key, arr);
     } else if (
-      IGNORABLE_KEYS.some((r) => r.test(key)) || (model.task === "img2txt" && key.startsWith("ans_classifier.")) ||
+      IGNORABLE_KEYS.some((r) => r.test(key)) ||
+      (model.task === "img2txt" && key.startsWith("ans_classifier.")) ||
       mode === "pretrained"
     ) {
       ignored.push(key);
@@ -169,7 +186,8 @@ export function loadStateDict(model: VlpModel, input: Map<string, NdArray>, opts
       misShaped.push(`${tied} (differs from the tied ${base})`);
     }
   }
-  const missing = table.specs.map((s) => s.name).filter((k) => !values.has(k));
+  const inFile = (k: string) => values.has(k) || [...sd.keys()].some((f) => f === k || TIED_KEYS[f] === k);
+  const missing = table.specs.map((s) => s.name).filter((k) => !inFile(k));
   const problems: string[] = [];
   if (mode === "strict" && missing.length) problems.push(`missing keys: ${missing.join(", ")}`);
   if (unexpected.length) problems.push(`unexpected keys: ${unexpected.join(", ")}`);
@@ -189,7 +207,11 @@ function sameValues(a: Float32Array, b: Float32Array): boolean {
 }
 
 /** Read a checkpoint file (legacy or zip) and {@linkcode loadStateDict} it. */
-export async function loadCheckpoint(model: VlpModel, path: string, opts: LoadOptions = {}): Promise<LoadReport> {
+export async function loadCheckpoint(
+  model: VlpModel,
+  path: string,
+  opts: LoadOptions = {},
+): Promise<LoadReport> {
   const sd = await loadTorchStateDict(path);
   return loadStateDict(model, sd, { source: path, ...opts });
 }
@@ -203,7 +225,11 @@ export async function stateDict(model: VlpModel): Promise<Map<string, NdArray>> 
   const data = flat instanceof Float32Array ? flat : Float32Array.from(flat);
   const sd = new Map<string, NdArray>();
   for (const s of model.table.specs) {
-    sd.set(s.name, { dtype: "float32", shape: [...s.shape], data: data.subarray(s.offset, s.offset + s.size) });
+    sd.set(s.name, {
+      dtype: "float32",
+      shape: [...s.shape],
+      data: data.subarray(s.offset, s.offset + s.size),
+    });
   }
   for (const [tied, base] of Object.entries(TIED_KEYS)) sd.set(tied, sd.get(base)!);
   return sd;
@@ -231,6 +257,8 @@ export async function createModel(opts: CreateModelOptions = {}): Promise<VlpMod
   }
   const model = new VlpModel({ ...opts, noInit: opts.noInit ?? opts.checkpoint !== undefined });
   if (opts.checkpoint) await loadCheckpoint(model, opts.checkpoint);
-  if (opts.pretrained) await loadCheckpoint(model, opts.pretrained, { mode: "pretrained", taskIdx: opts.taskIdx });
+  if (opts.pretrained) {
+    await loadCheckpoint(model, opts.pretrained, { mode: "pretrained", taskIdx: opts.taskIdx });
+  }
   return model;
 }

@@ -70,7 +70,8 @@ export function fixtureConfig(m: FixtureManifest): VlpConfig {
   const num = (k: string) => (typeof c[k] === "number" ? (c[k] as number) : undefined);
   const sdk = m.state_dict_keys ?? {};
   const feats = m.arrays["region_feats"]?.shape, visPe = m.arrays["vis_pe"]?.shape;
-  const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  const defined = <T extends object>(o: T) =>
+    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
   return parseConfig(defined({
     vocabSize: num("vocab_size"),
     hiddenSize: num("hidden_size"),
@@ -106,7 +107,13 @@ function compare(
   tol: { atol: number; rtol: number; tolerance: string },
 ): ParityCheck {
   if (actual.length !== expected.length) {
-    return { name, maxAbs: Infinity, maxRel: Infinity, pass: false, tolerance: `length ${actual.length} vs ${expected.length}` };
+    return {
+      name,
+      maxAbs: Infinity,
+      maxRel: Infinity,
+      pass: false,
+      tolerance: `length ${actual.length} vs ${expected.length}`,
+    };
   }
   let maxAbs = 0, maxE = 0, pass = true;
   for (let i = 0; i < expected.length; i++) {
@@ -116,7 +123,13 @@ function compare(
     if (Math.abs(e) > maxE) maxE = Math.abs(e);
     if (!(dd <= tol.atol + tol.rtol * Math.abs(e))) pass = false;
   }
-  return { name, maxAbs, maxRel: maxE > 0 ? maxAbs / maxE : maxAbs === 0 ? 0 : Infinity, pass, tolerance: tol.tolerance };
+  return {
+    name,
+    maxAbs,
+    maxRel: maxE > 0 ? maxAbs / maxE : maxAbs === 0 ? 0 : Infinity,
+    pass,
+    tolerance: tol.tolerance,
+  };
 }
 
 const FORWARD = { atol: 1e-4, rtol: 0, tolerance: "|a-e| <= 1e-4" };
@@ -160,7 +173,11 @@ export async function modelParityChecks(
   const checks: ParityCheck[] = [];
   const add = (c: ParityCheck) => {
     checks.push(c);
-    log(`${c.pass ? "ok  " : "FAIL"} ${c.name}: max abs ${c.maxAbs.toExponential(3)}, max rel ${c.maxRel.toExponential(3)} (${c.tolerance})`);
+    log(
+      `${c.pass ? "ok  " : "FAIL"} ${c.name}: max abs ${c.maxAbs.toExponential(3)}, max rel ${
+        c.maxRel.toExponential(3)
+      } (${c.tolerance})`,
+    );
   };
 
   log(`loading ${join(fixtureDir, "model.bin")}`);
@@ -171,7 +188,11 @@ export async function modelParityChecks(
 
   const regions = { regionFeats: await f32("region_feats"), visPe: await f32("vis_pe") };
   const masked = has("masked_pos")
-    ? { maskedPos: await i32("masked_pos"), maskedIds: await i32("masked_ids"), maskedWeights: await f32("masked_weights") }
+    ? {
+      maskedPos: await i32("masked_pos"),
+      maskedIds: await i32("masked_ids"),
+      maskedWeights: await f32("masked_weights"),
+    }
     : {};
   const batchOf = async (mode: "s2s" | "bi"): Promise<Batch | null> =>
     has(`attention_mask_${mode}`)
@@ -191,12 +212,20 @@ export async function modelParityChecks(
     log(`forward (${mode})`);
     const out = cap.forward(batch);
     if (mode === "s2s") {
-      if (has("vis_embed_out")) add(compare("vis_embed_out", await read(out.visEmbed), await f32("vis_embed_out"), FORWARD));
+      if (has("vis_embed_out")) {
+        add(compare("vis_embed_out", await read(out.visEmbed), await f32("vis_embed_out"), FORWARD));
+      }
       if (has("vis_pe_embed_out")) {
         add(compare("vis_pe_embed_out", await read(out.visPeEmbed), await f32("vis_pe_embed_out"), FORWARD));
       }
     }
-    for (const [name, t] of [["embedding_output", out.embeddingOutput], ["sequence_output", out.sequenceOutput], ["pooled_output", out.pooled]] as const) {
+    for (
+      const [name, t] of [
+        ["embedding_output", out.embeddingOutput],
+        ["sequence_output", out.sequenceOutput],
+        ["pooled_output", out.pooled],
+      ] as const
+    ) {
       const k = `${name}_${mode}`;
       if (has(k)) add(compare(k, await read(t), await f32(k), FORWARD));
     }
@@ -227,7 +256,13 @@ export async function modelParityChecks(
       const t = grads.get(key);
       const ev = toFloat32(e);
       if (!t) {
-        add({ name: `grads_s2s:${key}`, maxAbs: Infinity, maxRel: Infinity, pass: false, tolerance: "no such parameter" });
+        add({
+          name: `grads_s2s:${key}`,
+          maxAbs: Infinity,
+          maxRel: Infinity,
+          pass: false,
+          tolerance: "no such parameter",
+        });
         continue;
       }
       // a fixture may store only the first rows of a large gradient
@@ -252,7 +287,13 @@ export async function modelParityChecks(
     if (has("vqa_logits")) add(compare("vqa_logits", logits, await f32("vqa_logits"), LOGITS));
     if (has("vqa_pred_idx")) {
       const pred = vqaPredictions(logits, config.numAnswers);
-      add(compare("vqa_pred_idx", pred, await i32("vqa_pred_idx"), { atol: 0, rtol: 0, tolerance: "exactly equal" }));
+      add(
+        compare("vqa_pred_idx", pred, await i32("vqa_pred_idx"), {
+          atol: 0,
+          rtol: 0,
+          tolerance: "exactly equal",
+        }),
+      );
     }
     const v = m.values["vqa_loss"];
     if (typeof v === "number" && batch.answerTargets) {
@@ -269,7 +310,9 @@ export function vqaPredictions(logits: ArrayLike<number>, numAnswers: number): I
   const out = new Int32Array(B);
   for (let b = 0; b < B; b++) {
     let best = 1;
-    for (let a = 2; a < numAnswers; a++) if (logits[b * numAnswers + a] > logits[b * numAnswers + best]) best = a;
+    for (let a = 2; a < numAnswers; a++) {
+      if (logits[b * numAnswers + a] > logits[b * numAnswers + best]) best = a;
+    }
     out[b] = best;
   }
   return out;
