@@ -13,7 +13,7 @@ export * from "./params.ts";
 export * from "./batch.ts";
 export * from "./vlp.ts";
 export { Rng, type RngState } from "./rng.ts";
-export { CpuTensor, ReferenceBackend } from "./backends/reference.ts";
+export { cpuData, CpuTensor, ReferenceBackend } from "./backends/reference.ts";
 export { BlasBackend, type BlasOptions } from "./backends/blas.ts";
 export { BACKEND_NAMES, type BackendName, blasRequired, createBackend } from "./backends/create.ts";
 export * from "./checkpoint.ts";
