@@ -19,3 +19,4 @@ export { BACKEND_NAMES, type BackendName, blasRequired, createBackend } from "./
 export * from "./checkpoint.ts";
 export * from "./masks.ts";
 export * from "./incremental.ts";
+export * from "./predict.ts";

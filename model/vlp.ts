@@ -21,7 +21,7 @@
  * ```ts
  * import { ReferenceBackend, parseConfig, VlpModel } from "@vlp/model";
  * import assert from "node:assert/strict";
- * const config = parseConfig({ vocabSize: 50, hiddenSize: 8, numLayers: 1, numHeads: 2, intermediateSize: 16,
+ * const config = parseConfig({ vocabSize: 120, hiddenSize: 8, numLayers: 1, numHeads: 2, intermediateSize: 16,
  *   regions: 3, regionFeatureSize: 6, regionHiddenSize: 6, regionGeometrySize: 5, maxPositions: 16 });
  * const model = new VlpModel({ config, backend: new ReferenceBackend(), seed: 1 });
  * const B = 1, L = 7, R = 3;
