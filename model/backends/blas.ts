@@ -12,7 +12,7 @@
  * @module
  */
 import type { MatmulArgs } from "../backend.ts";
-import { cpuData, normalizeMatmul, ReferenceBackend } from "./reference.ts";
+import { cpuData, forEachBatchItem, normalizeMatmul, ReferenceBackend } from "./reference.ts";
 import { CBLAS_NO_TRANS, CBLAS_ROW_MAJOR, CBLAS_TRANS, loadOpenBlas, type OpenBlas } from "./openblas.ts";
 
 /** Products with fewer multiply-adds than this run on one BLAS thread. */
@@ -89,34 +89,27 @@ export class BlasBackend extends ReferenceBackend {
     const bLen = (g.transB ? n - 1 : k - 1) * g.ldb + (g.transB ? k : n);
     const cLen = (m - 1) * g.ldc + n;
     try {
-      for (let i0 = 0; i0 < g.batch[0]; i0++) {
-        for (let i1 = 0; i1 < g.batch[1]; i1++) {
-          for (let i2 = 0; i2 < g.batch[2]; i2++) {
-            const aOff = i0 * g.strideA[0] + i1 * g.strideA[1] + i2 * g.strideA[2];
-            const bOff = i0 * g.strideB[0] + i1 * g.strideB[1] + i2 * g.strideB[2];
-            const cOff = i0 * g.strideC[0] + i1 * g.strideC[1] + i2 * g.strideC[2];
-            if (bias) {
-              for (let i = 0; i < m; i++) c.set(bias.subarray(0, n), cOff + i * g.ldc);
-            }
-            this.#blas.cblas_sgemm(
-              CBLAS_ROW_MAJOR,
-              ta,
-              tb,
-              m,
-              n,
-              k,
-              g.alpha,
-              a.subarray(aOff, aOff + aLen),
-              g.lda,
-              b.subarray(bOff, bOff + bLen),
-              g.ldb,
-              beta,
-              c.subarray(cOff, cOff + cLen),
-              g.ldc,
-            );
-          }
+      forEachBatchItem(g, (aOff, bOff, cOff) => {
+        if (bias) {
+          for (let i = 0; i < m; i++) c.set(bias.subarray(0, n), cOff + i * g.ldc);
         }
-      }
+        this.#blas.cblas_sgemm(
+          CBLAS_ROW_MAJOR,
+          ta,
+          tb,
+          m,
+          n,
+          k,
+          g.alpha,
+          a.subarray(aOff, aOff + aLen),
+          g.lda,
+          b.subarray(bOff, bOff + bLen),
+          g.ldb,
+          beta,
+          c.subarray(cOff, cOff + cLen),
+          g.ldc,
+        );
+      });
     } finally {
       if (small) this.#blas.openblas_set_num_threads(this.#threads);
     }
