@@ -40,7 +40,7 @@
  */
 import type { Backend, Tensor } from "./backend.ts";
 import { fmtShape } from "./backend.ts";
-import { type Dims, dims, tinyConfig, type VlpConfig } from "./config.ts";
+import { bertBaseConfig, type Dims, dims, type VlpConfig } from "./config.ts";
 import {
   initialValues,
   type LayerTensors,
@@ -68,7 +68,7 @@ import { ReferenceBackend } from "./backends/reference.ts";
 
 /** Options of the {@linkcode VlpModel} constructor. */
 export interface VlpModelOptions {
-  /** default: {@linkcode tinyConfig} */
+  /** default: {@linkcode bertBaseConfig} (VLP's model) */
   config?: VlpConfig;
   /** default "img2txt" */
   task?: Task;
@@ -207,7 +207,7 @@ export class VlpModel {
   #acts = new Map<"eval" | "train", Activations>();
 
   constructor(opts: VlpModelOptions = {}) {
-    this.config = opts.config ?? tinyConfig;
+    this.config = opts.config ?? bertBaseConfig;
     this.task = opts.task ?? "img2txt";
     if (this.task !== "img2txt" && this.task !== "vqa2") {
       throw new RangeError(`Cannot create model: task "${this.task}" is not "img2txt" or "vqa2"`);
