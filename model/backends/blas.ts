@@ -1,6 +1,6 @@
 /**
  * The OpenBLAS backend: the reference backend (float32) with every matrix product, including the batched
- * ones of attention, as `cblas_sgemm` calls through FFI. Small products (below {@linkcode SMALL_GEMM_FLOPS})
+ * ones of attention, as `cblas_sgemm` calls through FFI, and the row sums of bias gradients as `cblas_sgemv`. Small products (below {@linkcode SMALL_GEMM_FLOPS})
  * run on one BLAS thread, where thread start-up would cost more than it saves.
  *
  * @example Usage
@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { MatmulArgs } from "../backend.ts";
+import type { MatmulArgs, Tensor } from "../backend.ts";
 import { cpuData, forEachBatchItem, normalizeMatmul, ReferenceBackend } from "./reference.ts";
 import { CBLAS_NO_TRANS, CBLAS_ROW_MAJOR, CBLAS_TRANS, loadOpenBlas, type OpenBlas } from "./openblas.ts";
 
@@ -63,6 +63,32 @@ export class BlasBackend extends ReferenceBackend {
   static tryCreate(opts: BlasOptions = {}): BlasBackend | null {
     const { lib } = loadOpenBlas();
     return lib ? new BlasBackend(lib, opts) : null;
+  }
+
+  #ones = new Float32Array(0);
+
+  /** out (+)= Σ rows of x as one `cblas_sgemv` (xᵀ·1). */
+  override sumRows(args: { x: Tensor; out: Tensor; accumulate?: boolean }): void {
+    const x = cpuData(args.x), out = cpuData(args.out), n = args.out.size;
+    if (!(x instanceof Float32Array && out instanceof Float32Array) || x.length % n !== 0 || n === 0) {
+      return super.sumRows(args);
+    }
+    const rows = x.length / n;
+    if (this.#ones.length < rows) this.#ones = new Float32Array(rows).fill(1);
+    this.#blas.cblas_sgemv(
+      CBLAS_ROW_MAJOR,
+      CBLAS_TRANS,
+      rows,
+      n,
+      1,
+      x,
+      n,
+      this.#ones,
+      1,
+      args.accumulate ? 1 : 0,
+      out,
+      1,
+    );
   }
 
   /** OpenBLAS threads used for large products. */
