@@ -1,0 +1,250 @@
+/**
+ * The backend interface: tensor-level operations on backend-owned tensors. The model's forward and backward
+ * passes are flat lists of these calls, so the same code runs on the plain TypeScript reference backend
+ * (float32 or float64), the OpenBLAS backend, and a WebGPU backend whose tensors are GPU buffers.
+ *
+ * Rules every backend follows (and model code relies on):
+ * - Operations are synchronous to call and may only enqueue work; nothing is read back implicitly. The one
+ *   way to get data to the host is {@linkcode Backend.read}, which is asynchronous.
+ * - An output never aliases an input of the same call, except where an argument is documented as
+ *   read-write (`y` of `axpy`, outputs with `accumulate`, `c` with `beta ≠ 0`).
+ * - Parameter gradients accumulate (+=); activation gradients are written (=) unless `accumulate` is set.
+ * - Shapes come from the tensors (`shape`), row-major; a view of a flat buffer carries its own shape.
+ * - Float tensors hold the backend's float type (float32, or float64 on the float64 reference backend);
+ *   `int32` tensors hold token ids, positions and indices.
+ *
+ * @module
+ */
+
+/** Element type of a tensor: the backend's float type, or 32-bit integers (ids, indices). */
+export type DType = "float" | "int32";
+
+/** A backend-owned tensor: a shape and a dtype; its storage is the backend's business. */
+export interface Tensor {
+  /** Row-major shape. */
+  readonly shape: readonly number[];
+  /** Number of elements (product of `shape`). */
+  readonly size: number;
+  /** Element type. */
+  readonly dtype: DType;
+}
+
+/** Host copy of a tensor, as {@linkcode Backend.read} returns it. */
+export type HostArray = Float32Array | Float64Array | Int32Array;
+
+/**
+ * One (batched) matrix product, row-major, cblas semantics for each batch item:
+ *
+ *   C = alpha · op(A) · op(B) + beta · C  (+ bias broadcast over rows)
+ *
+ * op(A) is m×k (stored k×m with `transA`), op(B) is k×n (stored n×k with `transB`); `lda`, `ldb`, `ldc` are
+ * row strides (defaults: contiguous). `batch` is an up-to-3-d batch shape; item (i₀, i₁, i₂) starts at
+ * Σ iₓ·strideA[x] in `a` (likewise b, c); a stride of 0 broadcasts. Offsets come from views.
+ */
+export interface MatmulArgs {
+  a: Tensor;
+  b: Tensor;
+  c: Tensor;
+  m: number;
+  n: number;
+  k: number;
+  transA?: boolean;
+  transB?: boolean;
+  lda?: number;
+  ldb?: number;
+  ldc?: number;
+  /** default 1 */
+  alpha?: number;
+  /** default 0: C is overwritten (old values ignored) */
+  beta?: number;
+  /** [n], added to every row; only with beta = 0 */
+  bias?: Tensor;
+  batch?: readonly number[];
+  strideA?: readonly number[];
+  strideB?: readonly number[];
+  strideC?: readonly number[];
+}
+
+/** Inputs of {@linkcode Backend.embedding}: VLP's word + position + segment sum with region slots. */
+export interface EmbeddingArgs {
+  /** [B, L] int32 token ids (region slots ignored) */
+  ids: Tensor;
+  /** [B, L] int32 segment ids */
+  segmentIds: Tensor;
+  /** [V, C] word table */
+  wte: Tensor;
+  /** [maxPositions, C] position table */
+  wpe: Tensor;
+  /** [typeVocab, C] segment table */
+  wtt: Tensor;
+  /** position of input slot 0 (slot l has position posOffset + l) unless positionIds is given */
+  posOffset: number;
+  /** [B, L] int32 explicit position ids (optional) */
+  positionIds?: Tensor;
+  /** [B, R, C] region features replacing the word embedding of slots 1..R (omit: no region slots) */
+  regions?: Tensor;
+  /** [B, R, C] region geometry embedding replacing the position embedding of slots 1..R */
+  regionPos?: Tensor;
+  /** [B, L, C] output */
+  out: Tensor;
+}
+
+/** Gradients of {@linkcode Backend.embeddingBackward}. */
+export interface EmbeddingBackwardArgs {
+  ids: Tensor;
+  segmentIds: Tensor;
+  posOffset: number;
+  positionIds?: Tensor;
+  /** [B, L, C] */
+  dout: Tensor;
+  /** [V, C] += */
+  dwte: Tensor;
+  /** [maxPositions, C] += */
+  dwpe: Tensor;
+  /** [typeVocab, C] += */
+  dwtt: Tensor;
+  /** [B, R, C] = (present iff the forward had regions) */
+  dregions?: Tensor;
+  /** [B, R, C] = */
+  dregionPos?: Tensor;
+}
+
+/** The operations a backend provides (see the module doc for the rules). */
+export interface Backend {
+  /** "reference", "reference64", "blas", "webgpu", ... */
+  readonly name: string;
+  /** Storage type of float tensors. */
+  readonly floatType: "float32" | "float64";
+
+  // ---- memory -------------------------------------------------------------------------------------------
+  /** A new zero-filled tensor. */
+  alloc(shape: readonly number[], dtype?: DType): Tensor;
+  /** Elements [offset, offset + Πshape) of `t` (a flat range), seen with `shape`; shares storage. */
+  view(t: Tensor, offset: number, shape: readonly number[]): Tensor;
+  /** Copy host values into `t` (`data.length` must equal `t.size`; enqueued). */
+  write(t: Tensor, data: ArrayLike<number>): void;
+  /** Copy a tensor to the host, after all enqueued work that writes it. */
+  read(t: Tensor): Promise<HostArray>;
+  /** Release a tensor's storage (views: no-op). Using it afterwards is an error. */
+  free(t: Tensor): void;
+  /** Wait for all enqueued work (no-op on synchronous backends). */
+  sync(): Promise<void>;
+
+  // ---- copies and element-wise --------------------------------------------------------------------------
+  /** t[:] = value. */
+  fill(t: Tensor, value: number): void;
+  /** dst = src (same size). */
+  copy(src: Tensor, dst: Tensor): void;
+  /**
+   * Strided block copy: for i < shape[0], j < shape[1]: dst[i·dstStride[0] + j·dstStride[1] + (0..shape[2])]
+   * = src[i·srcStride[0] + j·srcStride[1] + (0..shape[2])] (offsets from the views).
+   */
+  copyStrided(args: {
+    src: Tensor;
+    dst: Tensor;
+    shape: readonly [number, number, number];
+    srcStride: readonly [number, number];
+    dstStride: readonly [number, number];
+  }): void;
+  /** out = a + b. */
+  add(args: { a: Tensor; b: Tensor; out: Tensor }): void;
+  /** out = a ⊙ b. */
+  mul(args: { a: Tensor; b: Tensor; out: Tensor }): void;
+  /** y += alpha · x (y read-write). */
+  axpy(args: { x: Tensor; y: Tensor; alpha: number }): void;
+
+  // ---- linear algebra -----------------------------------------------------------------------------------
+  /** Batched strided GEMM (see {@linkcode MatmulArgs}). */
+  matmul(args: MatmulArgs): void;
+  /** out[j] (+)= Σᵢ x[i, j] for x [rows, out.size] (bias gradients). */
+  sumRows(args: { x: Tensor; out: Tensor; accumulate?: boolean }): void;
+
+  // ---- layers -------------------------------------------------------------------------------------------
+  /** LayerNorm over the last dim (C = weight.size); writes out, mean [rows], rstd [rows]. */
+  layernorm(args: {
+    x: Tensor;
+    weight: Tensor;
+    bias: Tensor;
+    out: Tensor;
+    mean: Tensor;
+    rstd: Tensor;
+    eps: number;
+  }): void;
+  /** dx = (or += with accumulate), dweight += , dbias += . */
+  layernormBackward(args: {
+    dout: Tensor;
+    x: Tensor;
+    mean: Tensor;
+    rstd: Tensor;
+    weight: Tensor;
+    dx: Tensor;
+    dweight: Tensor;
+    dbias: Tensor;
+    accumulate?: boolean;
+  }): void;
+  /** out = gelu(x), exact erf form. */
+  gelu(args: { x: Tensor; out: Tensor }): void;
+  /** dx = dout · gelu'(x). */
+  geluBackward(args: { x: Tensor; dout: Tensor; dx: Tensor }): void;
+  /** out = max(x, 0). */
+  relu(args: { x: Tensor; out: Tensor }): void;
+  /** dx = dout · [y > 0] from the ReLU output y. */
+  reluBackward(args: { y: Tensor; dout: Tensor; dx: Tensor }): void;
+  /** out = tanh(x). */
+  tanh(args: { x: Tensor; out: Tensor }): void;
+  /** out = softmax(x + mask) over the last dim; x [S, NH, Lq, Lk], mask [S, Lq, Lk] additive. */
+  softmax(args: { x: Tensor; mask: Tensor; out: Tensor }): void;
+  /** dx = p ⊙ (dp − Σ p·dp) over the last dim. */
+  softmaxBackward(args: { p: Tensor; dp: Tensor; dx: Tensor }): void;
+  /** out = x · keep/(1 − p), keep from the counter-based hash of (index, seed) (kernels/dropout.ts). */
+  dropout(args: { x: Tensor; out: Tensor; p: number; seed: number }): void;
+  /** dx = dout · keep/(1 − p), the same mask as the forward with this seed. */
+  dropoutBackward(args: { dout: Tensor; dx: Tensor; p: number; seed: number }): void;
+  /** VLP's embedding sum (see {@linkcode EmbeddingArgs}). */
+  embedding(args: EmbeddingArgs): void;
+  /** Backward of {@linkcode Backend.embedding}. */
+  embeddingBackward(args: EmbeddingBackwardArgs): void;
+  /** out[b,p,:] = x[b, index[b,p], :]; x [Bx, M, D], index [Bx, P] int32, out [Bx, P, D]. */
+  gatherRows(args: { x: Tensor; index: Tensor; out: Tensor }): void;
+  /** dx[b, index[b,p], :] += dout[b,p,:]. */
+  scatterAddRows(args: { dout: Tensor; index: Tensor; dx: Tensor }): void;
+
+  // ---- losses -------------------------------------------------------------------------------------------
+  /** losses[n] = CE(logits[n,:], targets[n]), label-smoothed when smoothing > 0 (kernels/losses.ts). */
+  crossEntropy(args: { logits: Tensor; targets: Tensor; losses: Tensor; smoothing?: number }): void;
+  /** dlogits[n,:] = dlosses[n] · (softmax − q) (written). */
+  crossEntropyBackward(args: {
+    logits: Tensor;
+    targets: Tensor;
+    dlosses: Tensor;
+    dlogits: Tensor;
+    smoothing?: number;
+  }): void;
+  /**
+   * Masked-LM reduction with drop-worst: out [1] = loss; coef [B, P] = scale · dloss/dlosses (kernels/losses.ts).
+   */
+  maskedLossReduce(args: {
+    losses: Tensor;
+    weights: Tensor;
+    out: Tensor;
+    coef: Tensor;
+    dropWorstRatio: number;
+    scale?: number;
+  }): void;
+  /** out [1] = Σ BCE-with-logits(logits, targets) / B for logits [B, A]. */
+  bceWithLogits(args: { logits: Tensor; targets: Tensor; out: Tensor }): void;
+  /** dlogits = scale · (σ(logits) − targets) / B (written). */
+  bceWithLogitsBackward(args: { logits: Tensor; targets: Tensor; dlogits: Tensor; scale?: number }): void;
+}
+
+/** Πshape. */
+export function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** `[2, 3]`, for messages. */
+export function fmtShape(shape: readonly number[]): string {
+  return `[${shape.join(", ")}]`;
+}

@@ -1,0 +1,143 @@
+/**
+ * The OpenBLAS backend: the reference backend (float32) with every matrix product, including the batched
+ * ones of attention, as `cblas_sgemm` calls through FFI, and the row sums of bias gradients as `cblas_sgemv`. Small products (below {@linkcode SMALL_GEMM_FLOPS})
+ * run on one BLAS thread, where thread start-up would cost more than it saves.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { BlasBackend } from "@vlp/model";
+ * const be = BlasBackend.tryCreate({ threads: 2 }); // null when OpenBLAS cannot be loaded
+ * ```
+ *
+ * @module
+ */
+import type { MatmulArgs, Tensor } from "../backend.ts";
+import { cpuData, forEachBatchItem, normalizeMatmul, ReferenceBackend } from "./reference.ts";
+import { CBLAS_NO_TRANS, CBLAS_ROW_MAJOR, CBLAS_TRANS, loadOpenBlas, type OpenBlas } from "./openblas.ts";
+
+/** Products with fewer multiply-adds than this run on one BLAS thread. */
+export const SMALL_GEMM_FLOPS = 1 << 21;
+
+/** Options of {@linkcode BlasBackend}. */
+export interface BlasOptions {
+  /** OpenBLAS threads (default: `VLP_BLAS_THREADS`, else the library's default). */
+  threads?: number;
+}
+
+function envThreads(): number | undefined {
+  try {
+    const v = Deno.env.get("VLP_BLAS_THREADS");
+    if (!v) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new RangeError(`VLP_BLAS_THREADS must be a positive integer, got "${v}"`);
+    }
+    return n;
+  } catch (e) {
+    if (e instanceof RangeError) throw e;
+    return undefined;
+  }
+}
+
+/** Reference backend with OpenBLAS GEMMs (float32 only). */
+export class BlasBackend extends ReferenceBackend {
+  override readonly name: string = "blas";
+  readonly #blas: OpenBlas;
+  readonly #threads: number;
+
+  /** Use an already loaded library (see {@linkcode BlasBackend.tryCreate}). */
+  constructor(blas: OpenBlas, opts: BlasOptions = {}) {
+    super({ precision: "float32" });
+    this.#blas = blas;
+    const t = opts.threads ?? envThreads();
+    if (t !== undefined) {
+      if (!Number.isInteger(t) || t < 1) {
+        throw new RangeError(`Cannot create blas backend: threads ${t} is not a positive integer`);
+      }
+      blas.openblas_set_num_threads(t);
+    }
+    this.#threads = blas.openblas_get_num_threads();
+  }
+
+  /** The backend, or null (with the reason) when OpenBLAS cannot be loaded. */
+  static tryCreate(opts: BlasOptions = {}): BlasBackend | null {
+    const { lib } = loadOpenBlas();
+    return lib ? new BlasBackend(lib, opts) : null;
+  }
+
+  #ones = new Float32Array(0);
+
+  /** out (+)= Σ rows of x as one `cblas_sgemv` (xᵀ·1). */
+  override sumRows(args: { x: Tensor; out: Tensor; accumulate?: boolean }): void {
+    const x = cpuData(args.x), out = cpuData(args.out), n = args.out.size;
+    if (!(x instanceof Float32Array && out instanceof Float32Array) || x.length % n !== 0 || n === 0) {
+      return super.sumRows(args);
+    }
+    const rows = x.length / n;
+    if (this.#ones.length < rows) this.#ones = new Float32Array(rows).fill(1);
+    this.#blas.cblas_sgemv(
+      CBLAS_ROW_MAJOR,
+      CBLAS_TRANS,
+      rows,
+      n,
+      1,
+      x,
+      n,
+      this.#ones,
+      1,
+      args.accumulate ? 1 : 0,
+      out,
+      1,
+    );
+  }
+
+  /** OpenBLAS threads used for large products. */
+  get threads(): number {
+    return this.#threads;
+  }
+
+  override matmul(args: MatmulArgs): void {
+    const g = normalizeMatmul(args);
+    const a = cpuData(args.a), b = cpuData(args.b), c = cpuData(args.c);
+    if (!(a instanceof Float32Array && b instanceof Float32Array && c instanceof Float32Array)) {
+      throw new TypeError("Cannot run blas matmul: tensors must be float32");
+    }
+    const { m, n, k } = g;
+    if (m === 0 || n === 0) return;
+    if (k === 0) return super.matmul(args);
+    const bias = args.bias ? cpuData(args.bias) as Float32Array : null;
+    const beta = bias ? 1 : g.beta;
+    const small = m * n * k < SMALL_GEMM_FLOPS && this.#threads > 1;
+    if (small) this.#blas.openblas_set_num_threads(1);
+    const ta = g.transA ? CBLAS_TRANS : CBLAS_NO_TRANS, tb = g.transB ? CBLAS_TRANS : CBLAS_NO_TRANS;
+    // extents of one batch item
+    const aLen = (g.transA ? k - 1 : m - 1) * g.lda + (g.transA ? m : k);
+    const bLen = (g.transB ? n - 1 : k - 1) * g.ldb + (g.transB ? k : n);
+    const cLen = (m - 1) * g.ldc + n;
+    try {
+      forEachBatchItem(g, (aOff, bOff, cOff) => {
+        if (bias) {
+          for (let i = 0; i < m; i++) c.set(bias.subarray(0, n), cOff + i * g.ldc);
+        }
+        this.#blas.cblas_sgemm(
+          CBLAS_ROW_MAJOR,
+          ta,
+          tb,
+          m,
+          n,
+          k,
+          g.alpha,
+          a.subarray(aOff, aOff + aLen),
+          g.lda,
+          b.subarray(bOff, bOff + bLen),
+          g.ldb,
+          beta,
+          c.subarray(cOff, cOff + cLen),
+          g.ldc,
+        );
+      });
+    } finally {
+      if (small) this.#blas.openblas_set_num_threads(this.#threads);
+    }
+  }
+}
