@@ -107,22 +107,30 @@ export class CaptionDecoder {
   }
 
   /** Greedy decoding: ids and max logits [B, T] as VLP returns them. */
-  greedy(images: ImageBatch, opts: SequentialOptions & DropoutOption = {}): Promise<SequentialResult> {
-    return greedySearch(this.scorer(images, opts), { eosId: this.ids.sep, padId: this.ids.pad, ...opts });
+  async greedy(images: ImageBatch, opts: SequentialOptions & DropoutOption = {}): Promise<SequentialResult> {
+    return await greedySearch(this.scorer(images, opts), {
+      eosId: this.ids.sep,
+      padId: this.ids.pad,
+      ...opts,
+    });
   }
 
   /** Multinomial sampling (`rng` draws the words; `dropoutRng` turns train mode on): ids and log-probs. */
-  sample(images: ImageBatch, opts: SampleOptions & DropoutOption): Promise<SequentialResult> {
-    return sampleSearch(this.scorer(images, opts), { eosId: this.ids.sep, padId: this.ids.pad, ...opts });
+  async sample(images: ImageBatch, opts: SampleOptions & DropoutOption): Promise<SequentialResult> {
+    return await sampleSearch(this.scorer(images, opts), {
+      eosId: this.ids.sep,
+      padId: this.ids.pad,
+      ...opts,
+    });
   }
 
   /** VLP's beam search (beamSize ≤ maxWidth). */
-  beam(images: ImageBatch, opts: BeamSearchOptions & DropoutOption): Promise<BeamResult> {
+  async beam(images: ImageBatch, opts: BeamSearchOptions & DropoutOption): Promise<BeamResult> {
     if (opts.beamSize > this.incremental.maxWidth) {
       throw new RangeError(
         `Cannot decode: beam size ${opts.beamSize} exceeds this decoder's maxWidth ${this.incremental.maxWidth}`,
       );
     }
-    return beamSearch(this.scorer(images, opts), { eosId: this.ids.sep, ...opts });
+    return await beamSearch(this.scorer(images, opts), { eosId: this.ids.sep, ...opts });
   }
 }

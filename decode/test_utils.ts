@@ -7,7 +7,10 @@
 import type { StepScorer } from "./scorer.ts";
 
 /** Logits of the next word of image `image` after the words `history`. */
-export type LogitFn = (image: number, history: readonly number[]) => ArrayLike<number>;
+export type LogitFn = (
+  image: number,
+  history: readonly number[],
+) => ArrayLike<number> | Promise<ArrayLike<number>>;
 
 /** A scorer over a {@linkcode LogitFn}; tracks every sequence's history and counts calls. */
 export class FakeScorer implements StepScorer {
@@ -32,7 +35,7 @@ export class FakeScorer implements StepScorer {
     this.histories = Array.from({ length: this.images }, () => []);
     this.width = 1;
     this.calls = 1;
-    return Promise.resolve(this.#logits());
+    return this.#logits();
   }
 
   expand(width: number): void {
@@ -45,7 +48,7 @@ export class FakeScorer implements StepScorer {
     if (this.calls >= this.maxSteps) throw new RangeError("FakeScorer: more steps than maxSteps");
     this.histories = this.histories.map((h, n) => [...h, tokens[n]]);
     this.calls++;
-    return Promise.resolve(this.#logits());
+    return this.#logits();
   }
 
   reorder(src: ArrayLike<number>): void {
@@ -59,9 +62,11 @@ export class FakeScorer implements StepScorer {
     this.reorders++;
   }
 
-  #logits(): Float64Array {
+  async #logits(): Promise<Float64Array> {
     const V = this.vocabSize, out = new Float64Array(this.histories.length * V);
-    this.histories.forEach((h, n) => out.set(this.#fn(Math.floor(n / this.width), h), n * V));
+    for (let n = 0; n < this.histories.length; n++) {
+      out.set(await this.#fn(Math.floor(n / this.width), this.histories[n]), n * V);
+    }
     return out;
   }
 }
