@@ -13,6 +13,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { BACKEND_NAMES, createBackend } from "@vlp/model";
 import { modelParityChecks, type ParityCheck } from "@vlp/model/parity";
+import { bertAdamParityChecks } from "@vlp/train/parity";
 
 const Flags = z.object({
   fixture: z.string().min(1, "--fixture DIR is required"),
@@ -31,6 +32,13 @@ const SOURCES: CheckSource[] = [
     member: "model",
     run: (fixture, backendName, log) =>
       modelParityChecks(fixture, createBackend(backendName as "blas", { threads: flags.threads }), { log }),
+  },
+  {
+    member: "train",
+    run: (fixture, backendName, log) =>
+      bertAdamParityChecks(fixture, createBackend(backendName as "blas", { threads: flags.threads }), {
+        log,
+      }),
   },
 ];
 
