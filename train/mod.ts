@@ -8,3 +8,4 @@
  */
 export * from "./schedule.ts";
 export * from "./bert_adam.ts";
+export * from "./pipeline.ts";
