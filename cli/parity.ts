@@ -14,6 +14,7 @@ import { z } from "zod";
 import { BACKEND_NAMES, createBackend } from "@vlp/model";
 import { modelParityChecks, type ParityCheck } from "@vlp/model/parity";
 import { decodeParityChecks } from "@vlp/decode/parity";
+import { bertAdamParityChecks } from "@vlp/train/parity";
 
 const Flags = z.object({
   fixture: z.string().min(1, "--fixture DIR is required"),
@@ -37,6 +38,13 @@ const SOURCES: CheckSource[] = [
     member: "decode",
     run: (fixture, backendName, log) =>
       decodeParityChecks(fixture, createBackend(backendName as "blas", { threads: flags.threads }), { log }),
+  },
+  {
+    member: "train",
+    run: (fixture, backendName, log) =>
+      bertAdamParityChecks(fixture, createBackend(backendName as "blas", { threads: flags.threads }), {
+        log,
+      }),
   },
 ];
 
