@@ -125,12 +125,18 @@ export interface BertJsonConfig {
   type_vocab_size?: number;
   initializer_range?: number;
   layer_norm_eps?: number;
+  /**
+   * Not a BERT field: the width of the first region Linear (`vis_embed.0`, F → this). VLP hard-codes 2048;
+   * small models (e.g. the demo's) may set it lower. Absent: 2048.
+   */
+  region_hidden_size?: number;
   [key: string]: unknown;
 }
 
 /**
  * Configuration from a BERT `bert_config.json` object with VLP's overrides applied: `type_vocab_size` 6
- * (`--new_segment_ids`) and LayerNorm eps 1e-5, whatever the file says.
+ * (`--new_segment_ids`) and LayerNorm eps 1e-5, whatever the file says. The optional non-BERT field
+ * `region_hidden_size` sets `regionHiddenSize` (default 2048, VLP's).
  * `overrides` (camelCase fields) win over both, e.g. `{ hiddenDropout: 0.1, attentionDropout: 0.1 }` for
  * VLP's `--drop_prob`.
  */
@@ -158,6 +164,7 @@ export function configFromBertJson(json: BertJsonConfig, overrides: VlpConfigInp
     maxPositions: json.max_position_embeddings ?? 512,
     typeVocabSize: 6,
     layerNormEps: 1e-5,
+    ...(json.region_hidden_size === undefined ? {} : { regionHiddenSize: json.region_hidden_size }),
     ...overrides,
   });
 }

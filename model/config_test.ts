@@ -57,3 +57,19 @@ Deno.test("configFromBertJson() applies VLP's overrides and parseConfig() reject
   assert.throws(() => configFromBertJson({ vocab_size: 1 } as never), /hidden_size/);
   assert.equal(tinyConfig.hiddenSize, 32);
 });
+
+Deno.test("configFromBertJson() reads the optional region_hidden_size (default 2048, VLP's vis_embed.0)", () => {
+  const base = {
+    vocab_size: 300,
+    hidden_size: 64,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    intermediate_size: 128,
+  };
+  assert.equal(configFromBertJson(base).regionHiddenSize, 2048);
+  const c = configFromBertJson({ ...base, region_hidden_size: 256 });
+  assert.equal(c.regionHiddenSize, 256);
+  assert.deepEqual(parameterTable(c, "img2txt").get("vis_embed.0.weight").shape, [256, 2048]);
+  assert.deepEqual(parameterTable(c, "img2txt").get("vis_embed.2.weight").shape, [64, 256]);
+  assert.throws(() => configFromBertJson({ ...base, region_hidden_size: 0 }), /regionHiddenSize/);
+});
