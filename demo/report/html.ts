@@ -56,6 +56,8 @@ export interface ReportData {
   trained: MetricSet;
   untrained: MetricSet;
   targets: { CIDEr: number; vqa_accuracy: number };
+  /** Scores of models that never look at the image (see `demo/baselines.ts`). */
+  blind?: { CIDEr: number; vqa: number; caption: string };
   samples: Sample[];
   charts: Chart[];
   stages: Stage[];
@@ -93,6 +95,22 @@ const CAPTION_ROWS: [string, string][] = [
 
 function num(x: number | undefined, digits = 3): string {
   return x === undefined || !Number.isFinite(x) ? "—" : x.toFixed(digits);
+}
+
+function row(
+  label: string,
+  untrained: number | undefined,
+  blind: number | undefined,
+  trained: number | undefined,
+  target: number | undefined,
+  digits: number,
+): string {
+  const cls = target === undefined ? "" : trained !== undefined && trained >= target ? "good" : "bad";
+  return `<tr><td>${label}</td><td class="num">${num(untrained, digits)}</td>` +
+    `<td class="num">${blind === undefined ? "" : num(blind, digits)}</td>` +
+    `<td class="num ${cls}">${num(trained, digits)}</td><td class="num">${
+      target === undefined ? "" : `≥ ${target}`
+    }</td></tr>`;
 }
 
 function metricTable(d: ReportData): string {

@@ -55,6 +55,7 @@ export function sampleReportData(): ReportData {
       vqa: { overall: 10, perAnswerType: { "yes/no": 20, number: 0, other: 5 } },
     },
     targets: { CIDEr: 1, vqa_accuracy: 70 },
+    blind: { CIDEr: 0.9, vqa: 40, caption: "a red circle" },
     samples,
     charts: [
       {

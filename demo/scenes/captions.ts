@@ -18,10 +18,11 @@ const REL_WORDS: Record<Relation, readonly string[]> = {
   below: ["below", "under"],
 };
 const SIZE_WORDS = { large: ["large", "big"], small: ["small", "little"] } as const;
-const SHAPES_WORD = ["shapes", "objects"] as const;
+const SHAPES_WORD = ["shapes", "objects", "figures"] as const;
+const SHAPE_WORD = ["shape", "object", "figure"] as const;
 const NEAR = ["next to", "beside", "near"] as const;
-const OPENING = ["a picture of", "an image of", "a drawing of"] as const;
 const BIGGEST = ["biggest", "largest"] as const;
+const BIGGER = ["bigger", "larger"] as const;
 
 /** The captions' templates; each takes the scene's facts and a synonym picker. */
 type Template = (f: Facts, pick: <T>(xs: readonly T[]) => T) => string;
@@ -42,21 +43,27 @@ function np(o: SceneObject, pick: <T>(xs: readonly T[]) => T, withSize: boolean)
   return `${article(words[0]!)} ${words.join(" ")}`;
 }
 
+/**
+ * Templates: every one names the largest object's colour and shape; most name the second one, their
+ * relation or the number of objects. Frame words vary (synonyms, order) so that no phrasing dominates.
+ */
 const TEMPLATES: readonly Template[] = [
   (f, p) => `${np(f.a, p, true)} ${p(REL_WORDS[relation(f.a, f.b)])} ${np(f.b, p, true)}`,
   (f, p) => `${np(f.b, p, false)} ${p(REL_WORDS[inverse(relation(f.a, f.b))])} ${np(f.a, p, true)}`,
-  (f, p) =>
-    `${p(OPENING)} ${NUMBER_WORDS[f.n]} ${p(SHAPES_WORD)} , the ${p(BIGGEST)} is ${np(f.a, p, false)}`,
+  (f, p) => `${NUMBER_WORDS[f.n]} ${p(SHAPES_WORD)} , the ${p(BIGGEST)} is ${np(f.a, p, false)}`,
   (f, p) => `${NUMBER_WORDS[f.n]} ${p(SHAPES_WORD)} including ${np(f.a, p, true)} and ${np(f.b, p, false)}`,
-  (f, p) => `${p(OPENING)} ${np(f.a, p, false)} ${p(NEAR)} ${np(f.b, p, false)}`,
+  (f, p) => `${np(f.a, p, false)} ${p(NEAR)} ${np(f.b, p, false)}`,
   (f, p) => {
     const others = f.n - 1;
-    const noun = others === 1 ? p(["shape", "object"]) : p(SHAPES_WORD);
-    return `${np(f.a, p, true)} and ${NUMBER_WORDS[others]} other ${noun}`;
+    return `${np(f.a, p, true)} and ${NUMBER_WORDS[others]} other ${
+      others === 1 ? p(SHAPE_WORD) : p(SHAPES_WORD)
+    }`;
   },
+  (f, p) => `${np(f.a, p, false)} and ${np(f.b, p, false)} among ${NUMBER_WORDS[f.n]} ${p(SHAPES_WORD)}`,
+  (f, p) => `the ${f.a.colour} ${f.a.shape} is ${p(BIGGER)} than the ${f.b.colour} ${f.b.shape}`,
 ];
 
-/** Five different captions of a scene (five of the six templates, each with its own synonyms). */
+/** Five different captions of a scene (five of the templates, each with its own synonyms). */
 export function captionsFor(scene: Scene, rng: Rng): string[] {
   const [a, b] = scene.objects;
   if (!a || !b) throw new RangeError(`Cannot caption scene ${scene.id}: it has fewer than 2 objects`);

@@ -1,7 +1,8 @@
 /**
  * A simulated object detector: turns a scene into the 100 regions VLP reads, like Detectron's output
- * (spec §6.3). Each object gives one confident detection and up to two low-confidence part detections;
- * background clutter fills the remaining slots with low confidence.
+ * (spec §6.3). Each object gives one confident detection and several overlapping low-confidence boxes
+ * (parts, loose boxes; more on larger objects); background clutter fills the remaining slots with low
+ * confidence.
  *
  * - Appearance features `[R, F]`: a region's attributes (shape, colour as RGB, size, objectness, clutter
  *   texture) form a 16-d code, mapped through a FIXED random projection to 2048 dimensions, plus Gaussian
@@ -20,7 +21,7 @@
 import type { ImageRegions, RegionDims } from "@vlp/features";
 import { VLP_DIMS } from "@vlp/features";
 import { Rng } from "@vlp/model/rng";
-import { CANVAS, type Scene, type SceneObject, SHAPES } from "./scene.ts";
+import { CANVAS, type Scene, type SceneObject, SHAPES, SIZES } from "./scene.ts";
 
 /** Seed of the detector's fixed parts (projection, class ids, noise table). */
 export const DETECTOR_SEED = 20200101;
@@ -80,9 +81,11 @@ export class SceneDetector {
   detect(scene: Scene, rng: Rng): ImageRegions {
     const { R, F, K } = this.dims;
     const regions: Region[] = [];
+    for (const o of scene.objects) regions.push(objectRegion(o, rng));
+    // Overlapping lower-confidence boxes on each object, more on larger ones (as a detector's top-100
+    // boxes crowd on salient objects).
     for (const o of scene.objects) {
-      regions.push(objectRegion(o, rng));
-      const parts = rng.int(3);
+      const parts = 2 + Math.round(8 * (o.r / SIZES.large[1]) ** 2) + rng.int(3);
       for (let i = 0; i < parts && regions.length < R; i++) regions.push(partRegion(o, rng));
     }
     if (regions.length > R) throw new RangeError(`Scene ${scene.id} has more detections than ${R} regions`);
@@ -158,8 +161,8 @@ function partRegion(o: SceneObject, rng: Rng): Region {
     box: clampBox(x - w / 2, y - h / 2, x + w / 2, y + h / 2),
     cls: SHAPE_CLASSES[o.shape],
     conf: rng.uniform(0.12, 0.4),
-    code: objectCode(o, 0.5, 0.4, Math.min(w, h) / (2 * o.r)),
-    noise: 1.5,
+    code: objectCode(o, 0.7, 0.4, Math.min(w, h) / (2 * o.r)),
+    noise: 1.3,
     background: rng.uniform(0.4, 0.8),
   };
 }
