@@ -39,11 +39,9 @@
  * @module
  */
 import type { Backend, Tensor } from "./backend.ts";
-import { fmtShape } from "./backend.ts";
 import { bertBaseConfig, type Dims, dims, type VlpConfig } from "./config.ts";
 import {
   initialValues,
-  type LayerTensors,
   type ModelTensors,
   modelTensors,
   namedViews,
@@ -717,10 +715,11 @@ export class VlpModel {
   }
 }
 
+/** Every tensor of an activation set (to free them). */
 function collectTensors(a: Activations): Tensor[] {
   const out: Tensor[] = [];
   const visit = (v: unknown) => {
-    if (v && typeof v === "object") {
+    if (v && typeof v === "object" && !ArrayBuffer.isView(v)) {
       if ("shape" in v && "dtype" in v && "size" in v) out.push(v as Tensor);
       else for (const x of Object.values(v)) visit(x);
     }
@@ -728,12 +727,3 @@ function collectTensors(a: Activations): Tensor[] {
   visit(a);
   return [...new Set(out)];
 }
-
-/** Check a tensor's shape (TypeError naming it otherwise). */
-export function expectShape(name: string, t: Tensor, shape: readonly number[]): void {
-  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-    throw new TypeError(`${name} has shape ${fmtShape(t.shape)}, expected ${fmtShape(shape)}`);
-  }
-}
-
-export type { LayerTensors };
