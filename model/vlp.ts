@@ -88,6 +88,11 @@ export interface LossOptions {
   labelSmoothing?: number;
   /** Multiply the gradients by this (e.g. 1/accumulation steps; default 1). */
   lossScale?: number;
+  /**
+   * Masked-LM: divide Σ CE·w by this instead of (Σ w + 1e-5). With weights = reward·mask and normalizer =
+   * Σ mask, the masked-LM loss becomes SCST's reward-weighted −Σ log p·reward·mask / Σ mask.
+   */
+  normalizer?: number;
 }
 
 /** Tensors of an evaluation forward (owned by the model; valid until the next call with the same shapes). */
@@ -604,6 +609,7 @@ export class VlpModel {
         coef: be.view(m.coef, 0, [a.bd.B, a.bd.P]),
         dropWorstRatio: ratio,
         scale,
+        ...(opts.normalizer !== undefined ? { normalizer: opts.normalizer } : {}),
       });
     } else {
       const q = a.vqa!;

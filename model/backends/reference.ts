@@ -476,10 +476,18 @@ export class ReferenceBackend implements Backend {
   }
 
   maskedLossReduce(
-    { losses, weights, out, coef, dropWorstRatio, scale = 1 }: Args<"maskedLossReduce">,
+    { losses, weights, out, coef, dropWorstRatio, scale = 1, normalizer }: Args<"maskedLossReduce">,
   ): void {
     sameSize("maskedLossReduce", losses, weights, coef);
-    f(out)[0] = maskedLossReduce(f(losses), f(weights), f(coef), losses.shape[0], dropWorstRatio, scale);
+    f(out)[0] = maskedLossReduce(
+      f(losses),
+      f(weights),
+      f(coef),
+      losses.shape[0],
+      dropWorstRatio,
+      scale,
+      normalizer,
+    );
   }
 
   bceWithLogits({ logits, targets, out }: Args<"bceWithLogits">): void {
