@@ -57,6 +57,19 @@ export function geluForward(x: FloatArray, y: FloatArray, n = x.length): void {
   }
 }
 
+/** y = gelu(x) and g = gelu'(x) over `n` elements (the derivative saved for a cheap backward: dx = dy·g). */
+export function geluForwardWithGrad(x: FloatArray, y: FloatArray, g: FloatArray, n = x.length): void {
+  if (x instanceof Float32Array && y instanceof Float32Array && g instanceof Float32Array) {
+    return geluWithGrad32(x, y, g, n);
+  }
+  for (let i = 0; i < n; i++) {
+    const v = x[i];
+    const cdf = 0.5 * (1 + erfPrecise(v * SQRT1_2));
+    y[i] = v * cdf;
+    g[i] = cdf + v * INV_SQRT_2PI * Math.exp(-0.5 * v * v);
+  }
+}
+
 /** dx = dy · gelu'(x) over `n` elements. */
 export function geluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, n = x.length): void {
   if (x instanceof Float32Array && dy instanceof Float32Array && dx instanceof Float32Array) {
@@ -85,6 +98,19 @@ function geluForward32(x: Float32Array, y: Float32Array, n: number): void {
     const t = 1 / (1 + P * a);
     const q = t * (A1 + t * (A2 + t * (A3 + t * (A4 + t * A5)))) * expFast(-a * a); // erfc(|v|/√2)
     y[i] = v < 0 ? 0.5 * v * q : v * (1 - 0.5 * q);
+  }
+}
+
+function geluWithGrad32(x: Float32Array, y: Float32Array, g: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const v = x[i];
+    const a = (v < 0 ? -v : v) * SQRT1_2;
+    const t = 1 / (1 + P * a);
+    const e = expFast(-a * a);
+    const q = t * (A1 + t * (A2 + t * (A3 + t * (A4 + t * A5)))) * e;
+    const cdf = v < 0 ? 0.5 * q : 1 - 0.5 * q;
+    y[i] = v * cdf;
+    g[i] = cdf + v * INV_SQRT_2PI * e;
   }
 }
 
