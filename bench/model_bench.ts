@@ -11,7 +11,7 @@
  * Anchor (PyTorch 1.13 CPU, original VLP code, 2 threads, same machine type): forward 2.19 examples/s,
  * training step 0.63 examples/s.
  *
- * Usage: `deno run -A bench/model_bench.ts [--batch 8] [--threads 2] [--iters 3] [--backend blas]`.
+ * Usage: `deno run -A bench/model_bench.ts [--batch 8] [--threads 2] [--iters 3] [--backend blas] [--simd false]`.
  * Prints progress on stderr and ONE JSON line of figures on stdout.
  *
  * @module
@@ -28,6 +28,7 @@ const { values } = parseArgs({
     threads: { type: "string", default: "2" },
     iters: { type: "string", default: "3" },
     backend: { type: "string", default: "blas" },
+    simd: { type: "string", default: "true" },
   },
 });
 const B = Number(values.batch), threads = Number(values.threads), iters = Number(values.iters);
@@ -37,8 +38,9 @@ const R = config.regions, T = 21, L = R + 2 + T, P = 3;
 let peakRss = 0;
 const sample = () => (peakRss = Math.max(peakRss, Deno.memoryUsage().rss));
 
-const be = createBackend(values.backend as "blas", { threads });
-console.error(`backend ${be.name}, ${threads} BLAS threads, B=${B}, L=${L}`);
+const simd = values.simd !== "false";
+const be = createBackend(values.backend as "blas", { threads, simd });
+console.error(`backend ${be.name}, ${threads} BLAS threads, SIMD kernels ${simd}, B=${B}, L=${L}`);
 let t0 = performance.now();
 const model = new VlpModel({ config, backend: be, seed: 1 });
 console.error(`init: ${model.table.count} parameters in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -129,6 +131,7 @@ console.log(JSON.stringify({
   bench: "model",
   backend: be.name,
   threads,
+  simd,
   config: "bert-base",
   batch: B,
   seqLen: L,
