@@ -45,6 +45,7 @@ function envThreads(): number | undefined {
 
 /** Reference backend with OpenBLAS GEMMs (float32 only). */
 export class BlasBackend extends ReferenceBackend {
+  /** Always "blas". */
   override readonly name: string = "blas";
   readonly #blas: OpenBlas;
   readonly #threads: number;
@@ -102,6 +103,7 @@ export class BlasBackend extends ReferenceBackend {
     );
   }
 
+  /** GELU through the SIMD kernel (float32). */
   override gelu(a: { x: Tensor; out: Tensor; grad?: Tensor }): void {
     const x = cpuData(a.x), y = cpuData(a.out), g = a.grad ? cpuData(a.grad) : null;
     if (
@@ -114,6 +116,7 @@ export class BlasBackend extends ReferenceBackend {
     this.#simd.gelu(x, y, g as Float32Array | null);
   }
 
+  /** Masked softmax through the SIMD kernel (float32). */
   override softmax(a: { x: Tensor; mask: Tensor; out: Tensor }): void {
     const x = cpuData(a.x), mask = cpuData(a.mask), p = cpuData(a.out);
     const [, heads, lq, lk] = a.x.shape;
@@ -128,6 +131,7 @@ export class BlasBackend extends ReferenceBackend {
     this.#simd.softmax(x, mask, p, heads, lq, lk);
   }
 
+  /** Dropout through the SIMD kernel (the same mask as the reference). */
   override dropout(a: { x: Tensor; out: Tensor; p: number; seed: number }): void {
     const x = cpuData(a.x), y = cpuData(a.out);
     if (!this.#simd || !(x instanceof Float32Array && y instanceof Float32Array) || x.length !== y.length) {
@@ -136,6 +140,7 @@ export class BlasBackend extends ReferenceBackend {
     this.#simd.dropout(x, y, a.p, a.seed);
   }
 
+  /** Dropout backward: the forward mask applied to the gradient. */
   override dropoutBackward(a: { dout: Tensor; dx: Tensor; p: number; seed: number }): void {
     this.dropout({ x: a.dout, out: a.dx, p: a.p, seed: a.seed });
   }
@@ -145,6 +150,7 @@ export class BlasBackend extends ReferenceBackend {
     return this.#threads;
   }
 
+  /** Every batch item as one `cblas_sgemm` call. */
   override matmul(args: MatmulArgs): void {
     const g = normalizeMatmul(args);
     const a = cpuData(args.a), b = cpuData(args.b), c = cpuData(args.c);
