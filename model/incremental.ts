@@ -90,6 +90,7 @@ interface StepBuffers {
   f2: Tensor; // [rows, I]
   last: Tensor; // [N, C]
   lastIdx: Tensor; // [N, 1] int32
+  srcIdx: Tensor; // [1, N] int32 (reorder)
   t1: Tensor; // [N, C]
   t2: Tensor;
   t3: Tensor;
@@ -109,11 +110,15 @@ interface StepBuffers {
 
 /** Incremental decoding state of up to maxImages × maxWidth sequences (see the module doc). */
 export class IncrementalDecoder {
+  /** The model whose weights are used. */
   readonly model: VlpModel;
   /** A = R + 2 prompt positions. */
   readonly promptLength: number;
+  /** Positions of a finished sequence (prompt included). */
   readonly maxLength: number;
+  /** Most images per start(). */
   readonly maxImages: number;
+  /** Most sequences per image. */
   readonly maxWidth: number;
   readonly #be: Backend;
   readonly #prefix: Tensor[]; // per layer [Bmax, A, 2C]
@@ -128,6 +133,7 @@ export class IncrementalDecoder {
   #maskId = 103;
   #dropoutRng: Rng | null = null;
 
+  /** Allocate the caches and step buffers for the largest decode the options allow. */
   constructor(model: VlpModel, opts: IncrementalOptions) {
     const cfg = model.config;
     this.model = model;
@@ -179,6 +185,7 @@ export class IncrementalDecoder {
       f2: f(rows, I),
       last: f(Nm, C),
       lastIdx: be.alloc([Nm, 1], "int32"),
+      srcIdx: be.alloc([1, Nm], "int32"),
       t1: f(Nm, C),
       t2: f(Nm, C),
       t3: f(Nm, C),
@@ -300,7 +307,7 @@ export class IncrementalDecoder {
     }
     const be = this.#be;
     const T = this.maxLength - this.promptLength, C2 = 2 * this.model.dims.C;
-    const index = be.alloc([1, N], "int32");
+    const index = be.view(this.#buf.srcIdx, 0, [1, N]);
     be.write(index, idx);
     for (let l = 0; l < this.#gen.length; l++) {
       be.gatherRows({
@@ -309,7 +316,6 @@ export class IncrementalDecoder {
         out: be.view(this.#genSpare[l], 0, [1, N, T * C2]),
       });
     }
-    be.free(index);
     [this.#gen, this.#genSpare] = [this.#genSpare, this.#gen];
   }
 
