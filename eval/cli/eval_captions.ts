@@ -9,10 +9,10 @@
  * @module
  */
 import { existsSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { z } from "zod";
+import { Cli, userPath } from "./cli_util.ts";
 import { scoreCaptions } from "../captions.ts";
 import { parseReferences, parseResults } from "../inputs.ts";
 import { loadMeteorResources, type MeteorResources } from "../meteor/resources.ts";
@@ -39,52 +39,7 @@ const Flags = z.object({
   subset: z.boolean().default(false),
 });
 
-function fail(msg: string, code = 1): never {
-  console.error(`eval-captions: ${msg}`);
-  Deno.exit(code);
-}
-
-/** Path given on the command line, relative to where the user ran the task. */
-function userPath(p: string): string {
-  return isAbsolute(p) ? p : resolve(Deno.env.get("INIT_CWD") ?? Deno.cwd(), p);
-}
-
-function parseFlags(args: string[]): z.infer<typeof Flags> {
-  let values: Record<string, unknown>;
-  try {
-    values = parseArgs({
-      args,
-      options: {
-        refs: { type: "string" },
-        results: { type: "string" },
-        "per-image": { type: "boolean" },
-        "meteor-paraphrase": { type: "string" },
-        "meteor-data": { type: "string" },
-        subset: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (e) {
-    fail(`${(e as Error).message}\n${USAGE}`, 2);
-  }
-  if (values.help) {
-    console.error(USAGE);
-    Deno.exit(0);
-  }
-  const r = Flags.safeParse(values);
-  if (!r.success) fail(`${r.error.issues.map((i) => i.message).join("; ")}\n${USAGE}`, 2);
-  return r.data;
-}
-
-function readFile(path: string, what: string): string {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch (e) {
-    fail(`cannot read ${what} "${path}": ${(e as Error).message}`);
-  }
-}
+const cli = new Cli("eval-captions", USAGE);
 
 /** The stderr table: one row per metric. */
 function table(metrics: Record<string, number>, unavailable: Record<string, string>): string {
@@ -94,11 +49,18 @@ function table(metrics: Record<string, number>, unavailable: Record<string, stri
 }
 
 async function main(): Promise<void> {
-  const flags = parseFlags(Deno.args);
+  const flags = cli.flags(Deno.args, {
+    refs: { type: "string" },
+    results: { type: "string" },
+    "per-image": { type: "boolean" },
+    "meteor-paraphrase": { type: "string" },
+    "meteor-data": { type: "string" },
+    subset: { type: "boolean" },
+  }, Flags);
   const refsPath = userPath(flags.refs), resultsPath = userPath(flags.results);
   const t0 = performance.now();
-  const refs = parseReferences(readFile(refsPath, "references"), refsPath);
-  const results = parseResults(readFile(resultsPath, "results"), resultsPath);
+  const refs = parseReferences(cli.read(refsPath, "references"), refsPath);
+  const results = parseResults(cli.read(resultsPath, "results"), resultsPath);
 
   let meteor: MeteorResources | undefined;
   let meteorMissingReason: string | undefined;
@@ -108,7 +70,7 @@ async function main(): Promise<void> {
     const para = flags["meteor-paraphrase"] !== undefined ? userPath(flags["meteor-paraphrase"]) : undefined;
     meteor = await loadMeteorResources(dataDir, para);
   } else if (flags["meteor-data"] !== undefined || flags["meteor-paraphrase"] !== undefined) {
-    fail(`Meteor tables not found: "${dataDir}" has no english.synsets`);
+    cli.fail(`Meteor tables not found: "${dataDir}" has no english.synsets`);
   } else {
     meteorMissingReason = `Meteor tables not found in ${dataDir} (pass --meteor-data DIR)`;
   }
@@ -126,10 +88,4 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(out));
 }
 
-if (import.meta.main) {
-  try {
-    await main();
-  } catch (e) {
-    fail((e as Error).message);
-  }
-}
+if (import.meta.main) await cli.run(main);

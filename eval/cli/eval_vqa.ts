@@ -9,9 +9,8 @@
  *
  * @module
  */
-import { isAbsolute, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { z } from "zod";
+import { Cli, userPath } from "./cli_util.ts";
 import { parseVqaAnnotations, parseVqaResults } from "../inputs.ts";
 import { vqaAccuracy } from "../vqa/accuracy.ts";
 
@@ -25,48 +24,13 @@ const Flags = z.object({
   results: z.string({ required_error: "--results FILE is required" }).min(1),
 });
 
-function fail(msg: string, code = 1): never {
-  console.error(`eval-vqa: ${msg}`);
-  Deno.exit(code);
-}
-
-function userPath(p: string): string {
-  return isAbsolute(p) ? p : resolve(Deno.env.get("INIT_CWD") ?? Deno.cwd(), p);
-}
-
-function readFile(path: string, what: string): string {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch (e) {
-    fail(`cannot read ${what} "${path}": ${(e as Error).message}`);
-  }
-}
+const cli = new Cli("eval-vqa", USAGE);
 
 function main(): void {
-  let values: Record<string, unknown>;
-  try {
-    values = parseArgs({
-      args: Deno.args,
-      options: {
-        annotations: { type: "string" },
-        results: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (e) {
-    fail(`${(e as Error).message}\n${USAGE}`, 2);
-  }
-  if (values.help) {
-    console.error(USAGE);
-    Deno.exit(0);
-  }
-  const flags = Flags.safeParse(values);
-  if (!flags.success) fail(`${flags.error.issues.map((i) => i.message).join("; ")}\n${USAGE}`, 2);
-  const annPath = userPath(flags.data.annotations), resPath = userPath(flags.data.results);
-  const questions = parseVqaAnnotations(readFile(annPath, "annotations"), annPath);
-  const results = parseVqaResults(readFile(resPath, "results"), resPath);
+  const flags = cli.flags(Deno.args, { annotations: { type: "string" }, results: { type: "string" } }, Flags);
+  const annPath = userPath(flags.annotations), resPath = userPath(flags.results);
+  const questions = parseVqaAnnotations(cli.read(annPath, "annotations"), annPath);
+  const results = parseVqaResults(cli.read(resPath, "results"), resPath);
   const r = vqaAccuracy(questions, results);
   const lines = [`questions: ${questions.length}`, `overall: ${r.overall.toFixed(2)}`, "per answer type:"];
   for (const [k, v] of Object.entries(r.perAnswerType)) lines.push(`  ${k.padEnd(24)} ${v.toFixed(2)}`);
@@ -81,10 +45,4 @@ function main(): void {
   }));
 }
 
-if (import.meta.main) {
-  try {
-    main();
-  } catch (e) {
-    fail((e as Error).message);
-  }
-}
+if (import.meta.main) await cli.run(main);

@@ -26,16 +26,7 @@ export const METEOR_EN_WEIGHTS: Record<MeteorModule, number> = {
 };
 
 /** Meteor's sufficient statistics (`MeteorStats`, aggregable part); per-module lists are indexed like the modules. */
-export interface MeteorStats {
-  testLength: number;
-  referenceLength: number;
-  testFunctionWords: number;
-  referenceFunctionWords: number;
-  testContent: number[];
-  referenceContent: number[];
-  testFunction: number[];
-  referenceFunction: number[];
-  chunks: number;
+export interface MeteorStats extends AlignmentStats {
   /** Matched test / reference words, all modules. */
   testWordMatches: number;
   referenceWordMatches: number;

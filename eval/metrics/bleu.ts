@@ -144,15 +144,20 @@ export function bleu(
       c.correct.push(k);
     }
     for (const r of refs) for (let n = 0; n < BLEU_N; n++) for (const id of r.ids[n]) maxRef[n][id] = 0;
-    total.testlen += c.testlen;
-    total.reflen += c.reflen;
-    for (let n = 0; n < BLEU_N; n++) {
-      total.guess[n] += c.guess[n];
-      total.correct[n] += c.correct[n];
-    }
+    addCounts(total, c);
     perImage.push(bleuFromCounts(c));
   }
   return { score: bleuFromCounts(total), perImage, counts: total };
+}
+
+/** Adds the counts of one hypothesis to a running total. */
+function addCounts(total: BleuCounts, c: BleuCounts): void {
+  total.testlen += c.testlen;
+  total.reflen += c.reflen;
+  for (let n = 0; n < BLEU_N; n++) {
+    total.guess[n] += c.guess[n];
+    total.correct[n] += c.correct[n];
+  }
 }
 
 /** BLEU through {@linkcode bleuCounts} (string-keyed maps): the plain reference twin of {@linkcode bleu}. */
@@ -164,12 +169,7 @@ export function bleuReference(
   const perImage: number[][] = [];
   for (let i = 0; i < hypotheses.length; i++) {
     const c = bleuCounts(hypotheses[i], references[i]);
-    total.testlen += c.testlen;
-    total.reflen += c.reflen;
-    for (let n = 0; n < BLEU_N; n++) {
-      total.guess[n] += c.guess[n];
-      total.correct[n] += c.correct[n];
-    }
+    addCounts(total, c);
     perImage.push(bleuFromCounts(c));
   }
   return { score: bleuFromCounts(total), perImage, counts: total };
