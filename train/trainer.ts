@@ -167,7 +167,9 @@ function checkSettings(saved: Record<string, unknown>, now: Record<string, unkno
   const diffs: string[] = [];
   for (const k of new Set([...Object.keys(saved), ...Object.keys(now)])) {
     if (JSON.stringify(saved[k]) !== JSON.stringify(now[k])) {
-      diffs.push(`${k} is ${JSON.stringify(now[k])} now but ${JSON.stringify(saved[k])} in the checkpoint's run`);
+      diffs.push(
+        `${k} is ${JSON.stringify(now[k])} now but ${JSON.stringify(saved[k])} in the checkpoint's run`,
+      );
     }
   }
   if (diffs.length) {
@@ -210,8 +212,14 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   } else {
     model.zeroGrad();
   }
-  await writeBytesAtomic(join(dir, "opt.json"), new TextEncoder().encode(JSON.stringify(o.settings, null, 2) + "\n"));
-  await writeBytesAtomic(logPath, new TextEncoder().encode(records.map((r) => JSON.stringify(r) + "\n").join("")));
+  await writeBytesAtomic(
+    join(dir, "opt.json"),
+    new TextEncoder().encode(JSON.stringify(o.settings, null, 2) + "\n"),
+  );
+  await writeBytesAtomic(
+    logPath,
+    new TextEncoder().encode(records.map((r) => JSON.stringify(r) + "\n").join("")),
+  );
   const log = await Deno.open(logPath, { append: true });
   const enc = new TextEncoder();
   const append = (r: LogRecord) => {
@@ -238,11 +246,15 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         const out = await step(batch, ctx);
         if (!Number.isFinite(out.loss)) {
           const exs = [...batch.examples];
-          const images = exs.map((e) => loader.options.examples.imageIds[loader.options.examples.exampleImage[e]]);
+          const images = exs.map((e) =>
+            loader.options.examples.imageIds[loader.options.examples.exampleImage[e]]
+          );
           append({ type: "stop", epoch, batch: batch.index, loss: String(out.loss), examples: exs, images });
           throw new NonFiniteLossError(
             `Training stopped: the loss is ${out.loss} at epoch ${epoch}, batch ${batch.index} of ${nb} ` +
-              `(optimizer step ${optimizer.stepCount}); the batch holds examples [${exs.join(", ")}] of images ` +
+              `(optimizer step ${optimizer.stepCount}); the batch holds examples [${
+                exs.join(", ")
+              }] of images ` +
               `[${[...new Set(images)].join(", ")}]`,
             epoch,
             batch.index,
@@ -314,7 +326,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       });
       await writePlot(dir, records, nb);
       bar?.endEpoch(
-        `epoch ${epoch}: mean loss ${summary.meanLoss.toFixed(4)}, ${summary.examplesPerSecond.toFixed(1)} ex/s, ` +
+        `epoch ${epoch}: mean loss ${summary.meanLoss.toFixed(4)}, ${
+          summary.examplesPerSecond.toFixed(1)
+        } ex/s, ` +
           `${formatMetrics(metrics)}saved ${modelPath(dir, epoch)}`,
       );
     }
@@ -345,7 +359,9 @@ function restore(o: TrainOptions, state: RunCheckpoint): void {
       const g = state.grads.get(k);
       if (!g) continue; // tensors outside the loss keep zero gradients
       if (g.length !== t.size) {
-        throw new TypeError(`Cannot resume: pending gradient "${k}" has ${g.length} elements, expected ${t.size}`);
+        throw new TypeError(
+          `Cannot resume: pending gradient "${k}" has ${g.length} elements, expected ${t.size}`,
+        );
       }
       model.backend.write(t, g);
     }
@@ -379,6 +395,8 @@ async function writePlot(dir: string, records: LogRecord[], batchesPerEpoch: num
   }));
   await writeBytesAtomic(
     join(dir, PLOT),
-    new TextEncoder().encode(lossPlotSvg({ losses, batchesPerEpoch, metrics, title: `training loss (${dir})` })),
+    new TextEncoder().encode(
+      lossPlotSvg({ losses, batchesPerEpoch, metrics, title: `training loss (${dir})` }),
+    ),
   );
 }
