@@ -9,6 +9,7 @@
  * @module
  */
 import type { FloatArray } from "./types.ts";
+import { expFast } from "./fastmath.ts";
 
 /** p = softmax(x + mask) row by row; `heads` = NH, `lq`, `lk` as in the module doc. */
 export function softmaxForward(
@@ -19,6 +20,9 @@ export function softmaxForward(
   lq: number,
   lk: number,
 ): void {
+  if (x instanceof Float32Array && mask instanceof Float32Array && p instanceof Float32Array) {
+    return softmaxForward32(x, mask, p, heads, lq, lk);
+  }
   const rows = x.length / lk;
   for (let r = 0; r < rows; r++) {
     const o = r * lk;
@@ -40,6 +44,35 @@ export function softmaxForward(
   }
 }
 
+// float32 storage: the fast exp (module fastmath.ts)
+function softmaxForward32(
+  x: Float32Array,
+  mask: Float32Array,
+  p: Float32Array,
+  heads: number,
+  lq: number,
+  lk: number,
+): void {
+  const rows = x.length / lk;
+  for (let r = 0; r < rows; r++) {
+    const o = r * lk;
+    const mo = (Math.floor(r / (heads * lq)) * lq + (r % lq)) * lk;
+    let max = -Infinity;
+    for (let j = 0; j < lk; j++) {
+      const v = x[o + j] + mask[mo + j];
+      if (v > max) max = v;
+    }
+    let sum = 0;
+    for (let j = 0; j < lk; j++) {
+      const e = expFast(x[o + j] + mask[mo + j] - max);
+      p[o + j] = e;
+      sum += e;
+    }
+    const inv = 1 / sum;
+    for (let j = 0; j < lk; j++) p[o + j] *= inv;
+  }
+}
+
 /** dx = p ⊙ (dp − Σ p·dp) row by row (rows of width `lk`). */
 export function softmaxBackward(p: FloatArray, dp: FloatArray, dx: FloatArray, lk: number): void {
   const rows = p.length / lk;
@@ -52,7 +85,7 @@ export function softmaxBackward(p: FloatArray, dp: FloatArray, dx: FloatArray, l
 }
 
 /** VLP's additive mask from a 0/1 mask: (1 − m)·(−10000), written into `out` (same length). */
-export function additiveMask(m: ArrayLike<number>, out: FloatArray): FloatArray {
+export function additiveMask<T extends FloatArray>(m: ArrayLike<number>, out: T): T {
   for (let i = 0; i < m.length; i++) out[i] = (1 - m[i]) * -10000;
   return out;
 }
