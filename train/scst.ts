@@ -20,13 +20,13 @@
  *
  * How the gradient is computed: the original back-propagates through its incremental decoding. Here one
  * training forward/backward runs over a "doubled" sequence that holds, after the prompt, the sampled words
- * y₀..y₁₉ at positions A..A+19 and then 21 `[MASK]`s, the t-th at position A + t, with an attention mask
- * built from the example's (real word rows see the prompt and the words before them; `[MASK]` t sees the
- * prompt, y₀..yₜ₋₁ and itself). This is exactly the computation of incremental decoding (states of a word
- * depend only on earlier words under a causal mask), so the `[MASK]` logits are those that produced the
- * samples, up to dropout. Positions A..A+20 are repeated, which `@vlp/model`'s forward (positions 0..L−1)
- * cannot express: the position-embedding rows the `[MASK]` slots use (A+20..A+40) are temporarily replaced
- * by rows A..A+20 and their gradients folded back, which needs maxPositions ≥ A + 41 (BERT: 512).
+ * y₀..y_{T−2} at positions A..A+T−2 and then T `[MASK]`s, the t-th at position A + t (explicit position
+ * ids), with an attention mask built from the example's (real word rows see the prompt and the words before
+ * them; `[MASK]` t sees the prompt, y₀..yₜ₋₁ and itself). This is exactly the computation of incremental
+ * decoding (states of a word depend only on earlier words under a causal mask), so the `[MASK]` logits are
+ * those that produced the samples, up to dropout; the tests check it against the incremental decoder and
+ * against one forward per step. The loss is the model's masked-LM loss at the `[MASK]` slots with weights
+ * reward·mask and normalizer Σ mask.
  *
  * Deviation: dropout draws differ between the sampling pass and the gradient pass (the original samples and
  * differentiates in one pass, so both see the same dropout masks); the log-probabilities in the loss are those
@@ -122,16 +122,18 @@ export function doubledDims(L: number, R: number): DoubledDims {
 
 /**
  * The doubled training batch of the module doc from a training batch and the raw samples [B, T]: input ids,
- * segment ids, the [L2, L2] masks, and the masked positions (the `[MASK]` slots) with the sampled ids as
- * targets. Weights are left to the caller.
+ * segment ids, position ids, the [L2, L2] masks, and the masked positions (the `[MASK]` slots) with the
+ * sampled ids as targets. Weights are left to the caller.
  */
 export function doubledBatch(batch: HostBatch, samples: Int32Array, R: number, maskId: number): Batch & {
+  positionIds: Int32Array;
   maskedPos: Int32Array;
   maskedIds: Int32Array;
 } {
   const B = batch.examples.length, L = batch.inputIds.length / B;
   const { A, T, L2 } = doubledDims(L, R);
   const ids = new Int32Array(B * L2), seg = new Int32Array(B * L2), mask = new Uint8Array(B * L2 * L2);
+  const positions = new Int32Array(B * L2);
   const pos = new Int32Array(B * T), tgt = new Int32Array(B * T);
   const posOf = (slot: number) => (slot < A + T - 1 ? slot : slot - (T - 1));
   for (let b = 0; b < B; b++) {
@@ -140,6 +142,7 @@ export function doubledBatch(batch: HostBatch, samples: Int32Array, R: number, m
       const p = posOf(i), isMaskSlot = i >= A + T - 1;
       ids[b * L2 + i] = i < A ? batch.inputIds[b * L + i] : isMaskSlot ? maskId : samples[b * T + (i - A)];
       seg[b * L2 + i] = batch.segmentIds[b * L + p];
+      positions[b * L2 + i] = p;
       const row = b * L2 * L2 + i * L2;
       for (let j = 0; j < A; j++) mask[row + j] = M[p * L + j];
       if (!isMaskSlot) {
@@ -159,6 +162,7 @@ export function doubledBatch(batch: HostBatch, samples: Int32Array, R: number, m
     visPe: batch.visPe,
     inputIds: ids,
     segmentIds: seg,
+    positionIds: positions,
     attentionMask: mask,
     maskedPos: pos,
     maskedIds: tgt,
@@ -183,15 +187,10 @@ export function scstStep(o: ScstOptions): StepFn {
   const R = model.dims.R;
   return async (batch, ctx) => {
     const B = batch.examples.length, L = batch.inputIds.length / B;
-    const { A, T, L2 } = doubledDims(L, R);
+    const { A, T } = doubledDims(L, R);
     if (decoder.layout.length !== L) {
       throw new RangeError(
         `SCST: the decoder generates up to length ${decoder.layout.length}, the batches have L = ${L}`,
-      );
-    }
-    if (L2 > model.config.maxPositions) {
-      throw new RangeError(
-        `SCST needs maxPositions ≥ ${L2} (the doubled sequence), the model has ${model.config.maxPositions}`,
       );
     }
     const images = {
@@ -222,88 +221,7 @@ export function scstStep(o: ScstOptions): StepFn {
         n += mask[b * T + t];
       }
     }
-    const loss = await withRepeatedPositions(
-      model,
-      A,
-      A + T - 1,
-      T,
-      () => weightedLossBackward(model, { ...d, maskedWeights: w }, n, ctx.lossScale),
-    );
-    return { loss, values: { reward: mean } };
+    const t = model.forwardBackward({ ...d, maskedWeights: w }, { lossScale: ctx.lossScale, normalizer: n });
+    return { loss: await model.readScalar(t), values: { reward: mean } };
   };
-}
-
-/**
- * Forward and backward of L = Σ w·CE(logits at maskedPos, maskedIds) / norm with arbitrary (also negative)
- * weights `batch.maskedWeights`; gradients × lossScale accumulate. Returns L.
- *
- * The model's masked-LM reduction divides by Σw + 1e-5; its gradient scale undoes that. When the weights
- * sum to exactly −1e-5 (a zero denominator) they are doubled first, which leaves L and its gradient as they
- * are once the scale accounts for it.
- */
-export async function weightedLossBackward(
-  model: VlpModel,
-  batch: Batch,
-  norm: number,
-  lossScale: number,
-): Promise<number> {
-  const w = Float32Array.from(batch.maskedWeights!);
-  let sum = 0;
-  for (const x of w) sum += x;
-  const k = Math.abs(sum + 1e-5) < 1e-9 ? 2 : 1;
-  if (k !== 1) { for (let i = 0; i < w.length; i++) w[i] *= k; }
-  let denom = 1e-5;
-  for (const x of w) denom += x;
-  const toLoss = denom / (k * norm);
-  const t = model.forwardBackward({ ...batch, maskedWeights: w }, { lossScale: lossScale * toLoss });
-  return (await model.readScalar(t)) * toLoss;
-}
-
-/**
- * Run `fn` while the position-table rows [to, to + n) hold the values rows [from, from + n) had before, so
- * that sequence slot `to + i` acts as position `from + i` (the ranges may overlap; slots other than these
- * must not use rows [to, to + n) as their positions). Afterwards the rows are restored and the gradients
- * `fn` accumulated in rows [to, to + n) are added to rows [from, from + n); earlier gradients of rows
- * [to, to + n) stay where they were.
- */
-export async function withRepeatedPositions<T>(
-  model: VlpModel,
-  from: number,
-  to: number,
-  n: number,
-  fn: () => Promise<T>,
-): Promise<T> {
-  if (!(from >= 0 && to > from && to + n <= model.config.maxPositions)) {
-    throw new RangeError(
-      `Cannot repeat positions ${from}..${from + n - 1} at slots ${to}..${
-        to + n - 1
-      }: needs ${from} < ${to} and ` +
-        `${to + n} ≤ maxPositions ${model.config.maxPositions}`,
-    );
-  }
-  const be = model.backend, C = model.dims.C;
-  const wpe = model.weights.wpe, gwpe = model.gradTensors.wpe;
-  const src = be.view(wpe, from * C, [n, C]), dst = be.view(wpe, to * C, [n, C]);
-  const gsrc = be.view(gwpe, from * C, [n, C]), gdst = be.view(gwpe, to * C, [n, C]);
-  const saved = be.alloc([n, C]), tmp = be.alloc([n, C]), savedGrad = be.alloc([n, C]);
-  be.copy(dst, saved);
-  be.copy(src, tmp);
-  be.copy(tmp, dst);
-  be.copy(gdst, savedGrad);
-  be.fill(gdst, 0);
-  let gradsRestored = false;
-  try {
-    const out = await fn();
-    be.copy(gdst, tmp); // this call's gradients of the repeated slots
-    be.copy(savedGrad, gdst);
-    gradsRestored = true;
-    be.axpy({ x: tmp, y: gsrc, alpha: 1 });
-    return out;
-  } finally {
-    if (!gradsRestored) be.copy(savedGrad, gdst);
-    be.copy(saved, dst);
-    be.free(saved);
-    be.free(tmp);
-    be.free(savedGrad);
-  }
 }

@@ -30,8 +30,7 @@ import {
   type RegionReaderOptions,
   type Split,
 } from "@vlp/features";
-import type { VlpModel } from "@vlp/model";
-import { vqaPredictions } from "@vlp/model/parity";
+import { type VlpModel, vqaPredictions } from "@vlp/model";
 import type { Vocab } from "@vlp/tokenizer";
 import type { BatchLoader } from "./loader.ts";
 
