@@ -103,7 +103,7 @@ export class BatchLoader {
   request(
     epoch: number,
     index: number,
-    order = epochOrder(this.size, this.options.seed, epoch),
+    order: Int32Array = epochOrder(this.size, this.options.seed, epoch),
   ): BatchRequest {
     const bs = this.options.batchSize, start = index * bs, end = Math.min(start + bs, order.length);
     if (!(index >= 0 && start < order.length)) {

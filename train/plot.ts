@@ -56,7 +56,14 @@ interface Series {
   markers?: boolean;
 }
 
-function panel(y0: number, title: string, xLabel: string, series: Series[], vlines: number[] = []): string {
+function panel(
+  y0: number,
+  title: string,
+  xLabel: string,
+  series: Series[],
+  vlines: number[] = [],
+  integerX = false,
+): string {
   const pts = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
   const h = PANEL - M.t - M.b, w = W - M.l - M.r;
   let out = `<text x="${M.l}" y="${y0 + 18}" font-size="13" font-weight="bold">${esc(title)}</text>`;
@@ -77,7 +84,7 @@ function panel(y0: number, title: string, xLabel: string, series: Series[], vlin
     out += `<line x1="${M.l}" x2="${M.l + w}" y1="${sy(t)}" y2="${sy(t)}" stroke="#eee"/>`;
     out += `<text x="${M.l - 6}" y="${sy(t) + 4}" font-size="11" text-anchor="end">${fmt(t)}</text>`;
   }
-  for (const t of niceTicks(x0, x1)) {
+  for (const t of niceTicks(x0, x1).filter((t) => !integerX || Number.isInteger(t))) {
     out += `<text x="${sx(t)}" y="${y0 + M.t + h + 16}" font-size="11" text-anchor="middle">${fmt(t)}</text>`;
   }
   for (const v of vlines) {
@@ -140,7 +147,7 @@ export function lossPlotSvg(d: PlotData): string {
     { name: "loss", points: raw, color: "#9ecae1", width: 1 },
     { name: `moving average (${k})`, points: avg, color: "#1f77b4", width: 2 },
   ], vlines);
-  if (names.length) body += panel(PANEL, "validation", "epoch", metricSeries);
+  if (names.length) body += panel(PANEL, "validation", "epoch", metricSeries, [], true);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" font-family="sans-serif">` +
     `<rect width="100%" height="100%" fill="white"/>${body}</svg>\n`;
 }

@@ -100,10 +100,16 @@ export interface EpochSummary {
   meanLoss: number;
   batches: number;
   examples: number;
+  /** seconds of the batch loop (loading waits, steps, updates, logging) */
   seconds: number;
+  /** examples / seconds */
   examplesPerSecond: number;
-  /** seconds spent waiting for the loader */
+  /** seconds of the batch loop spent waiting for the loader */
   loadWaitSeconds: number;
+  /** seconds spent writing the checkpoint */
+  checkpointSeconds: number;
+  /** seconds spent validating */
+  validateSeconds: number;
   metrics: Record<string, number>;
 }
 
@@ -284,7 +290,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         bar?.update({ epoch, batch: batch.index + 1, examples: runExamples, loss: out.loss });
         tWait = performance.now();
       }
+      const seconds = (performance.now() - t0) / 1000;
       // checkpoint: the model first, the state (which marks the checkpoint complete) last
+      const tc = performance.now();
       await saveModelCheckpoint(model, modelPath(dir, epoch), { labelSmoothing: o.labelSmoothing });
       await saveRunState(
         statePath(dir, epoch),
@@ -299,8 +307,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         pending > 0 ? await hostGrads(model) : null,
         new Map(model.table.specs.map((s) => [s.name, s.shape])),
       );
-      const seconds = (performance.now() - t0) / 1000;
+      const tv = performance.now();
       const metrics = o.validate ? await o.validate(epoch) : {};
+      const checkpointSeconds = (tv - tc) / 1000, validateSeconds = (performance.now() - tv) / 1000;
       const summary: EpochSummary = {
         epoch,
         meanLoss: lossSum / batches,
@@ -309,6 +318,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         seconds,
         examplesPerSecond: examples / seconds,
         loadWaitSeconds: wait,
+        checkpointSeconds,
+        validateSeconds,
         metrics,
       };
       summaries.push(summary);
@@ -321,6 +332,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         seconds,
         examples_per_s: summary.examplesPerSecond,
         load_wait_s: wait,
+        checkpoint_s: checkpointSeconds,
+        validate_s: validateSeconds,
         optimizer_step: optimizer.stepCount,
         ...metrics,
       });
@@ -385,6 +398,8 @@ async function writePlot(dir: string, records: LogRecord[], batchesPerEpoch: num
     "seconds",
     "examples_per_s",
     "load_wait_s",
+    "checkpoint_s",
+    "validate_s",
     "optimizer_step",
   ]);
   const metrics = records.filter((r) => r.type === "epoch").map((r) => ({

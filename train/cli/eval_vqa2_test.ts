@@ -4,30 +4,12 @@ import { fixturePath } from "@vlp/testing";
 import { loadVqaImdb, vqaFeatureId } from "@vlp/features";
 import { writeSyntheticRegions } from "../synthetic.ts";
 import { globFiles, resultsFileName } from "./eval_vqa2.ts";
+import { COCO_FLAGS, readTrainLog, runCli, TINY_MODEL_FLAGS } from "./cli_testing.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
-const COCO = fixturePath("fixtures/vlp-formats/COCO");
 const IMDB = fixturePath("fixtures/vlp-formats/vqa/imdb_val2014.npy");
 const ANSWERS = fixturePath("data/vqa2_answers_vqa.txt");
-const VOCAB = fixturePath("data/bert-base-uncased-vocab.txt");
-const CONFIG = new URL("../testdata/tiny_bert_config.json", import.meta.url).pathname;
-const MODEL = ["--vocab", VOCAB, "--do_lower_case", "--config_path", CONFIG, "--enable_butd"];
-
-async function run(script: string, args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(ROOT, script), ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const stdout = new TextDecoder().decode(out.stdout), stderr = new TextDecoder().decode(out.stderr);
-  return {
-    code: out.code,
-    stderr,
-    json: out.code === 0 ? JSON.parse(stdout.trim().split("\n").at(-1)!) : null,
-  };
-}
+const MODEL = TINY_MODEL_FLAGS;
+const run = runCli;
 
 Deno.test("resultsFileName() and globFiles() name and find checkpoints as eval_vqa2.py does", async () => {
   assert.equal(
@@ -121,20 +103,7 @@ Deno.test("VQA fine-tuning, then eval-vqa2: official results file and accuracy f
 Deno.test("SCST from a captioning checkpoint: greedy baseline, sampled captions, rewards in the log", async () => {
   const dir = await Deno.makeTempDir({ prefix: "vlp_scst_" });
   try {
-    const data = [
-      "--src_file",
-      `${COCO}/dataset_coco.json`,
-      "--file_valid_jpgs",
-      `${COCO}/coco_valid_jpgs.json`,
-      "--image_root",
-      `${COCO}/region_feat_gvd_wo_bgd`,
-      "--new_segment_ids",
-      "--always_truncate_tail",
-      "--train_batch_size",
-      "5",
-      "--num_train_epochs",
-      "1",
-    ];
+    const data = [...COCO_FLAGS, "--train_batch_size", "5", "--num_train_epochs", "1"];
     const xe = await run("train/cli/train.ts", [
       ...MODEL,
       ...data,
@@ -161,9 +130,7 @@ Deno.test("SCST from a captioning checkpoint: greedy baseline, sampled captions,
     ]);
     assert.equal(sc.code, 0, sc.stderr);
     assert.equal(sc.json.scst, true);
-    const log = (await Deno.readTextFile(join(dir, "scst", "train_log.jsonl"))).trim().split("\n").map((l) =>
-      JSON.parse(l)
-    );
+    const log = await readTrainLog(join(dir, "scst"));
     const batches = log.filter((r) => r.type === "batch");
     assert.equal(batches.length, 5);
     for (const b of batches) assert.ok(Number.isFinite(b.loss) && Number.isFinite(b.reward));

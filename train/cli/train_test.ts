@@ -1,33 +1,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fixturePath } from "@vlp/testing";
 import { loadTorchStateDict } from "@vlp/features";
-
-const ROOT = new URL("../../", import.meta.url).pathname;
-const COCO = fixturePath("fixtures/vlp-formats/COCO");
-const VOCAB = fixturePath("data/bert-base-uncased-vocab.txt");
-const CONFIG = new URL("../testdata/tiny_bert_config.json", import.meta.url).pathname;
-const DENO = Deno.execPath();
+import { cliCommand, COCO_FLAGS, readTrainLog, runCli, TINY_MODEL_FLAGS } from "./cli_testing.ts";
 
 /** The flags of a tiny captioning run on the vlp-formats COCO files. */
 function captionFlags(outputDir: string, extra: string[] = []): string[] {
   return [
     "--output_dir",
     outputDir,
-    "--vocab",
-    VOCAB,
-    "--do_lower_case",
-    "--config_path",
-    CONFIG,
-    "--src_file",
-    `${COCO}/dataset_coco.json`,
-    "--file_valid_jpgs",
-    `${COCO}/coco_valid_jpgs.json`,
-    "--image_root",
-    `${COCO}/region_feat_gvd_wo_bgd`,
-    "--enable_butd",
-    "--new_segment_ids",
-    "--always_truncate_tail",
+    ...TINY_MODEL_FLAGS,
+    ...COCO_FLAGS,
     "--train_batch_size",
     "4",
     "--learning_rate",
@@ -40,28 +22,10 @@ function captionFlags(outputDir: string, extra: string[] = []): string[] {
   ];
 }
 
-function command(script: string, args: string[]): Deno.Command {
-  return new Deno.Command(DENO, {
-    args: ["run", "-A", join(ROOT, script), ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  });
-}
-
-async function run(script: string, args: string[]) {
-  const out = await command(script, args).output();
-  const stdout = new TextDecoder().decode(out.stdout), stderr = new TextDecoder().decode(out.stderr);
-  const last = stdout.trim().split("\n").at(-1) ?? "";
-  return { code: out.code, stdout, stderr, json: out.code === 0 ? JSON.parse(last) : null };
-}
+const run = runCli;
 
 async function batchLosses(dir: string): Promise<[number, number, number][]> {
-  const text = await Deno.readTextFile(join(dir, "train_log.jsonl"));
-  return text.trim().split("\n").map((l) => JSON.parse(l)).filter((r) => r.type === "batch").map((
-    r,
-  ) => [r.epoch, r.batch, r.loss]);
+  return (await readTrainLog(dir)).filter((r) => r.type === "batch").map((r) => [r.epoch, r.batch, r.loss]);
 }
 
 Deno.test("train CLI: a short real run on the COCO files: the loss falls, checkpoints, log and plot written", async () => {
@@ -118,7 +82,7 @@ Deno.test("train CLI: killed after a checkpoint and resumed, the run gives exact
     const a = await run("train/cli/train.ts", captionFlags(full, extra));
     assert.equal(a.code, 0, a.stderr);
     // the same run, killed once its first checkpoint is complete
-    const child = command("train/cli/train.ts", captionFlags(cut, extra)).spawn();
+    const child = cliCommand("train/cli/train.ts", captionFlags(cut, extra)).spawn();
     const done = child.output();
     let killed = false;
     for (let i = 0; i < 3000 && !killed; i++) {
