@@ -13,7 +13,9 @@
  *    zeroGrad on one fixed batch, in this process before and after step 2, and `bench/model_bench.ts` itself
  *    run as a subprocess (its `trainStepExamplesPerS`).
  *
- * The loop's overhead is 1 − end-to-end / pure compute (the issue asks for < 10%).
+ * The loop's overhead (the issue asks for < 10%) is reported two ways: inside the run, 1 − (time in the model's
+ * forward/backward, BertAdam update and zeroGrad) / (time of the batch loop), which machine noise cannot skew;
+ * and against the separately measured pure-compute figures, 1 − end-to-end / pure compute.
  *
  * Usage: `deno run -A bench/train_bench.ts [--images 200] [--batches 3] [--threads 2] [--skip-model-bench]`.
  * Progress on stderr, ONE JSON line of figures on stdout.
@@ -30,6 +32,7 @@ import {
   BertAdam,
   type ExampleSet,
   type LoaderOptions,
+  lossStep,
   totalSteps,
   train,
   writeSyntheticRegions,
@@ -54,7 +57,9 @@ const dir = await Deno.makeTempDir({ prefix: "vlp_train_bench_" });
 const ids = Array.from({ length: IMAGES }, (_, i) => String(100000 + i));
 log(`writing ${IMAGES} synthetic images (float16 CC layout) to ${dir}`);
 await writeSyntheticRegions(ids, { dataset: "cc", imageRoot: dir, dtype: "float16", seed: 3 });
-const tokenizer = await BertTokenizer.fromFile(join(shared, "data/bert-base-uncased-vocab.txt"), { lowerCase: true });
+const tokenizer = await BertTokenizer.fromFile(join(shared, "data/bert-base-uncased-vocab.txt"), {
+  lowerCase: true,
+});
 const coco = JSON.parse(await Deno.readTextFile(join(shared, "data/coco_captions_val2017.json")));
 const V = bertBaseConfig.vocabSize;
 const tokens: number[] = [], starts = [0], exampleImage: number[] = [];
@@ -136,6 +141,19 @@ model.zeroGrad();
 await computeOnly(1); // warm-up: allocations
 const computeBefore = await computeOnly(2);
 
+// the loop's own overhead, measured inside the run: the time of the batch loop minus the time spent in the
+// compute it drives (forward/backward, the BertAdam update, zeroing the gradients), robust to machine noise
+const inLoop = { epoch: 0, compute: [0, 0, 0] };
+const timed = <A extends unknown[], R>(fn: (...a: A) => R) => (...a: A): R => {
+  const t = performance.now();
+  const r = fn(...a);
+  inLoop.compute[inLoop.epoch] += (performance.now() - t) / 1000;
+  return r;
+};
+const optStep = optimizer.step.bind(optimizer), zeroGrad = model.zeroGrad.bind(model);
+optimizer.step = timed(optStep);
+model.zeroGrad = timed(zeroGrad);
+const step = lossStep(model);
 const out = join(dir, "run");
 const result = await train({
   outputDir: out,
@@ -143,11 +161,21 @@ const result = await train({
   loader: e2eLoader,
   optimizer,
   epochs: 2,
+  step: async (b, ctx) => {
+    inLoop.epoch = ctx.epoch;
+    const t = performance.now();
+    const r = await step(b, ctx);
+    inLoop.compute[ctx.epoch] += (performance.now() - t) / 1000;
+    return r;
+  },
   settings: { bench: true },
   progress: { intervalS: 1e9 },
 });
+optimizer.step = optStep;
+model.zeroGrad = zeroGrad;
 await e2eLoader.close();
 const e2 = result.epochs[1];
+const loopOverhead = 1 - inLoop.compute[2] / e2.seconds;
 log(
   `end-to-end epoch 2: ${e2.examplesPerSecond.toFixed(3)} examples/s (${e2.examples} examples in ${
     e2.seconds.toFixed(1)
@@ -160,7 +188,15 @@ let modelBench: Record<string, unknown> | null = null;
 if (!values["skip-model-bench"]) {
   log("running bench/model_bench.ts (pure compute of the model member)");
   const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("./model_bench.ts", import.meta.url).pathname, "--iters", "2", "--threads", String(THREADS)],
+    args: [
+      "run",
+      "-A",
+      new URL("./model_bench.ts", import.meta.url).pathname,
+      "--iters",
+      "2",
+      "--threads",
+      String(THREADS),
+    ],
     stdout: "piped",
     stderr: "inherit",
   }).output();
@@ -182,11 +218,13 @@ const figures = {
   checkpointSeconds: +e2.checkpointSeconds.toFixed(2),
   computeOnlyExamplesPerS: +compute.toFixed(3),
   modelBenchTrainStepExamplesPerS: mbStep,
+  loopOverheadInRun: +loopOverhead.toFixed(4),
   overheadVsComputeOnly: +(1 - e2.examplesPerSecond / compute).toFixed(4),
   overheadVsModelBench: mbStep ? +(1 - e2.examplesPerSecond / mbStep).toFixed(4) : null,
 };
 log(
-  `loop overhead: ${(100 * figures.overheadVsComputeOnly).toFixed(1)}% vs compute-only in this process` +
+  `loop overhead: ${(100 * loopOverhead).toFixed(1)}% of the batch loop outside the model's compute; ` +
+    `${(100 * figures.overheadVsComputeOnly).toFixed(1)}% vs compute-only steps in this process` +
     (mbStep ? `, ${(100 * figures.overheadVsModelBench!).toFixed(1)}% vs bench/model_bench.ts` : ""),
 );
 console.log(JSON.stringify(figures));
