@@ -58,18 +58,32 @@ Deno.test("configFromBertJson() applies VLP's overrides and parseConfig() reject
   assert.equal(tinyConfig.hiddenSize, 32);
 });
 
-Deno.test("configFromBertJson() reads the optional region_hidden_size (default 2048, VLP's vis_embed.0)", () => {
-  const base = {
-    vocab_size: 300,
-    hidden_size: 64,
-    num_hidden_layers: 2,
-    num_attention_heads: 4,
-    intermediate_size: 128,
-  };
-  assert.equal(configFromBertJson(base).regionHiddenSize, 2048);
-  const c = configFromBertJson({ ...base, region_hidden_size: 256 });
-  assert.equal(c.regionHiddenSize, 256);
-  assert.deepEqual(parameterTable(c, "img2txt").get("vis_embed.0.weight").shape, [256, 2048]);
-  assert.deepEqual(parameterTable(c, "img2txt").get("vis_embed.2.weight").shape, [64, 256]);
-  assert.throws(() => configFromBertJson({ ...base, region_hidden_size: 0 }), /regionHiddenSize/);
+Deno.test("configFromBertJson() reads VLP's optional size keys for small synthetic models", () => {
+  const c = configFromBertJson({
+    vocab_size: 30,
+    hidden_size: 8,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    intermediate_size: 16,
+    region_hidden_size: 12,
+    region_feature_size: 64,
+    region_geometry_size: 16,
+    num_answers: 20,
+  });
+  assert.deepEqual(
+    [c.regionHiddenSize, c.regionFeatureSize, c.regionGeometrySize, c.numAnswers],
+    [12, 64, 16, 20],
+  );
+  assert.throws(
+    () =>
+      configFromBertJson({
+        vocab_size: 30,
+        hidden_size: 8,
+        num_hidden_layers: 1,
+        num_attention_heads: 2,
+        intermediate_size: 16,
+        region_hidden_size: -1,
+      }),
+    TypeError,
+  );
 });

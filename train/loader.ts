@@ -103,7 +103,7 @@ export class BatchLoader {
   request(
     epoch: number,
     index: number,
-    order = epochOrder(this.size, this.options.seed, epoch),
+    order: Int32Array = epochOrder(this.size, this.options.seed, epoch),
   ): BatchRequest {
     const bs = this.options.batchSize, start = index * bs, end = Math.min(start + bs, order.length);
     if (!(index >= 0 && start < order.length)) {
@@ -115,14 +115,28 @@ export class BatchLoader {
   }
 
   /** The batches of an epoch from batch `from` on, built ahead of use. */
-  async *epoch(epoch: number, from = 0): AsyncGenerator<HostBatch> {
+  epoch(epoch: number, from = 0): AsyncGenerator<HostBatch> {
     const order = epochOrder(this.size, this.options.seed, epoch);
-    const n = this.batchesPerEpoch;
+    const requests = Array.from(
+      { length: this.batchesPerEpoch - from },
+      (_, i) => this.request(epoch, from + i, order),
+    );
+    return this.stream(requests);
+  }
+
+  /** Every example once, in data-set order (evaluation), built ahead of use. */
+  inOrder(): AsyncGenerator<HostBatch> {
+    const order = Int32Array.from({ length: this.size }, (_, i) => i);
+    return this.stream(Array.from({ length: this.batchesPerEpoch }, (_, i) => this.request(0, i, order)));
+  }
+
+  /** Build the given batches, up to `prefetch` ahead, and yield them in order. */
+  async *stream(requests: readonly BatchRequest[]): AsyncGenerator<HostBatch> {
     const queue: Promise<HostBatch>[] = [];
-    let next = from;
+    let next = 0;
     const fill = () => {
-      while (queue.length < this.prefetch && next < n) {
-        const p = this.#build(this.request(epoch, next++, order));
+      while (queue.length < this.prefetch && next < requests.length) {
+        const p = this.#build(requests[next++]);
         p.catch(() => {}); // observed when awaited below
         queue.push(p);
       }
@@ -135,7 +149,7 @@ export class BatchLoader {
         yield batch;
       }
     } finally {
-      // an abandoned epoch: let outstanding builds finish quietly
+      // an abandoned stream: let outstanding builds finish quietly
       for (const p of queue) p.catch(() => {});
     }
   }

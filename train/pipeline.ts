@@ -39,16 +39,8 @@
  *
  * @module
  */
+import type { SpecialIds } from "@vlp/decode";
 import { bidirectionalMask, type Rng, seq2seqMask } from "@vlp/model";
-
-/** Ids of the special tokens (both BERT vocabularies: 0, 100, 101, 102, 103). */
-export interface SpecialIds {
-  pad: number;
-  unk: number;
-  cls: number;
-  sep: number;
-  mask: number;
-}
 
 /** The self-attention mode of an example (spec 2). */
 export type MaskMode = "s2s" | "bi";
@@ -69,6 +61,7 @@ export interface PipelineOptions {
   alwaysTruncateTail: boolean;
   /** V: random replacements are drawn from ids 0..V−1 */
   vocabSize: number;
+  /** special-token ids (`@vlp/decode`'s SPECIAL_IDS for both BERT vocabularies) */
   special: SpecialIds;
 }
 

@@ -80,10 +80,14 @@ export async function saveRunState(
   shapes: Map<string, readonly number[]>,
 ): Promise<void> {
   const arrays = new Map<string, NdArray>();
-  const json = new TextEncoder().encode(JSON.stringify({ format: FORMAT, version: 1, step: optimizer.step, ...loop }));
+  const json = new TextEncoder().encode(
+    JSON.stringify({ format: FORMAT, version: 1, step: optimizer.step, ...loop }),
+  );
   arrays.set("state.json", { dtype: "uint8", shape: [json.length], data: json });
   const put = (prefix: string, m: Map<string, Float32Array>) => {
-    for (const [k, v] of m) arrays.set(`${prefix}.${k}`, { dtype: "float32", shape: [...(shapes.get(k) ?? [v.length])], data: v });
+    for (const [k, v] of m) {
+      arrays.set(`${prefix}.${k}`, { dtype: "float32", shape: [...(shapes.get(k) ?? [v.length])], data: v });
+    }
   };
   put("m", optimizer.m);
   put("v", optimizer.v);
@@ -108,7 +112,9 @@ export async function loadRunState(path: string): Promise<RunCheckpoint> {
     throw new SyntaxError(`Cannot read training state "${path}": not a ${FORMAT} version 1 file`);
   }
   const need = (k: string, ok: (v: unknown) => boolean) => {
-    if (!ok(s[k])) throw new SyntaxError(`Cannot read training state "${path}": state.json "${k}" is invalid`);
+    if (!ok(s[k])) {
+      throw new SyntaxError(`Cannot read training state "${path}": state.json "${k}" is invalid`);
+    }
   };
   const isInt = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
   const isRng = (v: unknown) => Array.isArray(v) && v.length === 4 && v.every(isInt);

@@ -100,10 +100,16 @@ export interface EpochSummary {
   meanLoss: number;
   batches: number;
   examples: number;
+  /** seconds of the batch loop (loading waits, steps, updates, logging) */
   seconds: number;
+  /** examples / seconds */
   examplesPerSecond: number;
-  /** seconds spent waiting for the loader */
+  /** seconds of the batch loop spent waiting for the loader */
   loadWaitSeconds: number;
+  /** seconds spent writing the checkpoint */
+  checkpointSeconds: number;
+  /** seconds spent validating */
+  validateSeconds: number;
   metrics: Record<string, number>;
 }
 
@@ -167,7 +173,9 @@ function checkSettings(saved: Record<string, unknown>, now: Record<string, unkno
   const diffs: string[] = [];
   for (const k of new Set([...Object.keys(saved), ...Object.keys(now)])) {
     if (JSON.stringify(saved[k]) !== JSON.stringify(now[k])) {
-      diffs.push(`${k} is ${JSON.stringify(now[k])} now but ${JSON.stringify(saved[k])} in the checkpoint's run`);
+      diffs.push(
+        `${k} is ${JSON.stringify(now[k])} now but ${JSON.stringify(saved[k])} in the checkpoint's run`,
+      );
     }
   }
   if (diffs.length) {
@@ -210,8 +218,14 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   } else {
     model.zeroGrad();
   }
-  await writeBytesAtomic(join(dir, "opt.json"), new TextEncoder().encode(JSON.stringify(o.settings, null, 2) + "\n"));
-  await writeBytesAtomic(logPath, new TextEncoder().encode(records.map((r) => JSON.stringify(r) + "\n").join("")));
+  await writeBytesAtomic(
+    join(dir, "opt.json"),
+    new TextEncoder().encode(JSON.stringify(o.settings, null, 2) + "\n"),
+  );
+  await writeBytesAtomic(
+    logPath,
+    new TextEncoder().encode(records.map((r) => JSON.stringify(r) + "\n").join("")),
+  );
   const log = await Deno.open(logPath, { append: true });
   const enc = new TextEncoder();
   const append = (r: LogRecord) => {
@@ -238,11 +252,15 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         const out = await step(batch, ctx);
         if (!Number.isFinite(out.loss)) {
           const exs = [...batch.examples];
-          const images = exs.map((e) => loader.options.examples.imageIds[loader.options.examples.exampleImage[e]]);
+          const images = exs.map((e) =>
+            loader.options.examples.imageIds[loader.options.examples.exampleImage[e]]
+          );
           append({ type: "stop", epoch, batch: batch.index, loss: String(out.loss), examples: exs, images });
           throw new NonFiniteLossError(
             `Training stopped: the loss is ${out.loss} at epoch ${epoch}, batch ${batch.index} of ${nb} ` +
-              `(optimizer step ${optimizer.stepCount}); the batch holds examples [${exs.join(", ")}] of images ` +
+              `(optimizer step ${optimizer.stepCount}); the batch holds examples [${
+                exs.join(", ")
+              }] of images ` +
               `[${[...new Set(images)].join(", ")}]`,
             epoch,
             batch.index,
@@ -272,7 +290,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         bar?.update({ epoch, batch: batch.index + 1, examples: runExamples, loss: out.loss });
         tWait = performance.now();
       }
+      const seconds = (performance.now() - t0) / 1000;
       // checkpoint: the model first, the state (which marks the checkpoint complete) last
+      const tc = performance.now();
       await saveModelCheckpoint(model, modelPath(dir, epoch), { labelSmoothing: o.labelSmoothing });
       await saveRunState(
         statePath(dir, epoch),
@@ -287,8 +307,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         pending > 0 ? await hostGrads(model) : null,
         new Map(model.table.specs.map((s) => [s.name, s.shape])),
       );
-      const seconds = (performance.now() - t0) / 1000;
+      const tv = performance.now();
       const metrics = o.validate ? await o.validate(epoch) : {};
+      const checkpointSeconds = (tv - tc) / 1000, validateSeconds = (performance.now() - tv) / 1000;
       const summary: EpochSummary = {
         epoch,
         meanLoss: lossSum / batches,
@@ -297,6 +318,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         seconds,
         examplesPerSecond: examples / seconds,
         loadWaitSeconds: wait,
+        checkpointSeconds,
+        validateSeconds,
         metrics,
       };
       summaries.push(summary);
@@ -309,12 +332,16 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         seconds,
         examples_per_s: summary.examplesPerSecond,
         load_wait_s: wait,
+        checkpoint_s: checkpointSeconds,
+        validate_s: validateSeconds,
         optimizer_step: optimizer.stepCount,
         ...metrics,
       });
       await writePlot(dir, records, nb);
       bar?.endEpoch(
-        `epoch ${epoch}: mean loss ${summary.meanLoss.toFixed(4)}, ${summary.examplesPerSecond.toFixed(1)} ex/s, ` +
+        `epoch ${epoch}: mean loss ${summary.meanLoss.toFixed(4)}, ${
+          summary.examplesPerSecond.toFixed(1)
+        } ex/s, ` +
           `${formatMetrics(metrics)}saved ${modelPath(dir, epoch)}`,
       );
     }
@@ -345,7 +372,9 @@ function restore(o: TrainOptions, state: RunCheckpoint): void {
       const g = state.grads.get(k);
       if (!g) continue; // tensors outside the loss keep zero gradients
       if (g.length !== t.size) {
-        throw new TypeError(`Cannot resume: pending gradient "${k}" has ${g.length} elements, expected ${t.size}`);
+        throw new TypeError(
+          `Cannot resume: pending gradient "${k}" has ${g.length} elements, expected ${t.size}`,
+        );
       }
       model.backend.write(t, g);
     }
@@ -369,6 +398,8 @@ async function writePlot(dir: string, records: LogRecord[], batchesPerEpoch: num
     "seconds",
     "examples_per_s",
     "load_wait_s",
+    "checkpoint_s",
+    "validate_s",
     "optimizer_step",
   ]);
   const metrics = records.filter((r) => r.type === "epoch").map((r) => ({
@@ -379,6 +410,8 @@ async function writePlot(dir: string, records: LogRecord[], batchesPerEpoch: num
   }));
   await writeBytesAtomic(
     join(dir, PLOT),
-    new TextEncoder().encode(lossPlotSvg({ losses, batchesPerEpoch, metrics, title: `training loss (${dir})` })),
+    new TextEncoder().encode(
+      lossPlotSvg({ losses, batchesPerEpoch, metrics, title: `training loss (${dir})` }),
+    ),
   );
 }
