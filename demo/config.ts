@@ -27,6 +27,7 @@ export interface DemoConfig {
     region_hidden_size: number;
     hidden_dropout_prob: number;
     attention_probs_dropout_prob: number;
+    initializer_range: number;
   };
   /** Masked LM with seq2seq 0.75 / bidirectional 0.25 on the training captions (VLP's CC recipe). */
   pretrain: StageConfig;
@@ -51,10 +52,11 @@ export const FULL: DemoConfig = {
     region_hidden_size: 128,
     hidden_dropout_prob: 0.1,
     attention_probs_dropout_prob: 0.1,
+    initializer_range: 0.2,
   },
-  pretrain: { epochs: 1, learningRate: 1e-3, batchSize: 16, maskProb: 0.4, maxPred: 8 },
-  caption: { epochs: 2, learningRate: 1e-3, batchSize: 16, maskProb: 0.4, maxPred: 8 },
-  vqa: { epochs: 2, learningRate: 1e-3, batchSize: 16, maskProb: 0, maxPred: 1 },
+  pretrain: { epochs: 1, learningRate: 3e-4, batchSize: 8, maskProb: 0.4, maxPred: 8 },
+  caption: { epochs: 2, learningRate: 3e-4, batchSize: 8, maskProb: 0.4, maxPred: 8 },
+  vqa: { epochs: 2, learningRate: 3e-4, batchSize: 8, maskProb: 0, maxPred: 1 },
   beamSize: 5,
   seed: 42,
 };

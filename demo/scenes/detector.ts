@@ -1,12 +1,12 @@
 /**
  * A simulated object detector: turns a scene into the 100 regions VLP reads, like Detectron's output
- * (spec §6.3). Each object gives one confident detection and several overlapping low-confidence boxes
- * (parts, loose boxes; more on larger objects); background clutter fills the remaining slots with low
- * confidence.
+ * (spec §6.3). Each object gives one confident detection and overlapping low-confidence boxes (parts,
+ * loose boxes; 70% of the slots in all, shared in proportion to the objects' areas); background clutter
+ * fills the remaining slots with low confidence.
  *
  * - Appearance features `[R, F]`: a region's attributes (shape, colour as RGB, size, objectness, clutter
  *   texture) form a 16-d code, mapped through a FIXED random projection to 2048 dimensions, plus Gaussian
- *   noise, through a ReLU (fc6-like: non-negative, half zeros). Colour is continuous RGB with jitter, so
+ *   noise, minus a threshold, through a ReLU (fc6-like: non-negative and sparse, about a quarter active). Colour is continuous RGB with jitter, so
  *   nothing is a lookup: the model must learn to read attributes back out of noisy features.
  * - Class probabilities `[R, K]` (K = 1601, index 0 = background): the shape's class gets the detection's
  *   confidence, the rest is spread over background, a few confusable classes and all classes. They carry
@@ -21,10 +21,22 @@
 import type { ImageRegions, RegionDims } from "@vlp/features";
 import { VLP_DIMS } from "@vlp/features";
 import { Rng } from "@vlp/model/rng";
-import { CANVAS, type Scene, type SceneObject, SHAPES, SIZES } from "./scene.ts";
+import { CANVAS, type Scene, type SceneObject, SHAPES } from "./scene.ts";
 
 /** Seed of the detector's fixed parts (projection, class ids, noise table). */
 export const DETECTOR_SEED = 20200101;
+
+/**
+ * Subtracted before the ReLU so that about a quarter of the 2048 values are active (fc6-like sparsity):
+ * dense non-negative inputs share one large mean vector that swamps what tells regions apart.
+ */
+export const FEATURE_THRESHOLD = 0.8;
+
+/** Scale of the active feature values (fc6 activations are a few units large). */
+export const FEATURE_SCALE = 3;
+
+/** Share of the R regions that are boxes on objects (the rest is background clutter). */
+export const PART_SHARE = 0.7;
 
 /** Size of the attribute code (D). */
 export const CODE_SIZE = 16;
@@ -82,10 +94,12 @@ export class SceneDetector {
     const { R, F, K } = this.dims;
     const regions: Region[] = [];
     for (const o of scene.objects) regions.push(objectRegion(o, rng));
-    // Overlapping lower-confidence boxes on each object, more on larger ones (as a detector's top-100
-    // boxes crowd on salient objects).
+    // Overlapping lower-confidence boxes on the objects, in proportion to their areas (a detector's top-100
+    // boxes crowd on the salient objects); clutter gets the rest.
+    const area = scene.objects.reduce((s, o) => s + o.r * o.r, 0);
+    const budget = Math.round(R * PART_SHARE) - scene.objects.length;
     for (const o of scene.objects) {
-      const parts = 2 + Math.round(8 * (o.r / SIZES.large[1]) ** 2) + rng.int(3);
+      const parts = Math.max(2, Math.round((budget * o.r * o.r) / area));
       for (let i = 0; i < parts && regions.length < R; i++) regions.push(partRegion(o, rng));
     }
     if (regions.length > R) throw new RangeError(`Scene ${scene.id} has more detections than ${R} regions`);
@@ -112,15 +126,15 @@ export class SceneDetector {
     };
   }
 
-  /** relu(P · code + noise): [F]. */
+  /** scale · relu(P · code + noise − threshold): [F]. */
   #features(g: Region, rng: Rng, out: Float32Array): void {
     const F = this.dims.F, P = this.#proj, z = this.#normals, code = g.code, s = 0.6 * g.noise;
     for (let j = 0; j < F; j++) {
       let acc = 0;
       for (let d = 0; d < CODE_SIZE; d++) acc += P[j * CODE_SIZE + d]! * code[d]!;
       const n = z[rng.nextU32() >>> 16]!;
-      const v = acc + s * n;
-      out[j] = v > 0 ? v : 0;
+      const v = acc + s * n - FEATURE_THRESHOLD;
+      out[j] = v > 0 ? FEATURE_SCALE * v : 0;
     }
   }
 }

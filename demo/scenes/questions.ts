@@ -1,6 +1,6 @@
 /**
  * VQA questions about a scene (count, colour, shape, existence, relation, side, size) with ten human
- * answers each. Annotators are simulated: each answers correctly with a per-question probability and
+ * answers each. Annotators are simulated: each answers correctly with a per-question probability (0.88-1) and
  * otherwise gives a plausible mistake (a neighbouring colour, a count off by one, the opposite yes/no), so
  * the answers disagree the way VQA 2.0's do.
  *
@@ -95,11 +95,12 @@ const count: Asker = (scene, rng) => {
     return question(`how many ${noun} are there?`, String(scene.objects.length), "how many", "number");
   }
   if (k === 1) {
-    const colour = pick(rng, COLOUR_NAMES)!;
+    // colours and shapes mostly among those present, so that "0" is not a safe guess
+    const colour = rng.float() < 0.8 ? pick(rng, scene.objects)!.colour : pick(rng, COLOUR_NAMES)!;
     const n = matching(scene, { colour }).length;
     return question(`how many ${colour} objects are there?`, String(n), "how many", "number");
   }
-  const shape = pick(rng, SHAPES)!;
+  const shape = rng.float() < 0.8 ? pick(rng, scene.objects)!.shape : pick(rng, SHAPES)!;
   const n = matching(scene, { shape }).length;
   return question(`how many ${plural(shape)} are there?`, String(n), "how many", "number");
 };
@@ -186,10 +187,11 @@ const sideOf: Asker = (scene, rng) => {
 const sizeOf: Asker = (scene, rng) => {
   const o = pick(rng, byColourShape(scene));
   if (!o) return undefined;
-  const asked = rng.float() < 0.5 ? "large" : "small";
+  const yes = rng.float() < 0.5;
+  const asked = yes ? o.size : o.size === "large" ? "small" : "large";
   return question(
     `is the ${o.colour} ${o.shape} ${asked}?`,
-    o.size === asked ? "yes" : "no",
+    yes ? "yes" : "no",
     "is the",
     "yes/no",
   );
@@ -226,11 +228,11 @@ export function questionsFor(scene: Scene, rng: Rng, k = 5): SceneQuestion[] {
 }
 
 /**
- * Ten answers: each annotator is right with a probability drawn per question in [0.7, 0.97], otherwise
- * gives a plausible mistake.
+ * Ten answers: each annotator is right with a probability drawn per question in [0.88, 1), otherwise gives
+ * a plausible mistake (so a wrong answer rarely gets the 3 votes that earn full VQA credit).
  */
 export function humanAnswers(answer: string, type: AnswerType, rng: Rng): string[] {
-  const p = rng.uniform(0.7, 0.97);
+  const p = rng.uniform(0.88, 1);
   return Array.from({ length: 10 }, () => rng.float() < p ? answer : mistake(answer, type, rng));
 }
 

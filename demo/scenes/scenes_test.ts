@@ -89,7 +89,7 @@ Deno.test("questions: answers agree with the scene; ten human answers, mostly ri
     }
   }
   const p = agree / total;
-  ok(p > 0.8 && p < 0.9, `annotators agree with the truth ${p}`);
+  ok(p > 0.9 && p < 0.97, `annotators agree with the truth ${p}`);
   for (const k of ["how many", "is there a", "is the"]) ok(kinds.has(k), k);
   // disagreement exists, and soft scores give the right answer full credit when 4+ agree
   const rng = new Rng(1);
