@@ -7,7 +7,10 @@
  */
 import { chromium } from "playwright-core";
 import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+/** Folder of the browser tests' artefacts (screenshots): the gitignored `out/browser_test/` at the root. */
+export const ARTEFACTS: string = fileURLToPath(new URL("../../out/browser_test/", import.meta.url));
 
 /** Where Debian installs Chromium (override with `VLP_CHROMIUM`). */
 export function chromiumPath(): string {

@@ -5,8 +5,7 @@
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { checkReportInBrowser, chromiumAvailable, chromiumPath } from "./browser.ts";
+import { ARTEFACTS, checkReportInBrowser, chromiumAvailable, chromiumPath } from "./browser.ts";
 import { renderReport } from "./html.ts";
 import { sampleReportData } from "./sample_data.ts";
 
@@ -17,9 +16,6 @@ if (!available && !required) {
     `browser_test: skipped, no Chromium at ${chromiumPath()} (apt-get install chromium; CI sets VLP_REQUIRE_BROWSER=1)`,
   );
 }
-
-/** The artefact folder (gitignored `out/` at the repository root). */
-export const ARTEFACTS: string = fileURLToPath(new URL("../../out/browser_test/", import.meta.url));
 
 Deno.test({
   name: "report in headless Chromium: captions, charts and scenes render, nothing external, screenshot saved",

@@ -51,7 +51,7 @@ export function lossChart(title: string, records: readonly LogRecord[]): Chart {
     { name: "batch loss", points: pts, faint: true, colour: "#1f77b4" },
     { name: "smoothed", points: smooth(pts, 0.05), colour: "#1f77b4" },
   ];
-  return { title, xLabel: "optimizer step", yLabel: "loss", series };
+  return { title, xLabel: "optimizer step", yLabel: "loss", series, logY: true };
 }
 
 /** Validation metrics by epoch: every numeric non-bookkeeping field of the epoch records. */
@@ -59,7 +59,7 @@ export function metricSeries(records: readonly LogRecord[], prefix: string): Ser
   const byName = new Map<string, [number, number][]>();
   for (const r of records.filter((r) => r.type === "epoch")) {
     for (const [k, v] of Object.entries(r)) {
-      if (EPOCH_BOOKKEEPING.has(k) || typeof v !== "number") continue;
+      if (EPOCH_BOOKKEEPING.has(k) || k.endsWith("_s") || typeof v !== "number") continue;
       if (!byName.has(k)) byName.set(k, []);
       byName.get(k)!.push([r.epoch, v]);
     }

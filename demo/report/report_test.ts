@@ -60,3 +60,20 @@ Deno.test("renderReport: self-contained, escaped, with the metric table, caption
   ok(/<td class="num good">75\.50<\/td>/.test(html));
   ok(html.includes("SPICE"));
 });
+
+Deno.test("lineChart: a log y axis places powers of ten and drops non-positive values", () => {
+  const svg = lineChart({
+    title: "loss",
+    xLabel: "step",
+    yLabel: "loss",
+    logY: true,
+    series: [{ name: "l", points: [[0, 2000], [1, 100], [2, 3], [3, 0], [4, 2]] }],
+  });
+  const ticks = [...svg.matchAll(/class="tick">([^<]*)</g)].map((m) => m[1]);
+  for (const t of ["1", "10", "100", "1000"]) ok(ticks.includes(t), `tick ${t} in ${ticks}`);
+  const pts = /<polyline[^>]*points="([^"]*)"/.exec(svg)![1]!.split(" ");
+  equal(pts.length, 4);
+  // 2000 is drawn 3.3 decades above 2: the y pixel gap between 100 and 3 is about the log ratio
+  const ys = pts.map((p) => Number(p.split(",")[1]));
+  ok(ys[0]! < ys[1]! && ys[1]! < ys[2]!);
+});

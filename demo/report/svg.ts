@@ -95,6 +95,8 @@ export interface Chart {
   xLabel: string;
   yLabel: string;
   series: readonly Series[];
+  /** Logarithmic y axis (for losses that fall by orders of magnitude); non-positive values are dropped. */
+  logY?: boolean;
 }
 
 const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf"];
@@ -115,9 +117,9 @@ export function niceTicks(lo: number, hi: number, target = 5): number[] {
 export function lineChart(chart: Chart, opts: { width?: number; height?: number } = {}): string {
   const W = opts.width ?? 460, H = opts.height ?? 260;
   const m = { l: 56, r: 14, t: 28, b: 42 };
-  const pts = chart.series.flatMap((s) => s.points).filter(([x, y]) =>
-    Number.isFinite(x) && Number.isFinite(y)
-  );
+  const ty = (y: number) => (chart.logY ? (y > 0 ? Math.log10(y) : NaN) : y);
+  const finite = (p: readonly [number, number]) => Number.isFinite(p[0]) && Number.isFinite(ty(p[1]));
+  const pts = chart.series.flatMap((s) => s.points).filter(finite).map(([x, y]) => [x, ty(y)] as const);
   const parts = [
     `<svg class="chart" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ` +
     `role="img" aria-label="${esc(chart.title)}">`,
@@ -134,13 +136,18 @@ export function lineChart(chart: Chart, opts: { width?: number; height?: number 
   const pad = (y1 - y0) * 0.05;
   [y0, y1] = [y0 - pad, y1 + pad];
   const sx = (x: number) => m.l + ((x - x0) / (x1 - x0)) * (W - m.l - m.r);
-  const sy = (y: number) => H - m.b - ((y - y0) / (y1 - y0)) * (H - m.t - m.b);
+  const sy = (y: number) => H - m.b - ((ty(y) - y0) / (y1 - y0)) * (H - m.t - m.b);
   parts.push(
     `<rect x="${m.l}" y="${m.t}" width="${W - m.l - m.r}" height="${
       H - m.t - m.b
     }" fill="#fff" stroke="#999"/>`,
   );
-  for (const t of niceTicks(y0, y1)) {
+  // log axis: ticks at the powers of ten inside the range (at least the ends' decades)
+  const yTicks = chart.logY
+    ? [...new Set([Math.ceil(y0), ...niceTicks(y0, y1).filter(Number.isInteger), Math.floor(y1)])]
+      .filter((k) => k >= y0 && k <= y1).map((k) => 10 ** k)
+    : niceTicks(y0, y1);
+  for (const t of yTicks) {
     parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${f1(sy(t))}" y2="${f1(sy(t))}" stroke="#eee"/>`);
     parts.push(
       `<text x="${m.l - 5}" y="${f1(sy(t) + 4)}" text-anchor="end" class="tick">${fmtTick(t)}</text>`,
@@ -163,7 +170,7 @@ export function lineChart(chart: Chart, opts: { width?: number; height?: number 
   let legendY = m.t + 14;
   chart.series.forEach((s, i) => {
     const colour = s.colour ?? PALETTE[i % PALETTE.length]!;
-    const ok = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+    const ok = s.points.filter(finite);
     const d = ok.map(([x, y]) => `${f1(sx(x))},${f1(sy(y))}`).join(" ");
     const width = s.faint ? 1 : 2;
     parts.push(

@@ -4,10 +4,11 @@
  * loose boxes; 70% of the slots in all, shared in proportion to the objects' areas); background clutter
  * fills the remaining slots with low confidence.
  *
- * - Appearance features `[R, F]`: a region's attributes (shape, colour as RGB, size, objectness, clutter
- *   texture) form a 16-d code, mapped through a FIXED random projection to 2048 dimensions, plus Gaussian
- *   noise, minus a threshold, through a ReLU (fc6-like: non-negative and sparse, about a quarter active). Colour is continuous RGB with jitter, so
- *   nothing is a lookup: the model must learn to read attributes back out of noisy features.
+ * - Appearance features `[R, F]`: a region's attributes (shape, colour as hue-tuned responses, size,
+ *   objectness, clutter texture) form a 24-d code, mapped through a FIXED random projection to 2048
+ *   dimensions, plus Gaussian noise, minus a threshold, through a ReLU (fc6-like: non-negative and sparse,
+ *   about a quarter active). Colour comes from the jittered RGB through smooth hue tuning, so nothing is a
+ *   lookup: the model must learn to read attributes back out of noisy features.
  * - Class probabilities `[R, K]` (K = 1601, index 0 = background): the shape's class gets the detection's
  *   confidence, the rest is spread over background, a few confusable classes and all classes. They carry
  *   the shape, never the colour or size.
@@ -38,8 +39,20 @@ export const FEATURE_SCALE = 3;
 /** Share of the R regions that are boxes on objects (the rest is background clutter). */
 export const PART_SHARE = 0.7;
 
+/**
+ * Layout of the attribute code: shape one-hot, colour as the responses of hue-tuned channels (a Gaussian
+ * of the hue distance, scaled by saturation: continuous, and nearby hues overlap), size, objectness, a
+ * clutter texture one-hot.
+ */
+const SHAPE_AT = 0,
+  HUE_AT = 3,
+  HUES = 8,
+  SIZE_AT = HUE_AT + HUES,
+  OBJ_AT = SIZE_AT + 1,
+  TEXTURE_AT = OBJ_AT + 1;
+
 /** Size of the attribute code (D). */
-export const CODE_SIZE = 16;
+export const CODE_SIZE = 24;
 const TEXTURES = 8;
 
 /** The detector's class index of each shape (arbitrary fixed foreground classes of the 1601). */
@@ -142,11 +155,28 @@ export class SceneDetector {
 /** The code of an object-like region: shape one-hot, centred RGB, size, objectness. */
 function objectCode(o: SceneObject, strength: number, objectness: number, sizeScale: number): Float32Array {
   const c = new Float32Array(CODE_SIZE);
-  c[SHAPES.indexOf(o.shape)] = strength;
-  for (let k = 0; k < 3; k++) c[3 + k] = (o.rgb[k]! - 0.5) * 2 * strength;
-  c[6] = (o.r * sizeScale - 50) / 25;
-  c[7] = objectness;
+  c[SHAPE_AT + SHAPES.indexOf(o.shape)] = strength;
+  hueResponses(o.rgb, strength, c);
+  c[SIZE_AT] = (o.r * sizeScale - 50) / 25;
+  c[OBJ_AT] = objectness;
   return c;
+}
+
+/** Hue-tuned channel responses of an RGB colour (0..1), times `strength`, into `code[HUE_AT..]`. */
+function hueResponses(rgb: readonly number[], strength: number, code: Float32Array): void {
+  const [r, g, b] = rgb as [number, number, number];
+  const max = Math.max(r, g, b), min = Math.min(r, g, b), chroma = max - min;
+  const saturation = max > 0 ? chroma / max : 0;
+  let hue = 0; // degrees
+  if (chroma > 0) {
+    if (max === r) hue = 60 * (((g - b) / chroma + 6) % 6);
+    else if (max === g) hue = 60 * ((b - r) / chroma + 2);
+    else hue = 60 * ((r - g) / chroma + 4);
+  }
+  for (let k = 0; k < HUES; k++) {
+    const d = Math.abs(((hue - (360 * k) / HUES + 540) % 360) - 180);
+    code[HUE_AT + k] = strength * saturation * Math.exp(-(d * d) / (2 * 30 * 30)) * 1.5;
+  }
 }
 
 function clampBox(x1: number, y1: number, x2: number, y2: number): [number, number, number, number] {
@@ -187,9 +217,9 @@ function clutterRegion(rng: Rng, classes: readonly number[]): Region {
   const x = rng.uniform(0, CANVAS.width - w), y = rng.uniform(0, CANVAS.height - h);
   const c = new Float32Array(CODE_SIZE);
   const grey = rng.uniform(0.3, 0.7);
-  for (let k = 0; k < 3; k++) c[3 + k] = (grey + rng.uniform(-0.05, 0.05) - 0.5) * 2;
-  c[6] = (Math.sqrt(w * h) / 2 - 50) / 25;
-  c[8 + rng.int(TEXTURES)] = 1;
+  hueResponses([0, 1, 2].map(() => grey + rng.uniform(-0.05, 0.05)), 1, c);
+  c[SIZE_AT] = (Math.sqrt(w * h) / 2 - 50) / 25;
+  c[TEXTURE_AT + rng.int(TEXTURES)] = 1;
   return {
     box: clampBox(x, y, x + w, y + h),
     cls: classes[rng.int(classes.length)]!,

@@ -1,6 +1,7 @@
 /**
- * VQA questions about a scene (count, colour, shape, existence, relation, side, size) with ten human
- * answers each. Annotators are simulated: each answers correctly with a per-question probability (0.88-1) and
+ * VQA questions about a scene with ten human answers each: counts (all objects, one colour), the colour,
+ * shape and side of the most salient (largest) object, whether a colour is present, and the spatial
+ * relation of the two largest objects. Annotators are simulated: each answers correctly with a per-question probability (0.88-1) and
  * otherwise gives a plausible mistake (a neighbouring colour, a count off by one, the opposite yes/no), so
  * the answers disagree the way VQA 2.0's do.
  *
@@ -16,7 +17,6 @@ import {
   type Relation,
   type Scene,
   type SceneObject,
-  type Shape,
   SHAPES,
   side,
 } from "./scene.ts";
@@ -58,7 +58,6 @@ export const ALL_ANSWERS: readonly string[] = [
   "middle",
 ];
 
-const plural = (s: Shape) => `${s}s`;
 const REL_Q: Record<Relation, string> = {
   "left of": "to the left of",
   "right of": "to the right of",
@@ -68,106 +67,71 @@ const REL_Q: Record<Relation, string> = {
 
 type Asker = (scene: Scene, rng: Rng) => Omit<SceneQuestion, "answers"> | undefined;
 
-/** The uniquely described objects: by shape alone, or by colour and shape. */
-function describable(scene: Scene): { o: SceneObject; text: string }[] {
-  const out: { o: SceneObject; text: string }[] = [];
-  for (const o of scene.objects) {
-    if (matching(scene, { shape: o.shape }).length === 1) out.push({ o, text: o.shape });
-    else if (matching(scene, { shape: o.shape, size: o.size }).length === 1) {
-      out.push({ o, text: `${o.size} ${o.shape}` });
-    }
-  }
-  return out;
-}
-
-function byColourShape(scene: Scene): SceneObject[] {
-  return scene.objects.filter((o) => matching(scene, { shape: o.shape, colour: o.colour }).length === 1);
-}
+const BIGGEST = ["biggest", "largest"] as const;
+const THING = ["shape", "object"] as const;
 
 function pick<T>(rng: Rng, xs: readonly T[]): T | undefined {
   return xs.length ? xs[rng.int(xs.length)] : undefined;
 }
 
+/** "the biggest shape" / "the largest object" (the scene's first object). */
+function biggest(rng: Rng): string {
+  return `the ${pick(rng, BIGGEST)} ${pick(rng, THING)}`;
+}
+
 const count: Asker = (scene, rng) => {
   const k = rng.int(3);
-  if (k === 0) {
+  if (k < 2) {
     const noun = rng.float() < 0.5 ? "shapes" : "objects";
     return question(`how many ${noun} are there?`, String(scene.objects.length), "how many", "number");
   }
-  if (k === 1) {
-    // colours and shapes mostly among those present, so that "0" is not a safe guess
-    const colour = rng.float() < 0.8 ? pick(rng, scene.objects)!.colour : pick(rng, COLOUR_NAMES)!;
-    const n = matching(scene, { colour }).length;
-    return question(`how many ${colour} objects are there?`, String(n), "how many", "number");
-  }
-  const shape = rng.float() < 0.8 ? pick(rng, scene.objects)!.shape : pick(rng, SHAPES)!;
-  const n = matching(scene, { shape }).length;
-  return question(`how many ${plural(shape)} are there?`, String(n), "how many", "number");
+  // a colour mostly among those present, so that "0" is not a safe guess
+  const colour = rng.float() < 0.8 ? pick(rng, scene.objects)!.colour : pick(rng, COLOUR_NAMES)!;
+  const n = matching(scene, { colour }).length;
+  return question(`how many ${colour} ${pick(rng, THING)}s are there?`, String(n), "how many", "number");
 };
 
-const colour: Asker = (scene, rng) => {
-  const d = pick(rng, describable(scene));
-  if (!d) return undefined;
-  const q = rng.float() < 0.5 ? `what color is the ${d.text}?` : `what is the color of the ${d.text}?`;
+const colourOfBiggest: Asker = (scene, rng) => {
+  const q = rng.float() < 0.5 ? `what color is ${biggest(rng)}?` : `what is the color of ${biggest(rng)}?`;
   return question(
     q,
-    d.o.colour,
+    scene.objects[0]!.colour,
     q.startsWith("what color") ? "what color is the" : "what is the color",
     "other",
   );
 };
 
-const shape: Asker = (scene, rng) => {
-  const o = pick(rng, scene.objects.filter((o) => matching(scene, { colour: o.colour }).length === 1));
-  if (!o) return undefined;
-  const q = rng.float() < 0.5
-    ? `what shape is the ${o.colour} object?`
-    : `what is the shape of the ${o.colour} object?`;
-  return question(
-    q,
-    o.shape,
-    q.startsWith("what shape") ? "what shape is the" : "what is the shape",
-    "other",
-  );
+const shapeOfBiggest: Asker = (scene, rng) => {
+  const q = `what shape is ${biggest(rng)}?`;
+  return question(q, scene.objects[0]!.shape, "what shape is the", "other");
 };
 
-const exists: Asker = (scene, rng) => {
-  let c: Colour, s: Shape;
+const isBiggestA: Asker = (scene, rng) => {
+  const a = scene.objects[0]!, yes = rng.float() < 0.5;
+  const s = yes ? a.shape : pick(rng, SHAPES.filter((x) => x !== a.shape))!;
+  return question(`is ${biggest(rng)} a ${s}?`, yes ? "yes" : "no", "is the", "yes/no");
+};
+
+const existsColour: Asker = (scene, rng) => {
+  const present = new Set(scene.objects.map((o) => o.colour));
   const yes = rng.float() < 0.5;
-  if (yes) ({ colour: c, shape: s } = pick(rng, scene.objects)!);
-  else {
-    // a near miss: a colour or shape that is present, combined so that nothing matches
-    const absent: [Colour, Shape][] = [];
-    for (const cc of COLOUR_NAMES) {
-      for (const ss of SHAPES) if (!matching(scene, { colour: cc, shape: ss }).length) absent.push([cc, ss]);
-    }
-    const near = absent.filter(([cc, ss]) =>
-      matching(scene, { colour: cc }).length || matching(scene, { shape: ss }).length
-    );
-    [c, s] = pick(rng, near.length ? near : absent)!;
-  }
+  const pool = COLOUR_NAMES.filter((c) => present.has(c) === yes);
+  const c = pick(rng, pool);
+  if (!c) return undefined;
   return question(
-    `is there ${c === "orange" ? "an" : "a"} ${c} ${s}?`,
+    `is there ${c === "orange" ? "an" : "a"} ${c} ${pick(rng, THING)}?`,
     yes ? "yes" : "no",
     "is there a",
     "yes/no",
   );
 };
 
+/** Relation of the two largest objects, named by colour and shape. */
 const rel: Asker = (scene, rng) => {
-  const objs = byColourShape(scene);
-  const pairs: [SceneObject, SceneObject, Relation][] = [];
-  for (const a of objs) {
-    for (const b of objs) {
-      if (a === b) continue;
-      for (const r of ["left of", "right of", "above", "below"] as const) {
-        if (holds(a, b, r)) pairs.push([a, b, r]);
-      }
-    }
-  }
-  const p = pick(rng, pairs);
-  if (!p) return undefined;
-  const [a, b, r] = p;
+  const [a, b] = scene.objects as [SceneObject, SceneObject];
+  if (a.colour === b.colour && a.shape === b.shape) return undefined;
+  const r = (["left of", "right of", "above", "below"] as const).find((r) => holds(a, b, r));
+  if (!r) return undefined;
   const yes = rng.float() < 0.5;
   const asked = yes ? r : inverse(r);
   return question(
@@ -178,23 +142,10 @@ const rel: Asker = (scene, rng) => {
   );
 };
 
-const sideOf: Asker = (scene, rng) => {
-  const o = pick(rng, byColourShape(scene).filter((o) => side(o) !== "middle"));
-  if (!o) return undefined;
-  return question(`which side is the ${o.colour} ${o.shape} on?`, side(o), "which side is the", "other");
-};
-
-const sizeOf: Asker = (scene, rng) => {
-  const o = pick(rng, byColourShape(scene));
-  if (!o) return undefined;
-  const yes = rng.float() < 0.5;
-  const asked = yes ? o.size : o.size === "large" ? "small" : "large";
-  return question(
-    `is the ${o.colour} ${o.shape} ${asked}?`,
-    yes ? "yes" : "no",
-    "is the",
-    "yes/no",
-  );
+const sideOfBiggest: Asker = (scene, rng) => {
+  const where = side(scene.objects[0]!);
+  if (where === "middle") return undefined;
+  return question(`which side is ${biggest(rng)} on?`, where, "which side is the", "other");
 };
 
 function question(
@@ -206,9 +157,17 @@ function question(
   return { question, answer, questionType, answerType };
 }
 
-/** Question kinds per scene: always a count and a colour/shape question, then three of the rest. */
-const FIRST: readonly Asker[][] = [[count], [colour, shape]];
-const REST: readonly Asker[] = [exists, rel, sideOf, sizeOf, colour, count];
+/** Question kinds per scene: always the largest object's colour or shape, then four of the rest. */
+const FIRST: readonly Asker[][] = [[colourOfBiggest, shapeOfBiggest]];
+const REST: readonly Asker[] = [
+  count,
+  existsColour,
+  rel,
+  sideOfBiggest,
+  isBiggestA,
+  colourOfBiggest,
+  shapeOfBiggest,
+];
 
 /** `k` (default 5) different questions about a scene, each with ten simulated human answers. */
 export function questionsFor(scene: Scene, rng: Rng, k = 5): SceneQuestion[] {

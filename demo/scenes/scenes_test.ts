@@ -17,7 +17,7 @@ import { captionsFor } from "./captions.ts";
 import { CODE_SIZE, SceneDetector, SHAPE_CLASSES } from "./detector.ts";
 import { makeScenes, readSceneManifest, SCENE_FILES, type SceneRecord, sceneRecord } from "./make_scenes.ts";
 import { ALL_ANSWERS, humanAnswers, questionsFor } from "./questions.ts";
-import { CANVAS, COLOUR_NAMES, holds, matching, relation, sampleScene, SHAPES } from "./scene.ts";
+import { CANVAS, holds, matching, relation, sampleScene, SHAPES, side } from "./scene.ts";
 import { buildAnswerList, buildWordpieceVocab } from "./vocab.ts";
 
 const scenes = (n: number, seed = 3) =>
@@ -68,29 +68,42 @@ Deno.test("questions: answers agree with the scene; ten human answers, mostly ri
       for (const a of q.answers) ok(ALL_ANSWERS.includes(a), a);
       agree += q.answers.filter((a) => a === q.answer).length;
       total += 10;
+      const big = s.objects[0]!;
       let m;
-      if ((m = /^how many (\w+) (?:objects )?are there\?$/.exec(q.question))) {
-        const w = m[1]!;
-        const n = w === "shapes" || w === "objects"
-          ? s.objects.length
-          : (COLOUR_NAMES as string[]).includes(w)
-          ? matching(s, { colour: w as never }).length
-          : matching(s, { shape: w.slice(0, -1) as never }).length;
+      if ((m = /^how many (?:(\w+) )?(?:shapes|objects) are there\?$/.exec(q.question))) {
+        const n = m[1] ? matching(s, { colour: m[1] as never }).length : s.objects.length;
         equal(q.answer, String(n), q.question);
-      } else if ((m = /^is there an? (\w+) (\w+)\?$/.exec(q.question))) {
-        equal(q.answer, matching(s, { colour: m[1] as never, shape: m[2] as never }).length ? "yes" : "no");
+      } else if ((m = /^is there an? (\w+) (?:shape|object)\?$/.exec(q.question))) {
+        equal(q.answer, matching(s, { colour: m[1] as never }).length ? "yes" : "no");
       } else if (
-        (m = /^what (?:color is|is the color of) the (?:(small|large) )?(\w+)\?$/.exec(q.question))
+        /^what (?:color is|is the color of) the (?:biggest|largest) (?:shape|object)\?$/.test(q.question)
       ) {
-        const objs = matching(s, { shape: m[2] as never, size: m[1] as never });
-        equal(objs.length, 1, q.question);
-        equal(q.answer, objs[0]!.colour);
+        equal(q.answer, big.colour);
+      } else if (/^what shape is the (?:biggest|largest) (?:shape|object)\?$/.test(q.question)) {
+        equal(q.answer, big.shape);
+      } else if ((m = /^is the (?:biggest|largest) (?:shape|object) a (\w+)\?$/.exec(q.question))) {
+        equal(q.answer, m[1] === big.shape ? "yes" : "no");
+      } else if (/^which side is the (?:biggest|largest) (?:shape|object) on\?$/.test(q.question)) {
+        equal(q.answer, side(big));
+      } else if (
+        (m = /^is the (\w+) (\w+) (to the left of|to the right of|above|below) the (\w+) (\w+)\?$/.exec(
+          q.question,
+        ))
+      ) {
+        const [a, b] = s.objects;
+        deepEqual([m[1], m[2], m[4], m[5]], [a!.colour, a!.shape, b!.colour, b!.shape]);
+        const rel = m[3]!.replace("to the ", "") as never;
+        equal(q.answer, holds(a!, b!, rel) ? "yes" : "no", q.question);
+      } else {
+        throw new Error(`unexpected question ${q.question}`);
       }
     }
   }
   const p = agree / total;
   ok(p > 0.9 && p < 0.97, `annotators agree with the truth ${p}`);
-  for (const k of ["how many", "is there a", "is the"]) ok(kinds.has(k), k);
+  for (const k of ["how many", "is there a", "is the", "what shape is the", "which side is the"]) {
+    ok(kinds.has(k), k);
+  }
   // disagreement exists, and soft scores give the right answer full credit when 4+ agree
   const rng = new Rng(1);
   ok(Array.from({ length: 50 }, () => new Set(humanAnswers("red", "other", rng)).size).some((n) => n > 1));
@@ -137,7 +150,10 @@ Deno.test("detector: VLP's shapes, one confident detection per object, class row
         if (k > 0 && cls[i * 1601 + k]! > cls[i * 1601 + best]!) best = k;
       }
       ok(Math.abs(sum - 1) < 0.02, `row ${i} sums to ${sum}`);
-      equal(c, best);
+      ok(
+        cls[i * 1601 + c!]! >= cls[i * 1601 + best]! - 1e-3,
+        `row ${i}: box class ${c} is the best (float16 ties aside)`,
+      );
       ok(Math.abs(conf! - cls[i * 1601 + best]!) < 1e-3); // float16 storage
       if (conf! >= 0.6) {
         confident++;
@@ -197,7 +213,7 @@ Deno.test("detector: attributes are recoverable from the noisy features (nearest
   const a = train.find((e) => e.colour === "red" && e.shape === "circle")!;
   const b = train.filter((e) => e.colour === "red" && e.shape === "circle")[1]!;
   ok(a.f.some((v, j) => Math.abs(v - b.f[j]!) > 0.5));
-  equal(CODE_SIZE, 16);
+  equal(CODE_SIZE, 24);
 });
 
 Deno.test("makeScenes: a small set in VLP's formats, read back by @vlp/features and @vlp/eval", async () => {

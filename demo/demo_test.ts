@@ -1,0 +1,58 @@
+/**
+ * The CI smoke run of the demo: `deno task demo --smoke` end to end (scenes, pre-training, caption and VQA
+ * fine-tuning, beam search, scoring, report) on a small scene set, through the same CLIs as the full demo.
+ * The demo itself fails unless the trained model beats the untrained one by a wide margin; this test also
+ * checks its JSON line and report, and opens the report in headless Chromium when available.
+ */
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { join } from "node:path";
+import { SMOKE_MARGINS } from "./cli/demo.ts";
+import { ARTEFACTS, checkReportInBrowser, chromiumAvailable } from "./report/browser.ts";
+
+Deno.test({
+  name: "deno task demo --smoke: the trained model beats the untrained one by a wide margin; report renders",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "vlp_demo_smoke_" });
+    try {
+      const cli = new URL("./cli/demo.ts", import.meta.url).pathname;
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", cli, "--smoke", "--quiet", "--dir", dir],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stdout = new TextDecoder().decode(r.stdout), stderr = new TextDecoder().decode(r.stderr);
+      equal(r.code, 0, `demo --smoke failed:\n${stderr.slice(-3000)}\n${stdout}`);
+      const lines = stdout.trim().split("\n");
+      const fig = JSON.parse(lines.at(-1)!);
+      deepEqual(
+        Object.keys(fig).slice(0, 7),
+        ["CIDEr", "Bleu_4", "METEOR_noparaphrase", "ROUGE_L", "vqa_accuracy", "untrained", "blind"],
+      );
+      ok(fig.CIDEr - fig.untrained.CIDEr >= SMOKE_MARGINS.CIDEr);
+      ok(fig.vqa_accuracy - fig.untrained.vqa_accuracy >= SMOKE_MARGINS.vqa_accuracy);
+      ok(stdout.includes("CIDEr-D") && stdout.includes("report:"));
+      const html = await Deno.readTextFile(join(dir, "report", "index.html"));
+      ok(!/https?:|<script/i.test(html));
+      for (const stage of ["pretrain", "caption", "vqa"]) {
+        ok((await Deno.stat(join(dir, stage, "train_log.jsonl"))).size > 0, stage);
+      }
+      if (chromiumAvailable()) {
+        await Deno.mkdir(ARTEFACTS, { recursive: true });
+        const seen = await checkReportInBrowser(
+          join(dir, "report", "index.html"),
+          join(ARTEFACTS, "smoke_report.png"),
+        );
+        ok(seen.captions.length > 0 && seen.captions.every((c) => c.length > 0));
+        ok(
+          seen.chartLines.length >= 6 && seen.chartLines.every((l) => l.width > 50),
+          JSON.stringify(seen.chartLines),
+        );
+        deepEqual(seen.externalRequests, []);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
