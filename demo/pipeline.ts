@@ -151,6 +151,8 @@ export async function runDemo(opts: RunDemoOptions): Promise<DemoRun> {
     "--max_pred",
     String(s.maxPred),
     "--always_truncate_tail",
+    "--drop_prob",
+    String(config.model.hidden_dropout_prob),
     "--seed",
     String(config.seed),
   ];

@@ -34,7 +34,7 @@ export const DETECTOR_SEED = 20200101;
 export const FEATURE_THRESHOLD = 0.8;
 
 /** Scale of the active feature values (fc6 activations are a few units large). */
-export const FEATURE_SCALE = 3;
+export const FEATURE_SCALE = 2;
 
 /** Share of the R regions that are boxes on objects (the rest is background clutter). */
 export const PART_SHARE = 0.7;
@@ -50,6 +50,11 @@ const SHAPE_AT = 0,
   SIZE_AT = HUE_AT + HUES,
   OBJ_AT = SIZE_AT + 1,
   TEXTURE_AT = OBJ_AT + 1;
+
+/** Peak response of a hue channel (colour is the strongest part of an object's appearance here). */
+const HUE_GAIN = 3;
+/** Standard deviation of the per-value feature noise (before scaling; parts are noisier). */
+const NOISE = 0.45;
 
 /** Size of the attribute code (D). */
 export const CODE_SIZE = 24;
@@ -141,7 +146,7 @@ export class SceneDetector {
 
   /** scale · relu(P · code + noise − threshold): [F]. */
   #features(g: Region, rng: Rng, out: Float32Array): void {
-    const F = this.dims.F, P = this.#proj, z = this.#normals, code = g.code, s = 0.6 * g.noise;
+    const F = this.dims.F, P = this.#proj, z = this.#normals, code = g.code, s = NOISE * g.noise;
     for (let j = 0; j < F; j++) {
       let acc = 0;
       for (let d = 0; d < CODE_SIZE; d++) acc += P[j * CODE_SIZE + d]! * code[d]!;
@@ -157,9 +162,14 @@ function objectCode(o: SceneObject, strength: number, objectness: number, sizeSc
   const c = new Float32Array(CODE_SIZE);
   c[SHAPE_AT + SHAPES.indexOf(o.shape)] = strength;
   hueResponses(o.rgb, strength, c);
-  c[SIZE_AT] = (o.r * sizeScale - 50) / 25;
+  c[SIZE_AT] = sizeCode(o.r * sizeScale);
   c[OBJ_AT] = objectness;
   return c;
+}
+
+/** The size entry of the code from a half-extent in pixels, clamped to ±1.5. */
+function sizeCode(halfExtent: number): number {
+  return Math.max(-1.5, Math.min(1.5, (halfExtent - 50) / 25));
 }
 
 /** Hue-tuned channel responses of an RGB colour (0..1), times `strength`, into `code[HUE_AT..]`. */
@@ -175,7 +185,7 @@ function hueResponses(rgb: readonly number[], strength: number, code: Float32Arr
   }
   for (let k = 0; k < HUES; k++) {
     const d = Math.abs(((hue - (360 * k) / HUES + 540) % 360) - 180);
-    code[HUE_AT + k] = strength * saturation * Math.exp(-(d * d) / (2 * 30 * 30)) * 1.5;
+    code[HUE_AT + k] = strength * saturation * Math.exp(-(d * d) / (2 * 30 * 30)) * HUE_GAIN;
   }
 }
 
@@ -218,7 +228,7 @@ function clutterRegion(rng: Rng, classes: readonly number[]): Region {
   const c = new Float32Array(CODE_SIZE);
   const grey = rng.uniform(0.3, 0.7);
   hueResponses([0, 1, 2].map(() => grey + rng.uniform(-0.05, 0.05)), 1, c);
-  c[SIZE_AT] = (Math.sqrt(w * h) / 2 - 50) / 25;
+  c[SIZE_AT] = sizeCode(Math.sqrt(w * h) / 2);
   c[TEXTURE_AT + rng.int(TEXTURES)] = 1;
   return {
     box: clampBox(x, y, x + w, y + h),
