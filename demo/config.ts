@@ -54,9 +54,9 @@ export const FULL: DemoConfig = {
     attention_probs_dropout_prob: 0,
     initializer_range: 0.2,
   },
-  pretrain: { epochs: 1, learningRate: 2e-4, batchSize: 8, maskProb: 0.4, maxPred: 8 },
-  caption: { epochs: 2, learningRate: 2e-4, batchSize: 8, maskProb: 0.4, maxPred: 8 },
-  vqa: { epochs: 3, learningRate: 2e-4, batchSize: 8, maskProb: 0, maxPred: 1 },
+  pretrain: { epochs: 1, learningRate: 2e-4, batchSize: 4, maskProb: 0.4, maxPred: 8 },
+  caption: { epochs: 1, learningRate: 2e-4, batchSize: 4, maskProb: 0.4, maxPred: 8 },
+  vqa: { epochs: 2, learningRate: 2e-4, batchSize: 4, maskProb: 0, maxPred: 1 },
   beamSize: 5,
   seed: 42,
 };

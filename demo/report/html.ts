@@ -115,46 +115,59 @@ function row(
 
 function metricTable(d: ReportData): string {
   const rows: string[] = [];
+  const unavailable = (label: string, why: string) =>
+    `<tr><td>${label}</td><td colspan="4" class="note">unavailable: ${esc(why)}</td></tr>`;
   for (const [key, label] of CAPTION_ROWS) {
     const why = d.trained.unavailable[key] ?? d.trained.unavailable[key.replace("_noparaphrase", "")];
     if (why && d.trained.captions[key] === undefined) {
-      rows.push(`<tr><td>${label}</td><td colspan="3" class="note">unavailable: ${esc(why)}</td></tr>`);
+      rows.push(unavailable(label, why));
       continue;
     }
-    const target = key === "CIDEr" ? d.targets.CIDEr : undefined;
-    const t = d.trained.captions[key];
-    const cls = target === undefined ? "" : t !== undefined && t >= target ? "good" : "bad";
+    const isCider = key === "CIDEr";
     rows.push(
-      `<tr><td>${label}</td><td class="num">${num(d.untrained.captions[key])}</td>` +
-        `<td class="num ${cls}">${num(t)}</td><td class="num">${
-          target === undefined ? "" : `≥ ${target}`
-        }</td></tr>`,
+      row(
+        label,
+        d.untrained.captions[key],
+        isCider ? d.blind?.CIDEr : undefined,
+        d.trained.captions[key],
+        isCider ? d.targets.CIDEr : undefined,
+        3,
+      ),
     );
   }
-  const vqaRow = (label: string, u: number | undefined, t: number | undefined, target?: number) => {
-    const cls = target === undefined ? "" : t !== undefined && t >= target ? "good" : "bad";
-    return `<tr><td>${label}</td><td class="num">${num(u, 2)}</td><td class="num ${cls}">${num(t, 2)}</td>` +
-      `<td class="num">${target === undefined ? "" : `≥ ${target}`}</td></tr>`;
-  };
   rows.push(
-    vqaRow("VQA accuracy (%)", d.untrained.vqa.overall, d.trained.vqa.overall, d.targets.vqa_accuracy),
+    row(
+      "VQA accuracy (%)",
+      d.untrained.vqa.overall,
+      d.blind?.vqa,
+      d.trained.vqa.overall,
+      d.targets.vqa_accuracy,
+      2,
+    ),
   );
   const types = [
     ...new Set([...Object.keys(d.trained.vqa.perAnswerType), ...Object.keys(d.untrained.vqa.perAnswerType)]),
   ];
   for (const t of types.sort()) {
     rows.push(
-      vqaRow(`&nbsp;&nbsp;${esc(t)}`, d.untrained.vqa.perAnswerType[t], d.trained.vqa.perAnswerType[t]),
+      row(
+        `&nbsp;&nbsp;${esc(t)}`,
+        d.untrained.vqa.perAnswerType[t],
+        undefined,
+        d.trained.vqa.perAnswerType[t],
+        undefined,
+        2,
+      ),
     );
   }
   const extra = Object.entries(d.trained.unavailable).filter(([k]) =>
     !CAPTION_ROWS.some(([c]) => c.startsWith(k))
   );
-  for (const [k, why] of extra) {
-    rows.push(`<tr><td>${esc(k)}</td><td colspan="3" class="note">unavailable: ${esc(why)}</td></tr>`);
-  }
-  return `<table id="metrics"><thead><tr><th>metric (test split)</th><th>untrained</th><th>trained</th><th>target</th></tr>` +
-    `</thead><tbody>${rows.join("")}</tbody></table>`;
+  for (const [k, why] of extra) rows.push(unavailable(esc(k), why));
+  return `<table id="metrics"><thead><tr><th>metric (test split)</th><th>untrained</th>` +
+    `<th>blind (no image)</th><th>trained</th><th>target</th></tr></thead><tbody>${
+      rows.join("")
+    }</tbody></table>`;
 }
 
 function sampleCard(s: Sample): string {

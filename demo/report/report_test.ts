@@ -1,7 +1,7 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { renderReport } from "./html.ts";
 import { sampleReportData } from "./sample_data.ts";
-import { esc, lineChart, niceTicks, sceneSvg, smooth } from "./svg.ts";
+import { esc, lineChart, logTicks, niceTicks, sceneSvg, smooth } from "./svg.ts";
 import { sceneRecord } from "../scenes/make_scenes.ts";
 
 Deno.test("esc: HTML metacharacters", () => {
@@ -57,6 +57,7 @@ Deno.test("renderReport: self-contained, escaped, with the metric table, caption
   ok(html.includes(esc(d.samples[0]!.generated)));
   ok(/unavailable: the WordNet tables are missing/.test(html));
   ok(/<td class="num good">1\.500<\/td>/.test(html), "CIDEr above target is marked good");
+  ok(html.includes("blind (no image)") && html.includes(">0.900<") && html.includes(">40.00<"));
   ok(/<td class="num good">75\.50<\/td>/.test(html));
   ok(html.includes("SPICE"));
 });
@@ -76,4 +77,9 @@ Deno.test("lineChart: a log y axis places powers of ten and drops non-positive v
   // 2000 is drawn 3.3 decades above 2: the y pixel gap between 100 and 3 is about the log ratio
   const ys = pts.map((p) => Number(p.split(",")[1]));
   ok(ys[0]! < ys[1]! && ys[1]! < ys[2]!);
+});
+
+Deno.test("logTicks: decades over a wide range, 1-2-5 steps over a narrow one", () => {
+  deepEqual(logTicks(0.1, 3.4), [10, 100, 1000]);
+  deepEqual(logTicks(0, 1), [1, 2, 5, 10]);
 });

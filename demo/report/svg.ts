@@ -142,11 +142,7 @@ export function lineChart(chart: Chart, opts: { width?: number; height?: number 
       H - m.t - m.b
     }" fill="#fff" stroke="#999"/>`,
   );
-  // log axis: ticks at the powers of ten inside the range (at least the ends' decades)
-  const yTicks = chart.logY
-    ? [...new Set([Math.ceil(y0), ...niceTicks(y0, y1).filter(Number.isInteger), Math.floor(y1)])]
-      .filter((k) => k >= y0 && k <= y1).map((k) => 10 ** k)
-    : niceTicks(y0, y1);
+  const yTicks = chart.logY ? logTicks(y0, y1) : niceTicks(y0, y1);
   for (const t of yTicks) {
     parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${f1(sy(t))}" y2="${f1(sy(t))}" stroke="#eee"/>`);
     parts.push(
@@ -194,6 +190,19 @@ export function lineChart(chart: Chart, opts: { width?: number; height?: number 
   });
   parts.push("</svg>");
   return parts.join("");
+}
+
+/** Ticks of a log axis spanning log10 values [lo, hi]: powers of ten, plus 2× and 5× within 2 decades. */
+export function logTicks(lo: number, hi: number): number[] {
+  const steps = hi - lo > 2 ? [1] : [1, 2, 5];
+  const out: number[] = [];
+  for (let k = Math.floor(lo); k <= Math.ceil(hi); k++) {
+    for (const m of steps) {
+      const v = m * 10 ** k, l = Math.log10(v);
+      if (l >= lo && l <= hi) out.push(Number(v.toPrecision(6)));
+    }
+  }
+  return out;
 }
 
 function fmtTick(t: number): string {

@@ -147,9 +147,11 @@ export class SceneDetector {
   /** scale · relu(P · code + noise − threshold): [F]. */
   #features(g: Region, rng: Rng, out: Float32Array): void {
     const F = this.dims.F, P = this.#proj, z = this.#normals, code = g.code, s = NOISE * g.noise;
+    const nz: number[] = [];
+    for (let d = 0; d < CODE_SIZE; d++) if (code[d] !== 0) nz.push(d);
     for (let j = 0; j < F; j++) {
       let acc = 0;
-      for (let d = 0; d < CODE_SIZE; d++) acc += P[j * CODE_SIZE + d]! * code[d]!;
+      for (const d of nz) acc += P[j * CODE_SIZE + d]! * code[d]!;
       const n = z[rng.nextU32() >>> 16]!;
       const v = acc + s * n - FEATURE_THRESHOLD;
       out[j] = v > 0 ? FEATURE_SCALE * v : 0;
