@@ -21,6 +21,8 @@ export interface Batch {
   inputIds: Numbers;
   /** [B, L] segment ids */
   segmentIds: Numbers;
+  /** [B, L] position ids (default 0..L−1 for every example) */
+  positionIds?: Numbers;
   /** [B, L, L] 0/1 attention mask (row = query, column = key) */
   attentionMask: Numbers;
   /** [B, P] positions of the masked tokens (MLM) */
@@ -41,6 +43,8 @@ export interface BatchDims {
   P: number;
   /** whether VQA answer targets are present */
   hasAnswers: boolean;
+  /** whether explicit position ids are present */
+  hasPositions: boolean;
 }
 
 /** Derive and check the sizes of a batch against a configuration (TypeError naming the field otherwise). */
@@ -73,6 +77,7 @@ export function batchDims(batch: Batch, config: VlpConfig): BatchDims {
   }
   need("visPe", B * R * G, `B·R·G (${B}·${R}·${G})`);
   need("segmentIds", B * L, `B·L (${B}·${L})`);
+  if (batch.positionIds) need("positionIds", B * L, `B·L (${B}·${L})`);
   need("attentionMask", B * L * L, `B·L·L (${B}·${L}·${L})`);
   let P = 0;
   if (batch.maskedPos) {
@@ -85,5 +90,5 @@ export function batchDims(batch: Batch, config: VlpConfig): BatchDims {
   }
   const hasAnswers = batch.answerTargets !== undefined;
   if (hasAnswers) need("answerTargets", B * config.numAnswers, `B·A (${B}·${config.numAnswers})`);
-  return { B, L, P, hasAnswers };
+  return { B, L, P, hasAnswers, hasPositions: batch.positionIds !== undefined };
 }

@@ -514,23 +514,3 @@ export class IncrementalDecoder {
     return additiveMask(m01, out);
   }
 }
-
-/** Argmax of each row of [N, V] logits (greedy decoding helper). */
-export function argmaxRows(logits: ArrayLike<number>, v: number): Int32Array {
-  const N = logits.length / v;
-  if (!Number.isInteger(N)) {
-    throw new TypeError(`Cannot take argmax: ${logits.length} logits are not rows of ${v}`);
-  }
-  const out = new Int32Array(N);
-  for (let n = 0; n < N; n++) {
-    let best = 0, bv = logits[n * v];
-    for (let j = 1; j < v; j++) {
-      if (logits[n * v + j] > bv) {
-        bv = logits[n * v + j];
-        best = j;
-      }
-    }
-    out[n] = best;
-  }
-  return out;
-}

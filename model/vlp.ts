@@ -21,7 +21,7 @@
  * ```ts
  * import { ReferenceBackend, parseConfig, VlpModel } from "@vlp/model";
  * import assert from "node:assert/strict";
- * const config = parseConfig({ vocabSize: 50, hiddenSize: 8, numLayers: 1, numHeads: 2, intermediateSize: 16,
+ * const config = parseConfig({ vocabSize: 120, hiddenSize: 8, numLayers: 1, numHeads: 2, intermediateSize: 16,
  *   regions: 3, regionFeatureSize: 6, regionHiddenSize: 6, regionGeometrySize: 5, maxPositions: 16 });
  * const model = new VlpModel({ config, backend: new ReferenceBackend(), seed: 1 });
  * const B = 1, L = 7, R = 3;
@@ -120,6 +120,7 @@ interface Activations {
   visPeIn: Tensor; // [B·R, G]
   ids: Tensor; // [B, L] int32
   seg: Tensor; // [B, L] int32
+  pos: Tensor | null; // [B, L] int32 explicit position ids
   mask: Tensor; // [B, L, L] additive
   maskHost: Float32Array | Float64Array;
   maskedPos: Tensor | null; // [B, P] int32
@@ -338,7 +339,7 @@ export class VlpModel {
   /** Allocate (once per shape) and upload the batch. */
   #prepare(batch: Batch, set: "eval" | "train"): Activations {
     const bd = batchDims(batch, this.config);
-    const key = `${bd.B},${bd.L},${bd.P},${bd.hasAnswers}`;
+    const key = `${bd.B},${bd.L},${bd.P},${bd.hasAnswers},${bd.hasPositions}`;
     let a = this.#acts.get(set);
     if (!a || a.key !== key) {
       if (a) this.#freeActivations(a);
@@ -350,6 +351,7 @@ export class VlpModel {
     be.write(a.visPeIn, batch.visPe);
     be.write(a.ids, batch.inputIds);
     be.write(a.seg, batch.segmentIds);
+    if (a.pos) be.write(a.pos, batch.positionIds!);
     be.write(a.mask, additiveMask(batch.attentionMask, a.maskHost));
     if (a.maskedPos) {
       be.write(a.maskedPos, batch.maskedPos!);
@@ -449,6 +451,7 @@ export class VlpModel {
       visPeIn: f(BR, G),
       ids: i32(B, L),
       seg: i32(B, L),
+      pos: bd.hasPositions ? i32(B, L) : null,
       mask: f(B, L, L),
       maskHost: be.floatType === "float64" ? new Float64Array(B * L * L) : new Float32Array(B * L * L),
       maskedPos: hasMlm ? i32(B, P) : null,
@@ -509,6 +512,7 @@ export class VlpModel {
       wpe: w.wpe,
       wtt: w.wtt,
       posOffset: 0,
+      ...(a.pos ? { positionIds: a.pos } : {}),
       regions: be.view(drop ? a.r2D : a.r2, 0, [B, R, C]),
       regionPos: be.view(drop ? a.pD : a.p, 0, [B, R, C]),
       out: be.view(a.emb, 0, [B, L, C]),
@@ -644,6 +648,7 @@ export class VlpModel {
       ids: a.ids,
       segmentIds: a.seg,
       posOffset: 0,
+      ...(a.pos ? { positionIds: a.pos } : {}),
       dout: be.view(sc.c2, 0, [B, L, C]),
       dwte: g.wte,
       dwpe: g.wpe,

@@ -10,6 +10,7 @@ interface Case {
   task: Task;
   mode: "s2s" | "bi";
   opts: LossOptions;
+  positions?: boolean;
 }
 
 const CASES: Case[] = [
@@ -26,6 +27,13 @@ const CASES: Case[] = [
     opts: { dropout: false, lossScale: 0.5 },
   },
   { name: "VQA, bidirectional mask, dropout", task: "vqa2", mode: "bi", opts: { dropout: true } },
+  {
+    name: "MLM, seq2seq mask, explicit position ids",
+    task: "img2txt",
+    mode: "s2s",
+    opts: { dropout: false },
+    positions: true,
+  },
 ];
 
 for (const c of CASES) {
@@ -40,6 +48,10 @@ for (const c of CASES) {
       answers: c.task === "vqa2",
       seed: 5,
     });
+    if (c.positions) {
+      const pr = new Rng(8);
+      batch.positionIds = Int32Array.from(batch.inputIds, () => pr.int(microConfig.maxPositions));
+    }
     const state = model.rng.getState();
     const theta0 = (cpuData(model.params) as Float64Array).slice();
     const scale = c.opts.lossScale ?? 1;

@@ -41,6 +41,10 @@ Deno.test("gelu forward matches x·Φ(x) and its backward passes a float64 finit
   const y32 = new Float32Array(50);
   geluForward(Float32Array.from(x), y32);
   assertClose(y32, y, { atol: 2e-6, rtol: 1e-6, name: "gelu f32" });
+  const dy = rng.fillNormal(new Float64Array(50)), dx = new Float64Array(50), dx32 = new Float32Array(50);
+  geluBackward(x, dy, dx);
+  geluBackward(Float32Array.from(x), Float32Array.from(dy), dx32);
+  assertClose(dx32, dx, { atol: 2e-6, rtol: 1e-6, name: "gelu backward f32" });
   checkVjp(
     ([v]) => {
       const o = new Float64Array(v.length);

@@ -19,7 +19,7 @@ Deno.test("embeddingForward() replaces slots 1..R with the region inputs and pas
   const regions = [0, 1].map(() => rng.fillNormal(new Float64Array(s.b * s.r * s.c)));
   const fwd = ([wte, wpe, wtt, vis, pe]: Float64Array[]) => {
     const out = new Float64Array(s.b * s.l * s.c);
-    embeddingForward(s, ids, seg, wte, wpe, wtt, vis, pe, out);
+    embeddingForward(s, ids, seg, null, wte, wpe, wtt, vis, pe, out);
     return out;
   };
   const out = fwd([...tables, ...regions]);
@@ -32,7 +32,7 @@ Deno.test("embeddingForward() replaces slots 1..R with the region inputs and pas
     (_x, dy) => {
       const g = [V, PMAX, T].map((n) => new Float64Array(n * s.c));
       const dvis = new Float64Array(s.b * s.r * s.c), dpe = new Float64Array(s.b * s.r * s.c);
-      embeddingBackward(s, ids, seg, dy, g[0], g[1], g[2], dvis, dpe);
+      embeddingBackward(s, ids, seg, null, dy, g[0], g[1], g[2], dvis, dpe);
       return [...g, dvis, dpe];
     },
     [...tables, ...regions],
@@ -65,4 +65,26 @@ Deno.test("gatherRows() and scatterAddRows() are each other's transpose", () => 
   );
   index[0] = m;
   assert.throws(() => gatherRows(x, index, new Float64Array(bx * p * d), bx, d), RangeError);
+});
+
+Deno.test("embeddingForward() with explicit positions equals posOffset when they are consecutive", () => {
+  const rng = new Rng(12);
+  const s: EmbeddingShape = { b: 2, l: 4, c: 3, posOffset: 2, r: 0 };
+  const ids = Int32Array.from({ length: 8 }, () => rng.int(V)), seg = new Int32Array(8);
+  const [wte, wpe, wtt] = [V, PMAX, T].map((n) => rng.fillNormal(new Float64Array(n * s.c)));
+  const a = new Float64Array(24), b = new Float64Array(24);
+  embeddingForward(s, ids, seg, null, wte, wpe, wtt, null, null, a);
+  embeddingForward(
+    s,
+    ids,
+    seg,
+    Int32Array.from({ length: 8 }, (_, i) => 2 + (i % 4)),
+    wte,
+    wpe,
+    wtt,
+    null,
+    null,
+    b,
+  );
+  assert.deepEqual(a, b);
 });

@@ -10,6 +10,9 @@ Deno.test("softmaxForward() gives rows summing to 1 with masked columns at exp(-
   const mask = additiveMask(m01, new Float64Array(m01.length));
   const p = new Float64Array(x.length);
   softmaxForward(x, mask, p, NH, LQ, LK);
+  const p32 = new Float32Array(x.length);
+  softmaxForward(Float32Array.from(x), Float32Array.from(mask), p32, NH, LQ, LK);
+  assertClose(p32, p, { atol: 1e-7, rtol: 1e-6, name: "float32 path" });
   for (let r = 0; r < S * NH * LQ; r++) {
     assertClose([p.subarray(r * LK, r * LK + LK).reduce((s, v) => s + v, 0)], [1], { atol: 1e-12 });
     assertClose([p[r * LK + 2]], [0], { atol: 1e-300 });
