@@ -18,5 +18,6 @@ export { BlasBackend, type BlasOptions } from "./backends/blas.ts";
 export { BACKEND_NAMES, type BackendName, blasRequired, createBackend } from "./backends/create.ts";
 export * from "./checkpoint.ts";
 export * from "./masks.ts";
+export * from "./decode_schedule.ts";
 export * from "./incremental.ts";
 export * from "./predict.ts";
