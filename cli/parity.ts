@@ -1,10 +1,15 @@
 /**
- * `deno task parity --fixture DIR [--backend reference|blas]`: every check the project can compute from a
- * reference fixture directory (manifest.json + npy/npz + model.bin), against the outputs of the ORIGINAL
- * implementation. Each member contributes checks through an exported function; this CLI composes them.
+ * `deno task parity --fixture DIR [--backend reference|blas] [--engine model|onnx --onnx_dir OUT]`: every
+ * check the project can compute from a reference fixture directory (manifest.json + npy/npz + model.bin),
+ * against the outputs of the ORIGINAL implementation. Each member contributes checks through an exported
+ * function; this CLI composes them.
+ *
+ * `--engine model` (default) runs our engine on `--backend`; `--engine onnx` runs the fixture's forward, VQA
+ * and decode checks through onnxruntime-web (`--onnx_ep wasm|webgpu|auto`, `--threads` wasm threads) on the
+ * export in `--onnx_dir`, exporting the fixture's checkpoint there first when it is empty.
  *
  * Output: one human line per check on stderr, then ONE JSON object as the last stdout line:
- * `{"fixture", "backend", "checks": {name: {maxAbs, maxRel, pass}}, "checked", "failed"}`.
+ * `{"fixture", "engine", "backend", "checks": {name: {maxAbs, maxRel, pass}}, "checked", "failed"}`.
  * Exit code 1 when any check fails (2 on bad usage).
  *
  * @module
@@ -13,24 +18,43 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { BACKEND_NAMES, createBackend } from "@vlp/model";
 import { modelParityChecks, type ParityCheck } from "@vlp/model/parity";
+import { EXECUTION_PROVIDERS, onnxParityChecks } from "@vlp/onnx";
 
 const Flags = z.object({
   fixture: z.string().min(1, "--fixture DIR is required"),
   backend: z.enum(BACKEND_NAMES as [string, ...string[]]).default("blas"),
   threads: z.coerce.number().int().positive().optional(),
+  engine: z.enum(["model", "onnx"]).default("model"),
+  onnx_dir: z.string().min(1).optional(),
+  onnx_ep: z.enum(EXECUTION_PROVIDERS as [string, ...string[]]).default("wasm"),
+}).refine((f) => f.engine !== "onnx" || f.onnx_dir, {
+  message: "--engine onnx needs --onnx_dir OUT",
+  path: ["onnx_dir"],
 });
 
-/** One member's contribution: a name and a function producing checks. */
+/** One member's contribution: a name, the engine it checks, and a function producing checks. */
 interface CheckSource {
   member: string;
-  run: (fixture: string, backendName: string, log: (line: string) => void) => Promise<ParityCheck[]>;
+  engine: "model" | "onnx";
+  run: (fixture: string, log: (line: string) => void) => Promise<ParityCheck[]>;
 }
 
 const SOURCES: CheckSource[] = [
   {
     member: "model",
-    run: (fixture, backendName, log) =>
-      modelParityChecks(fixture, createBackend(backendName as "blas", { threads: flags.threads }), { log }),
+    engine: "model",
+    run: (fixture, log) =>
+      modelParityChecks(fixture, createBackend(flags.backend as "blas", { threads: flags.threads }), { log }),
+  },
+  {
+    member: "onnx",
+    engine: "onnx",
+    run: (fixture, log) =>
+      onnxParityChecks(fixture, flags.onnx_dir!, {
+        log,
+        threads: flags.threads,
+        executionProvider: flags.onnx_ep as "wasm",
+      }),
   },
 ];
 
@@ -38,7 +62,7 @@ function usage(msg: string): never {
   console.error(
     `error: ${msg}\nusage: deno task parity --fixture DIR [--backend ${
       BACKEND_NAMES.join("|")
-    }] [--threads N]`,
+    }] [--threads N] [--engine model|onnx --onnx_dir OUT [--onnx_ep ${EXECUTION_PROVIDERS.join("|")}]]`,
   );
   Deno.exit(2);
 }
@@ -47,7 +71,14 @@ let flags: z.infer<typeof Flags>;
 try {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { fixture: { type: "string" }, backend: { type: "string" }, threads: { type: "string" } },
+    options: {
+      fixture: { type: "string" },
+      backend: { type: "string" },
+      threads: { type: "string" },
+      engine: { type: "string" },
+      onnx_dir: { type: "string" },
+      onnx_ep: { type: "string" },
+    },
   });
   const r = Flags.safeParse(values);
   if (!r.success) usage(r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
@@ -58,14 +89,19 @@ try {
 
 const checks: Record<string, { maxAbs: number; maxRel: number; pass: boolean }> = {};
 let failed = 0;
-for (const src of SOURCES) {
-  console.error(`[${src.member}] ${flags.fixture} on ${flags.backend}`);
-  for (const c of await src.run(flags.fixture, flags.backend, (l) => console.error(`[${src.member}] ${l}`))) {
+for (const src of SOURCES.filter((s) => s.engine === flags.engine)) {
+  console.error(
+    `[${src.member}] ${flags.fixture} on ${flags.engine === "onnx" ? "onnxruntime-web" : flags.backend}`,
+  );
+  for (const c of await src.run(flags.fixture, (l) => console.error(`[${src.member}] ${l}`))) {
     checks[c.name] = { maxAbs: c.maxAbs, maxRel: c.maxRel, pass: c.pass };
     if (!c.pass) failed++;
   }
 }
 const checked = Object.keys(checks).length;
 console.error(`${checked - failed} of ${checked} checks pass`);
-console.log(JSON.stringify({ fixture: flags.fixture, backend: flags.backend, checks, checked, failed }));
+const backend = flags.engine === "onnx" ? `onnxruntime-web/${flags.onnx_ep}` : flags.backend;
+console.log(
+  JSON.stringify({ fixture: flags.fixture, engine: flags.engine, backend, checks, checked, failed }),
+);
 if (failed > 0 || checked === 0) Deno.exit(1);

@@ -101,11 +101,19 @@ export function toInt32(a: NdArray): Int32Array {
   return Int32Array.from(toFloat32(a));
 }
 
-function compare(
+/** A tolerance |a − e| ≤ atol + rtol·|e| and its description for reports. */
+export interface Tolerance {
+  atol: number;
+  rtol: number;
+  tolerance: string;
+}
+
+/** Compare two arrays element-wise under a tolerance, as a named check (a length mismatch fails). */
+export function compare(
   name: string,
   actual: ArrayLike<number>,
   expected: ArrayLike<number>,
-  tol: { atol: number; rtol: number; tolerance: string },
+  tol: Tolerance,
 ): ParityCheck {
   if (actual.length !== expected.length) {
     return {
@@ -135,12 +143,60 @@ function compare(
 
 const FORWARD = { atol: 1e-4, rtol: 0, tolerance: "|a-e| <= 1e-4" };
 const LOGITS = { atol: 1e-4, rtol: 1e-4, tolerance: "|a-e| <= 1e-4 + 1e-4|e|" };
+/** The fixtures' tolerances (fixtures/README.md) for forward tensors, logits and exact values (ids). */
+export const TOLERANCES: { forward: Tolerance; logits: Tolerance; exact: Tolerance } = {
+  forward: FORWARD,
+  logits: LOGITS,
+  exact: { atol: 0, rtol: 0, tolerance: "exactly equal" },
+};
 const LOSS = (e: number) => ({ atol: 0, rtol: 1e-5, tolerance: `relative 1e-5 (|e| = ${e})` });
 function gradTol(expected: Float32Array) {
   let m = 0;
   for (const v of expected) if (Math.abs(v) > m) m = Math.abs(v);
   const atol = 1e-4 * Math.max(m, 1e-3);
   return { atol, rtol: 0, tolerance: `|a-e| <= 1e-4*max(max|e|, 1e-3) = ${atol.toExponential(2)}` };
+}
+
+/** Cached access to a fixture directory's `.npy` arrays (ids as int32, values as float32). */
+export interface FixtureArrays {
+  /** Whether the manifest lists the array. */
+  has(key: string): boolean;
+  f32(key: string): Promise<Float32Array>;
+  i32(key: string): Promise<Int32Array>;
+}
+
+/** {@linkcode FixtureArrays} of a fixture directory and its manifest. */
+export function fixtureArrays(dir: string, m: FixtureManifest): FixtureArrays {
+  const cache = new Map<string, NdArray>();
+  const arr = async (k: string) => {
+    let a = cache.get(k);
+    if (!a) {
+      a = await readNpyFile(join(dir, `${k}.npy`));
+      cache.set(k, a);
+    }
+    return a;
+  };
+  return {
+    has: (k) => k in m.arrays,
+    f32: async (k) => toFloat32(await arr(k)),
+    i32: async (k) => toInt32(await arr(k)),
+  };
+}
+
+/** A list of checks that logs each one as it is added (`ok`/`FAIL`, max errors, tolerance). */
+export function checkList(
+  log: (line: string) => void,
+): { checks: ParityCheck[]; add: (c: ParityCheck) => void } {
+  const checks: ParityCheck[] = [];
+  const add = (c: ParityCheck) => {
+    checks.push(c);
+    log(
+      `${c.pass ? "ok  " : "FAIL"} ${c.name}: max abs ${c.maxAbs.toExponential(3)}, max rel ${
+        c.maxRel.toExponential(3)
+      } (${c.tolerance})`,
+    );
+  };
+  return { checks, add };
 }
 
 /** Options of {@linkcode modelParityChecks}. */
@@ -158,28 +214,9 @@ export async function modelParityChecks(
   const log = opts.log ?? (() => {});
   const m = await readManifest(fixtureDir);
   const config = fixtureConfig(m);
-  const has = (k: string) => k in m.arrays;
-  const cache = new Map<string, NdArray>();
-  const arr = async (k: string) => {
-    let a = cache.get(k);
-    if (!a) {
-      a = await readNpyFile(join(fixtureDir, `${k}.npy`));
-      cache.set(k, a);
-    }
-    return a;
-  };
-  const f32 = async (k: string) => toFloat32(await arr(k));
-  const i32 = async (k: string) => toInt32(await arr(k));
+  const { has, f32, i32 } = fixtureArrays(fixtureDir, m);
   const read = async (t: Tensor) => await backend.read(t);
-  const checks: ParityCheck[] = [];
-  const add = (c: ParityCheck) => {
-    checks.push(c);
-    log(
-      `${c.pass ? "ok  " : "FAIL"} ${c.name}: max abs ${c.maxAbs.toExponential(3)}, max rel ${
-        c.maxRel.toExponential(3)
-      } (${c.tolerance})`,
-    );
-  };
+  const { checks, add } = checkList(log);
 
   log(`loading ${join(fixtureDir, "model.bin")}`);
   const sd = await loadTorchStateDict(join(fixtureDir, "model.bin"));
@@ -289,11 +326,7 @@ export async function modelParityChecks(
     if (has("vqa_pred_idx")) {
       const pred = vqaPredictions(logits, config.numAnswers);
       add(
-        compare("vqa_pred_idx", pred, await i32("vqa_pred_idx"), {
-          atol: 0,
-          rtol: 0,
-          tolerance: "exactly equal",
-        }),
+        compare("vqa_pred_idx", pred, await i32("vqa_pred_idx"), TOLERANCES.exact),
       );
     }
     const v = m.values["vqa_loss"];

@@ -104,7 +104,14 @@ export class OnnxModel {
   /** Evaluation forward of a batch through the encoder graph (positions default to 0..L−1). */
   async forward(batch: Batch): Promise<OnnxForwardOutputs> {
     const cfg = this.manifest.config;
-    const { B, L, P } = batchDims(batch, cfg);
+    // labels (maskedIds, maskedWeights, answerTargets) are not inputs of the graph
+    const { B, L } = batchDims({ ...batch, maskedPos: undefined, answerTargets: undefined }, cfg);
+    const P = batch.maskedPos ? batch.maskedPos.length / B : 0;
+    if (!Number.isInteger(P)) {
+      throw new TypeError(
+        `Cannot run the encoder: "maskedPos" has ${batch.maskedPos!.length} elements, not B·P (B = ${B})`,
+      );
+    }
     const { regions: R, regionFeatureSize: F, regionGeometrySize: G } = cfg;
     const positions = batch.positionIds ?? Int32Array.from({ length: B * L }, (_, i) => i % L);
     const t = (type: "float32" | "int64", data: Numbers, dims: number[]) =>
@@ -142,8 +149,7 @@ export class OnnxModel {
         `Cannot compute VQA logits: "${this.dir}" was exported for task ${this.manifest.task}, not vqa2`,
       );
     }
-    const { maskedPos: _p, maskedIds: _i, maskedWeights: _w, ...rest } = batch;
-    return (await this.forward(rest)).vqaLogits!;
+    return (await this.forward({ ...batch, maskedPos: undefined })).vqaLogits!;
   }
 
   /** An incremental decoder on the decoder graph (creates its session on first use). */

@@ -38,3 +38,10 @@ export {
   type RuntimeOptions,
 } from "./runtime.ts";
 export { OnnxDecoder, type OnnxForwardOutputs, OnnxModel } from "./engine.ts";
+export {
+  type DecodeSearch,
+  ensureFixtureExport,
+  greedyDecode,
+  onnxParityChecks,
+  type OnnxParityOptions,
+} from "./parity.ts";

@@ -281,11 +281,16 @@ export function buildEncoderGraph(w: GraphWeights, opts: GraphOptions = {}): Gra
   // MLM scores at the masked positions: [B, P, C] → [B·P, V] → [B, P, V]
   const hm = g.op("GatherND", [seq, g.op("Unsqueeze", [maskedPos, g.constInt([2])])], { batch_dims: int(1) });
   const scores = m.lmHead(g.op("Reshape", [hm, g.constInt([-1, C])]));
-  g.output(g.op("Reshape", [scores, m.shape(g.op("Shape", [maskedPos]), m.d.V)], { allowzero: int(1) }), "mlm_scores", "float", [
-    B,
-    "masked",
-    m.d.V,
-  ]);
+  g.output(
+    g.op("Reshape", [scores, m.shape(g.op("Shape", [maskedPos]), m.d.V)], { allowzero: int(1) }),
+    "mlm_scores",
+    "float",
+    [
+      B,
+      "masked",
+      m.d.V,
+    ],
+  );
   if (w.task === "vqa2") {
     // VQA head: relu((h[:,0] ⊙ h[:,R+1])·Wa0ᵀ + ba0)·Wa2ᵀ + ba2
     const z = g.op("Mul", [cls, row(R + 1)]);
