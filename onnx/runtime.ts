@@ -113,8 +113,8 @@ export async function createSession(
     const s = await rt.ort.InferenceSession.create(bytes, {
       executionProviders: [rt.executionProvider],
       graphOptimizationLevel: "all",
+      logSeverityLevel: 3, // errors only, not the warning that shape ops stay on the CPU next to WebGPU
     });
-    m.initialized = true;
     return s;
   } catch (e) {
     throw new Error(
