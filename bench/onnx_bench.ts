@@ -1,0 +1,266 @@
+/**
+ * Our engine against onnxruntime-web on the same BERT-base VLP (V 28996, 12 layers, C 768, 100 regions,
+ * random weights, img2txt), side by side in one run:
+ *
+ * - forward: batch B (default 8), L = 123 (1 + 100 + 1 + 20 + 1), 3 masked positions, seq2seq masks; ours is
+ *   `model.forward(batch)` on the blas backend (OpenBLAS, `--threads`), theirs `OnnxModel.forward` on the
+ *   exported encoder (onnxruntime-web wasm, `--threads` worker threads); both return the sequence output, the
+ *   pooled output and the MLM scores.
+ * - beam-5 decode: `--images` images (default 2), beam 5, 20 logits calls (maxLength 122, no early stop):
+ *   ours `IncrementalDecoder`, theirs `OnnxDecoder` on the exported decoder graph, both behind the same
+ *   `DecodingEngine` interface and the same beam driver (log-softmax, top-W per sequence, top-W of W·W per
+ *   image, reorder); the decoded ids of both engines must be identical.
+ *
+ * Rounds alternate between the engines; the median of `--iters` rounds is reported. The export itself
+ * (both graphs, written once into a temporary directory, or read from `--onnx_dir`) is timed too.
+ *
+ * Usage: `deno run -A bench/onnx_bench.ts [--batch 8] [--images 2] [--threads 2] [--iters 3] [--onnx_dir DIR]`.
+ * Prints progress on stderr and ONE JSON line of figures on stdout.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import {
+  type Batch,
+  bertBaseConfig,
+  createBackend,
+  type DecodingEngine,
+  IncrementalDecoder,
+  Rng,
+  seq2seqMask,
+  type StartInputs,
+  VlpModel,
+} from "@vlp/model";
+import { exportOnnx, OnnxModel, readOnnxManifest } from "@vlp/onnx";
+
+/** Minimal beam search over a DecodingEngine (scores only: log-softmax, top-W, back-pointers). */
+async function beamDecode(engine: DecodingEngine, inputs: StartInputs, W: number): Promise<Int32Array> {
+  const V = engine.vocabSize, T = engine.maxSteps;
+  let logits = await engine.startLogits(inputs);
+  const B = logits.length / V;
+  let score = new Float64Array(B * W), tokens = new Int32Array(B * W);
+  const hist: Int32Array[] = [], back: Int32Array[] = [];
+  for (let t = 0; t < T; t++) {
+    const width = t === 0 ? 1 : W;
+    const cand: { s: number; from: number; tok: number }[][] = Array.from({ length: B }, () => []);
+    for (let n = 0; n < B * width; n++) {
+      let max = -Infinity, sum = 0;
+      for (let j = 0; j < V; j++) max = Math.max(max, logits[n * V + j]);
+      for (let j = 0; j < V; j++) sum += Math.exp(logits[n * V + j] - max);
+      const lse = max + Math.log(sum), base = t === 0 ? 0 : score[n];
+      const top: { s: number; tok: number }[] = [];
+      for (let j = 0; j < V; j++) {
+        const s = logits[n * V + j] - lse;
+        if (top.length < W || s > top[W - 1].s) {
+          top.push({ s, tok: j });
+          top.sort((a, b) => b.s - a.s);
+          if (top.length > W) top.pop();
+        }
+      }
+      for (const c of top) cand[Math.floor(n / width)].push({ s: base + c.s, from: n, tok: c.tok });
+    }
+    const src = new Int32Array(B * W), next = new Float64Array(B * W), nextTok = new Int32Array(B * W);
+    for (let b = 0; b < B; b++) {
+      cand[b].sort((x, y) => y.s - x.s);
+      for (let w = 0; w < W; w++) {
+        const c = cand[b][w];
+        src[b * W + w] = t === 0 ? b * W : c.from;
+        next[b * W + w] = c.s;
+        nextTok[b * W + w] = c.tok;
+      }
+    }
+    [score, tokens] = [next, nextTok];
+    hist.push(tokens);
+    back.push(src);
+    if (t + 1 === T) break;
+    if (t === 0) engine.expand(W);
+    else engine.reorder(src);
+    logits = await engine.stepLogits(tokens);
+  }
+  // best beam of each image, backtracked
+  const out = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) {
+    let n = b * W;
+    for (let w = 1; w < W; w++) if (score[b * W + w] > score[n]) n = b * W + w;
+    for (let t = T - 1; t >= 0; t--) {
+      out[b * T + t] = hist[t][n];
+      n = t > 0 ? back[t][n] : n;
+    }
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      batch: { type: "string", default: "8" },
+      images: { type: "string", default: "2" },
+      threads: { type: "string", default: "2" },
+      iters: { type: "string", default: "3" },
+      onnx_dir: { type: "string" },
+    },
+  });
+  const B = Number(values.batch), images = Number(values.images), threads = Number(values.threads);
+  const iters = Number(values.iters), W = 5;
+  const config = bertBaseConfig;
+  const R = config.regions, T = 21, L = R + 2 + T, P = 3;
+  const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  const secs = (t: number) => (performance.now() - t) / 1000;
+
+  const be = createBackend("blas", { threads });
+  console.error(
+    `ours: ${be.name} (${threads} OpenBLAS threads); theirs: onnxruntime-web wasm (${threads} threads)`,
+  );
+  let t0 = performance.now();
+  const model = new VlpModel({ config, backend: be, seed: 1 });
+  console.error(`init: ${model.table.count} parameters in ${secs(t0).toFixed(1)} s`);
+
+  // the export (into a temporary directory unless one is given and already holds an export)
+  let dir = values.onnx_dir, exportS = NaN;
+  const temp = !dir;
+  dir ??= await Deno.makeTempDir({ prefix: "vlp-onnx-bench-" });
+  const have = await readOnnxManifest(dir).then(() => true, () => false);
+  if (!have) {
+    t0 = performance.now();
+    await exportOnnx(model, dir, { log: (l) => console.error(l) });
+    exportS = secs(t0);
+  }
+  const onnx = await OnnxModel.load(dir, { executionProvider: "wasm", threads });
+  try {
+    // ---- forward --------------------------------------------------------------------------------------
+    const rng = new Rng(7);
+    const ids = new Int32Array(B * L), seg = new Int32Array(B * L), mask = new Uint8Array(B * L * L);
+    const mpos = new Int32Array(B * P);
+    for (let b = 0; b < B; b++) {
+      for (let l = 0; l < L; l++) {
+        ids[b * L + l] = l === 0
+          ? 101
+          : l <= R
+          ? 100
+          : l === R + 1 || l === L - 1
+          ? 102
+          : 1000 + rng.int(20000);
+        seg[b * L + l] = l < R + 2 ? 4 : 5;
+      }
+      mask.set(seq2seqMask({ L, R, textLength: T }), b * L * L);
+      for (let p = 0; p < P; p++) mpos[b * P + p] = R + 2 + 4 * p;
+    }
+    const batch: Batch = {
+      regionFeats: rng.fillUniform(new Float32Array(B * R * config.regionFeatureSize), 0, 2),
+      visPe: rng.fillUniform(new Float32Array(B * R * config.regionGeometrySize)),
+      inputIds: ids,
+      segmentIds: seg,
+      attentionMask: mask,
+      maskedPos: mpos,
+      maskedIds: mpos,
+      maskedWeights: new Float32Array(B * P).fill(1),
+    };
+    const oursForward = async () => {
+      const o = model.forward(batch);
+      await be.read(o.sequenceOutput);
+      await be.read(o.pooled);
+      return await be.read(o.mlmScores!);
+    };
+    t0 = performance.now();
+    await onnx.session("encoder");
+    const encoderSessionS = secs(t0);
+    const fwd = { ours: [] as number[], onnx: [] as number[] };
+    // warm-up (allocations, kernel selection), and a check that both compute the same scores
+    const a = await oursForward(), b = (await onnx.forward(batch)).mlmScores!;
+    let maxDiff = 0;
+    for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+    console.error(`forward: max |ours − onnx| over the MLM scores ${maxDiff.toExponential(2)}`);
+    for (let i = 0; i < iters; i++) {
+      let t = performance.now();
+      await oursForward();
+      fwd.ours.push(secs(t));
+      t = performance.now();
+      await onnx.forward(batch);
+      fwd.onnx.push(secs(t));
+      console.error(
+        `forward ${i + 1}/${iters}: ours ${fwd.ours[i].toFixed(2)} s, onnx ${fwd.onnx[i].toFixed(2)} s`,
+      );
+    }
+    await onnx.release(); // one session at a time keeps the wasm heap small
+
+    // ---- beam-5 decode --------------------------------------------------------------------------------
+    const A = R + 2, DL = A + 20;
+    const inputs: StartInputs = {
+      regionFeats: (batch.regionFeats as Float32Array).subarray(0, images * R * config.regionFeatureSize),
+      visPe: (batch.visPe as Float32Array).subarray(0, images * R * config.regionGeometrySize),
+      inputIds: Int32Array.from(
+        { length: images * A },
+        (_, i) => (i % A === 0 ? 101 : i % A === A - 1 ? 102 : 100),
+      ),
+      segmentIds: Int32Array.from({ length: images * DL }, (_, i) => (i % DL < A ? 4 : 5)),
+    };
+    const ours = new IncrementalDecoder(model, { maxImages: images, maxWidth: W, maxLength: DL });
+    t0 = performance.now();
+    await onnx.session("decoder");
+    const decoderSessionS = secs(t0);
+    const theirs = () => onnx.decoder({ maxImages: images, maxWidth: W, maxLength: DL });
+    const dec = { ours: [] as number[], onnx: [] as number[] };
+    let same = true;
+    for (let i = 0; i <= iters; i++) { // round 0 is the warm-up
+      let t = performance.now();
+      const x = await beamDecode(ours, inputs, W);
+      const tOurs = secs(t);
+      t = performance.now();
+      const y = await beamDecode(await theirs(), inputs, W);
+      const tOnnx = secs(t);
+      same &&= x.every((v, j) => v === y[j]);
+      if (i === 0) continue;
+      dec.ours.push(tOurs);
+      dec.onnx.push(tOnnx);
+      console.error(`beam-5 decode ${i}/${iters}: ours ${tOurs.toFixed(2)} s, onnx ${tOnnx.toFixed(2)} s`);
+    }
+    console.error(`beam-5 decode: ids ${same ? "identical" : "DIFFER"} between the engines`);
+
+    const f = { ours: B / median(fwd.ours), onnx: B / median(fwd.onnx) };
+    const d = { ours: images / median(dec.ours), onnx: images / median(dec.onnx) };
+    console.error(
+      `forward: ours ${f.ours.toFixed(2)} ex/s, onnx ${f.onnx.toFixed(2)} ex/s (${
+        (f.ours / f.onnx).toFixed(2)
+      }x); ` +
+        `beam-5: ours ${d.ours.toFixed(2)} images/s, onnx ${d.onnx.toFixed(2)} images/s (${
+          (d.ours / d.onnx).toFixed(2)
+        }x)`,
+    );
+    const r3 = (x: number) => +x.toFixed(3);
+    console.log(JSON.stringify({
+      bench: "onnx",
+      config: "bert-base",
+      threads,
+      ours: be.name,
+      onnx: `onnxruntime-web ${onnx.runtime.ort.env.versions.web ?? ""} wasm`.replace("  ", " "),
+      forward: {
+        batch: B,
+        seqLen: L,
+        oursExamplesPerS: r3(f.ours),
+        onnxExamplesPerS: r3(f.onnx),
+        ratio: r3(f.ours / f.onnx),
+        oursSeconds: fwd.ours.map(r3),
+        onnxSeconds: fwd.onnx.map(r3),
+        maxAbsDiff: maxDiff,
+      },
+      beam5: {
+        images,
+        steps: 20,
+        oursImagesPerS: r3(d.ours),
+        onnxImagesPerS: r3(d.onnx),
+        ratio: r3(d.ours / d.onnx),
+        oursSeconds: dec.ours.map(r3),
+        onnxSeconds: dec.onnx.map(r3),
+        idsIdentical: same,
+      },
+      exportSeconds: Number.isNaN(exportS) ? null : r3(exportS),
+      sessionSeconds: { encoder: r3(encoderSessionS), decoder: r3(decoderSessionS) },
+    }));
+  } finally {
+    await onnx.release();
+    if (temp) await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) await main();
