@@ -9,7 +9,15 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type Backend, bertBaseConfig, createBackend, type MatmulArgs, Rng, seq2seqMask, VlpModel } from "@vlp/model";
+import {
+  type Backend,
+  bertBaseConfig,
+  createBackend,
+  type MatmulArgs,
+  Rng,
+  seq2seqMask,
+  VlpModel,
+} from "@vlp/model";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -56,13 +64,22 @@ model.zeroGrad();
 model.forwardBackward(batch);
 
 const result: Record<string, { totalMs: number; ops: Record<string, number> }> = {};
-for (const [name, run] of [["forward", () => model.loss(batch)], ["forwardBackward", () => model.forwardBackward(batch)]] as const) {
+for (
+  const [name, run] of [["forward", () => model.loss(batch)], [
+    "forwardBackward",
+    () => model.forwardBackward(batch),
+  ]] as const
+) {
   times.clear();
   const t = performance.now();
   run();
   const total = performance.now() - t;
   const ops = Object.fromEntries([...times].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, +v.toFixed(1)]));
   result[name] = { totalMs: +total.toFixed(1), ops };
-  console.error(`${name}: ${total.toFixed(0)} ms; ${Object.entries(ops).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+  console.error(
+    `${name}: ${total.toFixed(0)} ms; ${Object.entries(ops).map(([k, v]) => `${k} ${v}`).join(", ")}`,
+  );
 }
-console.log(JSON.stringify({ bench: "model_ops_profile", backend: inner.name, batch: B, seqLen: L, ...result }));
+console.log(
+  JSON.stringify({ bench: "model_ops_profile", backend: inner.name, batch: B, seqLen: L, ...result }),
+);

@@ -69,6 +69,7 @@ interface StepBuffers {
   f2: Tensor; // [rows, I]
   last: Tensor; // [N, C]
   lastIdx: Tensor; // [N, 1] int32
+  srcIdx: Tensor; // [1, N] int32 (reorder)
   t1: Tensor; // [N, C]
   t2: Tensor;
   t3: Tensor;
@@ -140,6 +141,7 @@ export class IncrementalDecoder implements DecodingEngine {
       f2: f(rows, I),
       last: f(Nm, C),
       lastIdx: be.alloc([Nm, 1], "int32"),
+      srcIdx: be.alloc([1, Nm], "int32"),
       t1: f(Nm, C),
       t2: f(Nm, C),
       t3: f(Nm, C),
@@ -215,7 +217,7 @@ export class IncrementalDecoder implements DecodingEngine {
     const idx = this.#s.reorder(src), N = idx.length;
     const be = this.#be;
     const T = this.maxLength - this.promptLength, C2 = 2 * this.model.dims.C;
-    const index = be.alloc([1, N], "int32");
+    const index = be.view(this.#buf.srcIdx, 0, [1, N]);
     be.write(index, idx);
     for (let l = 0; l < this.#gen.length; l++) {
       be.gatherRows({
@@ -224,7 +226,6 @@ export class IncrementalDecoder implements DecodingEngine {
         out: be.view(this.#genSpare[l], 0, [1, N, T * C2]),
       });
     }
-    be.free(index);
     [this.#gen, this.#genSpare] = [this.#genSpare, this.#gen];
   }
 
