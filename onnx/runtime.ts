@@ -110,15 +110,16 @@ export async function createSession(
 ): Promise<Ort.InferenceSession> {
   const m = modules.get(rt.executionProvider)!;
   try {
-    const s = await rt.ort.InferenceSession.create(bytes, {
+    return await rt.ort.InferenceSession.create(bytes, {
       executionProviders: [rt.executionProvider],
       graphOptimizationLevel: "all",
       logSeverityLevel: 3, // errors only, not the warning that shape ops stay on the CPU next to WebGPU
     });
-    return s;
   } catch (e) {
     throw new Error(
       `Cannot create ONNX Runtime session for "${name}" (${rt.executionProvider}): ${(e as Error).message}`,
     );
+  } finally {
+    m.initialized = true; // the wasm (and its thread count) is set up by the first attempt
   }
 }
