@@ -8,8 +8,9 @@
  *   {@linkcode OnnxModel.vqaLogits} is the VQA inference path.
  * - {@linkcode OnnxDecoder}: the {@linkcode DecodingEngine} of `@vlp/model` on the decoder graph, so greedy and
  *   beam search written against that interface run with ONNX Runtime doing the compute. The prompt's
- *   keys/values stay per image (`prefix_kv`); each sequence's generated keys/values (`past_kv`) come back
- *   from every step as `present_kv` and are fed to the next, gathered by `reorder` for beam search.
+ *   keys/values stay per image (`prefix_key.l`/`prefix_value.l`); each sequence's generated keys/values
+ *   (`past_key.l`/`past_value.l`) come back from every step as the presents and are fed to the next,
+ *   gathered by `reorder` for beam search.
  *
  * @example Usage
  * ```ts ignore
@@ -63,6 +64,13 @@ function tensor(ort: typeof Ort, type: "float32" | "int64", data: Numbers, dims:
   return type === "int64"
     ? new ort.Tensor("int64", int64(data), dims)
     : new ort.Tensor("float32", float32(data), dims);
+}
+
+/** Rows [rows, cols] of a 0/1 mask with a 0 column put in front: [rows, 1 + cols]. */
+function withHiddenColumn(mask: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * (cols + 1));
+  for (let r = 0; r < rows; r++) out.set(mask.subarray(r * cols, (r + 1) * cols), r * (cols + 1) + 1);
+  return out;
 }
 
 /** An exported model on onnxruntime-web (see the module doc). */
@@ -169,8 +177,10 @@ export class OnnxDecoder implements DecodingEngine {
   readonly #session: Ort.InferenceSession;
   readonly #ort: typeof Ort;
   readonly #cfg: OnnxManifest["config"];
-  #prefix: Float32Array = new Float32Array(0); // [NL, B, A, 2C]
-  #past: Float32Array = new Float32Array(0); // [NL, N, g, 2C]
+  // per layer: keys [S, NH, HS, P] (transposed) and values [S, NH, P, HS] of the prompt (S = B images,
+  // P = A after start) and of each sequence's generated positions (S = N sequences, P = g)
+  #prefix: { key: Float32Array; value: Float32Array }[] = [];
+  #past: { key: Float32Array; value: Float32Array }[] = [];
   #pastLen = 0; // g
   #regions: { feats: Float32Array; visPe: Float32Array } | null = null;
 
@@ -216,11 +226,14 @@ export class OnnxDecoder implements DecodingEngine {
   async startLogits(inp: StartInputs): Promise<Float32Array> {
     const step = this.#s.start(inp);
     this.#regions = { feats: float32(inp.regionFeats), visPe: float32(inp.visPe) };
-    this.#prefix = new Float32Array(0);
-    this.#past = new Float32Array(0);
+    const empty = Array.from({ length: this.#cfg.numLayers }, () => ({
+      key: new Float32Array(0),
+      value: new Float32Array(0),
+    }));
+    this.#past = empty;
     this.#pastLen = 0;
     const { logits, present } = await this.#run(step);
-    this.#prefix = present; // the prompt's keys/values: [NL, B, A, 2C]
+    this.#prefix = present; // the prompt's keys/values, per image
     this.#regions = null;
     return logits;
   }
@@ -238,39 +251,53 @@ export class OnnxDecoder implements DecodingEngine {
 
   reorder(src: Numbers): void {
     const idx = this.#s.reorder(src), N = idx.length;
-    const row = this.#pastLen * 2 * this.#cfg.hiddenSize, NL = this.#cfg.numLayers;
+    const row = this.#pastLen * this.#cfg.hiddenSize; // NH·HS·g values per sequence
     if (row === 0) return;
-    const out = new Float32Array(this.#past.length);
-    for (let l = 0; l < NL; l++) {
-      for (let n = 0; n < N; n++) {
-        const from = (l * N + idx[n]) * row;
-        out.set(this.#past.subarray(from, from + row), (l * N + n) * row);
-      }
-    }
-    this.#past = out;
+    const gather = (a: Float32Array) => {
+      const out = new Float32Array(a.length);
+      for (let n = 0; n < N; n++) out.set(a.subarray(idx[n] * row, (idx[n] + 1) * row), n * row);
+      return out;
+    };
+    this.#past = this.#past.map((p) => ({ key: gather(p.key), value: gather(p.value) }));
   }
 
-  /** One decoder call; returns [N, V] logits and the present keys/values [NL, N, g + Lq − 1, 2C]. */
-  async #run(step: StepInputs): Promise<{ logits: Float32Array; present: Float32Array }> {
+  /** One decoder call; returns [N, V] logits and each layer's present keys/values (g + Lq − 1 positions). */
+  async #run(
+    step: StepInputs,
+  ): Promise<{ logits: Float32Array; present: { key: Float32Array; value: Float32Array }[] }> {
     const c = this.#cfg;
     const t = (type: "float32" | "int64", data: Numbers, dims: number[]) =>
       tensor(this.#ort, type, data, dims);
     const { N, Lq, Lk, start } = step;
-    const C2 = 2 * c.hiddenSize, NL = c.numLayers, F = c.regionFeatureSize, G = c.regionGeometrySize;
+    const NH = c.numHeads, HS = c.hiddenSize / NH, F = c.regionFeatureSize, G = c.regionGeometrySize;
     const B = N / step.W, first = start === 0;
-    const Rr = first ? c.regions : 0;
+    const Rr = first ? c.regions : 0, g = this.#pastLen;
+    // The first call has no prefix. An empty one works on wasm, but the WebGPU provider cannot bind the
+    // empty buffers of a MatMul over it, so the first call gets one zero prefix column that its mask hides:
+    // its softmax weight exp(−10000 − max) is exactly 0 in float32, so the results are unchanged.
+    const Ap = first ? 1 : this.promptLength;
+    const mask = first ? withHiddenColumn(step.mask, N * Lq, Lk) : step.mask;
+    const zeros = new Float32Array(first ? B * NH * HS : 0);
     const positions = Int32Array.from({ length: N * Lq }, (_, i) => start + (i % Lq));
-    const feeds = {
+    const feeds: Record<string, Ort.Tensor> = {
       region_feats: t("float32", first ? this.#regions!.feats : [], [N, Rr, F]),
       vis_pe: t("float32", first ? this.#regions!.visPe : [], [N, Rr, G]),
       input_ids: t("int64", step.ids, [N, Lq]),
       segment_ids: t("int64", step.segmentIds, [N, Lq]),
       position_ids: t("int64", positions, [N, Lq]),
-      attention_mask: t("float32", step.mask, [N, Lq, Lk]),
-      prefix_kv: t("float32", this.#prefix, [NL, B, first ? 0 : this.promptLength, C2]),
-      past_kv: t("float32", this.#past, [NL, N, this.#pastLen, C2]),
+      attention_mask: t("float32", mask, [N, Lq, (first ? 1 : 0) + Lk]),
     };
+    for (let l = 0; l < c.numLayers; l++) {
+      feeds[`prefix_key.${l}`] = t("float32", first ? zeros : this.#prefix[l].key, [B, NH, HS, Ap]);
+      feeds[`prefix_value.${l}`] = t("float32", first ? zeros : this.#prefix[l].value, [B, NH, Ap, HS]);
+      feeds[`past_key.${l}`] = t("float32", this.#past[l].key, [N, NH, HS, g]);
+      feeds[`past_value.${l}`] = t("float32", this.#past[l].value, [N, NH, g, HS]);
+    }
     const out = await this.#session.run(feeds);
-    return { logits: out.logits.data as Float32Array, present: out.present_kv.data as Float32Array };
+    const present = Array.from({ length: c.numLayers }, (_, l) => ({
+      key: out[`present_key.${l}`].data as Float32Array,
+      value: out[`present_value.${l}`].data as Float32Array,
+    }));
+    return { logits: out.logits.data as Float32Array, present };
   }
 }

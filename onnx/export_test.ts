@@ -35,7 +35,16 @@ Deno.test({
         "mlm_scores",
         "vqa_logits",
       ]);
-      assert.deepEqual(m.io.decoder.outputs.map((o) => o.name), ["present_kv", "logits"]);
+      assert.deepEqual(m.io.decoder.outputs.map((o) => o.name), [
+        "logits",
+        ...[0, 1].flatMap((l) => [`present_key.${l}`, `present_value.${l}`]),
+      ]);
+      assert.deepEqual(m.io.decoder.inputs.slice(6, 10).map((o) => o.name), [
+        "prefix_key.0",
+        "prefix_value.0",
+        "past_key.0",
+        "past_value.0",
+      ]);
       // initializers are named after the state_dict keys (q/k/v packed as one "qkv" tensor)
       const g = decodeModel(await Deno.readFile(join(dir, m.files.encoder))).graph!;
       const names = new Set(g.initializer!.map((t) => t.name));

@@ -19,14 +19,18 @@
  *   first call, which starts at position 0; 0 afterwards),
  *   `input_ids`, `segment_ids`, `position_ids` ["sequences", "new_len"] int64,
  *   `attention_mask` ["sequences", "new_len", "key_len"] float 0/1 with key_len = prefix_len + past_len + new_len,
- *   `prefix_kv` [NL, "images", "prefix_len", 2C] (keys ‖ values of the prompt, shared by the
- *   sequences/images sequences of an image: sequence n belongs to image ⌊n / W⌋),
- *   `past_kv` [NL, "sequences", "past_len", 2C] (keys ‖ values of each sequence's generated positions);
- * outputs `logits` ["sequences", V] (LM head on the last new position, the `[MASK]`) and `present_kv`
- *   [NL, "sequences", past_len + new_len − 1, 2C] = past_kv plus every new position except the last (the
- *   `[MASK]`, whose states are recomputed with the real token on the next step).
- *   The first call (prompt + `[MASK]`, empty caches) returns the prompt's keys/values as `present_kv`: they
- *   become `prefix_kv` from then on, with an empty `past_kv`.
+ *   and per layer l < NL:
+ *   `prefix_key.l` ["images", NH, HS, "prefix_len"], `prefix_value.l` ["images", NH, "prefix_len", HS]
+ *   (the prompt of each image, shared by its W = sequences / images sequences: sequence n belongs to image
+ *   ⌊n / W⌋; keys are stored transposed), `past_key.l` ["sequences", NH, HS, "past_len"],
+ *   `past_value.l` ["sequences", NH, "past_len", HS] (each sequence's generated positions);
+ * outputs `logits` ["sequences", V] (LM head on the last new position, the `[MASK]`) and per layer
+ *   `present_key.l`, `present_value.l` (past_len + new_len − 1 positions) = past plus every new position
+ *   except the last (the `[MASK]`, whose states are recomputed with the real token on the next step).
+ *   The first call (prompt + `[MASK]`, empty past; an empty prefix, or one zero column the mask hides, which
+ *   the WebGPU provider needs) returns the prompt's keys/values as presents: they become the prefix from then
+ *   on, with an empty past. The prefix is broadcast over an image's sequences inside the attention MatMuls,
+ *   never copied per sequence.
  *
  * @module
  */
@@ -77,6 +81,9 @@ export interface GraphOptions {
 }
 
 const INT64_MAX = Number.MAX_SAFE_INTEGER; // an "until the end" bound for Slice
+
+/** Attention of layer l: queries [S, Lq, C] and the new positions' keys ‖ values [S, Lq, 2C] → [S·Lq, C]. */
+type Attention = (l: number, q: string, kvNew: string) => string;
 
 /** Shared pieces of both graphs: parameters, linear layers, embeddings, encoder layers, the LM head. */
 class VlpGraph {
@@ -134,11 +141,45 @@ class VlpGraph {
     return g.op("Concat", parts.map((p) => (typeof p === "number" ? g.constInt([p]) : p)), { axis: int(0) });
   }
 
-  /** x [..., L, ...] sliced on `axis` from `start` (a [1] tensor or number) to `end`. */
-  slice(x: string, start: string | number, end: number, axis: number): string {
+  /** x sliced on `axis` from `start` to `end` (each a [1] int64 tensor or a number). */
+  slice(x: string, start: string | number, end: string | number, axis: number): string {
     const g = this.g;
-    const s = typeof start === "number" ? g.constInt([start]) : start;
-    return g.op("Slice", [x, s, g.constInt([end]), g.constInt([axis])]);
+    const t = (v: string | number) => (typeof v === "number" ? g.constInt([v]) : v);
+    return g.op("Slice", [x, t(start), t(end), g.constInt([axis])]);
+  }
+
+  /** [S, L, C] → [S, NH, L, HS] (perm [0, 2, 1, 3]) or [S, NH, HS, L] (perm [0, 2, 3, 1]). */
+  heads(x: string, perm: number[]): string {
+    const g = this.g, { NH, HS } = this.d;
+    return g.op("Transpose", [g.op("Reshape", [x, g.constInt([0, 0, NH, HS])])], { perm: ints(perm) });
+  }
+
+  /** Softmax over the keys of scaled scores plus the additive mask: (scores/√HS + mask). */
+  probs(scores: string, maskAdd: string): string {
+    const g = this.g, scale = g.constFloat([1 / Math.sqrt(this.d.HS)], []);
+    return g.op("Softmax", [g.op("Add", [g.op("Mul", [scores, scale]), maskAdd])], { axis: int(-1) });
+  }
+
+  /** Context [S, NH, Lq, HS] → [S·Lq, C]. */
+  mergeHeads(ctx: string): string {
+    const g = this.g;
+    return g.op("Reshape", [
+      g.op("Transpose", [ctx], { perm: ints([0, 2, 1, 3]) }),
+      g.constInt([-1, this.d.C]),
+    ]);
+  }
+
+  /** Self-attention over the new positions alone (the encoder): ctx [S·Lq, C]. */
+  selfAttention(maskAdd: string): Attention {
+    return (_l, q, kv) => {
+      const g = this.g, C = this.d.C;
+      const [k, v] = g.opN("Split", [kv, g.constInt([C, C])], 2, { axis: int(2) });
+      const probs = this.probs(
+        g.op("MatMul", [this.heads(q, [0, 2, 1, 3]), this.heads(k, [0, 2, 3, 1])]),
+        maskAdd,
+      );
+      return this.mergeHeads(g.op("MatMul", [probs, this.heads(v, [0, 2, 1, 3])])); // [S, NH, Lq, HS] → [S·Lq, C]
+    };
   }
 
   /**
@@ -196,47 +237,27 @@ class VlpGraph {
   }
 
   /**
-   * Encoder layer `l` on h [S·Lq, C] (post-LN BERT layer, no dropout). `shapeSL` is the [2] shape [S, Lq].
-   * With `cache` ([S, Lc, 2C] keys ‖ values of earlier positions), keys/values are cache ‖ new; returns the
-   * new positions' keys/values too ([S, Lq, 2C]).
+   * Encoder layer `l` on h [S·Lq, C] (post-LN BERT layer, no dropout); `shapeSL` is the [2] shape [S, Lq] and
+   * `attention` turns queries [S, Lq, C] and the new positions' keys ‖ values [S, Lq, 2C] into [S·Lq, C].
    */
-  layer(
-    l: number,
-    h: string,
-    shapeSL: string,
-    maskAdd: string,
-    cache: string | null,
-  ): { h: string; kvNew: string } {
-    const g = this.g, { C, NH, HS, I } = this.d;
+  layer(l: number, h: string, shapeSL: string, attention: Attention): string {
+    const g = this.g, { C, I } = this.d;
     const p = `bert.encoder.layer.${l}`;
     const qkv = g.op("Reshape", [
       this.linear(h, `${p}.attention.self.qkv`, 3 * C, C),
       this.shape(shapeSL, 3 * C),
     ]);
-    const [q, kvNew] = g.opN("Split", [qkv, g.constInt([C, 2 * C])], 2, { axis: int(2) }); // [S, Lq, C], [S, Lq, 2C]
-    const kvAll = cache ? g.op("Concat", [cache, kvNew], { axis: int(1) }) : kvNew; // [S, Lk, 2C]
-    const [k, v] = g.opN("Split", [kvAll, g.constInt([C, C])], 2, { axis: int(2) });
-    const heads = (x: string, perm: number[]) =>
-      g.op("Transpose", [g.op("Reshape", [x, g.constInt([0, 0, NH, HS])])], { perm: ints(perm) });
-    const qh = heads(q, [0, 2, 1, 3]); // [S, NH, Lq, HS]
-    const kh = heads(k, [0, 2, 3, 1]); // [S, NH, HS, Lk]
-    const vh = heads(v, [0, 2, 1, 3]); // [S, NH, Lk, HS]
-    const scores = g.op("Mul", [g.op("MatMul", [qh, kh]), g.constFloat([1 / Math.sqrt(HS)], [])]);
-    const probs = g.op("Softmax", [g.op("Add", [scores, maskAdd])], { axis: int(-1) }); // [S, NH, Lq, Lk]
-    const ctx = g.op("Reshape", [
-      g.op("Transpose", [g.op("MatMul", [probs, vh])], { perm: ints([0, 2, 1, 3]) }),
-      g.constInt([-1, C]),
-    ]); // [S·Lq, C]
+    const [q, kv] = g.opN("Split", [qkv, g.constInt([C, 2 * C])], 2, { axis: int(2) }); // [S, Lq, C], [S, Lq, 2C]
+    const ctx = attention(l, q, kv);
     const a = this.layerNorm(
       g.op("Add", [this.linear(ctx, `${p}.attention.output.dense`, C, C), h]),
       `${p}.attention.output.LayerNorm`,
     );
     const f = this.gelu(this.linear(a, `${p}.intermediate.dense`, I, C));
-    const out = this.layerNorm(
+    return this.layerNorm(
       g.op("Add", [this.linear(f, `${p}.output.dense`, C, I), a]),
       `${p}.output.LayerNorm`,
     );
-    return { h: out, kvNew };
   }
 
   /** LM head on rows [M, C]: LN(gelu(x·Wtᵀ + bt))·wteᵀ + bias → [M, V] (decoder tied to the word table). */
@@ -272,7 +293,8 @@ export function buildEncoderGraph(w: GraphWeights, opts: GraphOptions = {}): Gra
   const shapeBL = g.op("Shape", [ids]);
   let h = m.embeddings(ids, seg, pos, m.regions(feats, visPe)); // [B·L, C]
   const maskAdd = m.additiveMask(mask);
-  for (let l = 0; l < NL; l++) h = m.layer(l, h, shapeBL, maskAdd, null).h;
+  const attention = m.selfAttention(maskAdd);
+  for (let l = 0; l < NL; l++) h = m.layer(l, h, shapeBL, attention);
   const seq = g.op("Reshape", [h, m.shape(shapeBL, C)]); // [B, L, C]
   g.output(seq, "sequence_output", "float", [B, L, C]);
   const row = (i: number) => g.op("Gather", [seq, g.constInt([i], [])], { axis: int(1) }); // [B, C]
@@ -303,41 +325,60 @@ export function buildEncoderGraph(w: GraphWeights, opts: GraphOptions = {}): Gra
 /** The decoder (incremental step) graph (see the module doc) of a model's weights. */
 export function buildDecoderGraph(w: GraphWeights, opts: GraphOptions = {}): GraphBuilder {
   layerWeights(w);
-  const m = new VlpGraph("vlp_decoder", w, opts), g = m.g, { C, F, G, V, NL } = m.d;
-  const N: Dim = "sequences", Lq: Dim = "new_len";
+  const m = new VlpGraph("vlp_decoder", w, opts), g = m.g, { C, F, G, V, NL, NH, HS } = m.d;
+  const N: Dim = "sequences", Lq: Dim = "new_len", Bi: Dim = "images";
   const feats = g.input("region_feats", "float", [N, "regions", F]);
   const visPe = g.input("vis_pe", "float", [N, "regions", G]);
   const ids = g.input("input_ids", "int64", [N, Lq]);
   const seg = g.input("segment_ids", "int64", [N, Lq]);
   const pos = g.input("position_ids", "int64", [N, Lq]);
   const mask = g.input("attention_mask", "float", [N, Lq, "key_len"]);
-  const prefix = g.input("prefix_kv", "float", [NL, "images", "prefix_len", 2 * C]);
-  const past = g.input("past_kv", "float", [NL, N, "past_len", 2 * C]);
+  const cache = Array.from({ length: NL }, (_, l) => ({
+    prefixKey: g.input(`prefix_key.${l}`, "float", [Bi, NH, HS, "prefix_len"]),
+    prefixValue: g.input(`prefix_value.${l}`, "float", [Bi, NH, "prefix_len", HS]),
+    pastKey: g.input(`past_key.${l}`, "float", [N, NH, HS, "past_len"]),
+    pastValue: g.input(`past_value.${l}`, "float", [N, NH, "past_len", HS]),
+  }));
+  // sizes: sequences N, images B, W = N / B sequences per image, new positions Lq, prefix positions Ap
   const shapeNL = g.op("Shape", [ids]);
-  const n = m.dim(shapeNL, 0);
-  // the prefix of image b serves sequences b·W .. b·W + W − 1: [NL, B, Ap, 2C] → [NL, N, Ap, 2C]
-  const width = g.op("Div", [n, m.dim(g.op("Shape", [prefix]), 1)]);
-  const expanded = g.op("Reshape", [
-    g.op("Expand", [g.op("Unsqueeze", [prefix, g.constInt([2])]), m.shape(1, 1, width, 1, 1)]),
-    m.shape(NL, n, -1, 2 * C),
-  ]);
-  const cache = g.op("Concat", [expanded, past], { axis: int(2) }); // [NL, N, Ap + g, 2C]
-  let h = m.embeddings(ids, seg, pos, m.regions(feats, visPe)); // [N·Lq, C]
+  const n = m.dim(shapeNL, 0), lq = m.dim(shapeNL, 1);
+  const prefixShape = g.op("Shape", [cache[0].prefixKey]);
+  const b = m.dim(prefixShape, 0), ap = m.dim(prefixShape, 3), width = g.op("Div", [n, b]);
+  const reshape = (x: string, ...dims: (string | number)[]) =>
+    g.op("Reshape", [x, m.shape(...dims)], { allowzero: int(1) }); // explicit sizes, 0 included
   const maskAdd = m.additiveMask(mask);
-  const presents: string[] = [];
-  for (let l = 0; l < NL; l++) {
-    const at = (x: string) => g.op("Gather", [x, g.constInt([l], [])], { axis: int(0) });
-    const r = m.layer(l, h, shapeNL, maskAdd, at(cache));
-    h = r.h;
-    // keep every new position but the last (the [MASK]): [N, g + Lq − 1, 2C]
-    const kept = g.op("Concat", [at(past), m.slice(r.kvNew, 0, -1, 1)], { axis: int(1) });
-    presents.push(g.op("Unsqueeze", [kept, g.constInt([0])]));
-  }
-  g.output(g.op("Concat", presents, { axis: int(0) }), "present_kv", "float", [NL, N, "present_len", 2 * C]);
+  const presents: { key: string; value: string }[] = [];
+  /**
+   * Cached attention: the new positions' queries against [prefix of the image | past of the sequence | new]
+   * keys. The prefix (per image) is broadcast over its W sequences inside the MatMuls, never copied per
+   * sequence. Records each layer's present keys/values (past + new positions but the last).
+   */
+  const attention: Attention = (l, q, kv) => {
+    const c = cache[l];
+    const [k, v] = g.opN("Split", [kv, g.constInt([C, C])], 2, { axis: int(2) });
+    const qh = m.heads(q, [0, 2, 1, 3]); // [N, NH, Lq, HS]
+    const kg = g.op("Concat", [c.pastKey, m.heads(k, [0, 2, 3, 1])], { axis: int(3) }); // [N, NH, HS, g + Lq]
+    const vg = g.op("Concat", [c.pastValue, m.heads(v, [0, 2, 1, 3])], { axis: int(2) }); // [N, NH, g + Lq, HS]
+    presents.push({ key: m.slice(kg, 0, -1, 3), value: m.slice(vg, 0, -1, 2) });
+    const unsq = (x: string) => g.op("Unsqueeze", [x, g.constInt([1])]); // [B, NH, ..] → [B, 1, NH, ..]
+    const sp = g.op("MatMul", [reshape(qh, b, width, NH, lq, HS), unsq(c.prefixKey)]); // [B, W, NH, Lq, Ap]
+    const scores = g.op("Concat", [reshape(sp, n, NH, lq, ap), g.op("MatMul", [qh, kg])], { axis: int(3) });
+    const probs = m.probs(scores, maskAdd); // [N, NH, Lq, Ap + g + Lq]
+    const pp = reshape(m.slice(probs, 0, ap, 3), b, width, NH, lq, ap); // [B, W, NH, Lq, Ap]
+    const cp = reshape(g.op("MatMul", [pp, unsq(c.prefixValue)]), n, NH, lq, HS); // [N, NH, Lq, HS]
+    const cg = g.op("MatMul", [m.slice(probs, ap, INT64_MAX, 3), vg]); // [N, NH, Lq, HS]
+    return m.mergeHeads(g.op("Add", [cp, cg]));
+  };
+  let h = m.embeddings(ids, seg, pos, m.regions(feats, visPe)); // [N·Lq, C]
+  for (let l = 0; l < NL; l++) h = m.layer(l, h, shapeNL, attention);
   const last = g.op("Reshape", [
     m.slice(g.op("Reshape", [h, m.shape(shapeNL, C)]), -1, INT64_MAX, 1),
     g.constInt([-1, C]),
   ]);
   g.output(m.lmHead(last), "logits", "float", [N, V]);
+  presents.forEach((p, l) => {
+    g.output(p.key, `present_key.${l}`, "float", [N, NH, HS, "present_len"]);
+    g.output(p.value, `present_value.${l}`, "float", [N, NH, "present_len", HS]);
+  });
   return g;
 }
