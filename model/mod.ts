@@ -21,3 +21,4 @@ export * from "./masks.ts";
 export * from "./decode_schedule.ts";
 export * from "./incremental.ts";
 export * from "./predict.ts";
+export { backendConformance, type ConformanceResult } from "./backends/conformance.ts";
