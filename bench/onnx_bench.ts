@@ -11,8 +11,10 @@
  *   `DecodingEngine` interface and the same beam driver (log-softmax, top-W per sequence, top-W of W·W per
  *   image, reorder); the decoded ids of both engines must be identical.
  *
- * Rounds alternate between the engines; the median of `--iters` rounds is reported. The export itself
- * (both graphs, written once into a temporary directory, or read from `--onnx_dir`) is timed too.
+ * Rounds alternate between the engines; the median of `--iters` rounds is reported, in wall-clock seconds and
+ * in CPU seconds of the process (all its threads, from /proc/self/stat; less sensitive to other processes on
+ * a shared machine). The export itself (both graphs, written once into a temporary directory, or read from
+ * `--onnx_dir`) is timed too.
  *
  * Usage: `deno run -A bench/onnx_bench.ts [--batch 8] [--images 2] [--threads 2] [--iters 3] [--onnx_dir DIR]`.
  * Prints progress on stderr and ONE JSON line of figures on stdout.
@@ -90,6 +92,23 @@ async function beamDecode(engine: DecodingEngine, inputs: StartInputs, W: number
   return out;
 }
 
+/** CPU seconds (user + system, every thread) of this process so far; NaN where /proc is absent. */
+function cpuSeconds(): number {
+  try {
+    const f = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
+
+/** Wall and CPU seconds of one awaited call. */
+async function timed<T>(fn: () => Promise<T>): Promise<{ wall: number; cpu: number; value: T }> {
+  const t = performance.now(), c = cpuSeconds();
+  const value = await fn();
+  return { wall: (performance.now() - t) / 1000, cpu: cpuSeconds() - c, value };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
@@ -165,21 +184,26 @@ async function main(): Promise<void> {
     t0 = performance.now();
     await onnx.session("encoder");
     const encoderSessionS = secs(t0);
-    const fwd = { ours: [] as number[], onnx: [] as number[] };
+    const fwd = {
+      ours: [] as number[],
+      onnx: [] as number[],
+      oursCpu: [] as number[],
+      onnxCpu: [] as number[],
+    };
     // warm-up (allocations, kernel selection), and a check that both compute the same scores
     const a = await oursForward(), b = (await onnx.forward(batch)).mlmScores!;
     let maxDiff = 0;
     for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
     console.error(`forward: max |ours − onnx| over the MLM scores ${maxDiff.toExponential(2)}`);
     for (let i = 0; i < iters; i++) {
-      let t = performance.now();
-      await oursForward();
-      fwd.ours.push(secs(t));
-      t = performance.now();
-      await onnx.forward(batch);
-      fwd.onnx.push(secs(t));
+      const x = await timed(oursForward), y = await timed(() => onnx.forward(batch));
+      fwd.ours.push(x.wall);
+      fwd.oursCpu.push(x.cpu);
+      fwd.onnx.push(y.wall);
+      fwd.onnxCpu.push(y.cpu);
       console.error(
-        `forward ${i + 1}/${iters}: ours ${fwd.ours[i].toFixed(2)} s, onnx ${fwd.onnx[i].toFixed(2)} s`,
+        `forward ${i + 1}/${iters}: ours ${x.wall.toFixed(2)} s (cpu ${x.cpu.toFixed(2)}), ` +
+          `onnx ${y.wall.toFixed(2)} s (cpu ${y.cpu.toFixed(2)})`,
       );
     }
     await onnx.release(); // one session at a time keeps the wasm heap small
@@ -200,20 +224,26 @@ async function main(): Promise<void> {
     await onnx.session("decoder");
     const decoderSessionS = secs(t0);
     const theirs = () => onnx.decoder({ maxImages: images, maxWidth: W, maxLength: DL });
-    const dec = { ours: [] as number[], onnx: [] as number[] };
+    const dec = {
+      ours: [] as number[],
+      onnx: [] as number[],
+      oursCpu: [] as number[],
+      onnxCpu: [] as number[],
+    };
     let same = true;
     for (let i = 0; i <= iters; i++) { // round 0 is the warm-up
-      let t = performance.now();
-      const x = await beamDecode(ours, inputs, W);
-      const tOurs = secs(t);
-      t = performance.now();
-      const y = await beamDecode(await theirs(), inputs, W);
-      const tOnnx = secs(t);
-      same &&= x.every((v, j) => v === y[j]);
+      const x = await timed(() => beamDecode(ours, inputs, W));
+      const y = await timed(async () => beamDecode(await theirs(), inputs, W));
+      same &&= x.value.every((v, j) => v === y.value[j]);
       if (i === 0) continue;
-      dec.ours.push(tOurs);
-      dec.onnx.push(tOnnx);
-      console.error(`beam-5 decode ${i}/${iters}: ours ${tOurs.toFixed(2)} s, onnx ${tOnnx.toFixed(2)} s`);
+      dec.ours.push(x.wall);
+      dec.oursCpu.push(x.cpu);
+      dec.onnx.push(y.wall);
+      dec.onnxCpu.push(y.cpu);
+      console.error(
+        `beam-5 decode ${i}/${iters}: ours ${x.wall.toFixed(2)} s (cpu ${x.cpu.toFixed(2)}), ` +
+          `onnx ${y.wall.toFixed(2)} s (cpu ${y.cpu.toFixed(2)})`,
+      );
     }
     console.error(`beam-5 decode: ids ${same ? "identical" : "DIFFER"} between the engines`);
 
@@ -242,6 +272,9 @@ async function main(): Promise<void> {
         ratio: r3(f.ours / f.onnx),
         oursSeconds: fwd.ours.map(r3),
         onnxSeconds: fwd.onnx.map(r3),
+        oursCpuSeconds: fwd.oursCpu.map(r3),
+        onnxCpuSeconds: fwd.onnxCpu.map(r3),
+        cpuRatio: r3(median(fwd.onnxCpu) / median(fwd.oursCpu)),
         maxAbsDiff: maxDiff,
       },
       beam5: {
@@ -252,10 +285,14 @@ async function main(): Promise<void> {
         ratio: r3(d.ours / d.onnx),
         oursSeconds: dec.ours.map(r3),
         onnxSeconds: dec.onnx.map(r3),
+        oursCpuSeconds: dec.oursCpu.map(r3),
+        onnxCpuSeconds: dec.onnxCpu.map(r3),
+        cpuRatio: r3(median(dec.onnxCpu) / median(dec.oursCpu)),
         idsIdentical: same,
       },
       exportSeconds: Number.isNaN(exportS) ? null : r3(exportS),
       sessionSeconds: { encoder: r3(encoderSessionS), decoder: r3(decoderSessionS) },
+      loadAverage: Deno.loadavg().map((x) => +x.toFixed(2)),
     }));
   } finally {
     await onnx.release();
