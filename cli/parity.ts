@@ -10,7 +10,8 @@
  *
  * Output: one human line per check on stderr, then ONE JSON object as the last stdout line:
  * `{"fixture", "engine", "backend", "checks": {name: {maxAbs, maxRel, pass}}, "checked", "failed"}`.
- * Exit code 1 when any check fails (2 on bad usage).
+ * Exit code 1 when any check fails (2 on bad usage). A member whose checks cannot run (unreadable fixture)
+ * reports one failed check named `<member>:error`.
  *
  * @module
  */
@@ -93,9 +94,17 @@ for (const src of SOURCES.filter((s) => s.engine === flags.engine)) {
   console.error(
     `[${src.member}] ${flags.fixture} on ${flags.engine === "onnx" ? "onnxruntime-web" : flags.backend}`,
   );
-  for (const c of await src.run(flags.fixture, (l) => console.error(`[${src.member}] ${l}`))) {
-    checks[c.name] = { maxAbs: c.maxAbs, maxRel: c.maxRel, pass: c.pass };
-    if (!c.pass) failed++;
+  try {
+    for (const c of await src.run(flags.fixture, (l) => console.error(`[${src.member}] ${l}`))) {
+      checks[c.name] = { maxAbs: c.maxAbs, maxRel: c.maxRel, pass: c.pass };
+      if (!c.pass) failed++;
+    }
+  } catch (e) {
+    // a fixture that cannot be read is a failure of this member's checks, reported like one
+    const msg = (e as Error).message;
+    console.error(`[${src.member}] error: ${msg}`);
+    checks[`${src.member}:error`] = { maxAbs: Infinity, maxRel: Infinity, pass: false };
+    failed++;
   }
 }
 const checked = Object.keys(checks).length;
