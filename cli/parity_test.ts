@@ -39,3 +39,21 @@ Deno.test("parity CLI: bad usage exits 2, an unreadable fixture fails with exit 
   assert.equal(r.code, 1);
   assert.deepEqual([r.last!.checked, r.last!.failed], [1, 1]);
 });
+
+Deno.test("parity CLI --engine onnx: exports vlp-tiny into an empty directory and passes through ONNX Runtime", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vlp-parity-onnx-" });
+  try {
+    const r = await run("--fixture", fixturePath("fixtures/vlp-tiny"), "--engine", "onnx", "--onnx_dir", dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.last!.engine, "onnx");
+    assert.equal(r.last!.failed, 0);
+    const checks = r.last!.checks as Record<string, { pass: boolean }>;
+    for (const k of ["sequence_output_s2s", "mlm_scores_s2s", "vqa_logits", "decode_greedy_ids"]) {
+      assert.equal(checks[k]?.pass, true, k);
+    }
+    assert.match(r.stderr, /exporting .*model\.bin/);
+    assert.equal((await run("--fixture", fixturePath("fixtures/vlp-tiny"), "--engine", "onnx")).code, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
