@@ -38,10 +38,4 @@ export {
   type RuntimeOptions,
 } from "./runtime.ts";
 export { OnnxDecoder, type OnnxForwardOutputs, OnnxModel } from "./engine.ts";
-export {
-  type DecodeSearch,
-  ensureFixtureExport,
-  greedyDecode,
-  onnxParityChecks,
-  type OnnxParityOptions,
-} from "./parity.ts";
+export { ensureFixtureExport, greedyDecode, onnxParityChecks, type OnnxParityOptions } from "./parity.ts";

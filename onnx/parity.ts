@@ -7,12 +7,11 @@
  * Checks (named after the fixture entry they compare; tolerances of fixtures/README.md):
  * - `sequence_output_{s2s,bi}`, `pooled_output_{s2s,bi}`: |a − e| ≤ 1e-4;
  * - `mlm_scores_{s2s,bi}`, `vqa_logits`, `decode_greedy_scores`: |a − e| ≤ 1e-4 + 1e-4·|e|;
- * - `vqa_pred_idx`, `decode_greedy_ids`: exactly equal;
- * - with a `search` function (decode's greedy/beam search), every `decode_<setting>_ids` entry of the fixture
- *   (settings from the manifest's `decode_settings`): exactly equal.
+ * - `vqa_pred_idx`, `decode_greedy_ids`: exactly equal.
  *
- * Greedy decoding without a `search` function is the plain argmax loop of spec §5.2 over the
- * {@linkcode DecodingEngine} (20 logits calls, no early exit).
+ * Greedy decoding here is the plain argmax loop of spec §5.2 over the {@linkcode DecodingEngine} (20 logits
+ * calls, no early exit). Beam search belongs to `@vlp/decode`, which this member does not depend on: the
+ * root `cli/parity.ts` runs decode's checks on an `OnnxDecoder` as well.
  *
  * @module
  */
@@ -38,19 +37,10 @@ import { exportOnnx, MANIFEST_FILE } from "./export.ts";
 import { OnnxModel } from "./engine.ts";
 import type { RuntimeOptions } from "./runtime.ts";
 
-/** A decode search run on an engine: ids [B, maxLength − A] (or longer rows, compared as the fixture stores them). */
-export type DecodeSearch = (
-  engine: DecodingEngine,
-  inputs: StartInputs,
-  settings: Record<string, unknown>,
-) => Promise<ArrayLike<number>>;
-
 /** Options of {@linkcode onnxParityChecks}. */
 export interface OnnxParityOptions extends RuntimeOptions {
   /** progress lines (default: none) */
   log?: (line: string) => void;
-  /** search for the fixture's `decode_<setting>_ids` entries (settings from the manifest); default: greedy only */
-  search?: DecodeSearch;
 }
 
 async function isEmptyDir(dir: string): Promise<boolean> {
@@ -181,15 +171,6 @@ export async function onnxParityChecks(
         if (has("decode_greedy_scores")) {
           add(compare("decode_greedy_scores", scores, await f32("decode_greedy_scores"), TOLERANCES.logits));
         }
-      }
-      const settings = (m.values["decode_settings"] ?? {}) as Record<string, Record<string, unknown>>;
-      for (const [name, s] of Object.entries(settings)) {
-        const key = `decode_${name}_ids`;
-        if (!opts.search || name === "greedy" || !has(key)) continue;
-        log(`decoding (${name})`);
-        const width = typeof s.beam_size === "number" ? s.beam_size : 1;
-        const dec = await onnx.decoder({ maxImages: B, maxWidth: width, maxLength: L });
-        add(compare(key, await opts.search(dec, inputs, s), await i32(key), TOLERANCES.exact));
       }
     }
   } finally {
