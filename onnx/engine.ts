@@ -86,6 +86,11 @@ export class OnnxModel {
     this.runtime = runtime;
   }
 
+  /** The configuration of the exported model. */
+  get config(): OnnxManifest["config"] {
+    return this.manifest.config;
+  }
+
   /** Read an export directory's manifest and load the runtime (sessions are created on first use). */
   static async load(dir: string, opts: RuntimeOptions = {}): Promise<OnnxModel> {
     const manifest = await readOnnxManifest(dir);
