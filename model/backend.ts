@@ -232,6 +232,37 @@ export interface Backend {
   bceWithLogits(args: { logits: Tensor; targets: Tensor; out: Tensor }): void;
   /** dlogits = scale · (σ(logits) − targets) / B (written). */
   bceWithLogitsBackward(args: { logits: Tensor; targets: Tensor; dlogits: Tensor; scale?: number }): void;
+
+  // ---- optimiser ----------------------------------------------------------------------------------------
+  /**
+   * One BertAdam step on one parameter tensor (spec 8.1, kernels/bert_adam.ts): clip `grad` to L2 norm
+   * `maxGradNorm` on its own, update `m`, `v` and `param` in place, no bias correction. `grad` is read only.
+   */
+  bertAdamUpdate(args: BertAdamArgs): void;
+}
+
+/** Arguments of {@linkcode Backend.bertAdamUpdate}: four tensors of one size and the step's hyper-parameters. */
+export interface BertAdamArgs {
+  /** parameter (read-write) */
+  param: Tensor;
+  /** its gradient (read) */
+  grad: Tensor;
+  /** first moment (read-write) */
+  m: Tensor;
+  /** second moment (read-write) */
+  v: Tensor;
+  /** learning rate of this step */
+  lr: number;
+  /** decoupled weight decay of the tensor's group */
+  weightDecay: number;
+  /** default 0.9 */
+  beta1?: number;
+  /** default 0.999 */
+  beta2?: number;
+  /** default 1e-6 */
+  eps?: number;
+  /** default 1.0; ≤ 0 disables the clip */
+  maxGradNorm?: number;
 }
 
 /** Πshape. */

@@ -20,6 +20,7 @@
  */
 import {
   type Backend,
+  type BertAdamArgs,
   type DType,
   type EmbeddingArgs,
   type EmbeddingBackwardArgs,
@@ -49,6 +50,7 @@ import {
   crossEntropyForward,
   maskedLossReduce,
 } from "../kernels/losses.ts";
+import { bertAdamUpdate } from "../kernels/bert_adam.ts";
 
 /** A tensor of the CPU backends: a typed-array view of exactly `size` elements. */
 export class CpuTensor implements Tensor {
@@ -491,6 +493,13 @@ export class ReferenceBackend implements Backend {
   ): void {
     sameSize("bceWithLogitsBackward", logits, targets, dlogits);
     bceBackward(f(logits), f(targets), f(dlogits), logits.shape[0], scale);
+  }
+
+  // ---- optimiser ----------------------------------------------------------------------------------------
+
+  bertAdamUpdate({ param, grad, m, v, ...hyper }: BertAdamArgs): void {
+    sameSize("bertAdamUpdate", param, grad, m, v);
+    bertAdamUpdate(f(param), f(grad), f(m), f(v), hyper);
   }
 }
 
