@@ -203,10 +203,9 @@ export class WebGpuBackend implements Backend {
     }
   }
 
-  /** Split `rows` rows of width `width` into parts that fit a binding (multiples of `multiple` rows). */
-  #rowParts(op: string, rows: number, width: number, multiple = 1): [number, number][] {
-    let per = Math.floor(this.#maxElems / Math.max(1, width));
-    if (per >= multiple) per = Math.floor(per / multiple) * multiple;
+  /** Split `rows` rows of width `width` into parts that fit a binding. */
+  #rowParts(op: string, rows: number, width: number): [number, number][] {
+    const per = Math.floor(this.#maxElems / Math.max(1, width));
     if (per < 1) throw new RangeError(`Cannot run ${op}: one row of ${width} elements exceeds the storage binding limit`);
     const parts: [number, number][] = [];
     for (let r = 0; r < rows; r += per) parts.push([r, Math.min(rows, r + per)]);
@@ -492,33 +491,33 @@ export class WebGpuBackend implements Backend {
     this.#columnSum("sumRows", xs, o, xs.size / n, n, accumulate);
   }
 
-  /** out[j] (+)= Σ_r x[r, j], two-stage (chunks of ≤ CHUNK_ROWS rows, then the chunks in order). */
+  /**
+   * out[j] (+)= Σ_r x[r, j]: up to CHUNK_ROWS rows directly, else two-stage (chunk sums, then the chunks in
+   * order). Row ranges split by the binding limit are added into `out` one after another.
+   */
   #columnSum(op: string, x: GpuTensor, out: GpuTensor, rows: number, n: number, accumulate: boolean): void {
-    const acc = accumulate ? 1 : 0;
     if (rows === 0) {
       if (!accumulate) this.fill(out, 0);
       return;
     }
-    const parts = this.#rowParts(op, rows, n, CHUNK_ROWS);
-    const chunkRows = Math.min(CHUNK_ROWS, parts[0][1] - parts[0][0]);
-    if (parts.length === 1 && rows <= CHUNK_ROWS) {
+    const parts = this.#rowParts(op, rows, n);
+    if (parts.length > 1) {
+      parts.forEach(([r0, r1], i) => this.#columnSum(op, this.#sub(x, r0 * n, (r1 - r0) * n), out, r1 - r0, n, i > 0 || accumulate));
+      return;
+    }
+    const acc = accumulate ? 1 : 0;
+    if (rows <= CHUNK_ROWS) {
       this.rt.dispatch(SUM_ROWS, { x: range(x, 0, rows * n), out }, { rows, n, accumulate: acc }, Math.ceil(n / 256));
       return;
     }
-    const chunks = Math.ceil(rows / chunkRows);
-    if (chunks * n > this.#maxElems) {
-      throw new RangeError(`Cannot run ${op}: ${chunks}×${n} partial sums exceed the storage binding limit`);
-    }
+    const chunks = Math.ceil(rows / CHUNK_ROWS);
     const partial = this.rt.scratch(chunks * n);
-    for (const [r0, r1] of parts) {
-      const c0 = r0 / chunkRows, cs = Math.ceil((r1 - r0) / chunkRows);
-      this.rt.dispatch(
-        SUM_ROWS_PARTIAL,
-        { x: range(x, r0 * n, r1 * n), partial: range(partial, c0 * n, (c0 + cs) * n) },
-        { rows: r1 - r0, n, chunk_rows: chunkRows, chunks: cs },
-        Math.ceil((cs * n) / 256),
-      );
-    }
+    this.rt.dispatch(
+      SUM_ROWS_PARTIAL,
+      { x: range(x, 0, rows * n), partial },
+      { rows, n, chunk_rows: CHUNK_ROWS, chunks },
+      Math.ceil((chunks * n) / 256),
+    );
     this.rt.dispatch(SUM_ROWS, { x: partial, out }, { rows: chunks, n, accumulate: acc }, Math.ceil(n / 256));
     this.rt.free(partial);
   }
@@ -581,7 +580,7 @@ export class WebGpuBackend implements Backend {
     }
     const [dy, xs, ms, rs, dxs] = [dout, x, mean, rstd, dx].map((t) => gpuTensor(t));
     const w = gpuTensor(weight);
-    const parts = this.#rowParts("layernormBackward", rows, c, CHUNK_ROWS);
+    const parts = this.#rowParts("layernormBackward", rows, c);
     for (const [r0, r1] of parts) {
       this.rt.dispatch(
         LAYERNORM_BACKWARD,
@@ -597,12 +596,10 @@ export class WebGpuBackend implements Backend {
         r1 - r0,
       );
     }
-    // dweight, dbias: per-chunk partial sums [2, chunks, C], then the chunks in order
-    const chunkRows = Math.min(CHUNK_ROWS, parts[0][1] - parts[0][0]);
-    const chunks = Math.ceil(rows / chunkRows);
-    const partial = this.rt.scratch(2 * chunks * c);
+    // dweight, dbias: per-chunk partial sums [chunks, C] each, then the chunks in order
     for (const [r0, r1] of parts) {
-      const cs = Math.ceil((r1 - r0) / chunkRows);
+      const n = r1 - r0, chunks = Math.ceil(n / CHUNK_ROWS);
+      const pw = this.rt.scratch(chunks * c), pb = this.rt.scratch(chunks * c);
       this.rt.dispatch(
         LAYERNORM_PARAMS_PARTIAL,
         {
@@ -610,15 +607,17 @@ export class WebGpuBackend implements Backend {
           x: range(xs, r0 * c, r1 * c),
           mean: range(ms, r0, r1),
           rstd: range(rs, r0, r1),
-          partial,
+          partial_w: pw,
+          partial_b: pb,
         },
-        { rows: r1 - r0, c, chunk_rows: chunkRows, chunks: cs, chunk_base: r0 / chunkRows, total_chunks: chunks },
-        Math.ceil((cs * c) / 256),
+        { rows: n, c, chunk_rows: CHUNK_ROWS, chunks },
+        Math.ceil((chunks * c) / 256),
       );
+      this.#columnSum("layernormBackward", pw, gpuTensor(dweight), chunks, c, true);
+      this.#columnSum("layernormBackward", pb, gpuTensor(dbias), chunks, c, true);
+      this.rt.free(pw);
+      this.rt.free(pb);
     }
-    this.#columnSum("layernormBackward", this.#sub(partial, 0, chunks * c), gpuTensor(dweight), chunks, c, true);
-    this.#columnSum("layernormBackward", this.#sub(partial, chunks * c, chunks * c), gpuTensor(dbias), chunks, c, true);
-    this.rt.free(partial);
   }
 
   gelu({ x, out }: { x: Tensor; out: Tensor }): void {

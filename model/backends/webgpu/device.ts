@@ -51,9 +51,12 @@ const INSTALL_HINT = "install a Vulkan driver (Debian: apt-get install mesa-vulk
   "lavapipe software adapter; on an NVIDIA machine the driver's Vulkan ICD), or check DENO_WEBGPU_BACKEND " +
   "(it must not be set to an empty string)";
 
-/** Request an adapter and a device with raised limits (throws {@linkcode NoAdapterError} when there is none). */
-export async function requestGpu(opts: { powerPreference?: GPUPowerPreference } = {}): Promise<Gpu> {
-  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+/**
+ * Request an adapter and a device with raised limits (throws {@linkcode NoAdapterError} when there is none).
+ * `gpu` replaces `navigator.gpu` (tests).
+ */
+export async function requestGpu(opts: { powerPreference?: GPUPowerPreference; gpu?: GPU | null } = {}): Promise<Gpu> {
+  const gpu = opts.gpu !== undefined ? opts.gpu : (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) throw new NoAdapterError(`Cannot open the WebGPU backend: navigator.gpu is not available; ${INSTALL_HINT}`);
   const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? "high-performance" });
   if (!adapter) throw new NoAdapterError(`Cannot open the WebGPU backend: no WebGPU adapter was found; ${INSTALL_HINT}`);

@@ -102,6 +102,8 @@ export class GpuRuntime {
   readonly #uniformAlign: number;
   readonly #flushEvery: number;
 
+  /** Dispatches recorded since creation (tests check that splits happened). */
+  dispatchCount = 0;
   #lost: GPUDeviceLostInfo | null = null;
   #nextId = 1;
   readonly #pool = new Map<number, GPUBuffer[]>();
@@ -401,6 +403,7 @@ export class GpuRuntime {
     this.#pass.setBindGroup(0, bg, [base]);
     this.#pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
     this.#batch.push(k.name);
+    this.dispatchCount++;
     if (this.#batch.length >= this.#flushEvery) this.flush();
   }
 
@@ -421,10 +424,14 @@ export class GpuRuntime {
     if (t.elem === "f32") arr = data instanceof Float32Array ? data : Float32Array.from(data);
     else if (t.elem === "i32") arr = data instanceof Int32Array ? data : Int32Array.from(data);
     else {
-      if (t.offset % 2 !== 0 || t.size % 2 !== 0) {
-        throw new RangeError(`Cannot write a float16 tensor of shape ${fmtShape(t.shape)}: offset and size must be even`);
+      // queue writes move whole 4-byte words: a float16 view must start and end on one
+      if (t.offset % 2 !== 0 || (t.size % 2 !== 0 && t.isView)) {
+        throw new RangeError(
+          `Cannot write a float16 view of shape ${fmtShape(t.shape)}: its offset and size must be even`,
+        );
       }
-      arr = Float16Array.from(data);
+      arr = new Float16Array(t.size + (t.size % 2));
+      arr.set(data);
     }
     if (arr.byteLength === 0) return;
     this.flush();

@@ -1,6 +1,6 @@
 /**
  * layernorm_params_partial: the LayerNorm parameter gradients summed over one chunk of `chunk_rows` rows:
- * partial[0, k, c] = Σ_r dy·x̂ (dweight), partial[1, k, c] = Σ_r dy (dbias), for chunk k; one invocation per
+ * partial_w[k, c] = Σ_r dy·x̂ (dweight), partial_b[k, c] = Σ_r dy (dbias), for chunk k; one invocation per
  * (k, c). sum_rows then adds the chunks, in order, into dweight and dbias (deterministic, two-stage).
  */
 import type { KernelDef } from "../kernel.ts";
@@ -14,9 +14,10 @@ export const LAYERNORM_PARAMS_PARTIAL: KernelDef = {
     { name: "x", access: "read", type: "f32", shape: "[rows, C]" },
     { name: "mean", access: "read", type: "f32", shape: "[rows]" },
     { name: "rstd", access: "read", type: "f32", shape: "[rows]" },
-    { name: "partial", access: "read_write", type: "f32", shape: "[2, chunks, C]" },
+    { name: "partial_w", access: "read_write", type: "f32", shape: "[chunks, C]" },
+    { name: "partial_b", access: "read_write", type: "f32", shape: "[chunks, C]" },
   ],
-  uniforms: { rows: "u32", c: "u32", chunk_rows: "u32", chunks: "u32", chunk_base: "u32", total_chunks: "u32" },
+  uniforms: { rows: "u32", c: "u32", chunk_rows: "u32", chunks: "u32" },
   body: /* wgsl */ `
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -34,8 +35,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     dw += dy * xh;
     db += dy;
   }
-  let kk = P.chunk_base + k;              // chunk index in the whole call
-  partial[P.partial_off + kk * P.c + c] = dw;
-  partial[P.partial_off + (P.total_chunks + kk) * P.c + c] = db;
+  partial_w[P.partial_w_off + k * P.c + c] = dw;
+  partial_b[P.partial_b_off + k * P.c + c] = db;
 }`,
 };
