@@ -77,8 +77,10 @@ export interface EmbeddingArgs {
   wpe: Tensor;
   /** [typeVocab, C] segment table */
   wtt: Tensor;
-  /** position of input slot 0 (slot l has position posOffset + l) */
+  /** position of input slot 0 (slot l has position posOffset + l) unless positionIds is given */
   posOffset: number;
+  /** [B, L] int32 explicit position ids (optional) */
+  positionIds?: Tensor;
   /** [B, R, C] region features replacing the word embedding of slots 1..R (omit: no region slots) */
   regions?: Tensor;
   /** [B, R, C] region geometry embedding replacing the position embedding of slots 1..R */
@@ -92,6 +94,7 @@ export interface EmbeddingBackwardArgs {
   ids: Tensor;
   segmentIds: Tensor;
   posOffset: number;
+  positionIds?: Tensor;
   /** [B, L, C] */
   dout: Tensor;
   /** [V, C] += */

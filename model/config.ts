@@ -21,54 +21,73 @@
  */
 import { z } from "zod";
 
-const posInt = z.number().int().positive();
-const prob = z.number().min(0).lt(1);
+const posInt: z.ZodNumber = z.number().int().positive();
+const prob: z.ZodNumber = z.number().min(0).lt(1);
 
-/** Zod schema of {@linkcode VlpConfig}; every field has VLP's BERT-base value as default. */
-export const VlpConfigSchema = z.object({
+/** A validated model configuration (every field has VLP's BERT-base value as default). */
+export interface VlpConfig {
   /** V: vocabulary size (bert-base-cased: 28996). */
-  vocabSize: posInt.default(28996),
+  readonly vocabSize: number;
   /** C: hidden size. */
-  hiddenSize: posInt.default(768),
+  readonly hiddenSize: number;
   /** NL: transformer layers. */
-  numLayers: posInt.default(12),
+  readonly numLayers: number;
   /** NH: attention heads (C must be a multiple). */
-  numHeads: posInt.default(12),
+  readonly numHeads: number;
   /** I: FFN intermediate size. */
-  intermediateSize: posInt.default(3072),
+  readonly intermediateSize: number;
   /** Rows of the position table. */
-  maxPositions: posInt.default(512),
+  readonly maxPositions: number;
   /** Rows of the segment (token-type) table: 6 with VLP's `--new_segment_ids`. */
-  typeVocabSize: posInt.default(6),
+  readonly typeVocabSize: number;
   /** LayerNorm epsilon (VLP: 1e-5 everywhere, not BERT's 1e-12). */
-  layerNormEps: z.number().positive().default(1e-5),
+  readonly layerNormEps: number;
   /** Activation of the FFN and the LM-head transform: exact erf GELU. */
-  hiddenAct: z.literal("gelu").default("gelu"),
+  readonly hiddenAct: "gelu";
   /** Dropout after embeddings, attention output, FFN output and the region branches. */
-  hiddenDropout: prob.default(0.1),
+  readonly hiddenDropout: number;
   /** Dropout on the attention probabilities. */
-  attentionDropout: prob.default(0.1),
+  readonly attentionDropout: number;
   /** Std of the N(0, σ²) init of BERT Linear/Embedding weights. */
-  initializerRange: z.number().positive().default(0.02),
+  readonly initializerRange: number;
   /** R: region slots (sequence positions 1..R); VLP asserts 100. */
-  regions: posInt.default(100),
+  readonly regions: number;
   /** F: region appearance feature size (Detectron fc6: 2048). */
-  regionFeatureSize: posInt.default(2048),
+  readonly regionFeatureSize: number;
   /** Hidden size of the first region Linear (`vis_embed.0`: F → this; 2048 in VLP). */
-  regionHiddenSize: posInt.default(2048),
+  readonly regionHiddenSize: number;
   /** G: region geometry + class-probability vector size (6 + 1601). */
-  regionGeometrySize: posInt.default(1607),
+  readonly regionGeometrySize: number;
   /** A: VQA answers (the hard-coded 3129 of `ans_classifier.2`). */
+  readonly numAnswers: number;
+}
+
+/** Configuration input: any subset of fields (the rest take VLP's defaults). */
+export type VlpConfigInput = { -readonly [K in keyof VlpConfig]?: VlpConfig[K] };
+
+/** Zod schema of {@linkcode VlpConfig} (strict: unknown fields are errors). */
+export const VlpConfigSchema: z.ZodType<VlpConfig, z.ZodTypeDef, VlpConfigInput> = z.object({
+  vocabSize: posInt.default(28996),
+  hiddenSize: posInt.default(768),
+  numLayers: posInt.default(12),
+  numHeads: posInt.default(12),
+  intermediateSize: posInt.default(3072),
+  maxPositions: posInt.default(512),
+  typeVocabSize: posInt.default(6),
+  layerNormEps: z.number().positive().default(1e-5),
+  hiddenAct: z.literal("gelu").default("gelu"),
+  hiddenDropout: prob.default(0.1),
+  attentionDropout: prob.default(0.1),
+  initializerRange: z.number().positive().default(0.02),
+  regions: posInt.default(100),
+  regionFeatureSize: posInt.default(2048),
+  regionHiddenSize: posInt.default(2048),
+  regionGeometrySize: posInt.default(1607),
   numAnswers: posInt.default(3129),
 }).strict().refine((c) => c.hiddenSize % c.numHeads === 0, {
   message: "hiddenSize must be a multiple of numHeads",
   path: ["numHeads"],
 });
-
-/** A validated model configuration. */
-export type VlpConfig = z.output<typeof VlpConfigSchema>;
-/** Configuration input: any subset of fields (the rest take VLP's defaults). */
-export type VlpConfigInput = z.input<typeof VlpConfigSchema>;
 
 /** Validate a (partial) configuration and fill in defaults; throws a `TypeError` listing the problems. */
 export function parseConfig(input: VlpConfigInput = {}): VlpConfig {
@@ -77,7 +96,7 @@ export function parseConfig(input: VlpConfigInput = {}): VlpConfig {
     const issues = r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
     throw new TypeError(`Cannot use model configuration: ${issues}`);
   }
-  return Object.freeze(r.data) as VlpConfig;
+  return Object.freeze(r.data);
 }
 
 /** The model VLP trains: bert-base-cased (V 28996) with 6 segment types, eps 1e-5, 100 regions. */
@@ -111,7 +130,7 @@ export interface BertJsonConfig {
 
 /**
  * Configuration from a BERT `bert_config.json` object with VLP's overrides applied: `type_vocab_size` 6
- * (`--new_segment_ids`), LayerNorm eps 1e-5 (whatever the file says), max positions 512 unless given.
+ * (`--new_segment_ids`) and LayerNorm eps 1e-5, whatever the file says.
  * `overrides` (camelCase fields) win over both, e.g. `{ hiddenDropout: 0.1, attentionDropout: 0.1 }` for
  * VLP's `--drop_prob`.
  */
@@ -123,7 +142,9 @@ export function configFromBertJson(json: BertJsonConfig, overrides: VlpConfigInp
     }
   }
   if (json.hidden_act !== undefined && json.hidden_act !== "gelu") {
-    throw new TypeError(`Cannot read BERT config: hidden_act "${json.hidden_act}" is not supported, expected "gelu"`);
+    throw new TypeError(
+      `Cannot read BERT config: hidden_act "${json.hidden_act}" is not supported, expected "gelu"`,
+    );
   }
   return parseConfig({
     vocabSize: json.vocab_size,
@@ -134,7 +155,7 @@ export function configFromBertJson(json: BertJsonConfig, overrides: VlpConfigInp
     hiddenDropout: json.hidden_dropout_prob ?? 0.1,
     attentionDropout: json.attention_probs_dropout_prob ?? 0.1,
     initializerRange: json.initializer_range ?? 0.02,
-    maxPositions: 512,
+    maxPositions: json.max_position_embeddings ?? 512,
     typeVocabSize: 6,
     layerNormEps: 1e-5,
     ...overrides,

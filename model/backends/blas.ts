@@ -29,7 +29,9 @@ function envThreads(): number | undefined {
     const v = Deno.env.get("VLP_BLAS_THREADS");
     if (!v) return undefined;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`VLP_BLAS_THREADS must be a positive integer, got "${v}"`);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new RangeError(`VLP_BLAS_THREADS must be a positive integer, got "${v}"`);
+    }
     return n;
   } catch (e) {
     if (e instanceof RangeError) throw e;
@@ -49,7 +51,9 @@ export class BlasBackend extends ReferenceBackend {
     this.#blas = blas;
     const t = opts.threads ?? envThreads();
     if (t !== undefined) {
-      if (!Number.isInteger(t) || t < 1) throw new RangeError(`Cannot create blas backend: threads ${t} is not a positive integer`);
+      if (!Number.isInteger(t) || t < 1) {
+        throw new RangeError(`Cannot create blas backend: threads ${t} is not a positive integer`);
+      }
       blas.openblas_set_num_threads(t);
     }
     this.#threads = blas.openblas_get_num_threads();

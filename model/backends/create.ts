@@ -51,7 +51,9 @@ export function createBackend(name: BackendName = "blas", opts: { threads?: numb
       if (be) return be;
       const why = loadOpenBlas().error;
       if (blasRequired()) {
-        throw new Error(`Cannot create the blas backend: OpenBLAS could not be loaded (${why}); VLP_REQUIRE_BLAS=1`);
+        throw new Error(
+          `Cannot create the blas backend: OpenBLAS could not be loaded (${why}); VLP_REQUIRE_BLAS=1`,
+        );
       }
       if (!warned) {
         warned = true;

@@ -33,13 +33,7 @@ import {
 import type { FloatArray } from "../kernels/types.ts";
 import { gemm } from "../kernels/matmul.ts";
 import { layernormBackward, layernormForward } from "../kernels/layernorm.ts";
-import {
-  geluBackward,
-  geluForward,
-  reluBackward,
-  reluForward,
-  tanhForward,
-} from "../kernels/activations.ts";
+import { geluBackward, geluForward, reluBackward, reluForward, tanhForward } from "../kernels/activations.ts";
 import { softmaxBackward, softmaxForward } from "../kernels/softmax.ts";
 import { dropoutBackward, dropoutForward } from "../kernels/dropout.ts";
 import { embeddingBackward, embeddingForward, gatherRows, scatterAddRows } from "../kernels/embedding.ts";
@@ -72,13 +66,17 @@ export class CpuTensor implements Tensor {
 
 /** The typed array of a CPU tensor (checked). */
 export function cpuData(t: Tensor): FloatArray | Int32Array {
-  if (!(t instanceof CpuTensor)) throw new TypeError("Cannot use tensor: it does not belong to a CPU backend");
+  if (!(t instanceof CpuTensor)) {
+    throw new TypeError("Cannot use tensor: it does not belong to a CPU backend");
+  }
   return t.data;
 }
 
 function f(t: Tensor): FloatArray {
   const d = cpuData(t);
-  if (d instanceof Int32Array) throw new TypeError(`Cannot use tensor of shape ${fmtShape(t.shape)}: expected float, got int32`);
+  if (d instanceof Int32Array) {
+    throw new TypeError(`Cannot use tensor of shape ${fmtShape(t.shape)}: expected float, got int32`);
+  }
   return d;
 }
 
@@ -94,7 +92,9 @@ function sameSize(op: string, ...ts: Tensor[]): number {
   const n = ts[0].size;
   for (const t of ts) {
     if (t.size !== n) {
-      throw new TypeError(`Cannot run ${op}: sizes differ (${ts.map((u) => fmtShape(u.shape)).join(" vs ")})`);
+      throw new TypeError(
+        `Cannot run ${op}: sizes differ (${ts.map((u) => fmtShape(u.shape)).join(" vs ")})`,
+      );
     }
   }
   return n;
@@ -132,7 +132,7 @@ export function normalizeMatmul(g: MatmulArgs): NormalizedMatmul {
     return out;
   };
   const batch = pad(g.batch, 1);
-  if (nb > 0) for (let i = 0; i < nb; i++) batch[3 - nb + i] = g.batch![i];
+  if (nb > 0) { for (let i = 0; i < nb; i++) batch[3 - nb + i] = g.batch![i]; }
   const strideA = pad(g.strideA, 0), strideB = pad(g.strideB, 0), strideC = pad(g.strideC, 0);
   const beta = g.beta ?? 0;
   if (g.bias && beta !== 0) throw new RangeError("Cannot run matmul: a bias needs beta = 0");
@@ -141,7 +141,9 @@ export function normalizeMatmul(g: MatmulArgs): NormalizedMatmul {
   const check = (name: string, t: Tensor, need: number) => {
     if (need > t.size) {
       throw new RangeError(
-        `Cannot run matmul (m=${g.m}, n=${g.n}, k=${g.k}): ${name} ${fmtShape(t.shape)} has ${t.size} elements, ` +
+        `Cannot run matmul (m=${g.m}, n=${g.n}, k=${g.k}): ${name} ${
+          fmtShape(t.shape)
+        } has ${t.size} elements, ` +
           `the call addresses ${need}`,
       );
     }
@@ -149,7 +151,9 @@ export function normalizeMatmul(g: MatmulArgs): NormalizedMatmul {
   check("a", g.a, span(transA ? g.k : g.m, transA ? g.m : g.k, lda, strideA));
   check("b", g.b, span(transB ? g.n : g.k, transB ? g.k : g.n, ldb, strideB));
   check("c", g.c, span(g.m, g.n, ldc, strideC));
-  if (g.bias && g.bias.size < g.n) throw new RangeError(`Cannot run matmul: bias has ${g.bias.size} elements, n = ${g.n}`);
+  if (g.bias && g.bias.size < g.n) {
+    throw new RangeError(`Cannot run matmul: bias has ${g.bias.size} elements, n = ${g.n}`);
+  }
   return {
     m: g.m,
     n: g.n,
@@ -183,7 +187,9 @@ export class ReferenceBackend implements Backend {
 
   alloc(shape: readonly number[], dtype: DType = "float"): Tensor {
     const n = numel(shape);
-    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`Cannot allocate tensor of shape ${fmtShape(shape)}`);
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw new RangeError(`Cannot allocate tensor of shape ${fmtShape(shape)}`);
+    }
     const data = dtype === "int32"
       ? new Int32Array(n)
       : this.floatType === "float64"
@@ -195,7 +201,9 @@ export class ReferenceBackend implements Backend {
   view(t: Tensor, offset: number, shape: readonly number[]): Tensor {
     const n = numel(shape);
     if (!(offset >= 0 && offset + n <= t.size)) {
-      throw new RangeError(`Cannot view ${fmtShape(shape)} at offset ${offset} of a tensor with ${t.size} elements`);
+      throw new RangeError(
+        `Cannot view ${fmtShape(shape)} at offset ${offset} of a tensor with ${t.size} elements`,
+      );
     }
     return new CpuTensor(cpuData(t).subarray(offset, offset + n), shape, t.dtype);
   }
@@ -319,7 +327,9 @@ export class ReferenceBackend implements Backend {
     sameSize("layernorm", x, out);
     const c = weight.size;
     if (x.size !== mean.size * c || mean.size !== rstd.size) {
-      throw new TypeError(`Cannot run layernorm: x ${fmtShape(x.shape)}, C ${c}, mean ${fmtShape(mean.shape)}`);
+      throw new TypeError(
+        `Cannot run layernorm: x ${fmtShape(x.shape)}, C ${c}, mean ${fmtShape(mean.shape)}`,
+      );
     }
     layernormForward(f(x), f(weight), f(bias), f(out), f(mean), f(rstd), c, eps);
   }
@@ -338,7 +348,18 @@ export class ReferenceBackend implements Backend {
     },
   ): void {
     sameSize("layernormBackward", dout, x, dx);
-    layernormBackward(f(dout), f(x), f(mean), f(rstd), f(weight), f(dx), f(dweight), f(dbias), weight.size, accumulate);
+    layernormBackward(
+      f(dout),
+      f(x),
+      f(mean),
+      f(rstd),
+      f(weight),
+      f(dx),
+      f(dweight),
+      f(dbias),
+      weight.size,
+      accumulate,
+    );
   }
 
   gelu({ x, out }: { x: Tensor; out: Tensor }): void {
@@ -397,6 +418,7 @@ export class ReferenceBackend implements Backend {
       { b: B, l: L, c: C, posOffset: a.posOffset, r: R },
       ints(a.ids),
       ints(a.segmentIds),
+      a.positionIds ? ints(a.positionIds) : null,
       f(a.wte),
       f(a.wpe),
       f(a.wtt),
@@ -413,6 +435,7 @@ export class ReferenceBackend implements Backend {
       { b: B, l: L, c: C, posOffset: a.posOffset, r: R },
       ints(a.ids),
       ints(a.segmentIds),
+      a.positionIds ? ints(a.positionIds) : null,
       f(a.dout),
       f(a.dwte),
       f(a.dwpe),
@@ -426,7 +449,9 @@ export class ReferenceBackend implements Backend {
     const bx = index.shape[0], d = x.shape.at(-1)!;
     if (out.size !== index.size * d || x.shape[0] !== bx) {
       throw new TypeError(
-        `Cannot gather rows: x ${fmtShape(x.shape)}, index ${fmtShape(index.shape)}, out ${fmtShape(out.shape)}`,
+        `Cannot gather rows: x ${fmtShape(x.shape)}, index ${fmtShape(index.shape)}, out ${
+          fmtShape(out.shape)
+        }`,
       );
     }
     gatherRows(f(x), ints(index), f(out), bx, d);
@@ -436,7 +461,9 @@ export class ReferenceBackend implements Backend {
     const bx = index.shape[0], d = dx.shape.at(-1)!;
     if (dout.size !== index.size * d || dx.shape[0] !== bx) {
       throw new TypeError(
-        `Cannot scatter rows: dout ${fmtShape(dout.shape)}, index ${fmtShape(index.shape)}, dx ${fmtShape(dx.shape)}`,
+        `Cannot scatter rows: dout ${fmtShape(dout.shape)}, index ${fmtShape(index.shape)}, dx ${
+          fmtShape(dx.shape)
+        }`,
       );
     }
     scatterAddRows(f(dout), ints(index), f(dx), bx, d);
@@ -466,7 +493,14 @@ export class ReferenceBackend implements Backend {
     },
   ): void {
     sameSize("crossEntropyBackward", logits, dlogits);
-    crossEntropyBackward(f(logits), ints(targets), f(dlosses), f(dlogits), logits.size / targets.size, smoothing);
+    crossEntropyBackward(
+      f(logits),
+      ints(targets),
+      f(dlosses),
+      f(dlogits),
+      logits.size / targets.size,
+      smoothing,
+    );
   }
 
   maskedLossReduce(
@@ -489,7 +523,12 @@ export class ReferenceBackend implements Backend {
   }
 
   bceWithLogitsBackward(
-    { logits, targets, dlogits, scale = 1 }: { logits: Tensor; targets: Tensor; dlogits: Tensor; scale?: number },
+    { logits, targets, dlogits, scale = 1 }: {
+      logits: Tensor;
+      targets: Tensor;
+      dlogits: Tensor;
+      scale?: number;
+    },
   ): void {
     sameSize("bceWithLogitsBackward", logits, targets, dlogits);
     bceBackward(f(logits), f(targets), f(dlogits), logits.shape[0], scale);

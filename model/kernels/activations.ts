@@ -3,8 +3,9 @@
  *
  * - GELU, exact erf form (VLP's `gelu`): y = x·Φ(x), Φ(x) = ½(1 + erf(x/√2)); dx = dy·(Φ(x) + x·φ(x)).
  *   On float32 storage erf comes from Abramowitz & Stegun 7.1.26 (|error| ≤ 1.5e-7, the float32 rounding
- *   level near 1); on float64 storage from a series without cancellation (relative error ~1e-15), so that
- *   finite-difference checks of the backward are exact to float64 precision.
+ *   level near 1), written as erfc(|x|/√2) = poly(t)·e^(−x²/2) so that one exp serves Φ and φ; on float64
+ *   storage from a series without cancellation (relative error ~1e-15), so that finite-difference checks of
+ *   the backward are exact to float64 precision.
  * - ReLU: y = max(x, 0); backward from the output: dx = dy·[y > 0].
  * - tanh: y = tanh(x); backward from the output: dx = dy·(1 − y²).
  *
@@ -13,6 +14,7 @@
  * @module
  */
 import type { FloatArray } from "./types.ts";
+import { expFast } from "./fastmath.ts";
 
 const SQRT1_2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
@@ -22,7 +24,8 @@ const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
 export function erfFast(x: number): number {
   const ax = x < 0 ? -x : x;
   const t = 1 / (1 + 0.3275911 * ax);
-  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  const poly = t *
+    (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
   const r = 1 - poly * Math.exp(-ax * ax);
   return x < 0 ? -r : r;
 }
@@ -47,21 +50,53 @@ export function erfPrecise(x: number): number {
 
 /** y = gelu(x) over `n` elements. */
 export function geluForward(x: FloatArray, y: FloatArray, n = x.length): void {
-  const erf = x instanceof Float64Array ? erfPrecise : erfFast;
+  if (x instanceof Float32Array && y instanceof Float32Array) return geluForward32(x, y, n);
   for (let i = 0; i < n; i++) {
     const v = x[i];
-    y[i] = 0.5 * v * (1 + erf(v * SQRT1_2));
+    y[i] = 0.5 * v * (1 + erfPrecise(v * SQRT1_2));
   }
 }
 
 /** dx = dy · gelu'(x) over `n` elements. */
 export function geluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, n = x.length): void {
-  const erf = x instanceof Float64Array ? erfPrecise : erfFast;
+  if (x instanceof Float32Array && dy instanceof Float32Array && dx instanceof Float32Array) {
+    return geluBackward32(x, dy, dx, n);
+  }
   for (let i = 0; i < n; i++) {
     const v = x[i];
-    const cdf = 0.5 * (1 + erf(v * SQRT1_2));
+    const cdf = 0.5 * (1 + erfPrecise(v * SQRT1_2));
     const pdf = INV_SQRT_2PI * Math.exp(-0.5 * v * v);
     dx[i] = dy[i] * (cdf + v * pdf);
+  }
+}
+
+// A&S 7.1.26: erfc(a) ≈ t·(a1 + t·(a2 + …))·e^(−a²), t = 1/(1 + p·a), a ≥ 0
+const P = 0.3275911,
+  A1 = 0.254829592,
+  A2 = -0.284496736,
+  A3 = 1.421413741,
+  A4 = -1.453152027,
+  A5 = 1.061405429;
+
+function geluForward32(x: Float32Array, y: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const v = x[i];
+    const a = (v < 0 ? -v : v) * SQRT1_2;
+    const t = 1 / (1 + P * a);
+    const q = t * (A1 + t * (A2 + t * (A3 + t * (A4 + t * A5)))) * expFast(-a * a); // erfc(|v|/√2)
+    y[i] = v < 0 ? 0.5 * v * q : v * (1 - 0.5 * q);
+  }
+}
+
+function geluBackward32(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const v = x[i];
+    const a = (v < 0 ? -v : v) * SQRT1_2;
+    const t = 1 / (1 + P * a);
+    const e = expFast(-a * a); // e^(−v²/2)
+    const q = t * (A1 + t * (A2 + t * (A3 + t * (A4 + t * A5)))) * e;
+    const cdf = v < 0 ? 0.5 * q : 1 - 0.5 * q;
+    dx[i] = dy[i] * (cdf + v * INV_SQRT_2PI * e);
   }
 }
 

@@ -34,11 +34,17 @@ Deno.test("gelu forward matches x·Φ(x) and its backward passes a float64 finit
   const x = rng.fillNormal(new Float64Array(50), 0, 2);
   const y = new Float64Array(50);
   geluForward(x, y);
-  for (let i = 0; i < 50; i++) assertClose([y[i]], [0.5 * x[i] * (1 + erfPrecise(x[i] / Math.SQRT2))], { atol: 1e-15 });
+  for (let i = 0; i < 50; i++) {
+    assertClose([y[i]], [0.5 * x[i] * (1 + erfPrecise(x[i] / Math.SQRT2))], { atol: 1e-15 });
+  }
   // float32 storage uses the fast erf and stays within float32 rounding
   const y32 = new Float32Array(50);
   geluForward(Float32Array.from(x), y32);
   assertClose(y32, y, { atol: 2e-6, rtol: 1e-6, name: "gelu f32" });
+  const dy = rng.fillNormal(new Float64Array(50)), dx = new Float64Array(50), dx32 = new Float32Array(50);
+  geluBackward(x, dy, dx);
+  geluBackward(Float32Array.from(x), Float32Array.from(dy), dx32);
+  assertClose(dx32, dx, { atol: 2e-6, rtol: 1e-6, name: "gelu backward f32" });
   checkVjp(
     ([v]) => {
       const o = new Float64Array(v.length);

@@ -1,9 +1,10 @@
 /**
  * Dropout with a counter-based mask: element i of a call with seed s is kept when
  *
- *   hash(i, s) ≥ ⌊p · 2³²⌋,     hash(i, s) = mix(mix(i + s) ^ s′),  s′ = mix(s ^ 0x9e3779b9)
+ *   hash(i, s) ≥ ⌊p · 2³²⌋,     hash(i, s) = mix((i · 0x9e3779b9 + s) mod 2³²)
  *
- * where mix is a 32-bit integer finaliser (xor-shift / multiply, two rounds). Kept elements are scaled by
+ * where mix is a 32-bit integer finaliser (xor-shift / multiply, two rounds): a SplitMix-style hash of a
+ * Weyl sequence. Kept elements are scaled by
  * 1/(1 − p) (PyTorch's inverted dropout). The mask is never stored: the backward recomputes it from the
  * same seed, and any backend (WebGPU: u32 arithmetic in WGSL) produces the identical mask. Seeds are drawn
  * from the model's {@linkcode Rng}, one per call site and step.
@@ -23,8 +24,7 @@ export function mix32(x: number): number {
 
 /** The uint32 that decides element `i` of a dropout call with `seed`. */
 export function dropoutHash(i: number, seed: number): number {
-  const s2 = mix32((seed ^ 0x9e3779b9) >>> 0);
-  return mix32((mix32((i + seed) >>> 0) ^ s2) >>> 0);
+  return mix32((Math.imul(i, 0x9e3779b9) + seed) >>> 0);
 }
 
 /** Keep threshold of a drop probability p: element kept iff hash ≥ threshold. */
@@ -36,14 +36,23 @@ export function dropoutThreshold(p: number): number {
 /** y = x · keep / (1 − p). */
 export function dropoutForward(x: FloatArray, y: FloatArray, p: number, seed: number, n = x.length): void {
   const thr = dropoutThreshold(p), scale = 1 / (1 - p);
-  const s2 = mix32((seed ^ 0x9e3779b9) >>> 0);
   for (let i = 0; i < n; i++) {
-    const h = mix32((mix32((i + seed) >>> 0) ^ s2) >>> 0);
+    // mix32 inlined
+    let h = (Math.imul(i, 0x9e3779b9) + seed) >>> 0;
+    h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+    h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
+    h = (h ^ (h >>> 16)) >>> 0;
     y[i] = h >= thr ? x[i] * scale : 0;
   }
 }
 
 /** dx = dy · keep / (1 − p), the same mask as the forward with this seed. */
-export function dropoutBackward(dy: FloatArray, dx: FloatArray, p: number, seed: number, n = dy.length): void {
+export function dropoutBackward(
+  dy: FloatArray,
+  dx: FloatArray,
+  p: number,
+  seed: number,
+  n = dy.length,
+): void {
   dropoutForward(dy, dx, p, seed, n);
 }

@@ -25,13 +25,18 @@ Deno.test("dropoutForward() keeps about 1 − p of the elements, scaled by 1/(1 
 Deno.test("dropoutBackward() applies the forward mask (float64 finite-difference check)", () => {
   const rng = new Rng(9);
   const x = rng.fillNormal(new Float64Array(64));
-  checkVjp(([v]) => {
-    const y = new Float64Array(v.length);
-    dropoutForward(v, y, 0.3, 77);
-    return y;
-  }, ([v], dy) => {
-    const dx = new Float64Array(v.length);
-    dropoutBackward(dy, dx, 0.3, 77);
-    return [dx];
-  }, [x], { name: "dropout", rtol: 1e-7 });
+  checkVjp(
+    ([v]) => {
+      const y = new Float64Array(v.length);
+      dropoutForward(v, y, 0.3, 77);
+      return y;
+    },
+    ([v], dy) => {
+      const dx = new Float64Array(v.length);
+      dropoutBackward(dy, dx, 0.3, 77);
+      return [dx];
+    },
+    [x],
+    { name: "dropout", rtol: 1e-7 },
+  );
 });

@@ -1,8 +1,8 @@
 /**
  * VLP's embedding sum and row gathers.
  *
- * Embedding (BertEmbeddings.forward with regions): for sequence b and input slot l (position
- * `posOffset + l`),
+ * Embedding (BertEmbeddings.forward with regions): for sequence b and input slot l at position
+ * pos[b,l] (`posOffset + l`, or explicit position ids),
  *
  *   out[b,l] = word[b,l] + pos[b,l] + wtt[seg[b,l]]
  *   word, pos = vis[b,l−1], pe[b,l−1]            when regions are given and 1 ≤ l ≤ R
@@ -25,7 +25,7 @@ export interface EmbeddingShape {
   l: number;
   /** hidden size */
   c: number;
-  /** position of slot 0 */
+  /** position of slot 0 (when no explicit positions are given) */
   posOffset: number;
   /** regions replacing slots 1..r (0 = none) */
   r: number;
@@ -42,6 +42,7 @@ export function embeddingForward(
   s: EmbeddingShape,
   ids: Int32Array,
   seg: Int32Array,
+  positions: Int32Array | null,
   wte: FloatArray,
   wpe: FloatArray,
   wtt: FloatArray,
@@ -63,7 +64,7 @@ export function embeddingForward(
       } else {
         const id = ids[b * L + l];
         checkId(id, V, "token id", b, l);
-        const pos = posOffset + l;
+        const pos = positions ? positions[b * L + l] : posOffset + l;
         checkId(pos, P, "position", b, l);
         const wo = id * C, po = pos * C;
         for (let i = 0; i < C; i++) out[o + i] = wte[wo + i] + wpe[po + i] + wtt[to + i];
@@ -77,6 +78,7 @@ export function embeddingBackward(
   s: EmbeddingShape,
   ids: Int32Array,
   seg: Int32Array,
+  positions: Int32Array | null,
   dout: FloatArray,
   dwte: FloatArray,
   dwpe: FloatArray,
@@ -97,7 +99,7 @@ export function embeddingBackward(
           dpe![ro + i] = dout[o + i];
         }
       } else {
-        const wo = ids[b * L + l] * C, po = (posOffset + l) * C;
+        const wo = ids[b * L + l] * C, po = (positions ? positions[b * L + l] : posOffset + l) * C;
         for (let i = 0; i < C; i++) {
           dwte[wo + i] += dout[o + i];
           dwpe[po + i] += dout[o + i];
@@ -113,7 +115,9 @@ export function gatherRows(x: FloatArray, index: Int32Array, out: FloatArray, bx
   for (let b = 0; b < bx; b++) {
     for (let p = 0; p < P; p++) {
       const m = index[b * P + p];
-      if (!(m >= 0 && m < M)) throw new RangeError(`Cannot gather rows: index ${m} at [${b},${p}] is outside [0, ${M})`);
+      if (!(m >= 0 && m < M)) {
+        throw new RangeError(`Cannot gather rows: index ${m} at [${b},${p}] is outside [0, ${M})`);
+      }
       const src = (b * M + m) * d;
       out.set(x.subarray(src, src + d), (b * P + p) * d);
     }
@@ -121,12 +125,20 @@ export function gatherRows(x: FloatArray, index: Int32Array, out: FloatArray, bx
 }
 
 /** dx[b, index[b,p], :] += dout[b,p,:] (transpose of {@linkcode gatherRows}). */
-export function scatterAddRows(dout: FloatArray, index: Int32Array, dx: FloatArray, bx: number, d: number): void {
+export function scatterAddRows(
+  dout: FloatArray,
+  index: Int32Array,
+  dx: FloatArray,
+  bx: number,
+  d: number,
+): void {
   const P = index.length / bx, M = dx.length / (bx * d);
   for (let b = 0; b < bx; b++) {
     for (let p = 0; p < P; p++) {
       const m = index[b * P + p];
-      if (!(m >= 0 && m < M)) throw new RangeError(`Cannot scatter rows: index ${m} at [${b},${p}] is outside [0, ${M})`);
+      if (!(m >= 0 && m < M)) {
+        throw new RangeError(`Cannot scatter rows: index ${m} at [${b},${p}] is outside [0, ${M})`);
+      }
       const dst = (b * M + m) * d, src = (b * P + p) * d;
       for (let i = 0; i < d; i++) dx[dst + i] += dout[src + i];
     }

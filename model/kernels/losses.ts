@@ -33,7 +33,9 @@ export function crossEntropyForward(
   const sm = smoothing > 0 ? smoothingConstants(smoothing, v) : null;
   for (let n = 0; n < N; n++) {
     const o = n * v, t = targets[n];
-    if (!(t >= 0 && t < v)) throw new RangeError(`Cannot compute cross entropy: target ${t} at [${n}] is outside [0, ${v})`);
+    if (!(t >= 0 && t < v)) {
+      throw new RangeError(`Cannot compute cross entropy: target ${t} at [${n}] is outside [0, ${v})`);
+    }
     let max = -Infinity;
     for (let j = 0; j < v; j++) if (logits[o + j] > max) max = logits[o + j];
     let sum = 0, sumLogit = 0;

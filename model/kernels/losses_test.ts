@@ -39,15 +39,20 @@ for (const smoothing of [0, 0.1]) {
       }
       assertClose([losses[n]], [expected], { atol: 1e-12, rtol: 1e-12, name: `row ${n}` });
     }
-    checkVjp(([x]) => {
-      const l = new Float64Array(N);
-      crossEntropyForward(x, targets, l, V, smoothing);
-      return l;
-    }, ([x], dy) => {
-      const dx = new Float64Array(x.length);
-      crossEntropyBackward(x, targets, dy, dx, V, smoothing);
-      return [dx];
-    }, [logits], { name: "crossEntropy", rtol: 1e-7 });
+    checkVjp(
+      ([x]) => {
+        const l = new Float64Array(N);
+        crossEntropyForward(x, targets, l, V, smoothing);
+        return l;
+      },
+      ([x], dy) => {
+        const dx = new Float64Array(x.length);
+        crossEntropyBackward(x, targets, dy, dx, V, smoothing);
+        return [dx];
+      },
+      [logits],
+      { name: "crossEntropy", rtol: 1e-7 },
+    );
   });
 }
 
@@ -56,10 +61,14 @@ Deno.test("maskedLossReduce() averages over masked weights, drops the worst exam
   const losses = Float64Array.from({ length: b * p }, (_, i) => 1 + (i % 7));
   const weights = Float64Array.from({ length: b * p }, (_, i) => (i % 4 === 3 ? 0 : 1));
   const coef = new Float64Array(b * p);
-  const sums = [0, 1, 2, 3, 4].map((e) => [0, 1, 2].reduce((s, q) => s + losses[e * p + q] * weights[e * p + q], 0));
+  const sums = [0, 1, 2, 3, 4].map((e) =>
+    [0, 1, 2].reduce((s, q) => s + losses[e * p + q] * weights[e * p + q], 0)
+  );
   const wsum = [0, 1, 2, 3, 4].map((e) => [0, 1, 2].reduce((s, q) => s + weights[e * p + q], 0));
   const all = maskedLossReduce(losses, weights, coef, b, 0);
-  assertClose([all], [sums.reduce((s, v) => s + v, 0) / (wsum.reduce((s, v) => s + v, 0) + 1e-5)], { rtol: 1e-12 });
+  assertClose([all], [sums.reduce((s, v) => s + v, 0) / (wsum.reduce((s, v) => s + v, 0) + 1e-5)], {
+    rtol: 1e-12,
+  });
   // drop 0.2: int(5·0.8) = 4 examples kept, the one with the largest sum is dropped
   const worst = sums.indexOf(Math.max(...sums));
   const l2 = maskedLossReduce(losses, weights, coef, b, 0.2);
@@ -67,11 +76,16 @@ Deno.test("maskedLossReduce() averages over masked weights, drops the worst exam
   assertClose([l2], [sums.reduce((s, v, e) => s + (e === worst ? 0 : v), 0) / keptW], { rtol: 1e-12 });
   assert.equal(coef[worst * p], 0);
   // coefficients are the gradient of the loss with respect to the per-position losses
-  checkVjp(([l]) => Float64Array.of(maskedLossReduce(l, weights, new Float64Array(b * p), b, 0.2)), ([l], dy) => {
-    const c = new Float64Array(b * p);
-    maskedLossReduce(l, weights, c, b, 0.2, dy[0]);
-    return [c];
-  }, [losses], { name: "maskedLossReduce", rtol: 1e-7 });
+  checkVjp(
+    ([l]) => Float64Array.of(maskedLossReduce(l, weights, new Float64Array(b * p), b, 0.2)),
+    ([l], dy) => {
+      const c = new Float64Array(b * p);
+      maskedLossReduce(l, weights, c, b, 0.2, dy[0]);
+      return [c];
+    },
+    [losses],
+    { name: "maskedLossReduce", rtol: 1e-7 },
+  );
 });
 
 Deno.test("BCE with logits (×A, mean over B) matches the direct formula and passes a finite-difference check", () => {
@@ -85,9 +99,14 @@ Deno.test("BCE with logits (×A, mean over B) matches the direct formula and pas
     direct -= y[i] * Math.log(s) + (1 - y[i]) * Math.log(1 - s);
   }
   assertClose([bceForward(x, y, b)], [(direct / (b * a)) * a], { rtol: 1e-12 });
-  checkVjp(([v]) => Float64Array.of(bceForward(v, y, b)), ([v], dy) => {
-    const dx = new Float64Array(v.length);
-    bceBackward(v, y, dx, b, dy[0]);
-    return [dx];
-  }, [x], { name: "bce", rtol: 1e-7 });
+  checkVjp(
+    ([v]) => Float64Array.of(bceForward(v, y, b)),
+    ([v], dy) => {
+      const dx = new Float64Array(v.length);
+      bceBackward(v, y, dx, b, dy[0]);
+      return [dx];
+    },
+    [x],
+    { name: "bce", rtol: 1e-7 },
+  );
 });

@@ -21,7 +21,11 @@ Deno.test("gemm() matches the naive triple loop for every transpose, offsets, st
           const [g, ref] = randomCase(rng, transA, transB, beta);
           gemm(g);
           gemmNaive(ref);
-          assertClose(g.c, ref.c, { atol: 1e-12, rtol: 1e-12, name: `gemm tA=${transA} tB=${transB} beta=${beta}` });
+          assertClose(g.c, ref.c, {
+            atol: 1e-12,
+            rtol: 1e-12,
+            name: `gemm tA=${transA} tB=${transB} beta=${beta}`,
+          });
         }
       }
     }
@@ -30,6 +34,23 @@ Deno.test("gemm() matches the naive triple loop for every transpose, offsets, st
 
 Deno.test("gemm() with beta = 0 ignores NaN in C", () => {
   const a = Float64Array.of(1, 2), b = Float64Array.of(3, 4), c = Float64Array.of(NaN);
-  gemm({ transA: false, transB: true, m: 1, n: 1, k: 2, alpha: 1, a, aOff: 0, lda: 2, b, bOff: 0, ldb: 2, beta: 0, c, cOff: 0, ldc: 1 });
+  gemm({
+    transA: false,
+    transB: true,
+    m: 1,
+    n: 1,
+    k: 2,
+    alpha: 1,
+    a,
+    aOff: 0,
+    lda: 2,
+    b,
+    bOff: 0,
+    ldb: 2,
+    beta: 0,
+    c,
+    cOff: 0,
+    ldc: 1,
+  });
   assertClose(c, [11]);
 });

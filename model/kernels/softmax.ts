@@ -9,6 +9,7 @@
  * @module
  */
 import type { FloatArray } from "./types.ts";
+import { expFast } from "./fastmath.ts";
 
 /** p = softmax(x + mask) row by row; `heads` = NH, `lq`, `lk` as in the module doc. */
 export function softmaxForward(
@@ -19,6 +20,9 @@ export function softmaxForward(
   lq: number,
   lk: number,
 ): void {
+  if (x instanceof Float32Array && mask instanceof Float32Array && p instanceof Float32Array) {
+    return softmaxForward32(x, mask, p, heads, lq, lk);
+  }
   const rows = x.length / lk;
   for (let r = 0; r < rows; r++) {
     const o = r * lk;
@@ -32,6 +36,35 @@ export function softmaxForward(
     let sum = 0;
     for (let j = 0; j < lk; j++) {
       const e = Math.exp(x[o + j] + mask[mo + j] - max);
+      p[o + j] = e;
+      sum += e;
+    }
+    const inv = 1 / sum;
+    for (let j = 0; j < lk; j++) p[o + j] *= inv;
+  }
+}
+
+// float32 storage: the fast exp (module fastmath.ts)
+function softmaxForward32(
+  x: Float32Array,
+  mask: Float32Array,
+  p: Float32Array,
+  heads: number,
+  lq: number,
+  lk: number,
+): void {
+  const rows = x.length / lk;
+  for (let r = 0; r < rows; r++) {
+    const o = r * lk;
+    const mo = (Math.floor(r / (heads * lq)) * lq + (r % lq)) * lk;
+    let max = -Infinity;
+    for (let j = 0; j < lk; j++) {
+      const v = x[o + j] + mask[mo + j];
+      if (v > max) max = v;
+    }
+    let sum = 0;
+    for (let j = 0; j < lk; j++) {
+      const e = expFast(x[o + j] + mask[mo + j] - max);
       p[o + j] = e;
       sum += e;
     }

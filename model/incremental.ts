@@ -1,0 +1,536 @@
+/**
+ * Incremental decoding forward (spec §5.2) with a per-layer key/value cache.
+ *
+ * VLP's decoder appends one `[MASK]` per step and keeps the hidden states of every earlier position (the
+ * embedding output and each layer's output); each layer then re-projects those states to keys and values.
+ * Here each layer caches the keys and values themselves, which is the same arithmetic without the repeated
+ * projections:
+ *
+ * - `start()`: the prompt ([CLS], R regions, [SEP], positions 0..A−1 with A = R + 2) plus a `[MASK]` at
+ *   position A, region inputs in slots 1..R, for B images. Keys/values of the prompt go to a per-image
+ *   prefix cache [B, A, 2C]; the logits of the `[MASK]` come back [B, V].
+ * - `expand(W)`: every image becomes W sequences (sequence n = b·W + w), sharing the image's prefix cache.
+ * - `step(tokens)`: each sequence's chosen token replaces its `[MASK]` and a new `[MASK]` is appended
+ *   (2 new positions); their keys/values go to a per-sequence generation cache [N, T, 2C] (T = maxLength − A);
+ *   returns the logits of the new `[MASK]` [N, V].
+ * - `reorder(src)`: sequence n takes the generation cache of sequence src[n] (beam search back-pointers;
+ *   within the same image).
+ *
+ * Attention of a step: scores = Q·[K_prefix(image) | K_gen(sequence)]ᵀ/√HS with the decoder-time mask
+ * (every row sees the prompt; generation rows see generation positions up to themselves) or per-image
+ * rows/columns of a given mask, then softmax, then P·[V_prefix | V_gen]. No dropout (eval mode).
+ *
+ * @example Usage (greedy)
+ * ```ts ignore
+ * const dec = new IncrementalDecoder(model, { maxImages: B });
+ * let logits = await model.backend.read(dec.start({ regionFeats, visPe, inputIds, segmentIds }));
+ * for (let t = 1; t < dec.maxSteps; t++) logits = await model.backend.read(dec.step(argmaxRows(logits, V)));
+ * ```
+ *
+ * @module
+ */
+import type { Backend, Tensor } from "./backend.ts";
+import type { Numbers } from "./batch.ts";
+import { linear } from "./layers.ts";
+import { additiveMask } from "./kernels/softmax.ts";
+import type { VlpModel } from "./vlp.ts";
+
+/** Options of {@linkcode IncrementalDecoder}. */
+export interface IncrementalOptions {
+  /** Most images per `start()` (B). */
+  maxImages: number;
+  /** Most sequences per image after `expand()` (beam width W; default 1). */
+  maxWidth?: number;
+  /** Positions of a finished sequence, prompt included (default R + 2 + 20 = 122 for R = 100). */
+  maxLength?: number;
+}
+
+/** Inputs of {@linkcode IncrementalDecoder.start}. */
+export interface StartInputs {
+  /** [B, R, F] */
+  regionFeats: Numbers;
+  /** [B, R, G] */
+  visPe: Numbers;
+  /** [B, A] prompt ids ([CLS], R × [UNK], [SEP]) */
+  inputIds: Numbers;
+  /** [B, maxLength] segment ids of every position (VLP: 4 for the prompt, 5 after) */
+  segmentIds: Numbers;
+  /** [B, maxLength, maxLength] 0/1 mask to slice per step (default: the decoder-time mask) */
+  attentionMask?: Numbers;
+  /** id appended as the `[MASK]` (default 103) */
+  maskId?: number;
+}
+
+interface StepBuffers {
+  ids: Tensor; // [rows] int32
+  seg: Tensor; // [rows] int32
+  x: Tensor; // [rows, C] embeddings
+  mean: Tensor; // [rows]
+  rstd: Tensor;
+  h: Tensor[]; // 2 × [rows, C] hidden states (ping-pong)
+  qkv: Tensor; // [rows, 3C]
+  scores: Tensor; // [N·NH·Lq·Lk max]
+  probs: Tensor;
+  mask: Tensor; // [N·Lq·Lk max]
+  ctx: Tensor; // [rows, C]
+  c1: Tensor; // [rows, C]
+  res: Tensor; // [rows, C]
+  a: Tensor; // [rows, C]
+  f1: Tensor; // [rows, I]
+  f2: Tensor; // [rows, I]
+  last: Tensor; // [N, C]
+  lastIdx: Tensor; // [N, 1] int32
+  t1: Tensor; // [N, C]
+  t2: Tensor;
+  t3: Tensor;
+  tMean: Tensor; // [N]
+  tRstd: Tensor;
+  logits: Tensor; // [N, V]
+  // region inputs (first step)
+  feats: Tensor; // [B·R, F]
+  visPe: Tensor; // [B·R, G]
+  r1Pre: Tensor; // [B·R, FH]
+  r1: Tensor;
+  r2Pre: Tensor; // [B·R, C]
+  r2: Tensor;
+  pPre: Tensor;
+  p: Tensor;
+}
+
+/** Incremental decoding state of up to maxImages × maxWidth sequences (see the module doc). */
+export class IncrementalDecoder {
+  readonly model: VlpModel;
+  /** A = R + 2 prompt positions. */
+  readonly promptLength: number;
+  readonly maxLength: number;
+  readonly maxImages: number;
+  readonly maxWidth: number;
+  readonly #be: Backend;
+  readonly #prefix: Tensor[]; // per layer [Bmax, A, 2C]
+  #gen: Tensor[]; // per layer [Nmax, T, 2C]
+  #genSpare: Tensor[];
+  readonly #buf: StepBuffers;
+  #images = 0;
+  #width = 1;
+  #pos = -1; // position of the current [MASK]; -1 before start()
+  #segHost: Int32Array = new Int32Array(0); // [B, maxLength]
+  #maskHost: Float32Array | null = null; // [B, maxLength, maxLength] 0/1
+  #maskId = 103;
+
+  constructor(model: VlpModel, opts: IncrementalOptions) {
+    const cfg = model.config;
+    this.model = model;
+    this.#be = model.backend;
+    this.promptLength = cfg.regions + 2;
+    this.maxLength = opts.maxLength ?? this.promptLength + 20;
+    this.maxImages = opts.maxImages;
+    this.maxWidth = opts.maxWidth ?? 1;
+    const { C, NH, I, V, R, F, FH, G, NL } = model.dims;
+    const A = this.promptLength, T = this.maxLength - A;
+    if (
+      !(Number.isInteger(this.maxImages) && this.maxImages >= 1 && Number.isInteger(this.maxWidth) &&
+        this.maxWidth >= 1)
+    ) {
+      throw new RangeError(
+        `Cannot create decoder: maxImages ${this.maxImages} and maxWidth ${this.maxWidth} must be ≥ 1`,
+      );
+    }
+    if (T < 1 || this.maxLength > cfg.maxPositions) {
+      throw new RangeError(
+        `Cannot create decoder: maxLength ${this.maxLength} must be in (${A}, ${cfg.maxPositions}] (prompt R + 2 = ${A})`,
+      );
+    }
+    const be = this.#be;
+    const Bm = this.maxImages, Nm = Bm * this.maxWidth;
+    this.#prefix = Array.from({ length: NL }, () => be.alloc([Bm, A, 2 * C]));
+    this.#gen = Array.from({ length: NL }, () => be.alloc([Nm, T, 2 * C]));
+    this.#genSpare = Array.from({ length: NL }, () => be.alloc([Nm, T, 2 * C]));
+    // largest step: the first (B·(A+1) rows, Lk = A+1) or a later one (N·2 rows, Lk ≤ maxLength)
+    const rows = Math.max(Bm * (A + 1), Nm * 2);
+    const att = Math.max(Bm * (A + 1) * (A + 1), Nm * 2 * this.maxLength);
+    const f = (...s: number[]) => be.alloc(s);
+    this.#buf = {
+      ids: be.alloc([rows], "int32"),
+      seg: be.alloc([rows], "int32"),
+      x: f(rows, C),
+      mean: f(rows),
+      rstd: f(rows),
+      h: [f(rows, C), f(rows, C)],
+      qkv: f(rows, 3 * C),
+      scores: f(att * NH),
+      probs: f(att * NH),
+      mask: f(att),
+      ctx: f(rows, C),
+      c1: f(rows, C),
+      res: f(rows, C),
+      a: f(rows, C),
+      f1: f(rows, I),
+      f2: f(rows, I),
+      last: f(Nm, C),
+      lastIdx: be.alloc([Nm, 1], "int32"),
+      t1: f(Nm, C),
+      t2: f(Nm, C),
+      t3: f(Nm, C),
+      tMean: f(Nm),
+      tRstd: f(Nm),
+      logits: f(Nm, V),
+      feats: f(Bm * R, F),
+      visPe: f(Bm * R, G),
+      r1Pre: f(Bm * R, FH),
+      r1: f(Bm * R, FH),
+      r2Pre: f(Bm * R, C),
+      r2: f(Bm * R, C),
+      pPre: f(Bm * R, C),
+      p: f(Bm * R, C),
+    };
+  }
+
+  /** Current number of sequences (images × width). */
+  get numSequences(): number {
+    return this.#images * this.#width;
+  }
+
+  /** Sequences per image. */
+  get width(): number {
+    return this.#width;
+  }
+
+  /** Position of the `[MASK]` whose logits the last call returned (−1 before start). */
+  get position(): number {
+    return this.#pos;
+  }
+
+  /** Logits calls of a full decode: start() plus maxSteps − 1 steps (VLP: 20). */
+  get maxSteps(): number {
+    return this.maxLength - this.promptLength;
+  }
+
+  /** Run the prompt of B images (see the module doc); returns the [B, V] logits of the `[MASK]` at A. */
+  start(inp: StartInputs): Tensor {
+    const { R, F, G } = this.model.dims;
+    const A = this.promptLength, L = this.maxLength;
+    const B = inp.regionFeats.length / (R * F);
+    if (!Number.isInteger(B) || B < 1 || B > this.maxImages) {
+      throw new RangeError(
+        `Cannot start decoding: regionFeats has ${inp.regionFeats.length} elements, B must be 1..${this.maxImages} (R·F = ${
+          R * F
+        })`,
+      );
+    }
+    const need = (name: string, n: number, a: Numbers | undefined) => {
+      if (!a || a.length !== n) {
+        throw new TypeError(`Cannot start decoding: "${name}" has ${a?.length} elements, expected ${n}`);
+      }
+    };
+    need("visPe", B * R * G, inp.visPe);
+    need("inputIds", B * A, inp.inputIds);
+    need("segmentIds", B * L, inp.segmentIds);
+    if (inp.attentionMask) need("attentionMask", B * L * L, inp.attentionMask);
+    this.#images = B;
+    this.#width = 1;
+    this.#segHost = Int32Array.from(inp.segmentIds);
+    this.#maskHost = inp.attentionMask ? Float32Array.from(inp.attentionMask) : null;
+    this.#maskId = inp.maskId ?? 103;
+    const ids = new Int32Array(B * (A + 1));
+    for (let b = 0; b < B; b++) {
+      for (let l = 0; l < A; l++) ids[b * (A + 1) + l] = inp.inputIds[b * A + l];
+      ids[b * (A + 1) + A] = this.#maskId;
+    }
+    this.#regionBranches(inp, B);
+    this.#pos = A;
+    return this.#run(ids, 0, A + 1);
+  }
+
+  /** Make each image W sequences (n = b·W + w) after start(). */
+  expand(width: number): void {
+    if (this.#pos < 0) throw new RangeError("Cannot expand: start() was not called");
+    if (this.#width !== 1) {
+      throw new RangeError(`Cannot expand: sequences are already expanded to width ${this.#width}`);
+    }
+    if (!(Number.isInteger(width) && width >= 1 && width <= this.maxWidth)) {
+      throw new RangeError(`Cannot expand to width ${width}: must be 1..${this.maxWidth}`);
+    }
+    // only the scratch [MASK] slot is in the generation cache so far: nothing to copy
+    this.#width = width;
+  }
+
+  /** Append one token per sequence (where the last `[MASK]` was) and a new `[MASK]`; returns [N, V] logits. */
+  step(tokens: Numbers): Tensor {
+    const N = this.numSequences;
+    if (this.#pos < 0) throw new RangeError("Cannot step: start() was not called");
+    if (tokens.length !== N) throw new TypeError(`Cannot step: ${tokens.length} tokens for ${N} sequences`);
+    if (this.#pos + 1 >= this.maxLength) {
+      throw new RangeError(`Cannot step: position ${this.#pos + 1} is beyond maxLength ${this.maxLength}`);
+    }
+    const ids = new Int32Array(N * 2);
+    for (let n = 0; n < N; n++) {
+      ids[2 * n] = tokens[n];
+      ids[2 * n + 1] = this.#maskId;
+    }
+    const start = this.#pos;
+    this.#pos++;
+    return this.#run(ids, start, 2);
+  }
+
+  /** Sequence n takes the state of sequence src[n] (same image: ⌊src[n]/W⌋ = ⌊n/W⌋). */
+  reorder(src: Numbers): void {
+    const N = this.numSequences, W = this.#width;
+    if (src.length !== N) throw new TypeError(`Cannot reorder: ${src.length} indices for ${N} sequences`);
+    const idx = new Int32Array(N);
+    for (let n = 0; n < N; n++) {
+      const s = src[n];
+      if (!(Number.isInteger(s) && s >= 0 && s < N && Math.floor(s / W) === Math.floor(n / W))) {
+        throw new RangeError(
+          `Cannot reorder: sequence ${n} (image ${Math.floor(n / W)}) cannot take sequence ${s}`,
+        );
+      }
+      idx[n] = s;
+    }
+    const be = this.#be;
+    const T = this.maxLength - this.promptLength, C2 = 2 * this.model.dims.C;
+    const index = be.alloc([1, N], "int32");
+    be.write(index, idx);
+    for (let l = 0; l < this.#gen.length; l++) {
+      be.gatherRows({
+        x: be.view(this.#gen[l], 0, [1, N, T * C2]),
+        index,
+        out: be.view(this.#genSpare[l], 0, [1, N, T * C2]),
+      });
+    }
+    be.free(index);
+    [this.#gen, this.#genSpare] = [this.#genSpare, this.#gen];
+  }
+
+  // ---- internals ----------------------------------------------------------------------------------------
+
+  #regionBranches(inp: StartInputs, B: number): void {
+    const be = this.#be, w = this.model.weights, b = this.#buf;
+    const { R, F, G, FH, C } = this.model.dims;
+    const v = (t: Tensor, ...s: number[]) => be.view(t, 0, s);
+    const feats = v(b.feats, B * R, F), visPe = v(b.visPe, B * R, G);
+    be.write(feats, inp.regionFeats);
+    be.write(visPe, inp.visPe);
+    linear(be, feats, w.vis0W, w.vis0B, v(b.r1Pre, B * R, FH));
+    be.relu({ x: v(b.r1Pre, B * R, FH), out: v(b.r1, B * R, FH) });
+    linear(be, v(b.r1, B * R, FH), w.vis2W, w.vis2B, v(b.r2Pre, B * R, C));
+    be.relu({ x: v(b.r2Pre, B * R, C), out: v(b.r2, B * R, C) });
+    linear(be, visPe, w.visPeW, w.visPeB, v(b.pPre, B * R, C));
+    be.relu({ x: v(b.pPre, B * R, C), out: v(b.p, B * R, C) });
+  }
+
+  /** One forward over Lq new positions starting at `start` for every sequence; returns [N, V] logits. */
+  #run(idsHost: Int32Array, start: number, Lq: number): Tensor {
+    const be = this.#be, w = this.model.weights, b = this.#buf, cfg = this.model.config;
+    const { C, NH, HS, I, V, R, NL } = this.model.dims;
+    const first = start === 0;
+    const A = this.promptLength, T = this.maxLength - A;
+    const B = this.#images, W = first ? 1 : this.#width, N = B * W;
+    const rows = N * Lq, Lk = start + Lq, Lg = Lk - A; // key columns: A prefix + Lg generation slots
+    const eps = cfg.layerNormEps, C3 = 3 * C, C2 = 2 * C;
+    const v = (t: Tensor, ...s: number[]) => be.view(t, 0, s);
+    // inputs of this step
+    const seg = new Int32Array(rows);
+    for (let n = 0; n < N; n++) {
+      const img = Math.floor(n / W);
+      for (let i = 0; i < Lq; i++) seg[n * Lq + i] = this.#segHost[img * this.maxLength + start + i];
+    }
+    be.write(v(b.ids, rows), idsHost);
+    be.write(v(b.seg, rows), seg);
+    be.write(v(b.mask, N, Lq, Lk), this.#stepMask(N, W, start, Lq, Lk));
+    // embeddings (regions in slots 1..R on the first step only)
+    const x3 = v(b.x, N, Lq, C);
+    be.embedding({
+      ids: v(b.ids, N, Lq),
+      segmentIds: v(b.seg, N, Lq),
+      wte: w.wte,
+      wpe: w.wpe,
+      wtt: w.wtt,
+      posOffset: start,
+      ...(first ? { regions: v(b.r2, N, R, C), regionPos: v(b.p, N, R, C) } : {}),
+      out: x3,
+    });
+    let h = v(b.h[0], rows, C);
+    be.layernorm({
+      x: v(b.x, rows, C),
+      weight: w.embLnW,
+      bias: w.embLnB,
+      out: h,
+      mean: v(b.mean, rows),
+      rstd: v(b.rstd, rows),
+      eps,
+    });
+    const scores = v(b.scores, N, NH, Lq, Lk), probs = v(b.probs, N, NH, Lq, Lk);
+    const qkv = v(b.qkv, rows, C3), ctx = v(b.ctx, rows, C);
+    const scale = 1 / Math.sqrt(HS);
+    for (let l = 0; l < NL; l++) {
+      const lw = w.layers[l], prefix = this.#prefix[l], gen = this.#gen[l];
+      linear(be, h, lw.qkvW, lw.qkvB, qkv);
+      // keys/values of the new positions into the caches
+      const kvNew = be.view(qkv, C, [qkv.size - C]);
+      if (first) {
+        be.copyStrided({
+          src: kvNew,
+          dst: prefix,
+          shape: [N, A, C2],
+          srcStride: [Lq * C3, C3],
+          dstStride: [A * C2, C2],
+        });
+        be.copyStrided({
+          src: be.view(qkv, A * C3 + C, [qkv.size - A * C3 - C]),
+          dst: gen,
+          shape: [N, 1, C2],
+          srcStride: [Lq * C3, C3],
+          dstStride: [T * C2, C2],
+        });
+      } else {
+        be.copyStrided({
+          src: kvNew,
+          dst: be.view(gen, (start - A) * C2, [gen.size - (start - A) * C2]),
+          shape: [N, Lq, C2],
+          srcStride: [Lq * C3, C3],
+          dstStride: [T * C2, C2],
+        });
+      }
+      // scores: prefix columns 0..A−1 (shared by the W sequences of an image), then generation columns
+      be.matmul({
+        a: qkv,
+        b: prefix,
+        c: scores,
+        m: Lq,
+        n: A,
+        k: HS,
+        transB: true,
+        lda: C3,
+        ldb: C2,
+        ldc: Lk,
+        alpha: scale,
+        batch: [B, W, NH],
+        strideA: [W * Lq * C3, Lq * C3, HS],
+        strideB: [A * C2, 0, HS],
+        strideC: [W * NH * Lq * Lk, NH * Lq * Lk, Lq * Lk],
+      });
+      be.matmul({
+        a: qkv,
+        b: gen,
+        c: be.view(scores, A, [scores.size - A]),
+        m: Lq,
+        n: Lg,
+        k: HS,
+        transB: true,
+        lda: C3,
+        ldb: C2,
+        ldc: Lk,
+        alpha: scale,
+        batch: [N, NH],
+        strideA: [Lq * C3, HS],
+        strideB: [T * C2, HS],
+        strideC: [NH * Lq * Lk, Lq * Lk],
+      });
+      be.softmax({ x: scores, mask: v(b.mask, N, Lq, Lk), out: probs });
+      // ctx = P[:, :, :, :A]·V_prefix + P[:, :, :, A:]·V_gen
+      be.matmul({
+        a: probs,
+        b: be.view(prefix, C, [prefix.size - C]),
+        c: ctx,
+        m: Lq,
+        n: HS,
+        k: A,
+        lda: Lk,
+        ldb: C2,
+        ldc: C,
+        batch: [B, W, NH],
+        strideA: [W * NH * Lq * Lk, NH * Lq * Lk, Lq * Lk],
+        strideB: [A * C2, 0, HS],
+        strideC: [W * Lq * C, Lq * C, HS],
+      });
+      be.matmul({
+        a: be.view(probs, A, [probs.size - A]),
+        b: be.view(gen, C, [gen.size - C]),
+        c: ctx,
+        m: Lq,
+        n: HS,
+        k: Lg,
+        lda: Lk,
+        ldb: C2,
+        ldc: C,
+        beta: 1,
+        batch: [N, NH],
+        strideA: [NH * Lq * Lk, Lq * Lk],
+        strideB: [T * C2, HS],
+        strideC: [Lq * C, HS],
+      });
+      // output projection, FFN (post-LN), as in encoderLayerForward without dropout
+      const c1 = v(b.c1, rows, C), res = v(b.res, rows, C), a = v(b.a, rows, C);
+      const mean = v(b.mean, rows), rstd = v(b.rstd, rows);
+      linear(be, ctx, lw.attnOutW, lw.attnOutB, c1);
+      be.add({ a: c1, b: h, out: res });
+      be.layernorm({ x: res, weight: lw.ln1W, bias: lw.ln1B, out: a, mean, rstd, eps });
+      linear(be, a, lw.ffnInW, lw.ffnInB, v(b.f1, rows, I));
+      be.gelu({ x: v(b.f1, rows, I), out: v(b.f2, rows, I) });
+      linear(be, v(b.f2, rows, I), lw.ffnOutW, lw.ffnOutB, c1);
+      be.add({ a: c1, b: a, out: res });
+      const out = v(b.h[(l + 1) % 2], rows, C);
+      be.layernorm({ x: res, weight: lw.ln2W, bias: lw.ln2B, out, mean, rstd, eps });
+      h = out;
+    }
+    // LM head on the last position ([MASK]) of every sequence
+    const idx = v(b.lastIdx, N, 1);
+    be.write(idx, new Int32Array(N).fill(Lq - 1));
+    const last = v(b.last, N, C), t1 = v(b.t1, N, C), t2 = v(b.t2, N, C), t3 = v(b.t3, N, C);
+    be.gatherRows({ x: be.view(h, 0, [N, Lq, C]), index: idx, out: last });
+    linear(be, last, w.lmDenseW, w.lmDenseB, t1);
+    be.gelu({ x: t1, out: t2 });
+    be.layernorm({
+      x: t2,
+      weight: w.lmLnW,
+      bias: w.lmLnB,
+      out: t3,
+      mean: v(b.tMean, N),
+      rstd: v(b.tRstd, N),
+      eps,
+    });
+    const logits = v(b.logits, N, V);
+    linear(be, t3, w.wte, w.lmBias, logits);
+    return logits;
+  }
+
+  /** Additive mask [N, Lq, Lk] of a step: rows start..start+Lq−1, columns 0..Lk−1. */
+  #stepMask(N: number, W: number, start: number, Lq: number, Lk: number): Float32Array | Float64Array {
+    const L = this.maxLength, A = this.promptLength;
+    const m01 = new Float32Array(N * Lq * Lk);
+    for (let n = 0; n < N; n++) {
+      const img = Math.floor(n / W);
+      for (let i = 0; i < Lq; i++) {
+        const row = start + i, o = (n * Lq + i) * Lk;
+        if (this.#maskHost) {
+          const src = (img * L + row) * L;
+          for (let j = 0; j < Lk; j++) m01[o + j] = this.#maskHost[src + j];
+        } else {
+          for (let j = 0; j < Lk; j++) m01[o + j] = j < A || (row >= A && j <= row) ? 1 : 0;
+        }
+      }
+    }
+    const out = this.#be.floatType === "float64" ? new Float64Array(m01.length) : m01;
+    return additiveMask(m01, out);
+  }
+}
+
+/** Argmax of each row of [N, V] logits (greedy decoding helper). */
+export function argmaxRows(logits: ArrayLike<number>, v: number): Int32Array {
+  const N = logits.length / v;
+  if (!Number.isInteger(N)) {
+    throw new TypeError(`Cannot take argmax: ${logits.length} logits are not rows of ${v}`);
+  }
+  const out = new Int32Array(N);
+  for (let n = 0; n < N; n++) {
+    let best = 0, bv = logits[n * v];
+    for (let j = 1; j < v; j++) {
+      if (logits[n * v + j] > bv) {
+        bv = logits[n * v + j];
+        best = j;
+      }
+    }
+    out[n] = best;
+  }
+  return out;
+}

@@ -1,0 +1,328 @@
+/**
+ * Parity of the model with the ORIGINAL VLP code on a reference fixture directory (the format of
+ * `../shared/fixtures/vlp-tiny/`: manifest.json + npy/npz + model.bin). Everything is derived from the
+ * manifest (configuration, shapes, which entries exist), so fixtures of other sizes and seeds work; checks
+ * whose fixture entries are absent are skipped.
+ *
+ * Checks (named after the fixture entry they compare) and tolerances (fixtures/README.md):
+ * - forward tensors `vis_embed_out`, `vis_pe_embed_out`, `embedding_output_s2s`, `sequence_output_{s2s,bi}`,
+ *   `pooled_output_{s2s,bi}`: |a − e| ≤ 1e-4;
+ * - logits `mlm_scores_s2s`, `vqa_logits`: |a − e| ≤ 1e-4 + 1e-4·|e|;
+ * - losses `mlm_loss_s2s_drop0`, `mlm_loss_s2s_drop0.2`, `mlm_loss_bi_drop0`, `vqa_loss`: relative 1e-5;
+ * - `vqa_pred_idx` (argmax over logits[1:] + 1): exactly equal;
+ * - gradients `grads_s2s:<key>` (of `mlm_loss_s2s_drop0`, dropout off): |a − e| ≤ 1e-4·max(max|e|, 1e-3);
+ *   the floor covers gradients that are analytically zero (the attention key biases), whose fixture values are
+ *   float32 rounding noise of ~1e-9. `vis_embed.0.weight` holds its first rows only; the same rows are compared.
+ *
+ * `maxAbs` is the largest |a − e|; `maxRel` is maxAbs / max|e| (relative to the tensor's largest magnitude).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { loadTorchStateDict, type NdArray, readNpyFile, readNpz, toFloat32 } from "@vlp/features";
+import type { Backend, Tensor } from "./backend.ts";
+import { parseConfig, type VlpConfig } from "./config.ts";
+import { loadStateDict } from "./checkpoint.ts";
+import { VlpModel } from "./vlp.ts";
+import type { Batch } from "./batch.ts";
+
+/** One comparison. */
+export interface ParityCheck {
+  /** fixture entry name, e.g. `sequence_output_s2s` or `grads_s2s:bert.pooler.dense.weight` */
+  name: string;
+  maxAbs: number;
+  /** maxAbs / max|expected| */
+  maxRel: number;
+  pass: boolean;
+  /** the criterion, for the human-readable report */
+  tolerance: string;
+}
+
+/** The fixture's manifest.json (fields used here). */
+export interface FixtureManifest {
+  config: Record<string, unknown>;
+  arrays: Record<string, { shape?: number[]; dtype?: string; note?: string }>;
+  values: Record<string, unknown>;
+  state_dict_keys?: Record<string, number[]>;
+  checkpoint_format?: string;
+}
+
+/** Read a fixture's manifest.json. */
+export async function readManifest(dir: string): Promise<FixtureManifest> {
+  const path = join(dir, "manifest.json");
+  let m: unknown;
+  try {
+    m = JSON.parse(await Deno.readTextFile(path));
+  } catch (e) {
+    throw new SyntaxError(`Cannot read fixture manifest "${path}": ${(e as Error).message}`);
+  }
+  const o = m as FixtureManifest;
+  if (!o || typeof o !== "object" || typeof o.config !== "object" || typeof o.arrays !== "object") {
+    throw new SyntaxError(`Cannot read fixture manifest "${path}": expected fields "config" and "arrays"`);
+  }
+  o.values ??= {};
+  return o;
+}
+
+/** The model configuration a fixture manifest describes (sizes not in its config come from array shapes). */
+export function fixtureConfig(m: FixtureManifest): VlpConfig {
+  const c = m.config as Record<string, number | string | undefined>;
+  const num = (k: string) => (typeof c[k] === "number" ? (c[k] as number) : undefined);
+  const sdk = m.state_dict_keys ?? {};
+  const feats = m.arrays["region_feats"]?.shape, visPe = m.arrays["vis_pe"]?.shape;
+  const defined = <T extends object>(o: T) =>
+    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  return parseConfig(defined({
+    vocabSize: num("vocab_size"),
+    hiddenSize: num("hidden_size"),
+    numLayers: num("num_hidden_layers"),
+    numHeads: num("num_attention_heads"),
+    intermediateSize: num("intermediate_size"),
+    typeVocabSize: num("type_vocab_size"),
+    maxPositions: num("max_position_embeddings"),
+    layerNormEps: num("layer_norm_eps"),
+    initializerRange: num("initializer_range"),
+    regions: num("len_vis_input") ?? feats?.[1],
+    regionFeatureSize: feats?.[2],
+    regionGeometrySize: visPe?.[2],
+    regionHiddenSize: sdk["vis_embed.0.weight"]?.[0],
+    numAnswers: sdk["ans_classifier.2.weight"]?.[0],
+  }));
+}
+
+/** int64/int32 fixture arrays as Int32Array (ids, positions). */
+export function toInt32(a: NdArray): Int32Array {
+  if (a.data instanceof BigInt64Array) {
+    const out = new Int32Array(a.data.length);
+    for (let i = 0; i < out.length; i++) out[i] = Number(a.data[i]);
+    return out;
+  }
+  return Int32Array.from(toFloat32(a));
+}
+
+function compare(
+  name: string,
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: { atol: number; rtol: number; tolerance: string },
+): ParityCheck {
+  if (actual.length !== expected.length) {
+    return {
+      name,
+      maxAbs: Infinity,
+      maxRel: Infinity,
+      pass: false,
+      tolerance: `length ${actual.length} vs ${expected.length}`,
+    };
+  }
+  let maxAbs = 0, maxE = 0, pass = true;
+  for (let i = 0; i < expected.length; i++) {
+    const e = expected[i], d = Math.abs(actual[i] - e);
+    const dd = Number.isNaN(d) ? Infinity : d;
+    if (dd > maxAbs) maxAbs = dd;
+    if (Math.abs(e) > maxE) maxE = Math.abs(e);
+    if (!(dd <= tol.atol + tol.rtol * Math.abs(e))) pass = false;
+  }
+  return {
+    name,
+    maxAbs,
+    maxRel: maxE > 0 ? maxAbs / maxE : maxAbs === 0 ? 0 : Infinity,
+    pass,
+    tolerance: tol.tolerance,
+  };
+}
+
+const FORWARD = { atol: 1e-4, rtol: 0, tolerance: "|a-e| <= 1e-4" };
+const LOGITS = { atol: 1e-4, rtol: 1e-4, tolerance: "|a-e| <= 1e-4 + 1e-4|e|" };
+const LOSS = (e: number) => ({ atol: 0, rtol: 1e-5, tolerance: `relative 1e-5 (|e| = ${e})` });
+function gradTol(expected: Float32Array) {
+  let m = 0;
+  for (const v of expected) if (Math.abs(v) > m) m = Math.abs(v);
+  const atol = 1e-4 * Math.max(m, 1e-3);
+  return { atol, rtol: 0, tolerance: `|a-e| <= 1e-4*max(max|e|, 1e-3) = ${atol.toExponential(2)}` };
+}
+
+/** Options of {@linkcode modelParityChecks}. */
+export interface ParityOptions {
+  /** progress lines (default: none) */
+  log?: (line: string) => void;
+}
+
+/** Run every model check the fixture supports on a backend (see the module doc). */
+export async function modelParityChecks(
+  fixtureDir: string,
+  backend: Backend,
+  opts: ParityOptions = {},
+): Promise<ParityCheck[]> {
+  const log = opts.log ?? (() => {});
+  const m = await readManifest(fixtureDir);
+  const config = fixtureConfig(m);
+  const has = (k: string) => k in m.arrays;
+  const cache = new Map<string, NdArray>();
+  const arr = async (k: string) => {
+    let a = cache.get(k);
+    if (!a) {
+      a = await readNpyFile(join(fixtureDir, `${k}.npy`));
+      cache.set(k, a);
+    }
+    return a;
+  };
+  const f32 = async (k: string) => toFloat32(await arr(k));
+  const i32 = async (k: string) => toInt32(await arr(k));
+  const read = async (t: Tensor) => await backend.read(t);
+  const checks: ParityCheck[] = [];
+  const add = (c: ParityCheck) => {
+    checks.push(c);
+    log(
+      `${c.pass ? "ok  " : "FAIL"} ${c.name}: max abs ${c.maxAbs.toExponential(3)}, max rel ${
+        c.maxRel.toExponential(3)
+      } (${c.tolerance})`,
+    );
+  };
+
+  log(`loading ${join(fixtureDir, "model.bin")}`);
+  const sd = await loadTorchStateDict(join(fixtureDir, "model.bin"));
+  const hasVqa = sd.has("ans_classifier.0.weight");
+  const cap = new VlpModel({ config, task: "img2txt", backend, noInit: true });
+  loadStateDict(cap, sd, { source: join(fixtureDir, "model.bin") });
+
+  const regions = { regionFeats: await f32("region_feats"), visPe: await f32("vis_pe") };
+  const masked = has("masked_pos")
+    ? {
+      maskedPos: await i32("masked_pos"),
+      maskedIds: await i32("masked_ids"),
+      maskedWeights: await f32("masked_weights"),
+    }
+    : {};
+  const batchOf = async (mode: "s2s" | "bi"): Promise<Batch | null> =>
+    has(`attention_mask_${mode}`)
+      ? {
+        ...regions,
+        inputIds: await i32("input_ids"),
+        segmentIds: await i32(`segment_ids_${mode}`),
+        attentionMask: await f32(`attention_mask_${mode}`),
+        ...masked,
+      }
+      : null;
+
+  // ---- forward tensors ----------------------------------------------------------------------------------
+  for (const mode of ["s2s", "bi"] as const) {
+    const batch = await batchOf(mode);
+    if (!batch) continue;
+    log(`forward (${mode})`);
+    const out = cap.forward(batch);
+    if (mode === "s2s") {
+      if (has("vis_embed_out")) {
+        add(compare("vis_embed_out", await read(out.visEmbed), await f32("vis_embed_out"), FORWARD));
+      }
+      if (has("vis_pe_embed_out")) {
+        add(compare("vis_pe_embed_out", await read(out.visPeEmbed), await f32("vis_pe_embed_out"), FORWARD));
+      }
+    }
+    for (
+      const [name, t] of [
+        ["embedding_output", out.embeddingOutput],
+        ["sequence_output", out.sequenceOutput],
+        ["pooled_output", out.pooled],
+      ] as const
+    ) {
+      const k = `${name}_${mode}`;
+      if (has(k)) add(compare(k, await read(t), await f32(k), FORWARD));
+    }
+    const k = `mlm_scores_${mode}`;
+    if (has(k) && out.mlmScores) add(compare(k, await read(out.mlmScores), await f32(k), LOGITS));
+  }
+
+  // ---- masked-LM losses ---------------------------------------------------------------------------------
+  for (const [key, value] of Object.entries(m.values)) {
+    const match = /^mlm_loss_(s2s|bi)_drop([0-9.]+)$/.exec(key);
+    if (!match || typeof value !== "number") continue;
+    const batch = await batchOf(match[1] as "s2s" | "bi");
+    if (!batch) continue;
+    log(`loss ${key}`);
+    const loss = await cap.readScalar(cap.loss(batch, { dropWorstRatio: Number(match[2]) }));
+    add(compare(key, [loss], [value], LOSS(value)));
+  }
+
+  // ---- gradients ----------------------------------------------------------------------------------------
+  const s2s = await batchOf("s2s");
+  if (s2s && (has("grads_s2s.npz") || await exists(join(fixtureDir, "grads_s2s.npz")))) {
+    log("forward + backward (s2s)");
+    const expected = await readNpz(join(fixtureDir, "grads_s2s.npz"));
+    cap.zeroGrad();
+    cap.forwardBackward(s2s, { dropout: false });
+    const grads = cap.gradientViews();
+    for (const [key, e] of expected) {
+      const t = grads.get(key);
+      const ev = toFloat32(e);
+      if (!t) {
+        add({
+          name: `grads_s2s:${key}`,
+          maxAbs: Infinity,
+          maxRel: Infinity,
+          pass: false,
+          tolerance: "no such parameter",
+        });
+        continue;
+      }
+      // a fixture may store only the first rows of a large gradient
+      const a = (await read(t)).subarray(0, ev.length);
+      add(compare(`grads_s2s:${key}`, a, ev, gradTol(ev)));
+    }
+  }
+
+  // ---- VQA ----------------------------------------------------------------------------------------------
+  if (hasVqa && has("vqa_input_ids")) {
+    const vqa = new VlpModel({ config, task: "vqa2", backend, noInit: true });
+    loadStateDict(vqa, sd, { source: join(fixtureDir, "model.bin") });
+    const batch: Batch = {
+      ...regions,
+      inputIds: await i32("vqa_input_ids"),
+      segmentIds: await i32("vqa_segment_ids"),
+      attentionMask: await f32("vqa_attention_mask"),
+      ...(has("vqa_answer_scores") ? { answerTargets: await f32("vqa_answer_scores") } : {}),
+    };
+    log("forward (vqa)");
+    const logits = await read(vqa.forward(batch).vqaLogits!);
+    if (has("vqa_logits")) add(compare("vqa_logits", logits, await f32("vqa_logits"), LOGITS));
+    if (has("vqa_pred_idx")) {
+      const pred = vqaPredictions(logits, config.numAnswers);
+      add(
+        compare("vqa_pred_idx", pred, await i32("vqa_pred_idx"), {
+          atol: 0,
+          rtol: 0,
+          tolerance: "exactly equal",
+        }),
+      );
+    }
+    const v = m.values["vqa_loss"];
+    if (typeof v === "number" && batch.answerTargets) {
+      log("loss vqa_loss");
+      add(compare("vqa_loss", [await vqa.readScalar(vqa.loss(batch))], [v], LOSS(v)));
+    }
+  }
+  return checks;
+}
+
+/** VQA answer per example: argmax over logits[1:] + 1 (index 0 is `<unk>`, never predicted). */
+export function vqaPredictions(logits: ArrayLike<number>, numAnswers: number): Int32Array {
+  const B = logits.length / numAnswers;
+  const out = new Int32Array(B);
+  for (let b = 0; b < B; b++) {
+    let best = 1;
+    for (let a = 2; a < numAnswers; a++) {
+      if (logits[b * numAnswers + a] > logits[b * numAnswers + best]) best = a;
+    }
+    out[b] = best;
+  }
+  return out;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

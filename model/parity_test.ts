@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { fixturePath } from "@vlp/testing";
+import { ReferenceBackend } from "./backends/reference.ts";
+import { BlasBackend } from "./backends/blas.ts";
+import { blasRequired } from "./backends/create.ts";
+import { fixtureConfig, modelParityChecks, readManifest, vqaPredictions } from "./parity.ts";
+import { tinyConfig } from "./config.ts";
+
+const FIXTURE = fixturePath("fixtures/vlp-tiny");
+const blas = BlasBackend.tryCreate({ threads: 2 });
+if (!blas && blasRequired()) throw new Error("VLP_REQUIRE_BLAS=1 but OpenBLAS could not be loaded");
+
+Deno.test("fixtureConfig() derives the vlp-tiny configuration from its manifest", async () => {
+  const c = fixtureConfig(await readManifest(FIXTURE));
+  assert.deepEqual({ ...c }, { ...tinyConfig });
+});
+
+Deno.test("vqaPredictions() never predicts index 0", () => {
+  assert.deepEqual([...vqaPredictions([9, 1, 3, 2, 5, 4], 3)], [2, 1]);
+});
+
+const EXPECTED = [
+  "vis_embed_out",
+  "vis_pe_embed_out",
+  "embedding_output_s2s",
+  "sequence_output_s2s",
+  "pooled_output_s2s",
+  "mlm_scores_s2s",
+  "sequence_output_bi",
+  "pooled_output_bi",
+  "mlm_loss_s2s_drop0",
+  "mlm_loss_s2s_drop0.2",
+  "mlm_loss_bi_drop0",
+  "vqa_logits",
+  "vqa_pred_idx",
+  "vqa_loss",
+  "grads_s2s:bert.embeddings.word_embeddings.weight",
+  "grads_s2s:vis_embed.0.weight",
+  "grads_s2s:bert.encoder.layer.1.attention.self.key.bias",
+];
+
+for (const be of [new ReferenceBackend(), ...(blas ? [blas] : [])]) {
+  Deno.test(`vlp-tiny parity on ${be.name}: every forward tensor, loss, VQA output and gradient of the original`, async () => {
+    const checks = await modelParityChecks(FIXTURE, be);
+    const names = new Set(checks.map((c) => c.name));
+    for (const n of EXPECTED) assert.ok(names.has(n), `missing check ${n}`);
+    assert.equal(checks.filter((c) => c.name.startsWith("grads_s2s:")).length, 48);
+    const failed = checks.filter((c) => !c.pass);
+    assert.deepEqual(
+      failed,
+      [],
+      `failed: ${failed.map((c) => `${c.name} (max abs ${c.maxAbs})`).join(", ")}`,
+    );
+  });
+}
