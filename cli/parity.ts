@@ -1,5 +1,5 @@
 /**
- * `deno task parity --fixture DIR [--backend reference|blas]`: every check the project can compute from a
+ * `deno task parity --fixture DIR [--backend reference|reference64|blas|webgpu]`: every check the project can compute from a
  * reference fixture directory (manifest.json + npy/npz + model.bin), against the outputs of the ORIGINAL
  * implementation. Each member contributes checks through an exported function; this CLI composes them.
  *
@@ -11,7 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { BACKEND_NAMES, createBackend } from "@vlp/model";
+import { BACKEND_NAMES, openBackend } from "@vlp/model";
 import { modelParityChecks, type ParityCheck } from "@vlp/model/parity";
 
 const Flags = z.object({
@@ -29,8 +29,8 @@ interface CheckSource {
 const SOURCES: CheckSource[] = [
   {
     member: "model",
-    run: (fixture, backendName, log) =>
-      modelParityChecks(fixture, createBackend(backendName as "blas", { threads: flags.threads }), { log }),
+    run: async (fixture, backendName, log) =>
+      modelParityChecks(fixture, await openBackend(backendName as "blas", { threads: flags.threads }), { log }),
   },
 ];
 

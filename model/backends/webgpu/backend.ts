@@ -691,7 +691,7 @@ export class WebGpuBackend implements Backend {
     const R = a.regions ? a.regions.shape[1] : 0;
     if (
       a.ids.size !== B * L || a.segmentIds.size !== B * L || (a.regions && a.regions.size !== B * R * C) ||
-      (a.regions && a.regionPos?.size !== B * R * C)
+      (a.regions && a.regionPos?.size !== B * R * C) || (a.positionIds && a.positionIds.size !== B * L)
     ) {
       throw new TypeError(`Cannot embed: out ${fmtShape(a.out.shape)}, ids ${fmtShape(a.ids.shape)}`);
     }
@@ -702,6 +702,7 @@ export class WebGpuBackend implements Backend {
       {
         ids: gpuTensor(a.ids),
         seg: gpuTensor(a.segmentIds),
+        position_ids: a.positionIds ? gpuTensor(a.positionIds) : this.rt.dummy("i32"),
         wte: gpuTensor(a.wte),
         wpe: gpuTensor(a.wpe),
         wtt: gpuTensor(a.wtt),
@@ -715,6 +716,7 @@ export class WebGpuBackend implements Backend {
         c: C,
         r: R,
         pos_offset: a.posOffset,
+        has_pos_ids: a.positionIds ? 1 : 0,
         nvocab: a.wte.size / C,
         npos: a.wpe.size / C,
         ntype: a.wtt.size / C,
@@ -732,8 +734,13 @@ export class WebGpuBackend implements Backend {
     const keys = this.rt.scratch(3 * N, "i32");
     this.rt.dispatch(
       EMBEDDING_KEYS,
-      { ids: gpuTensor(a.ids), seg: gpuTensor(a.segmentIds), keys },
-      { n: N, l: L, r: R, pos_offset: a.posOffset },
+      {
+        ids: gpuTensor(a.ids),
+        seg: gpuTensor(a.segmentIds),
+        position_ids: a.positionIds ? gpuTensor(a.positionIds) : this.rt.dummy("i32"),
+        keys,
+      },
+      { n: N, l: L, r: R, pos_offset: a.posOffset, has_pos_ids: a.positionIds ? 1 : 0 },
       Math.ceil(N / ELEMENTWISE_WG),
     );
     const tables: [GpuTensor, string][] = [[gpuTensor(a.dwte), "token id"], [gpuTensor(a.dwpe), "position"], [

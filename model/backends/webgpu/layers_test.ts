@@ -110,6 +110,8 @@ function embeddingInputs(rng: Rng, withRegions: boolean) {
     inputs: {
       ids: { shape: [b, l], data: ints(b * l, (i) => (i * 7) % 5), dtype: "int32" as const },
       seg: { shape: [b, l], data: ints(b * l, (i) => (i % l < 5 ? 4 : 5)), dtype: "int32" as const },
+      // explicit positions, repeated across the batch and within a sequence
+      pos: { shape: [b, l], data: ints(b * l, (i) => (i % l) % 6 + 1), dtype: "int32" as const },
       wte: { shape: [v, c], data: normal(rng, v * c) },
       wpe: { shape: [pmax, c], data: normal(rng, pmax * c) },
       wtt: { shape: [types, c], data: normal(rng, types * c) },
@@ -128,7 +130,7 @@ function embeddingInputs(rng: Rng, withRegions: boolean) {
 
 gpuTest("webgpu embedding forward and backward (with and without region slots) match the reference", async (gpu) => {
   const rng = new Rng(22);
-  for (const withRegions of [true, false]) {
+  for (const [withRegions, withPositions] of [[true, false], [false, false], [true, true], [false, true]]) {
     const { inputs } = embeddingInputs(rng, withRegions);
     await twin(gpu, inputs, (be, t) => {
       be.embedding({
@@ -138,6 +140,7 @@ gpuTest("webgpu embedding forward and backward (with and without region slots) m
         wpe: t.wpe,
         wtt: t.wtt,
         posOffset: 2,
+        positionIds: withPositions ? t.pos : undefined,
         regions: withRegions ? t.regions : undefined,
         regionPos: withRegions ? t.regionPos : undefined,
         out: t.out,
@@ -146,6 +149,7 @@ gpuTest("webgpu embedding forward and backward (with and without region slots) m
         ids: t.ids,
         segmentIds: t.seg,
         posOffset: 2,
+        positionIds: withPositions ? t.pos : undefined,
         dout: t.dout,
         dwte: t.dwte,
         dwpe: t.dwpe,
@@ -163,7 +167,7 @@ gpuTest("webgpu embedding forward and backward (with and without region slots) m
       dwtt: { atol: 0, rtol: 0 },
       dregions: { atol: 0, rtol: 0 },
       dregionPos: { atol: 0, rtol: 0 },
-    }, `embedding regions=${withRegions}`);
+    }, `embedding regions=${withRegions} positions=${withPositions}`);
   }
 });
 

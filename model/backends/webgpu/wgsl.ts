@@ -5,8 +5,8 @@
  * - `grid`: `wg_linear()`, the flat workgroup index over a 3-d grid (always included).
  * - `status`: `report_oob()`, records the first out-of-range index of a dispatch in the status word
  *   [tag, at, value, limit] (included with `status: true`).
- * - `erf`: `erf_f32()` (Abramowitz & Stegun 7.1.26, |error| ≤ 1.5e-7, the twin of `erfFast`), `gelu_f32()`
- *   and `gelu_grad_f32()`.
+ * - `erf`: `gelu_f32()` and `gelu_grad_f32()` from erfc(|x|/√2) by Abramowitz & Stegun 7.1.26 (|error| ≤
+ *   1.5e-7; WGSL has no erf), the twins of the float32 GELU paths of kernels/activations.ts.
  * - `hash`: `mix32()` and `dropout_hash()`, bit-identical to kernels/dropout.ts (u32 arithmetic wraps).
  * - `reduce`: `wg_sum()` and `wg_max()` over the workgroup (tree in workgroup memory; every invocation must
  *   call them, in uniform control flow; the result is uniform).
@@ -43,23 +43,25 @@ fn report_oob(at: u32, value: i32, limit: u32) {
 }`,
 
   erf: /* wgsl */ `
-// erf to 1.5e-7 absolute (Abramowitz & Stegun 7.1.26), the twin of erfFast in kernels/activations.ts
-fn erf_f32(x: f32) -> f32 {
-  let ax = abs(x);
-  let t = 1.0 / (1.0 + 0.3275911 * ax);
-  let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-  let r = 1.0 - poly * exp(-ax * ax);
-  return select(r, -r, x < 0.0);
+// erfc(a) for a ≥ 0 to 1.5e-7 absolute (Abramowitz & Stegun 7.1.26) as poly(t)·e^(−a²); e = e^(−a²) is passed
+// in so that one exp serves Φ and φ (the twin of geluForward32 / geluBackward32 in kernels/activations.ts)
+fn erfc_poly(a: f32) -> f32 {
+  let t = 1.0 / (1.0 + 0.3275911 * a);
+  return t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
 }
-// x·Φ(x), Φ(x) = ½(1 + erf(x/√2))
+// x·Φ(x), Φ(x) = ½·erfc(−x/√2): no cancellation for x < 0
 fn gelu_f32(x: f32) -> f32 {
-  return 0.5 * x * (1.0 + erf_f32(x * 0.70710678118654752));
+  let a = abs(x) * 0.70710678118654752;
+  let q = erfc_poly(a) * exp(-a * a);             // erfc(|x|/√2)
+  return select(x * (1.0 - 0.5 * q), 0.5 * x * q, x < 0.0);
 }
 // d gelu / dx = Φ(x) + x·φ(x)
 fn gelu_grad_f32(x: f32) -> f32 {
-  let cdf = 0.5 * (1.0 + erf_f32(x * 0.70710678118654752));
-  let pdf = 0.39894228040143268 * exp(-0.5 * x * x);
-  return cdf + x * pdf;
+  let a = abs(x) * 0.70710678118654752;
+  let e = exp(-a * a);                             // e^(−x²/2)
+  let q = erfc_poly(a) * e;
+  let cdf = select(1.0 - 0.5 * q, 0.5 * q, x < 0.0);
+  return cdf + x * 0.39894228040143268 * e;
 }`,
 
   hash: /* wgsl */ `
@@ -72,10 +74,9 @@ fn mix32(x0: u32) -> u32 {
   x = x * 0x846ca68bu;
   return x ^ (x >> 16u);
 }
-// the uint32 that decides element i of a dropout call with this seed
+// the uint32 that decides element i of a dropout call with this seed: mix32 of a Weyl sequence
 fn dropout_hash(i: u32, seed: u32) -> u32 {
-  let s2 = mix32(seed ^ 0x9e3779b9u);
-  return mix32(mix32(i + seed) ^ s2);
+  return mix32(i * 0x9e3779b9u + seed);
 }`,
 
   reduce: /* wgsl */ `

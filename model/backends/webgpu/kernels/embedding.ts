@@ -12,6 +12,7 @@ const base = elementwise(
   [
     { name: "ids", access: "read", type: "i32", shape: "[B, L]" },
     { name: "seg", access: "read", type: "i32", shape: "[B, L]" },
+    { name: "position_ids", access: "read", type: "i32", shape: "[B, L] (placeholder without has_pos_ids)" },
     { name: "wte", access: "read", type: "f32", shape: "[V, C]" },
     { name: "wpe", access: "read", type: "f32", shape: "[maxPositions, C]" },
     { name: "wtt", access: "read", type: "f32", shape: "[typeVocab, C]" },
@@ -33,10 +34,21 @@ const base = elementwise(
   }
   let id = ids[P.ids_off + bl];
   if (id < 0 || u32(id) >= P.nvocab) { report_oob(bl, id, P.nvocab); return; }
-  let pos = P.pos_offset + l;
-  if (pos >= P.npos) { report_oob(bl, i32(pos), P.npos); return; }
-  out[P.out_off + i] = wte[P.wte_off + u32(id) * P.c + c] + wpe[P.wpe_off + pos * P.c + c] + tv;`,
-  { uniforms: { l: "u32", c: "u32", r: "u32", pos_offset: "u32", nvocab: "u32", npos: "u32", ntype: "u32" } },
+  let pos = select(i32(P.pos_offset + l), position_ids[P.position_ids_off + bl], P.has_pos_ids != 0u);
+  if (pos < 0 || u32(pos) >= P.npos) { report_oob(bl, pos, P.npos); return; }
+  out[P.out_off + i] = wte[P.wte_off + u32(id) * P.c + c] + wpe[P.wpe_off + u32(pos) * P.c + c] + tv;`,
+  {
+    uniforms: {
+      l: "u32",
+      c: "u32",
+      r: "u32",
+      pos_offset: "u32",
+      has_pos_ids: "u32",
+      nvocab: "u32",
+      npos: "u32",
+      ntype: "u32",
+    },
+  },
 );
 
 /** out [B, L, C] = word/region + position/geometry + segment rows */

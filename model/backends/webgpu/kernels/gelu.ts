@@ -1,4 +1,4 @@
-/** gelu: out = x·Φ(x), exact erf form (erf_f32, the twin of erfFast). */
+/** gelu: out = x·Φ(x), exact erf form (gelu_f32, the twin of the reference's float32 GELU). */
 import { elementwise } from "./elementwise.ts";
 
 /** out[i] = gelu(x[i]) */
