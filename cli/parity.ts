@@ -30,7 +30,9 @@ const SOURCES: CheckSource[] = [
   {
     member: "model",
     run: async (fixture, backendName, log) =>
-      modelParityChecks(fixture, await openBackend(backendName as "blas", { threads: flags.threads }), { log }),
+      modelParityChecks(fixture, await openBackend(backendName as "blas", { threads: flags.threads }), {
+        log,
+      }),
   },
 ];
 

@@ -15,7 +15,13 @@ export * from "./vlp.ts";
 export { Rng, type RngState } from "./rng.ts";
 export { cpuData, CpuTensor, ReferenceBackend } from "./backends/reference.ts";
 export { BlasBackend, type BlasOptions } from "./backends/blas.ts";
-export { BACKEND_NAMES, type BackendName, blasRequired, createBackend, openBackend } from "./backends/create.ts";
+export {
+  BACKEND_NAMES,
+  type BackendName,
+  blasRequired,
+  createBackend,
+  openBackend,
+} from "./backends/create.ts";
 export { WebGpuBackend, type WebGpuOptions } from "./backends/webgpu/backend.ts";
 export { NoAdapterError } from "./backends/webgpu/device.ts";
 export * from "./checkpoint.ts";

@@ -48,7 +48,8 @@ Deno.test("bertAdamUpdate() on float32 storage matches the float64 result to flo
   const rng = new Rng(32);
   const n = 100;
   const p = rng.fillNormal(new Float64Array(n)), g = rng.fillNormal(new Float64Array(n), 0, 0.5);
-  const m = rng.fillNormal(new Float64Array(n), 0, 0.01), v = rng.fillUniform(new Float64Array(n)).map((x) => x * 1e-4);
+  const m = rng.fillNormal(new Float64Array(n), 0, 0.01),
+    v = rng.fillUniform(new Float64Array(n)).map((x) => x * 1e-4);
   const [p32, g32, m32, v32] = [p, g, m, v].map((a) => Float32Array.from(a));
   const [p64, m64, v64] = [p32, m32, v32].map((a) => Float64Array.from(a));
   bertAdamUpdate(p64, Float64Array.from(g32), m64, v64, { lr: 0.01, weightDecay: 0.01 });

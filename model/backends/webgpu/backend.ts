@@ -94,7 +94,9 @@ function sameSize(op: string, ...ts: Tensor[]): number {
   const n = ts[0].size;
   for (const t of ts) {
     if (t.size !== n) {
-      throw new TypeError(`Cannot run ${op}: sizes differ (${ts.map((u) => fmtShape(u.shape)).join(" vs ")})`);
+      throw new TypeError(
+        `Cannot run ${op}: sizes differ (${ts.map((u) => fmtShape(u.shape)).join(" vs ")})`,
+      );
     }
   }
   return n;
@@ -164,7 +166,9 @@ export class WebGpuBackend implements Backend {
     const g = gpuTensor(t);
     const n = numel(shape);
     if (!(Number.isInteger(offset) && offset >= 0 && offset + n <= g.size)) {
-      throw new RangeError(`Cannot view ${fmtShape(shape)} at offset ${offset} of a tensor with ${g.size} elements`);
+      throw new RangeError(
+        `Cannot view ${fmtShape(shape)} at offset ${offset} of a tensor with ${g.size} elements`,
+      );
     }
     return new GpuTensor(g.storage, g.offset + offset, shape, g.dtype, g.elem, true);
   }
@@ -206,7 +210,11 @@ export class WebGpuBackend implements Backend {
   /** Split `rows` rows of width `width` into parts that fit a binding. */
   #rowParts(op: string, rows: number, width: number): [number, number][] {
     const per = Math.floor(this.#maxElems / Math.max(1, width));
-    if (per < 1) throw new RangeError(`Cannot run ${op}: one row of ${width} elements exceeds the storage binding limit`);
+    if (per < 1) {
+      throw new RangeError(
+        `Cannot run ${op}: one row of ${width} elements exceeds the storage binding limit`,
+      );
+    }
     const parts: [number, number][] = [];
     for (let r = 0; r < rows; r += per) parts.push([r, Math.min(rows, r + per)]);
     return parts;
@@ -307,7 +315,9 @@ export class WebGpuBackend implements Backend {
 
   matmul(args: MatmulArgs): void {
     const g = normalizeMatmul(args);
-    const a = gpuTensor(args.a, "matmul a"), b = gpuTensor(args.b, "matmul b"), c = gpuTensor(args.c, "matmul c");
+    const a = gpuTensor(args.a, "matmul a"),
+      b = gpuTensor(args.b, "matmul b"),
+      c = gpuTensor(args.c, "matmul c");
     if (a.elem !== b.elem) throw new TypeError(`Cannot run matmul: a is ${a.elem}, b is ${b.elem}`);
     if (c.elem !== "f32") throw new TypeError("Cannot run matmul: c must be float32");
     const bias = args.bias ? gpuTensor(args.bias, "matmul bias") : null;
@@ -315,7 +325,13 @@ export class WebGpuBackend implements Backend {
   }
 
   /** Elements of an operand addressed by a call: (rows − 1)·ld + cols + Σ stride·(batch − 1). */
-  static #span(rows: number, cols: number, ld: number, st: readonly number[], batch: readonly number[]): number {
+  static #span(
+    rows: number,
+    cols: number,
+    ld: number,
+    st: readonly number[],
+    batch: readonly number[],
+  ): number {
     if (rows === 0 || cols === 0) return 0;
     return (rows - 1) * ld + cols + st.reduce((s, v, i) => s + v * (batch[i] - 1), 0);
   }
@@ -331,7 +347,13 @@ export class WebGpuBackend implements Backend {
     const fits = sa * a.elemBytes <= max * 4 && sb * b.elemBytes <= max * 4 && sc <= max;
     if (fits && Math.ceil(g.n / tile.bn) <= maxDim && Math.ceil(g.m / tile.bm) <= maxDim) {
       if (this.#splitK(g, a, b, c, bias)) return;
-      return this.#gemm(g, this.#sub(a, 0, Math.max(1, sa)), this.#sub(b, 0, Math.max(1, sb)), this.#sub(c, 0, sc), bias);
+      return this.#gemm(
+        g,
+        this.#sub(a, 0, Math.max(1, sa)),
+        this.#sub(b, 0, Math.max(1, sb)),
+        this.#sub(c, 0, sc),
+        bias,
+      );
     }
     // split a batch dimension first
     const d = g.batch.findIndex((v) => v > 1);
@@ -446,7 +468,12 @@ export class WebGpuBackend implements Backend {
   #gemm(g: NormalizedMatmul, a: GpuTensor, b: GpuTensor, c: GpuTensor, bias: GpuTensor | null): void {
     const tile = this.#tile(g);
     const t = GEMM_TILES[tile];
-    const k = gemmKernel({ transA: g.transA, transB: g.transB, tile, elem: a.elem === "f16" ? "f16" : "f32" });
+    const k = gemmKernel({
+      transA: g.transA,
+      transB: g.transB,
+      tile,
+      elem: a.elem === "f16" ? "f16" : "f32",
+    });
     const items = g.batch[0] * g.batch[1] * g.batch[2];
     const gx = Math.ceil(g.n / t.bn), gy = Math.ceil(g.m / t.bm);
     const maxDim = this.rt.maxWorkgroupsPerDim;
@@ -502,12 +529,19 @@ export class WebGpuBackend implements Backend {
     }
     const parts = this.#rowParts(op, rows, n);
     if (parts.length > 1) {
-      parts.forEach(([r0, r1], i) => this.#columnSum(op, this.#sub(x, r0 * n, (r1 - r0) * n), out, r1 - r0, n, i > 0 || accumulate));
+      parts.forEach(([r0, r1], i) =>
+        this.#columnSum(op, this.#sub(x, r0 * n, (r1 - r0) * n), out, r1 - r0, n, i > 0 || accumulate)
+      );
       return;
     }
     const acc = accumulate ? 1 : 0;
     if (rows <= CHUNK_ROWS) {
-      this.rt.dispatch(SUM_ROWS, { x: range(x, 0, rows * n), out }, { rows, n, accumulate: acc }, Math.ceil(n / 256));
+      this.rt.dispatch(
+        SUM_ROWS,
+        { x: range(x, 0, rows * n), out },
+        { rows, n, accumulate: acc },
+        Math.ceil(n / 256),
+      );
       return;
     }
     const chunks = Math.ceil(rows / CHUNK_ROWS);
@@ -538,7 +572,9 @@ export class WebGpuBackend implements Backend {
     sameSize("layernorm", x, out);
     const c = weight.size;
     if (x.size !== mean.size * c || mean.size !== rstd.size || bias.size !== c) {
-      throw new TypeError(`Cannot run layernorm: x ${fmtShape(x.shape)}, C ${c}, mean ${fmtShape(mean.shape)}`);
+      throw new TypeError(
+        `Cannot run layernorm: x ${fmtShape(x.shape)}, C ${c}, mean ${fmtShape(mean.shape)}`,
+      );
     }
     const [xs, os, ms, rs] = [x, out, mean, rstd].map((t) => gpuTensor(t));
     const w = gpuTensor(weight), b = gpuTensor(bias);
@@ -576,7 +612,9 @@ export class WebGpuBackend implements Backend {
     const c = weight.size, rows = mean.size;
     if (rows === 0) return;
     if (x.size !== rows * c || dweight.size !== c || dbias.size !== c) {
-      throw new TypeError(`Cannot run layernormBackward: x ${fmtShape(x.shape)}, C ${c}, mean ${fmtShape(mean.shape)}`);
+      throw new TypeError(
+        `Cannot run layernormBackward: x ${fmtShape(x.shape)}, C ${c}, mean ${fmtShape(mean.shape)}`,
+      );
     }
     const [dy, xs, ms, rs, dxs] = [dout, x, mean, rstd, dx].map((t) => gpuTensor(t));
     const w = gpuTensor(weight);
@@ -669,7 +707,12 @@ export class WebGpuBackend implements Backend {
     const [ps, dps, dxs] = [p, dp, dx].map((t) => gpuTensor(t));
     for (const [r0, r1] of this.#rowParts("softmaxBackward", p.size / lk, lk)) {
       const r = (t: GpuTensor) => range(t, r0 * lk, r1 * lk);
-      this.rt.dispatch(SOFTMAX_BACKWARD, { p: r(ps), dp: r(dps), dx: r(dxs) }, { rows: r1 - r0, lk }, r1 - r0);
+      this.rt.dispatch(
+        SOFTMAX_BACKWARD,
+        { p: r(ps), dp: r(dps), dx: r(dxs) },
+        { rows: r1 - r0, lk },
+        r1 - r0,
+      );
     }
   }
 
@@ -780,7 +823,9 @@ export class WebGpuBackend implements Backend {
     const bx = index.shape[0], d = x.shape.at(-1)!;
     if (out.size !== index.size * d || x.shape[0] !== bx) {
       throw new TypeError(
-        `Cannot gather rows: x ${fmtShape(x.shape)}, index ${fmtShape(index.shape)}, out ${fmtShape(out.shape)}`,
+        `Cannot gather rows: x ${fmtShape(x.shape)}, index ${fmtShape(index.shape)}, out ${
+          fmtShape(out.shape)
+        }`,
       );
     }
     const n = out.size;
@@ -797,11 +842,22 @@ export class WebGpuBackend implements Backend {
     const bx = index.shape[0], d = dx.shape.at(-1)!;
     if (dout.size !== index.size * d || dx.shape[0] !== bx) {
       throw new TypeError(
-        `Cannot scatter rows: dout ${fmtShape(dout.shape)}, index ${fmtShape(index.shape)}, dx ${fmtShape(dx.shape)}`,
+        `Cannot scatter rows: dout ${fmtShape(dout.shape)}, index ${fmtShape(index.shape)}, dx ${
+          fmtShape(dx.shape)
+        }`,
       );
     }
     const p = index.size / bx;
-    this.#scatterGrouped(gpuTensor(dout), gpuTensor(index), gpuTensor(dx), index.size, p, dx.size / (bx * d), d, "row index");
+    this.#scatterGrouped(
+      gpuTensor(dout),
+      gpuTensor(index),
+      gpuTensor(dx),
+      index.size,
+      p,
+      dx.size / (bx * d),
+      d,
+      "row index",
+    );
   }
 
   // ---- losses -------------------------------------------------------------------------------------------
@@ -878,7 +934,13 @@ export class WebGpuBackend implements Backend {
     const scratch = this.rt.scratch(3 * b);
     this.rt.dispatch(
       MASKED_LOSS_REDUCE,
-      { losses: gpuTensor(losses), weights: gpuTensor(weights), out: gpuTensor(out), coef: gpuTensor(coef), scratch },
+      {
+        losses: gpuTensor(losses),
+        weights: gpuTensor(weights),
+        out: gpuTensor(out),
+        coef: gpuTensor(coef),
+        scratch,
+      },
       { b, p, keep: Math.floor(b * (1 - dropWorstRatio)), scale },
       1,
     );
@@ -890,12 +952,19 @@ export class WebGpuBackend implements Backend {
     const b = logits.shape[0];
     const [xs, ys] = [logits, targets].map((t) => gpuTensor(t));
     const parts = this.#partialSums(BCE_PARTIAL, { logits: xs, targets: ys }, n);
-    this.rt.dispatch(REDUCE_PARTIALS, { partial: parts.partial, out: gpuTensor(out) }, { groups: parts.count, scale: 1 / b }, 1);
+    this.rt.dispatch(REDUCE_PARTIALS, { partial: parts.partial, out: gpuTensor(out) }, {
+      groups: parts.count,
+      scale: 1 / b,
+    }, 1);
     this.rt.free(parts.partial);
   }
 
   /** Stage 1 of a two-stage sum over n elements of `ts`, in binding-sized ranges: the partials and their count. */
-  #partialSums(k: KernelDef, ts: Record<string, GpuTensor>, n: number): { partial: GpuTensor; count: number } {
+  #partialSums(
+    k: KernelDef,
+    ts: Record<string, GpuTensor>,
+    n: number,
+  ): { partial: GpuTensor; count: number } {
     const ranges: [number, number][] = [];
     for (let s = 0; s < n; s += this.#maxElems) ranges.push([s, Math.min(n, s + this.#maxElems)]);
     if (ranges.length === 0) ranges.push([0, 0]);
@@ -913,7 +982,12 @@ export class WebGpuBackend implements Backend {
   }
 
   bceWithLogitsBackward(
-    { logits, targets, dlogits, scale = 1 }: { logits: Tensor; targets: Tensor; dlogits: Tensor; scale?: number },
+    { logits, targets, dlogits, scale = 1 }: {
+      logits: Tensor;
+      targets: Tensor;
+      dlogits: Tensor;
+      scale?: number;
+    },
   ): void {
     const n = sameSize("bceWithLogitsBackward", logits, targets, dlogits);
     const g = scale / logits.shape[0];

@@ -47,7 +47,8 @@ export interface Gpu {
   f16: boolean;
 }
 
-const INSTALL_HINT = "install a Vulkan driver (Debian: apt-get install mesa-vulkan-drivers libvulkan1 gives the " +
+const INSTALL_HINT =
+  "install a Vulkan driver (Debian: apt-get install mesa-vulkan-drivers libvulkan1 gives the " +
   "lavapipe software adapter; on an NVIDIA machine the driver's Vulkan ICD), or check DENO_WEBGPU_BACKEND " +
   "(it must not be set to an empty string)";
 
@@ -55,11 +56,19 @@ const INSTALL_HINT = "install a Vulkan driver (Debian: apt-get install mesa-vulk
  * Request an adapter and a device with raised limits (throws {@linkcode NoAdapterError} when there is none).
  * `gpu` replaces `navigator.gpu` (tests).
  */
-export async function requestGpu(opts: { powerPreference?: GPUPowerPreference; gpu?: GPU | null } = {}): Promise<Gpu> {
+export async function requestGpu(
+  opts: { powerPreference?: GPUPowerPreference; gpu?: GPU | null } = {},
+): Promise<Gpu> {
   const gpu = opts.gpu !== undefined ? opts.gpu : (globalThis.navigator as Navigator | undefined)?.gpu;
-  if (!gpu) throw new NoAdapterError(`Cannot open the WebGPU backend: navigator.gpu is not available; ${INSTALL_HINT}`);
+  if (!gpu) {
+    throw new NoAdapterError(
+      `Cannot open the WebGPU backend: navigator.gpu is not available; ${INSTALL_HINT}`,
+    );
+  }
   const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? "high-performance" });
-  if (!adapter) throw new NoAdapterError(`Cannot open the WebGPU backend: no WebGPU adapter was found; ${INSTALL_HINT}`);
+  if (!adapter) {
+    throw new NoAdapterError(`Cannot open the WebGPU backend: no WebGPU adapter was found; ${INSTALL_HINT}`);
+  }
   const f16 = adapter.features.has("shader-f16");
   const requiredFeatures: GPUFeatureName[] = f16 ? ["shader-f16"] : [];
   const all: Record<string, number> = {};

@@ -87,7 +87,11 @@ export function kernelSource(k: KernelDef, aliased = false): string {
   lines.push("@group(0) @binding(0) var<uniform> P: Params;");
   k.bindings.forEach((b, i) => {
     const access = aliased ? "read_write" : b.access;
-    lines.push(`@group(0) @binding(${i + 1}) var<storage, ${access}> ${b.name}: array<${wgslElem(b.type)}>; // ${b.shape}`);
+    lines.push(
+      `@group(0) @binding(${i + 1}) var<storage, ${access}> ${b.name}: array<${
+        wgslElem(b.type)
+      }>; // ${b.shape}`,
+    );
   });
   if (k.status) {
     lines.push(
@@ -111,7 +115,11 @@ export function layoutEntries(k: KernelDef, aliased: boolean): GPUBindGroupLayou
     entries.push({ binding: i + 1, visibility: GPUShaderStage.COMPUTE, buffer: { type } });
   });
   if (k.status) {
-    entries.push({ binding: k.bindings.length + 1, visibility: GPUShaderStage.COMPUTE, buffer: { type: "storage" } });
+    entries.push({
+      binding: k.bindings.length + 1,
+      visibility: GPUShaderStage.COMPUTE,
+      buffer: { type: "storage" },
+    });
   }
   return entries;
 }

@@ -62,7 +62,9 @@ export class GpuTensor implements Tensor {
 
 /** The tensor of a WebGPU backend (checked). */
 export function gpuTensor(t: Tensor, what = "tensor"): GpuTensor {
-  if (!(t instanceof GpuTensor)) throw new TypeError(`Cannot use ${what}: it does not belong to the WebGPU backend`);
+  if (!(t instanceof GpuTensor)) {
+    throw new TypeError(`Cannot use ${what}: it does not belong to the WebGPU backend`);
+  }
   if (t.storage.released) throw new Error(`Cannot use ${what} of shape ${fmtShape(t.shape)}: it was freed`);
   return t;
 }
@@ -129,7 +131,10 @@ export class GpuRuntime {
     this.device = gpu.device;
     const lim = this.device.limits;
     this.maxBindingBytes = Math.min(lim.maxStorageBufferBindingSize, opts.maxBindingBytes ?? Infinity);
-    this.maxWorkgroupsPerDim = Math.min(lim.maxComputeWorkgroupsPerDimension, opts.maxWorkgroupsPerDim ?? Infinity);
+    this.maxWorkgroupsPerDim = Math.min(
+      lim.maxComputeWorkgroupsPerDimension,
+      opts.maxWorkgroupsPerDim ?? Infinity,
+    );
     this.#storageAlign = lim.minStorageBufferOffsetAlignment;
     this.#uniformAlign = lim.minUniformBufferOffsetAlignment;
     this.#flushEvery = opts.flushEvery ?? 256;
@@ -150,7 +155,9 @@ export class GpuRuntime {
   assertAlive(what: string): void {
     if (this.#lost) {
       throw new Error(
-        `Cannot ${what}: the WebGPU device was lost (${this.#lost.reason || "unknown reason"}): ${this.#lost.message}`,
+        `Cannot ${what}: the WebGPU device was lost (${
+          this.#lost.reason || "unknown reason"
+        }): ${this.#lost.message}`,
       );
     }
   }
@@ -206,7 +213,9 @@ export class GpuRuntime {
   alloc(shape: readonly number[], dtype: DType, elem: GpuElem, zero = true): GpuTensor {
     this.assertAlive("allocate a tensor");
     const n = numel(shape);
-    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`Cannot allocate tensor of shape ${fmtShape(shape)}`);
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw new RangeError(`Cannot allocate tensor of shape ${fmtShape(shape)}`);
+    }
     const bytes = n * (elem === "f16" ? 2 : 4);
     const storage = this.#createStorage(bytes, `a tensor of shape ${fmtShape(shape)}`, zero);
     return new GpuTensor(storage, 0, shape, dtype, elem, false);
@@ -263,9 +272,14 @@ export class GpuRuntime {
   flush(): void {
     if (!this.#enc) return;
     const enc = this.#endPass();
-    if (this.#uniformUsed > 0) this.device.queue.writeBuffer(this.#uniformBuf, 0, this.#uniformStage, 0, this.#uniformUsed);
+    if (this.#uniformUsed > 0) {
+      this.device.queue.writeBuffer(this.#uniformBuf, 0, this.#uniformStage, 0, this.#uniformUsed);
+    }
     const kernels = [...new Set(this.#batch)];
-    const done = this.#scope("validation", () => `WebGPU submit of kernels ${kernels.join(", ") || "(copies)"} failed`);
+    const done = this.#scope(
+      "validation",
+      () => `WebGPU submit of kernels ${kernels.join(", ") || "(copies)"} failed`,
+    );
     this.device.queue.submit([enc.finish()]);
     done();
     this.#enc = null;
@@ -282,7 +296,9 @@ export class GpuRuntime {
       }
       return hit;
     }
-    if (k.f16 && !this.gpu.f16) throw new Error(`Cannot compile kernel ${k.name}: the adapter lacks shader-f16`);
+    if (k.f16 && !this.gpu.f16) {
+      throw new Error(`Cannot compile kernel ${k.name}: the adapter lacks shader-f16`);
+    }
     const code = kernelSource(k, aliased);
     const done = this.#scope("validation", () => `Cannot compile WebGPU kernel ${k.name}`);
     const module = this.device.createShaderModule({ label: k.name, code });
@@ -323,7 +339,9 @@ export class GpuRuntime {
     this.assertAlive(`run kernel ${k.name}`);
     const grid = typeof workgroups === "number" ? this.grid(workgroups) : workgroups;
     if (grid.some((d) => d > this.maxWorkgroupsPerDim)) {
-      throw new RangeError(`Cannot run kernel ${k.name}: grid [${grid}] exceeds ${this.maxWorkgroupsPerDim} per dimension`);
+      throw new RangeError(
+        `Cannot run kernel ${k.name}: grid [${grid}] exceeds ${this.maxWorkgroupsPerDim} per dimension`,
+      );
     }
     if (grid[0] * grid[1] * grid[2] === 0) return;
     // binding ranges
@@ -335,13 +353,19 @@ export class GpuRuntime {
       const t = gpuTensor(arg instanceof GpuTensor ? arg : arg.t, `binding "${b.name}" of kernel ${k.name}`);
       const [lo, hi] = arg instanceof GpuTensor ? [0, t.size] : [arg.lo, arg.hi];
       if (b.type !== "u32" && b.type !== t.elem) {
-        throw new TypeError(`Cannot run kernel ${k.name}: binding "${b.name}" ${b.shape} expects ${b.type}, got ${t.elem}`);
+        throw new TypeError(
+          `Cannot run kernel ${k.name}: binding "${b.name}" ${b.shape} expects ${b.type}, got ${t.elem}`,
+        );
       }
       if (b.type === "u32" && t.elem === "f16") {
-        throw new TypeError(`Cannot run kernel ${k.name}: binding "${b.name}" expects 4-byte elements, got f16`);
+        throw new TypeError(
+          `Cannot run kernel ${k.name}: binding "${b.name}" expects 4-byte elements, got f16`,
+        );
       }
       if (!(lo >= 0 && hi <= t.size && lo <= hi)) {
-        throw new RangeError(`Cannot run kernel ${k.name}: range [${lo}, ${hi}) of binding "${b.name}" is outside its ${t.size} elements`);
+        throw new RangeError(
+          `Cannot run kernel ${k.name}: range [${lo}, ${hi}) of binding "${b.name}" is outside its ${t.size} elements`,
+        );
       }
       const eb = t.elemBytes;
       const start = (t.offset + lo) * eb, end = (t.offset + hi) * eb;
@@ -353,7 +377,12 @@ export class GpuRuntime {
             `storage binding limit of ${this.maxBindingBytes} bytes`,
         );
       }
-      ranges.push({ storage: t.storage, off, size: Math.min(size, t.storage.bytes - off), writable: b.access === "read_write" });
+      ranges.push({
+        storage: t.storage,
+        off,
+        size: Math.min(size, t.storage.bytes - off),
+        writable: b.access === "read_write",
+      });
       offsets[`${b.name}_off`] = (start - off) / eb;
     }
     const aliased = ranges.some((r, i) =>
@@ -372,11 +401,15 @@ export class GpuRuntime {
     }
     const fields = paramFields(k);
     for (const name of Object.keys(uniforms)) {
-      if (!(name in k.uniforms)) throw new TypeError(`Cannot run kernel ${k.name}: unknown uniform "${name}"`);
+      if (!(name in k.uniforms)) {
+        throw new TypeError(`Cannot run kernel ${k.name}: unknown uniform "${name}"`);
+      }
     }
     fields.forEach(([name, type], i) => {
       const v = name === "tag" && k.status ? tag : name in offsets ? offsets[name] : uniforms[name];
-      if (v === undefined || Number.isNaN(v)) throw new TypeError(`Cannot run kernel ${k.name}: uniform "${name}" is ${v}`);
+      if (v === undefined || Number.isNaN(v)) {
+        throw new TypeError(`Cannot run kernel ${k.name}: uniform "${name}" is ${v}`);
+      }
       const at = base + 4 * i;
       if (type === "f32") this.#uniformView.setFloat32(at, v, true);
       else if (type === "i32") this.#uniformView.setInt32(at, v, true);
@@ -387,7 +420,10 @@ export class GpuRuntime {
     const bgKey = p.key + "|" + ranges.map((r) => `${r.storage.id}:${r.off}:${r.size}`).join("|");
     let bg = this.#bindGroups.get(bgKey);
     if (!bg) {
-      const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.#uniformBuf, size: bytes } }];
+      const entries: GPUBindGroupEntry[] = [{
+        binding: 0,
+        resource: { buffer: this.#uniformBuf, size: bytes },
+      }];
       ranges.forEach((r, i) =>
         entries.push({ binding: i + 1, resource: { buffer: r.storage.buffer, offset: r.off, size: r.size } })
       );
@@ -409,7 +445,13 @@ export class GpuRuntime {
 
   /** Record a buffer-to-buffer copy of `n` 4-byte elements (different buffers, 4-byte aligned). */
   copyBuffer(src: GpuTensor, dst: GpuTensor, n: number): void {
-    this.#endPass().copyBufferToBuffer(src.storage.buffer, src.offset * 4, dst.storage.buffer, dst.offset * 4, n * 4);
+    this.#endPass().copyBufferToBuffer(
+      src.storage.buffer,
+      src.offset * 4,
+      dst.storage.buffer,
+      dst.offset * 4,
+      n * 4,
+    );
   }
 
   // ---- host transfers -----------------------------------------------------------------------------------
@@ -435,7 +477,11 @@ export class GpuRuntime {
     }
     if (arr.byteLength === 0) return;
     this.flush();
-    this.device.queue.writeBuffer(t.storage.buffer, t.offset * t.elemBytes, arr as unknown as Float32Array<ArrayBuffer>);
+    this.device.queue.writeBuffer(
+      t.storage.buffer,
+      t.offset * t.elemBytes,
+      arr as unknown as Float32Array<ArrayBuffer>,
+    );
   }
 
   /** Copy `t` to the host after all recorded work, then check the status word and error scopes. */
@@ -479,14 +525,19 @@ export class GpuRuntime {
     await this.#checkErrors();
     const [kernel, name] = what.split(": ");
     throw new RangeError(
-      `Cannot run kernel ${kernel}: ${name} ${word[2] | 0} at flat position ${word[1]} is outside [0, ${word[3]})`,
+      `Cannot run kernel ${kernel}: ${name} ${word[2] | 0} at flat position ${word[1]} is outside [0, ${
+        word[3]
+      })`,
     );
   }
 
   /** Wait for all recorded work; check the status word and error scopes. */
   async sync(): Promise<void> {
     this.assertAlive("synchronise");
-    const staging = this.device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const staging = this.device.createBuffer({
+      size: 16,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
     this.#endPass().copyBufferToBuffer(this.#status.buffer, 0, staging, 0, 16);
     this.flush();
     try {

@@ -31,7 +31,7 @@ const first = await sharedGpu();
 export const noAdapter: boolean = first instanceof Error && !gpuRequired();
 
 /** A GPU test: skipped without an adapter (unless VLP_REQUIRE_GPU=1, then it fails with the reason). */
-export function gpuTest(name: string, fn: (gpu: WebGpuBackend) => Promise<void>): void {
+export function gpuTest(name: string, fn: (gpu: WebGpuBackend) => Promise<void> | void): void {
   Deno.test({
     name,
     ignore: noAdapter,

@@ -33,7 +33,14 @@ async function train(be: Backend, task: Task, dropout: boolean, steps: number): 
   const ms = namedViews(be, model.table, m), vs = namedViews(be, model.table, v);
   const losses: number[] = [];
   for (let step = 0; step < steps; step++) {
-    const batch = randomBatch(config, { B: 3, T: 7, P: 3, mode: step % 2 ? "bi" : "s2s", answers: task === "vqa2", seed: step });
+    const batch = randomBatch(config, {
+      B: 3,
+      T: 7,
+      P: 3,
+      mode: step % 2 ? "bi" : "s2s",
+      answers: task === "vqa2",
+      seed: step,
+    });
     model.zeroGrad();
     const loss = model.forwardBackward(batch, { dropout });
     for (const spec of model.table.specs) {
@@ -52,14 +59,17 @@ async function train(be: Backend, task: Task, dropout: boolean, steps: number): 
 }
 
 for (const [task, dropout] of [["img2txt", false], ["vqa2", false], ["img2txt", true]] as const) {
-  gpuTest(`webgpu trains like the reference: ${task}, dropout ${dropout ? "on" : "off"}, same losses within 1e-4`, async (gpu) => {
-    const steps = 5;
-    const ref = await train(new ReferenceBackend(), task, dropout, steps);
-    const got = await train(gpu, task, dropout, steps);
-    // the losses move: the steps really train
-    assert.ok(Math.abs(ref[steps - 1] - ref[0]) > 1e-3, `losses ${ref}`);
-    assertClose(got, ref, { atol: 1e-4, rtol: 0, name: `${task} losses` });
-  });
+  gpuTest(
+    `webgpu trains like the reference: ${task}, dropout ${dropout ? "on" : "off"}, same losses within 1e-4`,
+    async (gpu) => {
+      const steps = 5;
+      const ref = await train(new ReferenceBackend(), task, dropout, steps);
+      const got = await train(gpu, task, dropout, steps);
+      // the losses move: the steps really train
+      assert.ok(Math.abs(ref[steps - 1] - ref[0]) > 1e-3, `losses ${ref}`);
+      assertClose(got, ref, { atol: 1e-4, rtol: 0, name: `${task} losses` });
+    },
+  );
 }
 
 gpuTest("webgpu passes the vlp-tiny parity checks (forward, losses, every gradient, VQA)", async (gpu) => {

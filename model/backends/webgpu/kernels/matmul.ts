@@ -53,17 +53,59 @@ export function gemmKernel(v: GemmVariant): KernelDef {
   return k;
 }
 
+/** `n` lines produced by `f(i)`, joined (the generator's loop unrolling). */
+function unroll(n: number, f: (i: number) => string, indent = "  "): string {
+  return Array.from({ length: n }, (_, i) => indent + f(i)).join("\n");
+}
+
 function buildGemm(name: string, v: GemmVariant): KernelDef {
   const t = GEMM_TILES[v.tile];
   const T = v.elem;
+  const wx = t.bn / t.tn, wy = t.bm / t.tm, wg = wx * wy;
+  const rg = t.tm / 4, cg = t.tn / 4; // row and column groups of 4 per invocation
+  const la = (t.bm * t.bk) / wg, lb = (t.bk * t.bn) / wg; // tile elements staged per invocation
   // (i, p) of element e of the A tile, and where it is in A; (p, j) of element e of the B tile
   const aCoord = v.transA ? "vec2<u32>(e % BM, e / BM)" : "vec2<u32>(e / BK, e % BK)";
   const aIndex = v.transA ? "base + p * P.lda + i" : "base + i * P.lda + p";
   const bCoord = v.transB ? "vec2<u32>(e % BK, e / BK)" : "vec2<u32>(e / BN, e % BN)";
   const bIndex = v.transB ? "base + j * P.ldb + p" : "base + p * P.ldb + j";
+  // accumulator acc_{(g·4 + q)·CG + h}: row g·WY·4 + ty·4 + q, columns (h·WX + tx)·4 + 0..3
+  const accs = rg * 4 * cg;
+  const acc = (g: number, q: number, h: number) => `acc_${(g * 4 + q) * cg + h}`;
+  const prefetch = (k: string) =>
+    unroll(
+      la,
+      (r) =>
+        `ra_${r} = a_load(a_base, m0 + a_coord(lid + ${r}u * WG).x, ${k} + a_coord(lid + ${r}u * WG).y);`,
+    ) +
+    "\n" +
+    unroll(
+      lb,
+      (r) =>
+        `rb_${r} = b_load(b_base, ${k} + b_coord(lid + ${r}u * WG).x, n0 + b_coord(lid + ${r}u * WG).y);`,
+    );
+  const fmas: string[] = [];
+  for (let g = 0; g < rg; g++) {
+    for (let q = 0; q < 4; q++) {
+      for (let h = 0; h < cg; h++) {
+        fmas.push(`${acc(g, q, h)} = fma(vec4<f32>(a_${g}[${q}]), b_${h}, ${acc(g, q, h)});`);
+      }
+    }
+  }
+  const stores: string[] = [];
+  for (let g = 0; g < rg; g++) {
+    for (let q = 0; q < 4; q++) {
+      const i = `m0 + ${g * wy * 4 + q}u + ty * 4u`;
+      const row = Array.from(
+        { length: cg },
+        (_, h) => `store4(c_base + i * P.ldc, n0 + (${h}u * WG_X + tx) * 4u, ${acc(g, q, h)});`,
+      );
+      stores.push(`{ let i = ${i}; if (i < P.m) { ${row.join(" ")} } }`);
+    }
+  }
   return {
     name,
-    workgroupSize: [t.bn / t.tn, t.bm / t.tm],
+    workgroupSize: [wx, wy],
     f16: T === "f16",
     bindings: [
       { name: "a", access: "read", type: T, shape: v.transA ? "[batch…, k, lda]" : "[batch…, m, lda]" },
@@ -98,19 +140,13 @@ function buildGemm(name: string, v: GemmVariant): KernelDef {
 const BM: u32 = ${t.bm}u;
 const BN: u32 = ${t.bn}u;
 const BK: u32 = ${t.bk}u;
-const TM: u32 = ${t.tm}u;
-const TN: u32 = ${t.tn}u;
-const RG: u32 = TM / 4u;          // row groups of 4 per invocation
-const CG: u32 = TN / 4u;          // column groups of 4 per invocation
 const AS: u32 = BM / 4u + 1u;     // vec4s per k-row of As (one of padding)
 const BS: u32 = BN / 4u + 1u;
-const LA: u32 = BM * BK / WG;     // A elements staged per invocation
-const LB: u32 = BK * BN / WG;
 var<workgroup> As: array<vec4<${T}>, BK * AS>;  // As[p][i] = op(A)[m0 + i, k0 + p]
 var<workgroup> Bs: array<vec4<${T}>, BK * BS>;  // Bs[p][j] = op(B)[k0 + p, n0 + j]
 
-fn a_coord(e: u32) -> vec2<u32> { return ${aCoord}; }  // (i, p)
-fn b_coord(e: u32) -> vec2<u32> { return ${bCoord}; }  // (p, j)
+fn a_coord(e: u32) -> vec2<u32> { return ${aCoord}; }  // (i, p) of tile element e
+fn b_coord(e: u32) -> vec2<u32> { return ${bCoord}; }  // (p, j) of tile element e
 fn a_load(base: u32, i: u32, p: u32) -> ${T} {
   if (i >= P.m || p >= P.k) { return ${T}(0); }
   return a[${aIndex}];
@@ -118,6 +154,17 @@ fn a_load(base: u32, i: u32, p: u32) -> ${T} {
 fn b_load(base: u32, p: u32, j: u32) -> ${T} {
   if (p >= P.k || j >= P.n) { return ${T}(0); }
   return b[${bIndex}];
+}
+// C[row, j0 + e] = alpha·v[e] + beta·C (+ bias) for the columns e < 4 inside n
+fn store4(row: u32, j0: u32, v: vec4<f32>) {
+  for (var e = 0u; e < 4u; e++) {
+    let j = j0 + e;
+    if (j >= P.n) { return; }
+    var r = P.alpha * v[e];
+    if (P.beta != 0.0) { r += P.beta * c[row + j]; }
+    if (P.has_bias != 0u) { r += bias[P.bias_off + j]; }
+    c[row + j] = r;
+  }
 }
 
 @compute @workgroup_size(WG_X, WG_Y)
@@ -136,60 +183,38 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let tx = lid3.x;
   let ty = lid3.y;
 
-  var acc: array<vec4<f32>, RG * 4u * CG>;  // acc[(g·4 + q)·CG + h]: row g·WY·4 + ty·4 + q, cols h·WX·4 + tx·4 + 0..3
-  var ra: array<${T}, LA>;
-  var rb: array<${T}, LB>;
-  for (var r = 0u; r < LA; r++) { let c = a_coord(lid + r * WG); ra[r] = a_load(a_base, m0 + c.x, c.y); }
-  for (var r = 0u; r < LB; r++) { let c = b_coord(lid + r * WG); rb[r] = b_load(b_base, c.x, n0 + c.y); }
+  // ${accs} vec4 accumulators (${t.tm}×${t.tn} outputs) and the staging registers, unrolled by the generator
+${unroll(accs, (i) => `var acc_${i} = vec4<f32>(0.0);`)}
+${unroll(la, (r) => `var ra_${r}: ${T};`)}
+${unroll(lb, (r) => `var rb_${r}: ${T};`)}
+${prefetch("0u")}
 
   for (var k0 = 0u; k0 < P.k; k0 += BK) {
     // stage the prefetched tiles
-    for (var r = 0u; r < LA; r++) { let c = a_coord(lid + r * WG); As[c.y * AS + c.x / 4u][c.x % 4u] = ra[r]; }
-    for (var r = 0u; r < LB; r++) { let c = b_coord(lid + r * WG); Bs[c.x * BS + c.y / 4u][c.y % 4u] = rb[r]; }
+${
+      unroll(la, (r) =>
+        `{ let c = a_coord(lid + ${r}u * WG); As[c.y * AS + c.x / 4u][c.x % 4u] = ra_${r}; }`, "    ")
+    }
+${
+      unroll(lb, (r) =>
+        `{ let c = b_coord(lid + ${r}u * WG); Bs[c.x * BS + c.y / 4u][c.y % 4u] = rb_${r}; }`, "    ")
+    }
     workgroupBarrier();
-    // prefetch the next tiles into registers
+    // prefetch the next tiles into registers while this one is multiplied
     let k1 = k0 + BK;
     if (k1 < P.k) {
-      for (var r = 0u; r < LA; r++) { let c = a_coord(lid + r * WG); ra[r] = a_load(a_base, m0 + c.x, k1 + c.y); }
-      for (var r = 0u; r < LB; r++) { let c = b_coord(lid + r * WG); rb[r] = b_load(b_base, k1 + c.x, n0 + c.y); }
+${prefetch("k1").split("\n").map((l) => "    " + l).join("\n")}
     }
-    // multiply the staged tiles
     for (var p = 0u; p < BK; p++) {
-      var av: array<vec4<f32>, RG>;
-      var bv: array<vec4<f32>, CG>;
-      for (var g = 0u; g < RG; g++) { av[g] = vec4<f32>(As[p * AS + g * WG_Y + ty]); }
-      for (var h = 0u; h < CG; h++) { bv[h] = vec4<f32>(Bs[p * BS + h * WG_X + tx]); }
-      for (var g = 0u; g < RG; g++) {
-        for (var q = 0u; q < 4u; q++) {
-          for (var h = 0u; h < CG; h++) {
-            let at = (g * 4u + q) * CG + h;
-            acc[at] = fma(vec4<f32>(av[g][q]), bv[h], acc[at]);
-          }
-        }
-      }
+${unroll(rg, (g) => `let a_${g} = vec4<f32>(As[p * AS + ${g}u * WG_Y + ty]);`, "      ")}
+${unroll(cg, (h) => `let b_${h} = vec4<f32>(Bs[p * BS + ${h}u * WG_X + tx]);`, "      ")}
+${fmas.map((l) => "      " + l).join("\n")}
     }
     workgroupBarrier();
   }
 
   // C = alpha·acc + beta·C (+ bias)
-  for (var g = 0u; g < RG; g++) {
-    for (var q = 0u; q < 4u; q++) {
-      let i = m0 + g * WG_Y * 4u + ty * 4u + q;
-      if (i >= P.m) { continue; }
-      for (var h = 0u; h < CG; h++) {
-        let v = acc[(g * 4u + q) * CG + h];
-        for (var e = 0u; e < 4u; e++) {
-          let j = n0 + h * WG_X * 4u + tx * 4u + e;
-          if (j >= P.n) { continue; }
-          let at = c_base + i * P.ldc + j;
-          var r = P.alpha * v[e];
-          if (P.beta != 0.0) { r += P.beta * c[at]; }
-          if (P.has_bias != 0u) { r += bias[P.bias_off + j]; }
-          c[at] = r;
-        }
-      }
-    }
-  }
+${stores.map((l) => "  " + l).join("\n")}
 }`,
   };
 }

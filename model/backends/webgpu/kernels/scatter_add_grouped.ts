@@ -9,8 +9,9 @@
  * hence the rounding, vary from run to run). Here one workgroup per source row checks whether an earlier
  * row of its group has the same key; only the first such row's workgroup sums all rows with its key, in
  * row order, onto the destination's current value, and writes once. That is the reference's summation
- * order, so the result is bit-identical to it, and no two workgroups write the same row. Cost: the
- * duplicate check reads up to N keys per row (cached), the owning workgroup up to N keys per channel.
+ * order, so the result is bit-identical to it, and no two workgroups write the same row. Each invocation
+ * keeps CPT channels in registers, so the owner scans the keys once per block of WG·CPT channels (once for
+ * C ≤ 1024). Cost: the duplicate check reads up to N keys per row, the owner up to N keys (cached).
  * Keys outside [−1, M) are reported through the status word.
  */
 import type { KernelDef } from "../kernel.ts";
@@ -27,6 +28,7 @@ export const SCATTER_ADD_GROUPED: KernelDef = {
   ],
   uniforms: { rows: "u32", group: "u32", m: "u32", d: "u32" },
   body: /* wgsl */ `
+const CPT: u32 = 8u;                      // channels per invocation
 var<workgroup> w_key: i32;
 var<workgroup> w_dup: u32;
 
@@ -53,13 +55,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   if (workgroupUniformLoad(&w_dup) != 0u) { return; }
   let dst_row = (n / P.group) * P.m + u32(key);
-  for (var c = lid; c < P.d; c += WG) {
-    let at = P.dst_off + dst_row * P.d + c;
-    var acc = dst[at];
-    for (var q = n; q < g1; q++) {
-      if (keys[P.keys_off + q] == key) { acc += src[P.src_off + q * P.d + c]; }
+  for (var c0 = 0u; c0 < P.d; c0 += WG * CPT) {
+    // this invocation's channels: c0 + u·WG + lid, u < CPT
+    var acc: array<f32, CPT>;
+    for (var u = 0u; u < CPT; u++) {
+      let c = c0 + u * WG + lid;
+      if (c < P.d) { acc[u] = dst[P.dst_off + dst_row * P.d + c]; }
     }
-    dst[at] = acc;
+    for (var q = n; q < g1; q++) {
+      if (keys[P.keys_off + q] != key) { continue; }
+      for (var u = 0u; u < CPT; u++) {
+        let c = c0 + u * WG + lid;
+        if (c < P.d) { acc[u] += src[P.src_off + q * P.d + c]; }
+      }
+    }
+    for (var u = 0u; u < CPT; u++) {
+      let c = c0 + u * WG + lid;
+      if (c < P.d) { dst[P.dst_off + dst_row * P.d + c] = acc[u]; }
+    }
   }
 }`,
 };
