@@ -92,6 +92,23 @@ interface Pipeline {
   key: string;
 }
 
+/** A kernel's uniform layout, computed once. */
+interface ParamLayout {
+  fields: [string, "u32" | "i32" | "f32"][];
+  bytes: number;
+}
+
+const paramLayouts = new WeakMap<KernelDef, ParamLayout>();
+
+function paramLayout(k: KernelDef): ParamLayout {
+  let l = paramLayouts.get(k);
+  if (!l) {
+    l = { fields: paramFields(k), bytes: paramBytes(k) };
+    paramLayouts.set(k, l);
+  }
+  return l;
+}
+
 /** Device, pools, recording and error tracking (see the module doc). */
 export class GpuRuntime {
   readonly device: GPUDevice;
@@ -390,7 +407,7 @@ export class GpuRuntime {
     );
     const p = this.#pipeline(k, aliased);
     // uniforms
-    const bytes = paramBytes(k);
+    const { fields, bytes } = paramLayout(k);
     if (this.#uniformUsed + bytes > UNIFORM_RING_BYTES) this.flush();
     const base = this.#uniformUsed;
     let tag = 0;
@@ -399,8 +416,7 @@ export class GpuRuntime {
       if (this.#nextTag > 0x7fffffff) this.#nextTag = 1;
       this.#tags.set(tag, `${k.name}: ${what}`);
     }
-    const fields = paramFields(k);
-    for (const name of Object.keys(uniforms)) {
+    for (const name in uniforms) {
       if (!(name in k.uniforms)) {
         throw new TypeError(`Cannot run kernel ${k.name}: unknown uniform "${name}"`);
       }
