@@ -17,7 +17,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { bertBaseConfig, type Batch, createBackend, cpuData, Rng, seq2seqMask, VlpModel } from "@vlp/model";
+import { type Batch, bertBaseConfig, cpuData, createBackend, Rng, seq2seqMask, VlpModel } from "@vlp/model";
 
 const ANCHOR = { forward: 2.19, trainStep: 0.63 };
 
@@ -120,7 +120,9 @@ const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length
 const fwdEx = B / median(fwd), stepEx = B / median(step);
 console.error(
   `forward ${fwdEx.toFixed(2)} ex/s (anchor ${ANCHOR.forward}, ${(fwdEx / ANCHOR.forward).toFixed(2)}x); ` +
-    `training step ${stepEx.toFixed(2)} ex/s (anchor ${ANCHOR.trainStep}, ${(stepEx / ANCHOR.trainStep).toFixed(2)}x); ` +
+    `training step ${stepEx.toFixed(2)} ex/s (anchor ${ANCHOR.trainStep}, ${
+      (stepEx / ANCHOR.trainStep).toFixed(2)
+    }x); ` +
     `peak RSS ${(peakRss / 2 ** 30).toFixed(2)} GiB`,
 );
 console.log(JSON.stringify({

@@ -248,8 +248,11 @@ export function toFloat32(a: NdArray): Float32Array {
     case "int8":
     case "int16":
     case "int32":
-    case "uint8":
-      return Float32Array.from(data as ArrayLike<number>);
+    case "uint8": {
+      const out = new Float32Array(data.length);
+      out.set(data as Exclude<NdData, BigInt64Array>); // native element conversion
+      return out;
+    }
     default:
       throw new TypeError(`toFloat32: unknown dtype ${JSON.stringify(a.dtype)}`);
   }

@@ -7,6 +7,8 @@ import { equal, ok, rejects, throws } from "node:assert/strict";
 import { fixturePath, Rng } from "@vlp/testing";
 import { loadTorchStateDict, readNpy, readNpyObjects, readNpz, unpickle, writeNpy } from "./mod.ts";
 import { readNpzBytes } from "./npz.ts";
+import { H5File } from "./h5_reader.ts";
+import { writeH5 } from "./h5_writer.ts";
 import { parseZip, readZipEntry, ZipWriter } from "./zip.ts";
 
 const testdata = (f: string) => new URL(`./testdata/${f}`, import.meta.url).pathname;
@@ -246,4 +248,60 @@ Deno.test("npy: invalid bool bytes, bad magic and unsupported dtypes are named e
   throws(() => readNpy(enc.encode("PK\x03\x04 not npy"), "z.npy"), /z\.npy.*not a \.npy file/);
   const u4 = npyBytes("{'descr': '<u4', 'fortran_order': False, 'shape': (1,), }", new Uint8Array(4));
   throws(() => readNpy(u4, "u.npy"), /u\.npy.*"<u4" is not supported/);
+});
+
+Deno.test("HDF5: truncated, bit-flipped and huge-shape files fail cleanly", async () => {
+  const src = fixturePath(
+    "fixtures/vlp-formats/CC/region_feat_gvd_wo_bgd/feat_cls_1000_float16/cc_detection_vg_100dets_gvd_checkpoint_trainval_feat000.h5",
+  );
+  const bytes = await Deno.readFile(src);
+  const readAll = async (p: string) => {
+    const f = await H5File.open(p);
+    try {
+      for (const k of f.keys()) f.read(k);
+    } finally {
+      f.close();
+    }
+  };
+  for (const cut of [0, 100, 1500, 300000]) {
+    await withTemp(
+      bytes.subarray(0, cut),
+      async (p) => ok(await failsCleanly(() => readAll(p), p, `cut ${cut}`)),
+    );
+  }
+  // flips in the metadata (the first 2 KiB); data flips are undetectable in HDF5 without checksums
+  const rng = new Rng(9);
+  let detected = 0;
+  for (let t = 0; t < 40; t++) {
+    const b = bytes.slice();
+    b[rng.int(0x580)]! ^= 1 << rng.int(8);
+    await withTemp(b, async (p) => {
+      if (await failsCleanly(() => readAll(p), p, "flip")) detected++;
+    });
+  }
+  ok(detected > 0);
+  // a dataset whose dataspace claims 10^6 x 10^6 elements
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeH5(`${dir}/x.h5`, [["img", {
+      dtype: "float16",
+      shape: [100, 2048],
+      data: new Float16Array(204800),
+    }]]);
+    const h = await Deno.readFile(`${dir}/x.h5`);
+    const dv = new DataView(h.buffer);
+    let patched = 0;
+    for (let i = 0; i + 16 <= h.length; i += 8) {
+      if (dv.getBigUint64(i, true) === 100n && dv.getBigUint64(i + 8, true) === 2048n) {
+        dv.setBigUint64(i, 1000000n, true);
+        dv.setBigUint64(i + 8, 1000000n, true);
+        patched++;
+      }
+    }
+    equal(patched, 2, "dims and max dims");
+    await Deno.writeFile(`${dir}/x.h5`, h);
+    ok(await failsCleanly(() => readAll(`${dir}/x.h5`), `${dir}/x.h5`, "huge dataspace"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

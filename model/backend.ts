@@ -230,6 +230,8 @@ export interface Backend {
     coef: Tensor;
     dropWorstRatio: number;
     scale?: number;
+    /** replaces the denominator Σ_kept w + 1e-5 */
+    normalizer?: number;
   }): void;
   /** out [1] = Σ BCE-with-logits(logits, targets) / B for logits [B, A]. */
   bceWithLogits(args: { logits: Tensor; targets: Tensor; out: Tensor }): void;

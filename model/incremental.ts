@@ -80,6 +80,7 @@ interface StepBuffers {
   f2: Tensor; // [rows, I]
   last: Tensor; // [N, C]
   lastIdx: Tensor; // [N, 1] int32
+  srcIdx: Tensor; // [1, N] int32 (reorder)
   t1: Tensor; // [N, C]
   t2: Tensor;
   t3: Tensor;
@@ -168,6 +169,7 @@ export class IncrementalDecoder {
       f2: f(rows, I),
       last: f(Nm, C),
       lastIdx: be.alloc([Nm, 1], "int32"),
+      srcIdx: be.alloc([1, Nm], "int32"),
       t1: f(Nm, C),
       t2: f(Nm, C),
       t3: f(Nm, C),
@@ -288,7 +290,7 @@ export class IncrementalDecoder {
     }
     const be = this.#be;
     const T = this.maxLength - this.promptLength, C2 = 2 * this.model.dims.C;
-    const index = be.alloc([1, N], "int32");
+    const index = be.view(this.#buf.srcIdx, 0, [1, N]);
     be.write(index, idx);
     for (let l = 0; l < this.#gen.length; l++) {
       be.gatherRows({
@@ -297,7 +299,6 @@ export class IncrementalDecoder {
         out: be.view(this.#genSpare[l], 0, [1, N, T * C2]),
       });
     }
-    be.free(index);
     [this.#gen, this.#genSpare] = [this.#genSpare, this.#gen];
   }
 
@@ -513,24 +514,4 @@ export class IncrementalDecoder {
     const out = this.#be.floatType === "float64" ? new Float64Array(m01.length) : m01;
     return additiveMask(m01, out);
   }
-}
-
-/** Argmax of each row of [N, V] logits (greedy decoding helper). */
-export function argmaxRows(logits: ArrayLike<number>, v: number): Int32Array {
-  const N = logits.length / v;
-  if (!Number.isInteger(N)) {
-    throw new TypeError(`Cannot take argmax: ${logits.length} logits are not rows of ${v}`);
-  }
-  const out = new Int32Array(N);
-  for (let n = 0; n < N; n++) {
-    let best = 0, bv = logits[n * v];
-    for (let j = 1; j < v; j++) {
-      if (logits[n * v + j] > bv) {
-        bv = logits[n * v + j];
-        best = j;
-      }
-    }
-    out[n] = best;
-  }
-  return out;
 }

@@ -27,3 +27,4 @@ export { NoAdapterError } from "./backends/webgpu/device.ts";
 export * from "./checkpoint.ts";
 export * from "./masks.ts";
 export * from "./incremental.ts";
+export * from "./predict.ts";

@@ -24,6 +24,7 @@ import type { Backend, Tensor } from "./backend.ts";
 import { parseConfig, type VlpConfig } from "./config.ts";
 import { loadStateDict } from "./checkpoint.ts";
 import { VlpModel } from "./vlp.ts";
+import { vqaPredictions } from "./predict.ts";
 import type { Batch } from "./batch.ts";
 
 /** One comparison. */
@@ -302,20 +303,6 @@ export async function modelParityChecks(
     }
   }
   return checks;
-}
-
-/** VQA answer per example: argmax over logits[1:] + 1 (index 0 is `<unk>`, never predicted). */
-export function vqaPredictions(logits: ArrayLike<number>, numAnswers: number): Int32Array {
-  const B = logits.length / numAnswers;
-  const out = new Int32Array(B);
-  for (let b = 0; b < B; b++) {
-    let best = 1;
-    for (let a = 2; a < numAnswers; a++) {
-      if (logits[b * numAnswers + a] > logits[b * numAnswers + best]) best = a;
-    }
-    out[b] = best;
-  }
-  return out;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -3,7 +3,8 @@ import { fixturePath } from "@vlp/testing";
 import { ReferenceBackend } from "./backends/reference.ts";
 import { BlasBackend } from "./backends/blas.ts";
 import { blasRequired } from "./backends/create.ts";
-import { fixtureConfig, modelParityChecks, readManifest, vqaPredictions } from "./parity.ts";
+import { fixtureConfig, modelParityChecks, readManifest } from "./parity.ts";
+import { vqaPredictions } from "./predict.ts";
 import { tinyConfig } from "./config.ts";
 
 const FIXTURE = fixturePath("fixtures/vlp-tiny");

@@ -21,7 +21,7 @@
  * ```ts
  * import { ReferenceBackend, parseConfig, VlpModel } from "@vlp/model";
  * import assert from "node:assert/strict";
- * const config = parseConfig({ vocabSize: 50, hiddenSize: 8, numLayers: 1, numHeads: 2, intermediateSize: 16,
+ * const config = parseConfig({ vocabSize: 120, hiddenSize: 8, numLayers: 1, numHeads: 2, intermediateSize: 16,
  *   regions: 3, regionFeatureSize: 6, regionHiddenSize: 6, regionGeometrySize: 5, maxPositions: 16 });
  * const model = new VlpModel({ config, backend: new ReferenceBackend(), seed: 1 });
  * const B = 1, L = 7, R = 3;
@@ -39,11 +39,9 @@
  * @module
  */
 import type { Backend, Tensor } from "./backend.ts";
-import { fmtShape } from "./backend.ts";
-import { type Dims, dims, tinyConfig, type VlpConfig } from "./config.ts";
+import { bertBaseConfig, type Dims, dims, type VlpConfig } from "./config.ts";
 import {
   initialValues,
-  type LayerTensors,
   type ModelTensors,
   modelTensors,
   namedViews,
@@ -68,7 +66,7 @@ import { ReferenceBackend } from "./backends/reference.ts";
 
 /** Options of the {@linkcode VlpModel} constructor. */
 export interface VlpModelOptions {
-  /** default: {@linkcode tinyConfig} */
+  /** default: {@linkcode bertBaseConfig} (VLP's model) */
   config?: VlpConfig;
   /** default "img2txt" */
   task?: Task;
@@ -90,6 +88,11 @@ export interface LossOptions {
   labelSmoothing?: number;
   /** Multiply the gradients by this (e.g. 1/accumulation steps; default 1). */
   lossScale?: number;
+  /**
+   * Masked-LM: divide Σ CE·w by this instead of (Σ w + 1e-5). With weights = reward·mask and normalizer =
+   * Σ mask, the masked-LM loss becomes SCST's reward-weighted −Σ log p·reward·mask / Σ mask.
+   */
+  normalizer?: number;
 }
 
 /** Tensors of an evaluation forward (owned by the model; valid until the next call with the same shapes). */
@@ -207,7 +210,7 @@ export class VlpModel {
   #acts = new Map<"eval" | "train", Activations>();
 
   constructor(opts: VlpModelOptions = {}) {
-    this.config = opts.config ?? tinyConfig;
+    this.config = opts.config ?? bertBaseConfig;
     this.task = opts.task ?? "img2txt";
     if (this.task !== "img2txt" && this.task !== "vqa2") {
       throw new RangeError(`Cannot create model: task "${this.task}" is not "img2txt" or "vqa2"`);
@@ -606,6 +609,7 @@ export class VlpModel {
         coef: be.view(m.coef, 0, [a.bd.B, a.bd.P]),
         dropWorstRatio: ratio,
         scale,
+        ...(opts.normalizer !== undefined ? { normalizer: opts.normalizer } : {}),
       });
     } else {
       const q = a.vqa!;
@@ -717,10 +721,11 @@ export class VlpModel {
   }
 }
 
+/** Every tensor of an activation set (to free them). */
 function collectTensors(a: Activations): Tensor[] {
   const out: Tensor[] = [];
   const visit = (v: unknown) => {
-    if (v && typeof v === "object") {
+    if (v && typeof v === "object" && !ArrayBuffer.isView(v)) {
       if ("shape" in v && "dtype" in v && "size" in v) out.push(v as Tensor);
       else for (const x of Object.values(v)) visit(x);
     }
@@ -728,12 +733,3 @@ function collectTensors(a: Activations): Tensor[] {
   visit(a);
   return [...new Set(out)];
 }
-
-/** Check a tensor's shape (TypeError naming it otherwise). */
-export function expectShape(name: string, t: Tensor, shape: readonly number[]): void {
-  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-    throw new TypeError(`${name} has shape ${fmtShape(t.shape)}, expected ${fmtShape(shape)}`);
-  }
-}
-
-export type { LayerTensors };

@@ -119,3 +119,20 @@ if (blas) {
     assert.ok(blas.threads >= 1);
   });
 }
+
+for (const be of BACKENDS) {
+  Deno.test(`${be.name}: sumRows() writes or accumulates column sums`, async () => {
+    const rng = new Rng(23);
+    const x = rng.fillNormal(new Float32Array(37 * 11));
+    const out = be.alloc([11]);
+    be.fill(out, 1);
+    be.sumRows({ x: upload(be, x, [37, 11]), out, accumulate: true });
+    const expect = Array.from(
+      { length: 11 },
+      (_, j) => 1 + Array.from({ length: 37 }, (_, i) => x[i * 11 + j]).reduce((s, v) => s + v, 0),
+    );
+    assertClose(await be.read(out), expect, { atol: 1e-5, rtol: 1e-5 });
+    be.sumRows({ x: upload(be, x, [37, 11]), out });
+    assertClose(await be.read(out), expect.map((v) => v - 1), { atol: 1e-5, rtol: 1e-5 });
+  });
+}

@@ -1,6 +1,6 @@
 /**
  * The OpenBLAS backend: the reference backend (float32) with every matrix product, including the batched
- * ones of attention, as `cblas_sgemm` calls through FFI. Small products (below {@linkcode SMALL_GEMM_FLOPS})
+ * ones of attention, as `cblas_sgemm` calls through FFI, and the row sums of bias gradients as `cblas_sgemv`. Small products (below {@linkcode SMALL_GEMM_FLOPS})
  * run on one BLAS thread, where thread start-up would cost more than it saves.
  *
  * @example Usage
@@ -11,8 +11,8 @@
  *
  * @module
  */
-import type { MatmulArgs } from "../backend.ts";
-import { cpuData, normalizeMatmul, ReferenceBackend } from "./reference.ts";
+import type { MatmulArgs, Tensor } from "../backend.ts";
+import { cpuData, forEachBatchItem, normalizeMatmul, ReferenceBackend } from "./reference.ts";
 import { CBLAS_NO_TRANS, CBLAS_ROW_MAJOR, CBLAS_TRANS, loadOpenBlas, type OpenBlas } from "./openblas.ts";
 
 /** Products with fewer multiply-adds than this run on one BLAS thread. */
@@ -65,6 +65,32 @@ export class BlasBackend extends ReferenceBackend {
     return lib ? new BlasBackend(lib, opts) : null;
   }
 
+  #ones = new Float32Array(0);
+
+  /** out (+)= Σ rows of x as one `cblas_sgemv` (xᵀ·1). */
+  override sumRows(args: { x: Tensor; out: Tensor; accumulate?: boolean }): void {
+    const x = cpuData(args.x), out = cpuData(args.out), n = args.out.size;
+    if (!(x instanceof Float32Array && out instanceof Float32Array) || x.length % n !== 0 || n === 0) {
+      return super.sumRows(args);
+    }
+    const rows = x.length / n;
+    if (this.#ones.length < rows) this.#ones = new Float32Array(rows).fill(1);
+    this.#blas.cblas_sgemv(
+      CBLAS_ROW_MAJOR,
+      CBLAS_TRANS,
+      rows,
+      n,
+      1,
+      x,
+      n,
+      this.#ones,
+      1,
+      args.accumulate ? 1 : 0,
+      out,
+      1,
+    );
+  }
+
   /** OpenBLAS threads used for large products. */
   get threads(): number {
     return this.#threads;
@@ -89,34 +115,27 @@ export class BlasBackend extends ReferenceBackend {
     const bLen = (g.transB ? n - 1 : k - 1) * g.ldb + (g.transB ? k : n);
     const cLen = (m - 1) * g.ldc + n;
     try {
-      for (let i0 = 0; i0 < g.batch[0]; i0++) {
-        for (let i1 = 0; i1 < g.batch[1]; i1++) {
-          for (let i2 = 0; i2 < g.batch[2]; i2++) {
-            const aOff = i0 * g.strideA[0] + i1 * g.strideA[1] + i2 * g.strideA[2];
-            const bOff = i0 * g.strideB[0] + i1 * g.strideB[1] + i2 * g.strideB[2];
-            const cOff = i0 * g.strideC[0] + i1 * g.strideC[1] + i2 * g.strideC[2];
-            if (bias) {
-              for (let i = 0; i < m; i++) c.set(bias.subarray(0, n), cOff + i * g.ldc);
-            }
-            this.#blas.cblas_sgemm(
-              CBLAS_ROW_MAJOR,
-              ta,
-              tb,
-              m,
-              n,
-              k,
-              g.alpha,
-              a.subarray(aOff, aOff + aLen),
-              g.lda,
-              b.subarray(bOff, bOff + bLen),
-              g.ldb,
-              beta,
-              c.subarray(cOff, cOff + cLen),
-              g.ldc,
-            );
-          }
+      forEachBatchItem(g, (aOff, bOff, cOff) => {
+        if (bias) {
+          for (let i = 0; i < m; i++) c.set(bias.subarray(0, n), cOff + i * g.ldc);
         }
-      }
+        this.#blas.cblas_sgemm(
+          CBLAS_ROW_MAJOR,
+          ta,
+          tb,
+          m,
+          n,
+          k,
+          g.alpha,
+          a.subarray(aOff, aOff + aLen),
+          g.lda,
+          b.subarray(bOff, bOff + bLen),
+          g.ldb,
+          beta,
+          c.subarray(cOff, cOff + cLen),
+          g.ldc,
+        );
+      });
     } finally {
       if (small) this.#blas.openblas_set_num_threads(this.#threads);
     }

@@ -1,5 +1,5 @@
 /**
- * OpenBLAS through `Deno.dlopen`: `cblas_sgemm` and the thread-count controls. The library is found by
+ * OpenBLAS through `Deno.dlopen`: `cblas_sgemm`, `cblas_sgemv` and the thread-count controls. The library is found by
  * name (`libopenblas.so.0`, Debian's `libopenblas0-pthread`; `libopenblas.dylib` / `libopenblas.dll`
  * elsewhere) or by the path in `VLP_OPENBLAS`. Needs `--allow-ffi` (and `--allow-env` for the variables).
  *
@@ -24,6 +24,10 @@ const SYMBOLS = {
       "buffer",
       "i32",
     ],
+    result: "void",
+  },
+  cblas_sgemv: {
+    parameters: ["i32", "i32", "i32", "i32", "f32", "buffer", "i32", "buffer", "i32", "f32", "buffer", "i32"],
     result: "void",
   },
   openblas_set_num_threads: { parameters: ["i32"], result: "void" },

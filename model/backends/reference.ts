@@ -46,6 +46,9 @@ import {
 } from "../kernels/losses.ts";
 import { bertAdamUpdate } from "../kernels/bert_adam.ts";
 
+/** The argument object of a backend operation. */
+type Args<K extends keyof Backend> = Backend[K] extends (a: infer A) => unknown ? A : never;
+
 /** A tensor of the CPU backends: a typed-array view of exactly `size` elements. */
 export class CpuTensor implements Tensor {
   /** The elements (a view into the owning buffer for views). */
@@ -172,6 +175,25 @@ export function normalizeMatmul(g: MatmulArgs): NormalizedMatmul {
   };
 }
 
+/** Call `fn(aOff, bOff, cOff)` with the element offsets of every batch item of a matmul. */
+export function forEachBatchItem(
+  g: NormalizedMatmul,
+  fn: (aOff: number, bOff: number, cOff: number) => void,
+): void {
+  const [n0, n1, n2] = g.batch, sa = g.strideA, sb = g.strideB, sc = g.strideC;
+  for (let i0 = 0; i0 < n0; i0++) {
+    for (let i1 = 0; i1 < n1; i1++) {
+      for (let i2 = 0; i2 < n2; i2++) {
+        fn(
+          i0 * sa[0] + i1 * sa[1] + i2 * sa[2],
+          i0 * sb[0] + i1 * sb[1] + i2 * sb[2],
+          i0 * sc[0] + i1 * sc[1] + i2 * sc[2],
+        );
+      }
+    }
+  }
+}
+
 /** Plain TypeScript backend, float32 (default) or float64. */
 export class ReferenceBackend implements Backend {
   readonly name: string;
@@ -236,15 +258,7 @@ export class ReferenceBackend implements Backend {
     cpuData(dst).set(cpuData(src));
   }
 
-  copyStrided(
-    { src, dst, shape, srcStride, dstStride }: {
-      src: Tensor;
-      dst: Tensor;
-      shape: readonly [number, number, number];
-      srcStride: readonly [number, number];
-      dstStride: readonly [number, number];
-    },
-  ): void {
+  copyStrided({ src, dst, shape, srcStride, dstStride }: Args<"copyStrided">): void {
     const s = cpuData(src), d = cpuData(dst);
     const [n0, n1, w] = shape;
     if (n0 === 0 || n1 === 0 || w === 0) return;
@@ -260,19 +274,19 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  add({ a, b, out }: { a: Tensor; b: Tensor; out: Tensor }): void {
+  add({ a, b, out }: Args<"add">): void {
     const n = sameSize("add", a, b, out);
     const x = f(a), y = f(b), o = f(out);
     for (let i = 0; i < n; i++) o[i] = x[i] + y[i];
   }
 
-  mul({ a, b, out }: { a: Tensor; b: Tensor; out: Tensor }): void {
+  mul({ a, b, out }: Args<"mul">): void {
     const n = sameSize("mul", a, b, out);
     const x = f(a), y = f(b), o = f(out);
     for (let i = 0; i < n; i++) o[i] = x[i] * y[i];
   }
 
-  axpy({ x, y, alpha }: { x: Tensor; y: Tensor; alpha: number }): void {
+  axpy({ x, y, alpha }: Args<"axpy">): void {
     const n = sameSize("axpy", x, y);
     const xs = f(x), ys = f(y);
     for (let i = 0; i < n; i++) ys[i] += alpha * xs[i];
@@ -284,20 +298,13 @@ export class ReferenceBackend implements Backend {
     const g = normalizeMatmul(args);
     const a = f(args.a), b = f(args.b), c = f(args.c);
     const bias = args.bias ? f(args.bias) : null;
-    for (let i0 = 0; i0 < g.batch[0]; i0++) {
-      for (let i1 = 0; i1 < g.batch[1]; i1++) {
-        for (let i2 = 0; i2 < g.batch[2]; i2++) {
-          const aOff = i0 * g.strideA[0] + i1 * g.strideA[1] + i2 * g.strideA[2];
-          const bOff = i0 * g.strideB[0] + i1 * g.strideB[1] + i2 * g.strideB[2];
-          const cOff = i0 * g.strideC[0] + i1 * g.strideC[1] + i2 * g.strideC[2];
-          gemm({ ...g, a, aOff, b, bOff, c, cOff });
-          if (bias) addBiasRows(c, cOff, g.ldc, g.m, g.n, bias);
-        }
-      }
-    }
+    forEachBatchItem(g, (aOff, bOff, cOff) => {
+      gemm({ ...g, a, aOff, b, bOff, c, cOff });
+      if (bias) addBiasRows(c, cOff, g.ldc, g.m, g.n, bias);
+    });
   }
 
-  sumRows({ x, out, accumulate = false }: { x: Tensor; out: Tensor; accumulate?: boolean }): void {
+  sumRows({ x, out, accumulate = false }: Args<"sumRows">): void {
     const xs = f(x), o = f(out), n = out.size;
     if (xs.length % n !== 0) {
       throw new TypeError(`Cannot sum rows: ${fmtShape(x.shape)} is not a multiple of ${n} columns`);
@@ -313,17 +320,7 @@ export class ReferenceBackend implements Backend {
 
   // ---- layers -------------------------------------------------------------------------------------------
 
-  layernorm(
-    { x, weight, bias, out, mean, rstd, eps }: {
-      x: Tensor;
-      weight: Tensor;
-      bias: Tensor;
-      out: Tensor;
-      mean: Tensor;
-      rstd: Tensor;
-      eps: number;
-    },
-  ): void {
+  layernorm({ x, weight, bias, out, mean, rstd, eps }: Args<"layernorm">): void {
     sameSize("layernorm", x, out);
     const c = weight.size;
     if (x.size !== mean.size * c || mean.size !== rstd.size) {
@@ -335,17 +332,7 @@ export class ReferenceBackend implements Backend {
   }
 
   layernormBackward(
-    { dout, x, mean, rstd, weight, dx, dweight, dbias, accumulate = false }: {
-      dout: Tensor;
-      x: Tensor;
-      mean: Tensor;
-      rstd: Tensor;
-      weight: Tensor;
-      dx: Tensor;
-      dweight: Tensor;
-      dbias: Tensor;
-      accumulate?: boolean;
-    },
+    { dout, x, mean, rstd, weight, dx, dweight, dbias, accumulate = false }: Args<"layernormBackward">,
   ): void {
     sameSize("layernormBackward", dout, x, dx);
     layernormBackward(
@@ -362,27 +349,27 @@ export class ReferenceBackend implements Backend {
     );
   }
 
-  gelu({ x, out }: { x: Tensor; out: Tensor }): void {
+  gelu({ x, out }: Args<"gelu">): void {
     geluForward(f(x), f(out), sameSize("gelu", x, out));
   }
 
-  geluBackward({ x, dout, dx }: { x: Tensor; dout: Tensor; dx: Tensor }): void {
+  geluBackward({ x, dout, dx }: Args<"geluBackward">): void {
     geluBackward(f(x), f(dout), f(dx), sameSize("geluBackward", x, dout, dx));
   }
 
-  relu({ x, out }: { x: Tensor; out: Tensor }): void {
+  relu({ x, out }: Args<"relu">): void {
     reluForward(f(x), f(out), sameSize("relu", x, out));
   }
 
-  reluBackward({ y, dout, dx }: { y: Tensor; dout: Tensor; dx: Tensor }): void {
+  reluBackward({ y, dout, dx }: Args<"reluBackward">): void {
     reluBackward(f(y), f(dout), f(dx), sameSize("reluBackward", y, dout, dx));
   }
 
-  tanh({ x, out }: { x: Tensor; out: Tensor }): void {
+  tanh({ x, out }: Args<"tanh">): void {
     tanhForward(f(x), f(out), sameSize("tanh", x, out));
   }
 
-  softmax({ x, mask, out }: { x: Tensor; mask: Tensor; out: Tensor }): void {
+  softmax({ x, mask, out }: Args<"softmax">): void {
     sameSize("softmax", x, out);
     const [, heads, lq, lk] = x.shape;
     if (x.shape.length !== 4 || mask.size * heads !== x.size || mask.shape.at(-1) !== lk) {
@@ -395,16 +382,16 @@ export class ReferenceBackend implements Backend {
     softmaxForward(f(x), f(mask), f(out), heads, lq, lk);
   }
 
-  softmaxBackward({ p, dp, dx }: { p: Tensor; dp: Tensor; dx: Tensor }): void {
+  softmaxBackward({ p, dp, dx }: Args<"softmaxBackward">): void {
     sameSize("softmaxBackward", p, dp, dx);
     softmaxBackward(f(p), f(dp), f(dx), p.shape.at(-1)!);
   }
 
-  dropout({ x, out, p, seed }: { x: Tensor; out: Tensor; p: number; seed: number }): void {
+  dropout({ x, out, p, seed }: Args<"dropout">): void {
     dropoutForward(f(x), f(out), p, seed, sameSize("dropout", x, out));
   }
 
-  dropoutBackward({ dout, dx, p, seed }: { dout: Tensor; dx: Tensor; p: number; seed: number }): void {
+  dropoutBackward({ dout, dx, p, seed }: Args<"dropoutBackward">): void {
     dropoutBackward(f(dout), f(dx), p, seed, sameSize("dropoutBackward", dout, dx));
   }
 
@@ -445,7 +432,7 @@ export class ReferenceBackend implements Backend {
     );
   }
 
-  gatherRows({ x, index, out }: { x: Tensor; index: Tensor; out: Tensor }): void {
+  gatherRows({ x, index, out }: Args<"gatherRows">): void {
     const bx = index.shape[0], d = x.shape.at(-1)!;
     if (out.size !== index.size * d || x.shape[0] !== bx) {
       throw new TypeError(
@@ -457,7 +444,7 @@ export class ReferenceBackend implements Backend {
     gatherRows(f(x), ints(index), f(out), bx, d);
   }
 
-  scatterAddRows({ dout, index, dx }: { dout: Tensor; index: Tensor; dx: Tensor }): void {
+  scatterAddRows({ dout, index, dx }: Args<"scatterAddRows">): void {
     const bx = index.shape[0], d = dx.shape.at(-1)!;
     if (dout.size !== index.size * d || dx.shape[0] !== bx) {
       throw new TypeError(
@@ -471,26 +458,13 @@ export class ReferenceBackend implements Backend {
 
   // ---- losses -------------------------------------------------------------------------------------------
 
-  crossEntropy(
-    { logits, targets, losses, smoothing = 0 }: {
-      logits: Tensor;
-      targets: Tensor;
-      losses: Tensor;
-      smoothing?: number;
-    },
-  ): void {
+  crossEntropy({ logits, targets, losses, smoothing = 0 }: Args<"crossEntropy">): void {
     sameSize("crossEntropy", targets, losses);
     crossEntropyForward(f(logits), ints(targets), f(losses), logits.size / targets.size, smoothing);
   }
 
   crossEntropyBackward(
-    { logits, targets, dlosses, dlogits, smoothing = 0 }: {
-      logits: Tensor;
-      targets: Tensor;
-      dlosses: Tensor;
-      dlogits: Tensor;
-      smoothing?: number;
-    },
+    { logits, targets, dlosses, dlogits, smoothing = 0 }: Args<"crossEntropyBackward">,
   ): void {
     sameSize("crossEntropyBackward", logits, dlogits);
     crossEntropyBackward(
@@ -504,32 +478,26 @@ export class ReferenceBackend implements Backend {
   }
 
   maskedLossReduce(
-    { losses, weights, out, coef, dropWorstRatio, scale = 1 }: {
-      losses: Tensor;
-      weights: Tensor;
-      out: Tensor;
-      coef: Tensor;
-      dropWorstRatio: number;
-      scale?: number;
-    },
+    { losses, weights, out, coef, dropWorstRatio, scale = 1, normalizer }: Args<"maskedLossReduce">,
   ): void {
     sameSize("maskedLossReduce", losses, weights, coef);
-    f(out)[0] = maskedLossReduce(f(losses), f(weights), f(coef), losses.shape[0], dropWorstRatio, scale);
+    f(out)[0] = maskedLossReduce(
+      f(losses),
+      f(weights),
+      f(coef),
+      losses.shape[0],
+      dropWorstRatio,
+      scale,
+      normalizer,
+    );
   }
 
-  bceWithLogits({ logits, targets, out }: { logits: Tensor; targets: Tensor; out: Tensor }): void {
+  bceWithLogits({ logits, targets, out }: Args<"bceWithLogits">): void {
     sameSize("bceWithLogits", logits, targets);
     f(out)[0] = bceForward(f(logits), f(targets), logits.shape[0]);
   }
 
-  bceWithLogitsBackward(
-    { logits, targets, dlogits, scale = 1 }: {
-      logits: Tensor;
-      targets: Tensor;
-      dlogits: Tensor;
-      scale?: number;
-    },
-  ): void {
+  bceWithLogitsBackward({ logits, targets, dlogits, scale = 1 }: Args<"bceWithLogitsBackward">): void {
     sameSize("bceWithLogitsBackward", logits, targets, dlogits);
     bceBackward(f(logits), f(targets), f(dlogits), logits.shape[0], scale);
   }

@@ -21,6 +21,15 @@ function smoothingConstants(eps: number, v: number): { qt: number; qo: number; q
   return { qt, qo, qlogq };
 }
 
+/** max and Σ exp(x − max) of row [o, o + v) (float64 sums). */
+function rowMaxSumExp(logits: FloatArray, o: number, v: number): { max: number; sum: number } {
+  let max = -Infinity;
+  for (let j = 0; j < v; j++) if (logits[o + j] > max) max = logits[o + j];
+  let sum = 0;
+  for (let j = 0; j < v; j++) sum += Math.exp(logits[o + j] - max);
+  return { max, sum };
+}
+
 /** losses[n] = cross entropy of row n (optionally label-smoothed, module doc). */
 export function crossEntropyForward(
   logits: FloatArray,
@@ -36,13 +45,7 @@ export function crossEntropyForward(
     if (!(t >= 0 && t < v)) {
       throw new RangeError(`Cannot compute cross entropy: target ${t} at [${n}] is outside [0, ${v})`);
     }
-    let max = -Infinity;
-    for (let j = 0; j < v; j++) if (logits[o + j] > max) max = logits[o + j];
-    let sum = 0, sumLogit = 0;
-    for (let j = 0; j < v; j++) {
-      sum += Math.exp(logits[o + j] - max);
-      sumLogit += logits[o + j];
-    }
+    const { max, sum } = rowMaxSumExp(logits, o, v);
     const lse = max + Math.log(sum);
     const logpT = logits[o + t] - lse;
     if (!sm) {
@@ -50,6 +53,8 @@ export function crossEntropyForward(
     } else if (t === 0) {
       losses[n] = 0;
     } else {
+      let sumLogit = 0;
+      for (let j = 0; j < v; j++) sumLogit += logits[o + j];
       // Σ_{v≠0,t} logp_v = (Σ logits − V·lse) − logp_0 − logp_t
       const logp0 = logits[o] - lse;
       const others = sumLogit - v * lse - logp0 - logpT;
@@ -75,10 +80,7 @@ export function crossEntropyBackward(
       dlogits.fill(0, o, o + v);
       continue;
     }
-    let max = -Infinity;
-    for (let j = 0; j < v; j++) if (logits[o + j] > max) max = logits[o + j];
-    let sum = 0;
-    for (let j = 0; j < v; j++) sum += Math.exp(logits[o + j] - max);
+    const { max, sum } = rowMaxSumExp(logits, o, v);
     const inv = 1 / sum;
     if (!sm) {
       for (let j = 0; j < v; j++) dlogits[o + j] = g * Math.exp(logits[o + j] - max) * inv;
@@ -93,7 +95,9 @@ export function crossEntropyBackward(
 
 /**
  * Masked-LM reduction with drop-worst (module doc). losses and weights are [B, P]; returns the loss and
- * writes coef [B, P] = scale·w/denominator for kept examples, 0 for dropped ones.
+ * writes coef [B, P] = scale·w/denominator for kept examples, 0 for dropped ones. `normalizer`, when given,
+ * replaces the denominator Σ_kept w + 1e-5 (e.g. Σ mask for a reward-weighted sequence loss, where the
+ * weights may be negative).
  */
 export function maskedLossReduce(
   losses: FloatArray,
@@ -102,6 +106,7 @@ export function maskedLossReduce(
   b: number,
   dropWorstRatio: number,
   scale = 1,
+  normalizer?: number,
 ): number {
   const P = losses.length / b;
   const sums = new Float64Array(b), wsum = new Float64Array(b);
@@ -119,6 +124,7 @@ export function maskedLossReduce(
     keep[order[i]] = 1;
     denom += wsum[order[i]];
   }
+  if (normalizer !== undefined) denom = normalizer;
   let loss = 0;
   for (let e = 0; e < b; e++) {
     if (keep[e]) loss += sums[e] / denom;

@@ -85,7 +85,7 @@ export function softmaxBackward(p: FloatArray, dp: FloatArray, dx: FloatArray, l
 }
 
 /** VLP's additive mask from a 0/1 mask: (1 − m)·(−10000), written into `out` (same length). */
-export function additiveMask(m: ArrayLike<number>, out: FloatArray): FloatArray {
+export function additiveMask<T extends FloatArray>(m: ArrayLike<number>, out: T): T {
   for (let i = 0; i < m.length; i++) out[i] = (1 - m[i]) * -10000;
   return out;
 }

@@ -1,0 +1,85 @@
+/**
+ * Where the time of a model step goes, per backend operation: wraps a backend so that every call is timed
+ * (synchronous CPU backends only: the time of a call is the time of its work), runs one evaluation forward
+ * (`loss`) and one training forward+backward of BERT-base at batch 8, L = 123, and prints the milliseconds
+ * per operation (matmul split into plain and batched) on stderr and as ONE JSON line on stdout.
+ *
+ * Usage: `deno run -A bench/model_ops_profile.ts [--backend blas] [--threads 2] [--batch 8]`
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import {
+  type Backend,
+  bertBaseConfig,
+  createBackend,
+  type MatmulArgs,
+  Rng,
+  seq2seqMask,
+  VlpModel,
+} from "@vlp/model";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    backend: { type: "string", default: "blas" },
+    threads: { type: "string", default: "2" },
+    batch: { type: "string", default: "8" },
+  },
+});
+const inner = createBackend(values.backend as "blas", { threads: Number(values.threads) });
+const times = new Map<string, number>();
+const timed = new Proxy(inner, {
+  get(target, prop, receiver) {
+    const fn = Reflect.get(target, prop, receiver);
+    if (typeof fn !== "function") return fn;
+    return (...args: unknown[]) => {
+      const t = performance.now();
+      const out = fn.apply(target, args);
+      const key = prop === "matmul" && (args[0] as MatmulArgs).batch ? "matmul (batched)" : String(prop);
+      times.set(key, (times.get(key) ?? 0) + performance.now() - t);
+      return out;
+    };
+  },
+}) as Backend;
+
+const config = bertBaseConfig, B = Number(values.batch), R = config.regions, T = 21, L = R + 2 + T, P = 3;
+const model = new VlpModel({ config, backend: timed, seed: 1, noInit: true });
+const rng = new Rng(1);
+const mask = new Uint8Array(B * L * L);
+for (let b = 0; b < B; b++) mask.set(seq2seqMask({ L, R, textLength: T }), b * L * L);
+const batch = {
+  regionFeats: rng.fillUniform(new Float32Array(B * R * config.regionFeatureSize)),
+  visPe: rng.fillUniform(new Float32Array(B * R * config.regionGeometrySize)),
+  inputIds: Int32Array.from({ length: B * L }, () => 1000 + rng.int(1000)),
+  segmentIds: new Int32Array(B * L).fill(4),
+  attentionMask: mask,
+  maskedPos: new Int32Array(B * P).fill(R + 3),
+  maskedIds: new Int32Array(B * P).fill(1000),
+  maskedWeights: new Float32Array(B * P).fill(1),
+};
+// warm up (allocations, JIT)
+model.loss(batch);
+model.zeroGrad();
+model.forwardBackward(batch);
+
+const result: Record<string, { totalMs: number; ops: Record<string, number> }> = {};
+for (
+  const [name, run] of [["forward", () => model.loss(batch)], [
+    "forwardBackward",
+    () => model.forwardBackward(batch),
+  ]] as const
+) {
+  times.clear();
+  const t = performance.now();
+  run();
+  const total = performance.now() - t;
+  const ops = Object.fromEntries([...times].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, +v.toFixed(1)]));
+  result[name] = { totalMs: +total.toFixed(1), ops };
+  console.error(
+    `${name}: ${total.toFixed(0)} ms; ${Object.entries(ops).map(([k, v]) => `${k} ${v}`).join(", ")}`,
+  );
+}
+console.log(
+  JSON.stringify({ bench: "model_ops_profile", backend: inner.name, batch: B, seqLen: L, ...result }),
+);
