@@ -920,13 +920,14 @@ export class WebGpuBackend implements Backend {
   }
 
   maskedLossReduce(
-    { losses, weights, out, coef, dropWorstRatio, scale = 1 }: {
+    { losses, weights, out, coef, dropWorstRatio, scale = 1, normalizer }: {
       losses: Tensor;
       weights: Tensor;
       out: Tensor;
       coef: Tensor;
       dropWorstRatio: number;
       scale?: number;
+      normalizer?: number;
     },
   ): void {
     sameSize("maskedLossReduce", losses, weights, coef);
@@ -941,7 +942,14 @@ export class WebGpuBackend implements Backend {
         coef: gpuTensor(coef),
         scratch,
       },
-      { b, p, keep: Math.floor(b * (1 - dropWorstRatio)), scale },
+      {
+        b,
+        p,
+        keep: Math.floor(b * (1 - dropWorstRatio)),
+        scale,
+        has_normalizer: normalizer === undefined ? 0 : 1,
+        normalizer: normalizer ?? 0,
+      },
       1,
     );
     this.rt.free(scratch);

@@ -41,7 +41,11 @@ async function lossCases(gpu: WebGpuBackend, rng: Rng, label: string): Promise<v
   const [B, P] = [10, 3];
   const losses = Float32Array.from({ length: B * P }, (_, i) => 1 + ((i * 7) % 5));
   const weights = Float32Array.from({ length: B * P }, (_, i) => (i % 4 === 3 ? 0 : 1));
-  for (const ratio of [0, 0.2, 0.55]) {
+  const cases: [number, number | undefined][] = [[0, undefined], [0.2, undefined], [0.55, undefined], [
+    0.2,
+    7.5,
+  ]];
+  for (const [ratio, normalizer] of cases) {
     await twin(
       gpu,
       {
@@ -61,7 +65,7 @@ async function lossCases(gpu: WebGpuBackend, rng: Rng, label: string): Promise<v
         });
       },
       { out: { atol: 1e-6, rtol: 1e-6 }, coef: { atol: 1e-8, rtol: 1e-6 } },
-      `${label} maskedLossReduce ${ratio}`,
+      `${label} maskedLossReduce ${ratio} ${normalizer}`,
     );
   }
 

@@ -2,8 +2,8 @@
  * masked_loss_reduce: VLP's masked-LM reduction with drop-worst (kernels/losses.ts) in one workgroup of
  * 256: per example sₑ = Σₚ loss·w and wₑ = Σₚ w; example e is kept when fewer than `keep` examples rank
  * before it (smaller sₑ, ties by index: the reference's stable sort); loss = Σ_kept sₑ / (Σ_kept wₑ + 1e-5);
- * coef[e, p] = scale·w/denominator for kept examples, 0 otherwise. `scratch` holds sₑ, wₑ and the keep
- * flags [3, B].
+ * coef[e, p] = scale·w/denominator for kept examples, 0 otherwise; `has_normalizer` = 1 replaces the
+ * denominator by `normalizer`. `scratch` holds sₑ, wₑ and the keep flags [3, B].
  */
 import type { KernelDef } from "../kernel.ts";
 
@@ -18,7 +18,7 @@ export const MASKED_LOSS_REDUCE: KernelDef = {
     { name: "coef", access: "read_write", type: "f32", shape: "[B, P]" },
     { name: "scratch", access: "read_write", type: "f32", shape: "[3, B]" },
   ],
-  uniforms: { b: "u32", p: "u32", keep: "u32", scale: "f32" },
+  uniforms: { b: "u32", p: "u32", keep: "u32", scale: "f32", has_normalizer: "u32", normalizer: "f32" },
   helpers: ["reduce"],
   body: /* wgsl */ `
 @compute @workgroup_size(WG_X, WG_Y)
@@ -48,7 +48,8 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     scratch[so + 2u * P.b + e] = select(0.0, 1.0, keep);
     if (keep) { kept_w += scratch[so + P.b + e]; }
   }
-  let denom = wg_sum(lid, kept_w) + 1e-5;
+  var denom = wg_sum(lid, kept_w) + 1e-5;
+  if (P.has_normalizer != 0u) { denom = P.normalizer; }
   var loss = 0.0;
   for (var e = lid; e < P.b; e += WG) {
     let keep = scratch[so + 2u * P.b + e] > 0.5;
