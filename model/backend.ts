@@ -15,6 +15,8 @@
  *
  * @module
  */
+import type { BertAdamHyper } from "./kernels/bert_adam.ts";
+export type { BertAdamHyper };
 
 /** Element type of a tensor: the backend's float type, or 32-bit integers (ids, indices). */
 export type DType = "float" | "int32";
@@ -247,7 +249,7 @@ export interface Backend {
 }
 
 /** Arguments of {@linkcode Backend.bertAdamUpdate}: four tensors of one size and the step's hyper-parameters. */
-export interface BertAdamArgs {
+export interface BertAdamArgs extends BertAdamHyper {
   /** parameter (read-write) */
   param: Tensor;
   /** its gradient (read) */
@@ -256,18 +258,6 @@ export interface BertAdamArgs {
   m: Tensor;
   /** second moment (read-write) */
   v: Tensor;
-  /** learning rate of this step */
-  lr: number;
-  /** decoupled weight decay of the tensor's group */
-  weightDecay: number;
-  /** default 0.9 */
-  beta1?: number;
-  /** default 0.999 */
-  beta2?: number;
-  /** default 1e-6 */
-  eps?: number;
-  /** default 1.0; ≤ 0 disables the clip */
-  maxGradNorm?: number;
 }
 
 /** Πshape. */

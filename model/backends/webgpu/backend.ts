@@ -87,6 +87,9 @@ export interface WebGpuOptions extends RuntimeOptions {
   splitK?: boolean;
 }
 
+/** The argument object of a backend operation. */
+type Args<K extends keyof Backend> = Backend[K] extends (a: infer A) => unknown ? A : never;
+
 /** Rows per chunk of the two-stage column sums. */
 const CHUNK_ROWS = 64;
 
@@ -241,15 +244,7 @@ export class WebGpuBackend implements Backend {
     else this.copyStrided({ src, dst, shape: [1, 1, n], srcStride: [0, 0], dstStride: [0, 0] });
   }
 
-  copyStrided(
-    { src, dst, shape, srcStride, dstStride }: {
-      src: Tensor;
-      dst: Tensor;
-      shape: readonly [number, number, number];
-      srcStride: readonly [number, number];
-      dstStride: readonly [number, number];
-    },
-  ): void {
+  copyStrided({ src, dst, shape, srcStride, dstStride }: Args<"copyStrided">): void {
     const s = gpuTensor(src), d = gpuTensor(dst);
     const [n0, n1, w] = shape;
     if (n0 === 0 || n1 === 0 || w === 0) return;
@@ -296,17 +291,17 @@ export class WebGpuBackend implements Backend {
     );
   }
 
-  add({ a, b, out }: { a: Tensor; b: Tensor; out: Tensor }): void {
+  add({ a, b, out }: Args<"add">): void {
     const n = sameSize("add", a, b, out);
     this.#elementwise(ADD, { a: gpuTensor(a), b: gpuTensor(b), out: gpuTensor(out) }, n);
   }
 
-  mul({ a, b, out }: { a: Tensor; b: Tensor; out: Tensor }): void {
+  mul({ a, b, out }: Args<"mul">): void {
     const n = sameSize("mul", a, b, out);
     this.#elementwise(MUL, { a: gpuTensor(a), b: gpuTensor(b), out: gpuTensor(out) }, n);
   }
 
-  axpy({ x, y, alpha }: { x: Tensor; y: Tensor; alpha: number }): void {
+  axpy({ x, y, alpha }: Args<"axpy">): void {
     const n = sameSize("axpy", x, y);
     this.#elementwise(AXPY, { x: gpuTensor(x), y: gpuTensor(y) }, n, () => ({ alpha }));
   }
@@ -510,7 +505,7 @@ export class WebGpuBackend implements Backend {
     }
   }
 
-  sumRows({ x, out, accumulate = false }: { x: Tensor; out: Tensor; accumulate?: boolean }): void {
+  sumRows({ x, out, accumulate = false }: Args<"sumRows">): void {
     const xs = gpuTensor(x), o = gpuTensor(out), n = o.size;
     if (n === 0 || xs.size % n !== 0) {
       throw new TypeError(`Cannot sum rows: ${fmtShape(x.shape)} is not a multiple of ${n} columns`);
@@ -558,17 +553,7 @@ export class WebGpuBackend implements Backend {
 
   // ---- layers -------------------------------------------------------------------------------------------
 
-  layernorm(
-    { x, weight, bias, out, mean, rstd, eps }: {
-      x: Tensor;
-      weight: Tensor;
-      bias: Tensor;
-      out: Tensor;
-      mean: Tensor;
-      rstd: Tensor;
-      eps: number;
-    },
-  ): void {
+  layernorm({ x, weight, bias, out, mean, rstd, eps }: Args<"layernorm">): void {
     sameSize("layernorm", x, out);
     const c = weight.size;
     if (x.size !== mean.size * c || mean.size !== rstd.size || bias.size !== c) {
@@ -596,17 +581,7 @@ export class WebGpuBackend implements Backend {
   }
 
   layernormBackward(
-    { dout, x, mean, rstd, weight, dx, dweight, dbias, accumulate = false }: {
-      dout: Tensor;
-      x: Tensor;
-      mean: Tensor;
-      rstd: Tensor;
-      weight: Tensor;
-      dx: Tensor;
-      dweight: Tensor;
-      dbias: Tensor;
-      accumulate?: boolean;
-    },
+    { dout, x, mean, rstd, weight, dx, dweight, dbias, accumulate = false }: Args<"layernormBackward">,
   ): void {
     sameSize("layernormBackward", dout, x, dx);
     const c = weight.size, rows = mean.size;
@@ -658,29 +633,29 @@ export class WebGpuBackend implements Backend {
     }
   }
 
-  gelu({ x, out }: { x: Tensor; out: Tensor }): void {
+  gelu({ x, out }: Args<"gelu">): void {
     this.#elementwise(GELU, { x: gpuTensor(x), out: gpuTensor(out) }, sameSize("gelu", x, out));
   }
 
-  geluBackward({ x, dout, dx }: { x: Tensor; dout: Tensor; dx: Tensor }): void {
+  geluBackward({ x, dout, dx }: Args<"geluBackward">): void {
     const n = sameSize("geluBackward", x, dout, dx);
     this.#elementwise(GELU_BACKWARD, { x: gpuTensor(x), dout: gpuTensor(dout), dx: gpuTensor(dx) }, n);
   }
 
-  relu({ x, out }: { x: Tensor; out: Tensor }): void {
+  relu({ x, out }: Args<"relu">): void {
     this.#elementwise(RELU, { x: gpuTensor(x), out: gpuTensor(out) }, sameSize("relu", x, out));
   }
 
-  reluBackward({ y, dout, dx }: { y: Tensor; dout: Tensor; dx: Tensor }): void {
+  reluBackward({ y, dout, dx }: Args<"reluBackward">): void {
     const n = sameSize("reluBackward", y, dout, dx);
     this.#elementwise(RELU_BACKWARD, { y: gpuTensor(y), dout: gpuTensor(dout), dx: gpuTensor(dx) }, n);
   }
 
-  tanh({ x, out }: { x: Tensor; out: Tensor }): void {
+  tanh({ x, out }: Args<"tanh">): void {
     this.#elementwise(TANH, { x: gpuTensor(x), out: gpuTensor(out) }, sameSize("tanh", x, out));
   }
 
-  softmax({ x, mask, out }: { x: Tensor; mask: Tensor; out: Tensor }): void {
+  softmax({ x, mask, out }: Args<"softmax">): void {
     sameSize("softmax", x, out);
     const [, heads, lq, lk] = x.shape;
     if (x.shape.length !== 4 || mask.size * heads !== x.size || mask.shape.at(-1) !== lk) {
@@ -701,7 +676,7 @@ export class WebGpuBackend implements Backend {
     }
   }
 
-  softmaxBackward({ p, dp, dx }: { p: Tensor; dp: Tensor; dx: Tensor }): void {
+  softmaxBackward({ p, dp, dx }: Args<"softmaxBackward">): void {
     sameSize("softmaxBackward", p, dp, dx);
     const lk = p.shape.at(-1)!;
     const [ps, dps, dxs] = [p, dp, dx].map((t) => gpuTensor(t));
@@ -716,11 +691,11 @@ export class WebGpuBackend implements Backend {
     }
   }
 
-  dropout({ x, out, p, seed }: { x: Tensor; out: Tensor; p: number; seed: number }): void {
+  dropout({ x, out, p, seed }: Args<"dropout">): void {
     this.#dropout(gpuTensor(x), gpuTensor(out), p, seed, sameSize("dropout", x, out));
   }
 
-  dropoutBackward({ dout, dx, p, seed }: { dout: Tensor; dx: Tensor; p: number; seed: number }): void {
+  dropoutBackward({ dout, dx, p, seed }: Args<"dropoutBackward">): void {
     this.#dropout(gpuTensor(dout), gpuTensor(dx), p, seed, sameSize("dropoutBackward", dout, dx));
   }
 
@@ -819,7 +794,7 @@ export class WebGpuBackend implements Backend {
     this.rt.dispatch(SCATTER_ADD_GROUPED, { src, keys, dst }, { rows, group, m, d }, rows, what);
   }
 
-  gatherRows({ x, index, out }: { x: Tensor; index: Tensor; out: Tensor }): void {
+  gatherRows({ x, index, out }: Args<"gatherRows">): void {
     const bx = index.shape[0], d = x.shape.at(-1)!;
     if (out.size !== index.size * d || x.shape[0] !== bx) {
       throw new TypeError(
@@ -838,7 +813,7 @@ export class WebGpuBackend implements Backend {
     );
   }
 
-  scatterAddRows({ dout, index, dx }: { dout: Tensor; index: Tensor; dx: Tensor }): void {
+  scatterAddRows({ dout, index, dx }: Args<"scatterAddRows">): void {
     const bx = index.shape[0], d = dx.shape.at(-1)!;
     if (dout.size !== index.size * d || dx.shape[0] !== bx) {
       throw new TypeError(
@@ -869,14 +844,7 @@ export class WebGpuBackend implements Backend {
     return { qt, qo, qlogq };
   }
 
-  crossEntropy(
-    { logits, targets, losses, smoothing = 0 }: {
-      logits: Tensor;
-      targets: Tensor;
-      losses: Tensor;
-      smoothing?: number;
-    },
-  ): void {
+  crossEntropy({ logits, targets, losses, smoothing = 0 }: Args<"crossEntropy">): void {
     const rows = sameSize("crossEntropy", targets, losses), v = logits.size / rows;
     const sm = smoothing > 0 ? WebGpuBackend.#smoothing(smoothing, v) : { qt: 1, qo: 0, qlogq: 0 };
     const [xs, ts, ls] = [logits, targets, losses].map((t) => gpuTensor(t));
@@ -892,13 +860,7 @@ export class WebGpuBackend implements Backend {
   }
 
   crossEntropyBackward(
-    { logits, targets, dlosses, dlogits, smoothing = 0 }: {
-      logits: Tensor;
-      targets: Tensor;
-      dlosses: Tensor;
-      dlogits: Tensor;
-      smoothing?: number;
-    },
+    { logits, targets, dlosses, dlogits, smoothing = 0 }: Args<"crossEntropyBackward">,
   ): void {
     sameSize("crossEntropyBackward", logits, dlogits);
     const rows = sameSize("crossEntropyBackward", targets, dlosses), v = logits.size / rows;
@@ -920,15 +882,7 @@ export class WebGpuBackend implements Backend {
   }
 
   maskedLossReduce(
-    { losses, weights, out, coef, dropWorstRatio, scale = 1, normalizer }: {
-      losses: Tensor;
-      weights: Tensor;
-      out: Tensor;
-      coef: Tensor;
-      dropWorstRatio: number;
-      scale?: number;
-      normalizer?: number;
-    },
+    { losses, weights, out, coef, dropWorstRatio, scale = 1, normalizer }: Args<"maskedLossReduce">,
   ): void {
     sameSize("maskedLossReduce", losses, weights, coef);
     const b = losses.shape[0], p = losses.size / b;
@@ -955,7 +909,7 @@ export class WebGpuBackend implements Backend {
     this.rt.free(scratch);
   }
 
-  bceWithLogits({ logits, targets, out }: { logits: Tensor; targets: Tensor; out: Tensor }): void {
+  bceWithLogits({ logits, targets, out }: Args<"bceWithLogits">): void {
     const n = sameSize("bceWithLogits", logits, targets);
     const b = logits.shape[0];
     const [xs, ys] = [logits, targets].map((t) => gpuTensor(t));
@@ -989,14 +943,7 @@ export class WebGpuBackend implements Backend {
     return { partial, count };
   }
 
-  bceWithLogitsBackward(
-    { logits, targets, dlogits, scale = 1 }: {
-      logits: Tensor;
-      targets: Tensor;
-      dlogits: Tensor;
-      scale?: number;
-    },
-  ): void {
+  bceWithLogitsBackward({ logits, targets, dlogits, scale = 1 }: Args<"bceWithLogitsBackward">): void {
     const n = sameSize("bceWithLogitsBackward", logits, targets, dlogits);
     const g = scale / logits.shape[0];
     this.#elementwise(

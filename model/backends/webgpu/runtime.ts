@@ -500,31 +500,44 @@ export class GpuRuntime {
     );
   }
 
-  /** Copy `t` to the host after all recorded work, then check the status word and error scopes. */
-  async read(t: GpuTensor): Promise<HostArray | Float16Array> {
-    this.assertAlive("read a tensor");
-    const start = t.offset * t.elemBytes, end = start + t.size * t.elemBytes;
-    const lo = Math.floor(start / 4) * 4, hi = Math.ceil(end / 4) * 4;
+  /**
+   * Copy the byte range [lo, hi) of `src` (none when src is null) and the status word to the host after all
+   * recorded work; check the status word and the error scopes; return the range's bytes.
+   */
+  async #readBack(what: string, src: GPUBuffer | null, lo: number, hi: number): Promise<ArrayBuffer> {
+    this.assertAlive(what);
+    const n = src ? hi - lo : 0;
     const staging = this.device.createBuffer({
-      size: hi - lo + 16,
+      size: n + 16,
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
     const enc = this.#endPass();
-    if (hi > lo) enc.copyBufferToBuffer(t.storage.buffer, lo, staging, 0, hi - lo);
-    enc.copyBufferToBuffer(this.#status.buffer, 0, staging, hi - lo, 16);
+    if (src && n > 0) enc.copyBufferToBuffer(src, lo, staging, 0, n);
+    enc.copyBufferToBuffer(this.#status.buffer, 0, staging, n, 16);
     this.flush();
     try {
       await staging.mapAsync(GPUMapMode.READ);
     } catch (e) {
-      this.assertAlive("read a tensor");
+      this.assertAlive(what);
       throw e;
     }
     const bytes = staging.getMappedRange().slice(0);
     staging.unmap();
     staging.destroy();
-    await this.#checkStatus(new Uint32Array(bytes, hi - lo, 4));
+    await this.#checkStatus(new Uint32Array(bytes, n, 4));
     await this.#checkErrors();
-    const body = bytes.slice(start - lo, end - lo);
+    return bytes.slice(0, n);
+  }
+
+  /** Copy `t` to the host after all recorded work, then check the status word and error scopes. */
+  async read(t: GpuTensor): Promise<HostArray | Float16Array> {
+    // whole 4-byte words (a float16 view may start or end inside one)
+    const start = t.offset * t.elemBytes, end = start + t.size * t.elemBytes;
+    const lo = Math.floor(start / 4) * 4, hi = Math.ceil(end / 4) * 4;
+    const body = (await this.#readBack("read a tensor", t.storage.buffer, lo, hi)).slice(
+      start - lo,
+      end - lo,
+    );
     if (t.elem === "f32") return new Float32Array(body);
     if (t.elem === "i32") return new Int32Array(body);
     return new Float16Array(body);
@@ -549,24 +562,7 @@ export class GpuRuntime {
 
   /** Wait for all recorded work; check the status word and error scopes. */
   async sync(): Promise<void> {
-    this.assertAlive("synchronise");
-    const staging = this.device.createBuffer({
-      size: 16,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
-    this.#endPass().copyBufferToBuffer(this.#status.buffer, 0, staging, 0, 16);
-    this.flush();
-    try {
-      await staging.mapAsync(GPUMapMode.READ);
-    } catch (e) {
-      this.assertAlive("synchronise");
-      throw e;
-    }
-    const word = new Uint32Array(staging.getMappedRange().slice(0));
-    staging.unmap();
-    staging.destroy();
-    await this.#checkStatus(word);
-    await this.#checkErrors();
+    await this.#readBack("synchronise", null, 0, 0);
   }
 
   /** Destroy every buffer and the device. */
