@@ -62,7 +62,15 @@ const checks: Record<string, { maxAbs: number; maxRel: number; pass: boolean }> 
 let failed = 0;
 for (const src of SOURCES) {
   console.error(`[${src.member}] ${flags.fixture} on ${flags.backend}`);
-  for (const c of await src.run(flags.fixture, flags.backend, (l) => console.error(`[${src.member}] ${l}`))) {
+  let results: ParityCheck[];
+  try {
+    results = await src.run(flags.fixture, flags.backend, (l) => console.error(`[${src.member}] ${l}`));
+  } catch (e) {
+    // e.g. no WebGPU adapter, OpenBLAS required but missing, an unreadable fixture
+    console.error(`error: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
+  for (const c of results) {
     checks[c.name] = { maxAbs: c.maxAbs, maxRel: c.maxRel, pass: c.pass };
     if (!c.pass) failed++;
   }
