@@ -184,8 +184,8 @@ export interface Backend {
     dbias: Tensor;
     accumulate?: boolean;
   }): void;
-  /** out = gelu(x), exact erf form. */
-  gelu(args: { x: Tensor; out: Tensor }): void;
+  /** out = gelu(x), exact erf form; `grad` (optional) receives gelu'(x) for a backward by `mul`. */
+  gelu(args: { x: Tensor; out: Tensor; grad?: Tensor }): void;
   /** dx = dout · gelu'(x). */
   geluBackward(args: { x: Tensor; dout: Tensor; dx: Tensor }): void;
   /** out = max(x, 0). */

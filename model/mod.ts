@@ -28,3 +28,4 @@ export * from "./checkpoint.ts";
 export * from "./masks.ts";
 export * from "./incremental.ts";
 export * from "./predict.ts";
+export { backendConformance, type ConformanceResult } from "./backends/conformance.ts";

@@ -388,7 +388,7 @@ export class VlpModel {
         mean1: f(BL),
         rstd1: f(BL),
         attnOut: f(BL, C),
-        ffnPre: f(BL, I),
+        ffnGrad: f(BL, I),
         ffnAct: f(BL, I),
         res2: f(BL, C),
         mean2: f(BL),
@@ -534,7 +534,7 @@ export class VlpModel {
     const d: AttentionDims = { S: B, L, NH, HS };
     let h = drop ? a.h0 : a.embLn;
     for (let l = 0; l < a.layers.length; l++) {
-      encoderLayerForward(be, w.layers[l], h, a.mask, a.layers[l], a.sc, d, eps, drop);
+      encoderLayerForward(be, w.layers[l], h, a.mask, a.layers[l], a.sc, d, eps, drop, a.train);
       h = a.layers[l].out;
     }
     // heads

@@ -33,7 +33,14 @@ import {
 import type { FloatArray } from "../kernels/types.ts";
 import { gemm } from "../kernels/matmul.ts";
 import { layernormBackward, layernormForward } from "../kernels/layernorm.ts";
-import { geluBackward, geluForward, reluBackward, reluForward, tanhForward } from "../kernels/activations.ts";
+import {
+  geluBackward,
+  geluForward,
+  geluForwardWithGrad,
+  reluBackward,
+  reluForward,
+  tanhForward,
+} from "../kernels/activations.ts";
 import { softmaxBackward, softmaxForward } from "../kernels/softmax.ts";
 import { dropoutBackward, dropoutForward } from "../kernels/dropout.ts";
 import { embeddingBackward, embeddingForward, gatherRows, scatterAddRows } from "../kernels/embedding.ts";
@@ -349,8 +356,9 @@ export class ReferenceBackend implements Backend {
     );
   }
 
-  gelu({ x, out }: Args<"gelu">): void {
-    geluForward(f(x), f(out), sameSize("gelu", x, out));
+  gelu({ x, out, grad }: Args<"gelu">): void {
+    if (grad) geluForwardWithGrad(f(x), f(out), f(grad), sameSize("gelu", x, out, grad));
+    else geluForward(f(x), f(out), sameSize("gelu", x, out));
   }
 
   geluBackward({ x, dout, dx }: Args<"geluBackward">): void {
