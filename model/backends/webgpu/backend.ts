@@ -56,6 +56,7 @@ import { LAYERNORM } from "./kernels/layernorm.ts";
 import { LAYERNORM_BACKWARD } from "./kernels/layernorm_backward.ts";
 import { LAYERNORM_PARAMS_PARTIAL } from "./kernels/layernorm_params_partial.ts";
 import { GELU } from "./kernels/gelu.ts";
+import { GELU_WITH_GRAD } from "./kernels/gelu_with_grad.ts";
 import { GELU_BACKWARD } from "./kernels/gelu_backward.ts";
 import { RELU } from "./kernels/relu.ts";
 import { RELU_BACKWARD } from "./kernels/relu_backward.ts";
@@ -633,8 +634,11 @@ export class WebGpuBackend implements Backend {
     }
   }
 
-  gelu({ x, out }: Args<"gelu">): void {
-    this.#elementwise(GELU, { x: gpuTensor(x), out: gpuTensor(out) }, sameSize("gelu", x, out));
+  gelu({ x, out, grad }: Args<"gelu">): void {
+    const n = sameSize("gelu", x, out, ...(grad ? [grad] : []));
+    if (grad) {
+      this.#elementwise(GELU_WITH_GRAD, { x: gpuTensor(x), out: gpuTensor(out), grad: gpuTensor(grad) }, n);
+    } else this.#elementwise(GELU, { x: gpuTensor(x), out: gpuTensor(out) }, n);
   }
 
   geluBackward({ x, dout, dx }: Args<"geluBackward">): void {

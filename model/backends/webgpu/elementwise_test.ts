@@ -115,6 +115,10 @@ gpuTest("webgpu gelu, relu, tanh and their backward passes match the reference",
   await twin(gpu, io, (be, t) => be.geluBackward({ x: t.x, dout: t.dout, dx: t.dx }), {
     dx: { atol: 1e-6, rtol: 1e-5 },
   }, "geluBackward");
+  await twin(gpu, { ...io, grad: { shape: [N] } }, (be, t) => be.gelu({ x: t.x, out: t.out, grad: t.grad }), {
+    out: { atol: 1e-6, rtol: 1e-5 },
+    grad: { atol: 1e-6, rtol: 1e-5 },
+  }, "gelu with grad");
   await twin(gpu, io, (be, t) => be.relu({ x: t.x, out: t.out }), { out: { atol: 0 } }, "relu");
   await twin(
     gpu,

@@ -5,7 +5,7 @@
  * - `grid`: `wg_linear()`, the flat workgroup index over a 3-d grid (always included).
  * - `status`: `report_oob()`, records the first out-of-range index of a dispatch in the status word
  *   [tag, at, value, limit] (included with `status: true`).
- * - `erf`: `gelu_f32()` and `gelu_grad_f32()` from erfc(|x|/√2) by Abramowitz & Stegun 7.1.26 (|error| ≤
+ * - `erf`: `gelu_f32()`, `gelu_grad_f32()` and `gelu_f32_with_grad()` from erfc(|x|/√2) by Abramowitz & Stegun 7.1.26 (|error| ≤
  *   1.5e-7; WGSL has no erf), the twins of the float32 GELU paths of kernels/activations.ts.
  * - `hash`: `mix32()` and `dropout_hash()`, bit-identical to kernels/dropout.ts (u32 arithmetic wraps).
  * - `reduce`: `wg_sum()` and `wg_max()` over the workgroup (tree in workgroup memory; every invocation must
@@ -54,6 +54,14 @@ fn gelu_f32(x: f32) -> f32 {
   let a = abs(x) * 0.70710678118654752;
   let q = erfc_poly(a) * exp(-a * a);             // erfc(|x|/√2)
   return select(x * (1.0 - 0.5 * q), 0.5 * x * q, x < 0.0);
+}
+// (gelu(x), gelu'(x)) from one erfc polynomial and one exp
+fn gelu_f32_with_grad(x: f32) -> vec2<f32> {
+  let a = abs(x) * 0.70710678118654752;
+  let e = exp(-a * a);                             // e^(−x²/2)
+  let q = erfc_poly(a) * e;
+  let cdf = select(1.0 - 0.5 * q, 0.5 * q, x < 0.0);
+  return vec2<f32>(x * cdf, cdf + x * 0.39894228040143268 * e);
 }
 // d gelu / dx = Φ(x) + x·φ(x)
 fn gelu_grad_f32(x: f32) -> f32 {
