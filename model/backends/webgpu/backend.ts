@@ -594,36 +594,26 @@ export class WebGpuBackend implements Backend {
     }
     const [dy, xs, ms, rs, dxs] = [dout, x, mean, rstd, dx].map((t) => gpuTensor(t));
     const w = gpuTensor(weight);
-    const parts = this.#rowParts("layernormBackward", rows, c);
-    for (const [r0, r1] of parts) {
+    // per part of rows: dx (one workgroup per row), then dweight and dbias as per-chunk partial sums
+    // [chunks, C] each, added chunk by chunk in order
+    for (const [r0, r1] of this.#rowParts("layernormBackward", rows, c)) {
+      const n = r1 - r0, chunks = Math.ceil(n / CHUNK_ROWS);
+      const rowsOf = {
+        dout: range(dy, r0 * c, r1 * c),
+        x: range(xs, r0 * c, r1 * c),
+        mean: range(ms, r0, r1),
+        rstd: range(rs, r0, r1),
+      };
       this.rt.dispatch(
         LAYERNORM_BACKWARD,
-        {
-          dout: range(dy, r0 * c, r1 * c),
-          x: range(xs, r0 * c, r1 * c),
-          mean: range(ms, r0, r1),
-          rstd: range(rs, r0, r1),
-          weight: w,
-          dx: range(dxs, r0 * c, r1 * c),
-        },
-        { rows: r1 - r0, c, accumulate: accumulate ? 1 : 0 },
-        r1 - r0,
+        { ...rowsOf, weight: w, dx: range(dxs, r0 * c, r1 * c) },
+        { rows: n, c, accumulate: accumulate ? 1 : 0 },
+        n,
       );
-    }
-    // dweight, dbias: per-chunk partial sums [chunks, C] each, then the chunks in order
-    for (const [r0, r1] of parts) {
-      const n = r1 - r0, chunks = Math.ceil(n / CHUNK_ROWS);
       const pw = this.rt.scratch(chunks * c), pb = this.rt.scratch(chunks * c);
       this.rt.dispatch(
         LAYERNORM_PARAMS_PARTIAL,
-        {
-          dout: range(dy, r0 * c, r1 * c),
-          x: range(xs, r0 * c, r1 * c),
-          mean: range(ms, r0, r1),
-          rstd: range(rs, r0, r1),
-          partial_w: pw,
-          partial_b: pb,
-        },
+        { ...rowsOf, partial_w: pw, partial_b: pb },
         { rows: n, c, chunk_rows: CHUNK_ROWS, chunks },
         Math.ceil((chunks * c) / 256),
       );
