@@ -110,11 +110,15 @@ interface StepBuffers {
 
 /** Incremental decoding state of up to maxImages × maxWidth sequences (see the module doc). */
 export class IncrementalDecoder {
+  /** The model whose weights are used. */
   readonly model: VlpModel;
   /** A = R + 2 prompt positions. */
   readonly promptLength: number;
+  /** Positions of a finished sequence (prompt included). */
   readonly maxLength: number;
+  /** Most images per start(). */
   readonly maxImages: number;
+  /** Most sequences per image. */
   readonly maxWidth: number;
   readonly #be: Backend;
   readonly #prefix: Tensor[]; // per layer [Bmax, A, 2C]
@@ -129,6 +133,7 @@ export class IncrementalDecoder {
   #maskId = 103;
   #dropoutRng: Rng | null = null;
 
+  /** Allocate the caches and step buffers for the largest decode the options allow. */
   constructor(model: VlpModel, opts: IncrementalOptions) {
     const cfg = model.config;
     this.model = model;

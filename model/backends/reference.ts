@@ -33,7 +33,14 @@ import {
 import type { FloatArray } from "../kernels/types.ts";
 import { gemm } from "../kernels/matmul.ts";
 import { layernormBackward, layernormForward } from "../kernels/layernorm.ts";
-import { geluBackward, geluForward, reluBackward, reluForward, tanhForward } from "../kernels/activations.ts";
+import {
+  geluBackward,
+  geluForward,
+  geluForwardWithGrad,
+  reluBackward,
+  reluForward,
+  tanhForward,
+} from "../kernels/activations.ts";
 import { softmaxBackward, softmaxForward } from "../kernels/softmax.ts";
 import { dropoutBackward, dropoutForward } from "../kernels/dropout.ts";
 import { embeddingBackward, embeddingForward, gatherRows, scatterAddRows } from "../kernels/embedding.ts";
@@ -47,7 +54,7 @@ import {
 import { bertAdamUpdate } from "../kernels/bert_adam.ts";
 
 /** The argument object of a backend operation. */
-type Args<K extends keyof Backend> = Backend[K] extends (a: infer A) => unknown ? A : never;
+export type Args<K extends keyof Backend> = Backend[K] extends (a: infer A) => unknown ? A : never;
 
 /** A tensor of the CPU backends: a typed-array view of exactly `size` elements. */
 export class CpuTensor implements Tensor {
@@ -56,6 +63,7 @@ export class CpuTensor implements Tensor {
   readonly shape: readonly number[];
   readonly dtype: DType;
 
+  /** Wrap a typed array (exactly the tensor's elements) with its shape and dtype. */
   constructor(data: FloatArray | Int32Array, shape: readonly number[], dtype: DType) {
     this.data = data;
     this.shape = Object.freeze([...shape]);
@@ -349,8 +357,9 @@ export class ReferenceBackend implements Backend {
     );
   }
 
-  gelu({ x, out }: Args<"gelu">): void {
-    geluForward(f(x), f(out), sameSize("gelu", x, out));
+  gelu({ x, out, grad }: Args<"gelu">): void {
+    if (grad) geluForwardWithGrad(f(x), f(out), f(grad), sameSize("gelu", x, out, grad));
+    else geluForward(f(x), f(out), sameSize("gelu", x, out));
   }
 
   geluBackward({ x, dout, dx }: Args<"geluBackward">): void {
