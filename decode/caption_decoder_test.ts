@@ -86,21 +86,10 @@ Deno.test("model beam search with the early stop equals running all steps", asyn
     b[ids.sep] = 30;
     return b;
   };
+  const opts = { beamSize: K, eosId: ids.sep, forbidDuplicateNgrams: true, ngramSize: 2 };
   const early = new BiasedScorer(dec.scorer(s.images), eosLate);
-  const a = await beamSearch(early, {
-    beamSize: K,
-    eosId: ids.sep,
-    forbidDuplicateNgrams: true,
-    ngramSize: 2,
-  });
-  const full = new BiasedScorer(dec.scorer(s.images), eosLate);
-  const b = await beamSearch(full, {
-    beamSize: K,
-    eosId: ids.sep,
-    forbidDuplicateNgrams: true,
-    ngramSize: 2,
-    stopEarly: false,
-  });
+  const a = await beamSearch(early, opts);
+  const b = await beamSearch(new BiasedScorer(dec.scorer(s.images), eosLate), { ...opts, stopEarly: false });
   assert.equal(a.steps, 4);
   assert.equal(early.calls, 4);
   assert.equal(b.steps, T);

@@ -45,6 +45,7 @@ export {
   sampleSearch,
   type SequentialOptions,
   type SequentialResult,
+  truncateAtEnd,
 } from "./search.ts";
 export {
   CaptionDecoder,
@@ -59,3 +60,5 @@ export {
   captionTexts,
   writeCaptionResults,
 } from "./captions.ts";
+export { formatDuration, Progress } from "./progress.ts";
+export { findRegionProblems, type RegionCheckOptions, type RegionImage } from "./preflight.ts";

@@ -15,7 +15,7 @@
 import { join } from "node:path";
 import { readNpyFile, toFloat32 } from "@vlp/features";
 import { type Backend, createModel } from "@vlp/model";
-import { fixtureConfig, type ParityCheck, readManifest, toInt32 } from "@vlp/model/parity";
+import { compare, fixtureConfig, type ParityCheck, readManifest, toInt32 } from "@vlp/model/parity";
 import { CaptionDecoder } from "./caption_decoder.ts";
 import { decodeLayout } from "./layout.ts";
 import { padSequences } from "./search.ts";
@@ -38,36 +38,8 @@ export interface DecodeParityOptions {
   log?: (line: string) => void;
 }
 
-function compare(
-  name: string,
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  atol: number,
-): ParityCheck {
-  const tolerance = atol === 0 ? "exactly equal" : `|a-e| <= ${atol}`;
-  if (actual.length !== expected.length) {
-    return {
-      name,
-      maxAbs: Infinity,
-      maxRel: Infinity,
-      pass: false,
-      tolerance: `length ${actual.length} vs ${expected.length}`,
-    };
-  }
-  let maxAbs = 0, maxE = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const d = Math.abs(actual[i] - expected[i]);
-    maxAbs = Math.max(maxAbs, Number.isNaN(d) ? Infinity : d);
-    maxE = Math.max(maxE, Math.abs(expected[i]));
-  }
-  return {
-    name,
-    maxAbs,
-    maxRel: maxE > 0 ? maxAbs / maxE : maxAbs === 0 ? 0 : Infinity,
-    pass: maxAbs <= atol,
-    tolerance,
-  };
-}
+const EXACT = { atol: 0, rtol: 0, tolerance: "exactly equal" };
+const SCORES = { atol: 1e-4, rtol: 0, tolerance: "|a-e| <= 1e-4" };
 
 /** Run every decoding check the fixture supports on a backend (see the module doc). */
 export async function decodeParityChecks(
@@ -96,13 +68,15 @@ export async function decodeParityChecks(
 
   // ---- layout -------------------------------------------------------------------------------------------
   const lay = decodeLayout({ images: B, regions: R, maxTgtLength: T });
-  add(compare("decode_input_ids", lay.inputIds, inputIds, 0));
-  add(compare("decode_segment_ids", lay.segmentIds, segmentIds, 0));
+  add(compare("decode_input_ids", lay.inputIds, inputIds, EXACT));
+  add(compare("decode_segment_ids", lay.segmentIds, segmentIds, EXACT));
   if (has("decode_position_ids")) {
-    add(compare("decode_position_ids", lay.positionIds, toInt32(await arr("decode_position_ids")), 0));
+    add(compare("decode_position_ids", lay.positionIds, toInt32(await arr("decode_position_ids")), EXACT));
   }
   if (has("decode_attention_mask")) {
-    add(compare("decode_attention_mask", lay.attentionMask, toInt32(await arr("decode_attention_mask")), 0));
+    add(
+      compare("decode_attention_mask", lay.attentionMask, toInt32(await arr("decode_attention_mask")), EXACT),
+    );
   }
 
   // ---- searches -----------------------------------------------------------------------------------------
@@ -131,9 +105,11 @@ export async function decodeParityChecks(
     log(`decode ${name} (beam size ${s.beam_size})`);
     if (s.beam_size <= 1) {
       const r = await dec.greedy(images, { stopEarly: false });
-      add(compare(`decode_${name}_ids`, r.ids, expected, 0));
+      add(compare(`decode_${name}_ids`, r.ids, expected, EXACT));
       if (has(`decode_${name}_scores`)) {
-        add(compare(`decode_${name}_scores`, r.scores, toFloat32(await arr(`decode_${name}_scores`)), 1e-4));
+        add(
+          compare(`decode_${name}_scores`, r.scores, toFloat32(await arr(`decode_${name}_scores`)), SCORES),
+        );
       }
     } else {
       const r = await dec.beam(images, {
@@ -145,7 +121,14 @@ export async function decodeParityChecks(
         forbidIgnoreIds: [], // the fixture's forbid_ignore_word is None
       });
       const width = expected.length / B;
-      add(compare(`decode_${name}_ids`, padSequences(r.hypotheses.map((h) => h.tokens), width), expected, 0));
+      add(
+        compare(
+          `decode_${name}_ids`,
+          padSequences(r.hypotheses.map((h) => h.tokens), width),
+          expected,
+          EXACT,
+        ),
+      );
     }
   }
   return checks;

@@ -124,6 +124,24 @@ export async function beamSearch(scorer: StepScorer, opts: BeamSearchOptions): P
 }
 
 /**
+ * VLP's SCST post-processing of [B, T] ids: each row is kept up to its first `[SEP]` (kept) or `[PAD]`, and
+ * zeroed after it (returns a new array).
+ */
+export function truncateAtEnd(ids: Int32Array, B: number, eosId = 102, padId = 0): Int32Array {
+  const T = ids.length / B, out = new Int32Array(ids.length);
+  if (!Number.isInteger(T)) throw new TypeError(`Cannot truncate: ${ids.length} ids are not ${B} rows`);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const w = ids[b * T + t];
+      if (w === padId) break;
+      out[b * T + t] = w;
+      if (w === eosId) break;
+    }
+  }
+  return out;
+}
+
+/**
  * Rows of `length` ids, each sequence copied from the start and zero-padded (VLP's `_pad_sequence` of the
  * beam output: [B, output_length]).
  */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Rng } from "@vlp/testing";
-import { greedySearch, padSequences, sampleSearch } from "./search.ts";
+import { greedySearch, padSequences, sampleSearch, truncateAtEnd } from "./search.ts";
 import { FakeScorer, logitsOf } from "./test_utils.ts";
 import { argmaxRow, logProbAt, logSoftmaxRow, sampleRow } from "./scores.ts";
 
@@ -64,4 +64,10 @@ Deno.test("row helpers: log-softmax in float32, argmax first on ties, padding", 
   assert.equal(logProbAt(x, 0, 4, 3), ls[3]);
   assert.deepEqual([...padSequences([[5, 6], [7]], 3)], [5, 6, 0, 7, 0, 0]);
   assert.throws(() => padSequences([[1, 2, 3, 4]], 3), RangeError);
+});
+
+Deno.test("truncateAtEnd: SCST's post-processing keeps [SEP], stops at [PAD], zeroes the rest", () => {
+  const ids = Int32Array.from([5, 102, 7, 8, 5, 6, 0, 9, 5, 6, 7, 8]);
+  assert.deepEqual([...truncateAtEnd(ids, 3)], [5, 102, 0, 0, 5, 6, 0, 0, 5, 6, 7, 8]);
+  assert.throws(() => truncateAtEnd(ids, 5), TypeError);
 });
