@@ -13,6 +13,8 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { BACKEND_NAMES, openBackend } from "@vlp/model";
 import { modelParityChecks, type ParityCheck } from "@vlp/model/parity";
+import { decodeParityChecks } from "@vlp/decode/parity";
+import { bertAdamParityChecks } from "@vlp/train/parity";
 
 const Flags = z.object({
   fixture: z.string().min(1, "--fixture DIR is required"),
@@ -31,6 +33,18 @@ const SOURCES: CheckSource[] = [
     member: "model",
     run: async (fixture, backendName, log) =>
       modelParityChecks(fixture, await openBackend(backendName as "blas", { threads: flags.threads }), {
+        log,
+      }),
+  },
+  {
+    member: "decode",
+    run: (fixture, backendName, log) =>
+      decodeParityChecks(fixture, createBackend(backendName as "blas", { threads: flags.threads }), { log }),
+  },
+  {
+    member: "train",
+    run: (fixture, backendName, log) =>
+      bertAdamParityChecks(fixture, createBackend(backendName as "blas", { threads: flags.threads }), {
         log,
       }),
   },

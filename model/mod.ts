@@ -13,7 +13,7 @@ export * from "./params.ts";
 export * from "./batch.ts";
 export * from "./vlp.ts";
 export { Rng, type RngState } from "./rng.ts";
-export { cpuData, CpuTensor, ReferenceBackend } from "./backends/reference.ts";
+export { type Args, cpuData, CpuTensor, ReferenceBackend } from "./backends/reference.ts";
 export { BlasBackend, type BlasOptions } from "./backends/blas.ts";
 export {
   BACKEND_NAMES,
@@ -29,3 +29,5 @@ export * from "./masks.ts";
 export * from "./incremental.ts";
 export * from "./predict.ts";
 export { backendConformance, type ConformanceResult } from "./backends/conformance.ts";
+export { SIMD_CHUNK, SimdKernels } from "./backends/simd.ts";
+export type { FloatArray } from "./kernels/types.ts";

@@ -194,9 +194,13 @@ interface VqaActivations {
 
 /** The VLP transformer with its heads, on one backend. */
 export class VlpModel {
+  /** The configuration. */
   readonly config: VlpConfig;
+  /** Which head: img2txt (MLM) or vqa2. */
   readonly task: Task;
+  /** Where the tensors live and the operations run. */
   readonly backend: Backend;
+  /** Every parameter: VLP key, shape, offset, init, decay group. */
   readonly table: ParameterTable;
   /** [table.total] every parameter, flat. */
   readonly params: Tensor;
@@ -204,11 +208,13 @@ export class VlpModel {
   readonly weights: ModelTensors;
   /** RNG of dropout seeds (its state can be saved with getState/setState). */
   readonly rng: Rng;
+  /** The glossary letters of the configuration. */
   readonly dims: Dims;
   #grads: Tensor | null = null;
   #gradViews: ModelTensors | null = null;
   #acts = new Map<"eval" | "train", Activations>();
 
+  /** A model with seeded random parameters (or zeros with `noInit`); see {@linkcode createModel} for checkpoints. */
   constructor(opts: VlpModelOptions = {}) {
     this.config = opts.config ?? bertBaseConfig;
     this.task = opts.task ?? "img2txt";

@@ -20,6 +20,7 @@ import { ReferenceBackend } from "./reference.ts";
 
 /** One operation's comparison. */
 export interface ConformanceResult {
+  /** operation(s) checked */
   op: string;
   /** largest |actual − expected| over the op's outputs */
   maxAbs: number;
@@ -32,6 +33,7 @@ type Inputs = Record<string, [number[], ArrayLike<number>, DType?]>;
 
 /** One op case: build inputs, run the op given uploaded tensors, name the outputs to compare. */
 interface Case {
+  /** operation(s) checked */
   op: string;
   inputs: (rng: Rng) => Inputs;
   /** outputs allocated (zero-filled, or with the given initial values) */

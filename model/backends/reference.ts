@@ -54,7 +54,7 @@ import {
 import { bertAdamUpdate } from "../kernels/bert_adam.ts";
 
 /** The argument object of a backend operation. */
-type Args<K extends keyof Backend> = Backend[K] extends (a: infer A) => unknown ? A : never;
+export type Args<K extends keyof Backend> = Backend[K] extends (a: infer A) => unknown ? A : never;
 
 /** A tensor of the CPU backends: a typed-array view of exactly `size` elements. */
 export class CpuTensor implements Tensor {
@@ -63,6 +63,7 @@ export class CpuTensor implements Tensor {
   readonly shape: readonly number[];
   readonly dtype: DType;
 
+  /** Wrap a typed array (exactly the tensor's elements) with its shape and dtype. */
   constructor(data: FloatArray | Int32Array, shape: readonly number[], dtype: DType) {
     this.data = data;
     this.shape = Object.freeze([...shape]);
