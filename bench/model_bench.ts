@@ -11,134 +11,196 @@
  * Anchor (PyTorch 1.13 CPU, original VLP code, 2 threads, same machine type): forward 2.19 examples/s,
  * training step 0.63 examples/s.
  *
- * Usage: `deno run -A bench/model_bench.ts [--batch 8] [--threads 2] [--iters 3] [--backend blas]`.
+ * Under `deno bench` it registers the same calls on a small configuration instead.
+ *
+ * Usage: `deno run -A bench/model_bench.ts [--batch 8] [--threads 2] [--iters 3] [--backend blas] [--simd false]`.
  * Prints progress on stderr and ONE JSON line of figures on stdout.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { type Batch, bertBaseConfig, cpuData, createBackend, Rng, seq2seqMask, VlpModel } from "@vlp/model";
+import {
+  type Batch,
+  bertBaseConfig,
+  cpuData,
+  createBackend,
+  parseConfig,
+  Rng,
+  seq2seqMask,
+  VlpModel,
+} from "@vlp/model";
 
 const ANCHOR = { forward: 2.19, trainStep: 0.63 };
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    batch: { type: "string", default: "8" },
-    threads: { type: "string", default: "2" },
-    iters: { type: "string", default: "3" },
-    backend: { type: "string", default: "blas" },
-  },
-});
-const B = Number(values.batch), threads = Number(values.threads), iters = Number(values.iters);
-const config = bertBaseConfig;
-const R = config.regions, T = 21, L = R + 2 + T, P = 3;
+/** The script: BERT-base figures as one JSON line. */
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      batch: { type: "string", default: "8" },
+      threads: { type: "string", default: "2" },
+      iters: { type: "string", default: "3" },
+      backend: { type: "string", default: "blas" },
+      simd: { type: "string", default: "true" },
+    },
+  });
+  const B = Number(values.batch), threads = Number(values.threads), iters = Number(values.iters);
+  const config = bertBaseConfig;
+  const R = config.regions, T = 21, L = R + 2 + T, P = 3;
 
-let peakRss = 0;
-const sample = () => (peakRss = Math.max(peakRss, Deno.memoryUsage().rss));
+  let peakRss = 0;
+  const sample = () => (peakRss = Math.max(peakRss, Deno.memoryUsage().rss));
 
-const be = createBackend(values.backend as "blas", { threads });
-console.error(`backend ${be.name}, ${threads} BLAS threads, B=${B}, L=${L}`);
-let t0 = performance.now();
-const model = new VlpModel({ config, backend: be, seed: 1 });
-console.error(`init: ${model.table.count} parameters in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-sample();
+  const simd = values.simd !== "false";
+  const be = createBackend(values.backend as "blas", { threads, simd });
+  console.error(`backend ${be.name}, ${threads} BLAS threads, SIMD kernels ${simd}, B=${B}, L=${L}`);
+  let t0 = performance.now();
+  const model = new VlpModel({ config, backend: be, seed: 1 });
+  console.error(`init: ${model.table.count} parameters in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  sample();
 
-// a batch in VLP's layout: 20 wordpieces + [SEP], seq2seq masks, 3 masked positions
-const rng = new Rng(7);
-const ids = new Int32Array(B * L), seg = new Int32Array(B * L), mask = new Uint8Array(B * L * L);
-const mpos = new Int32Array(B * P), mids = new Int32Array(B * P);
-for (let b = 0; b < B; b++) {
-  for (let l = 0; l < L; l++) {
-    ids[b * L + l] = l === 0 ? 101 : l <= R ? 100 : l === R + 1 || l === L - 1 ? 102 : 1000 + rng.int(20000);
-    seg[b * L + l] = l < R + 2 ? 4 : 5;
-  }
-  mask.set(seq2seqMask({ L, R, textLength: T }), b * L * L);
-  for (let p = 0; p < P; p++) {
-    mpos[b * P + p] = R + 2 + 4 * p;
-    mids[b * P + p] = ids[b * L + mpos[b * P + p]];
-  }
-}
-const batch: Batch = {
-  regionFeats: rng.fillUniform(new Float32Array(B * R * config.regionFeatureSize), 0, 2),
-  visPe: rng.fillUniform(new Float32Array(B * R * config.regionGeometrySize)),
-  inputIds: ids,
-  segmentIds: seg,
-  attentionMask: mask,
-  maskedPos: mpos,
-  maskedIds: mids,
-  maskedWeights: new Float32Array(B * P).fill(1),
-};
-
-/** BertAdam's arithmetic over every tensor of the flat buffers (lr constant, no schedule). */
-function adamUpdate(m: Float32Array, v: Float32Array, lr: number): void {
-  const p = cpuData(model.params) as Float32Array, g = cpuData(model.grads) as Float32Array;
-  for (const s of model.table.specs) {
-    const o = s.offset, e = o + s.size;
-    let norm = 0;
-    for (let i = o; i < e; i++) norm += g[i] * g[i];
-    norm = Math.sqrt(norm);
-    const clip = norm > 1 ? 1 / norm : 1, wd = s.decay ? 0.01 : 0;
-    for (let i = o; i < e; i++) {
-      const gi = g[i] * clip;
-      m[i] = 0.9 * m[i] + 0.1 * gi;
-      v[i] = 0.999 * v[i] + 0.001 * gi * gi;
-      p[i] -= lr * (m[i] / (Math.sqrt(v[i]) + 1e-6) + wd * p[i]);
+  // a batch in VLP's layout: 20 wordpieces + [SEP], seq2seq masks, 3 masked positions
+  const rng = new Rng(7);
+  const ids = new Int32Array(B * L), seg = new Int32Array(B * L), mask = new Uint8Array(B * L * L);
+  const mpos = new Int32Array(B * P), mids = new Int32Array(B * P);
+  for (let b = 0; b < B; b++) {
+    for (let l = 0; l < L; l++) {
+      ids[b * L + l] = l === 0
+        ? 101
+        : l <= R
+        ? 100
+        : l === R + 1 || l === L - 1
+        ? 102
+        : 1000 + rng.int(20000);
+      seg[b * L + l] = l < R + 2 ? 4 : 5;
+    }
+    mask.set(seq2seqMask({ L, R, textLength: T }), b * L * L);
+    for (let p = 0; p < P; p++) {
+      mpos[b * P + p] = R + 2 + 4 * p;
+      mids[b * P + p] = ids[b * L + mpos[b * P + p]];
     }
   }
-}
+  const batch: Batch = {
+    regionFeats: rng.fillUniform(new Float32Array(B * R * config.regionFeatureSize), 0, 2),
+    visPe: rng.fillUniform(new Float32Array(B * R * config.regionGeometrySize)),
+    inputIds: ids,
+    segmentIds: seg,
+    attentionMask: mask,
+    maskedPos: mpos,
+    maskedIds: mids,
+    maskedWeights: new Float32Array(B * P).fill(1),
+  };
 
-async function time(name: string, n: number, fn: () => Promise<void>): Promise<number[]> {
-  await fn(); // warm-up (allocates the activation buffers)
-  sample();
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await fn();
-    out.push((performance.now() - t) / 1000);
-    sample();
-    console.error(`${name} ${i + 1}/${n}: ${out[i].toFixed(2)} s (${(B / out[i]).toFixed(2)} examples/s)`);
+  /** BertAdam's arithmetic over every tensor of the flat buffers (lr constant, no schedule). */
+  function adamUpdate(m: Float32Array, v: Float32Array, lr: number): void {
+    const p = cpuData(model.params) as Float32Array, g = cpuData(model.grads) as Float32Array;
+    for (const s of model.table.specs) {
+      const o = s.offset, e = o + s.size;
+      let norm = 0;
+      for (let i = o; i < e; i++) norm += g[i] * g[i];
+      norm = Math.sqrt(norm);
+      const clip = norm > 1 ? 1 / norm : 1, wd = s.decay ? 0.01 : 0;
+      for (let i = o; i < e; i++) {
+        const gi = g[i] * clip;
+        m[i] = 0.9 * m[i] + 0.1 * gi;
+        v[i] = 0.999 * v[i] + 0.001 * gi * gi;
+        p[i] -= lr * (m[i] / (Math.sqrt(v[i]) + 1e-6) + wd * p[i]);
+      }
+    }
   }
-  return out;
+
+  async function time(name: string, n: number, fn: () => Promise<void>): Promise<number[]> {
+    await fn(); // warm-up (allocates the activation buffers)
+    sample();
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t = performance.now();
+      await fn();
+      out.push((performance.now() - t) / 1000);
+      sample();
+      console.error(`${name} ${i + 1}/${n}: ${out[i].toFixed(2)} s (${(B / out[i]).toFixed(2)} examples/s)`);
+    }
+    return out;
+  }
+
+  const fwd = await time("forward", iters, async () => {
+    await model.readScalar(model.loss(batch));
+  });
+  const m = new Float32Array(model.table.total), v = new Float32Array(model.table.total);
+  model.zeroGrad();
+  const step = await time("training step", iters, async () => {
+    await model.readScalar(model.forwardBackward(batch));
+    adamUpdate(m, v, 1e-5);
+    model.zeroGrad();
+  });
+  t0 = performance.now();
+  adamUpdate(m, v, 1e-5);
+  const updateS = (performance.now() - t0) / 1000;
+
+  const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  const fwdEx = B / median(fwd), stepEx = B / median(step);
+  console.error(
+    `forward ${fwdEx.toFixed(2)} ex/s (anchor ${ANCHOR.forward}, ${(fwdEx / ANCHOR.forward).toFixed(2)}x); ` +
+      `training step ${stepEx.toFixed(2)} ex/s (anchor ${ANCHOR.trainStep}, ${
+        (stepEx / ANCHOR.trainStep).toFixed(2)
+      }x); ` +
+      `peak RSS ${(peakRss / 2 ** 30).toFixed(2)} GiB`,
+  );
+  console.log(JSON.stringify({
+    bench: "model",
+    backend: be.name,
+    threads,
+    simd,
+    config: "bert-base",
+    batch: B,
+    seqLen: L,
+    forwardExamplesPerS: +fwdEx.toFixed(3),
+    forwardSeconds: fwd.map((x) => +x.toFixed(3)),
+    trainStepExamplesPerS: +stepEx.toFixed(3),
+    trainStepSeconds: step.map((x) => +x.toFixed(3)),
+    updateSeconds: +updateS.toFixed(3),
+    peakRssGiB: +(peakRss / 2 ** 30).toFixed(3),
+    anchor: ANCHOR,
+    forwardRatio: +(fwdEx / ANCHOR.forward).toFixed(3),
+    trainStepRatio: +(stepEx / ANCHOR.trainStep).toFixed(3),
+  }));
 }
 
-const fwd = await time("forward", iters, async () => {
-  await model.readScalar(model.loss(batch));
-});
-const m = new Float32Array(model.table.total), v = new Float32Array(model.table.total);
-model.zeroGrad();
-const step = await time("training step", iters, async () => {
-  await model.readScalar(model.forwardBackward(batch));
-  adamUpdate(m, v, 1e-5);
+if (import.meta.main) {
+  await main();
+} else {
+  // under `deno bench`: the same calls on a small configuration, so that the suite stays quick
+  const config = parseConfig({
+    hiddenSize: 64,
+    numLayers: 2,
+    numHeads: 4,
+    intermediateSize: 256,
+    vocabSize: 1000,
+    regions: 10,
+    regionFeatureSize: 128,
+    regionHiddenSize: 128,
+    regionGeometrySize: 32,
+  });
+  const be = createBackend("blas", { threads: 1 });
+  const model = new VlpModel({ config, backend: be, seed: 1 });
+  const B = 4, R = 10, T = 8, L = R + 2 + T, P = 2, rng = new Rng(1);
+  const mask = new Uint8Array(B * L * L);
+  for (let b = 0; b < B; b++) mask.set(seq2seqMask({ L, R, textLength: T }), b * L * L);
+  const batch: Batch = {
+    regionFeats: rng.fillUniform(new Float32Array(B * R * 128)),
+    visPe: rng.fillUniform(new Float32Array(B * R * 32)),
+    inputIds: Int32Array.from({ length: B * L }, () => rng.int(1000)),
+    segmentIds: new Int32Array(B * L).fill(4),
+    attentionMask: mask,
+    maskedPos: new Int32Array(B * P).fill(R + 3),
+    maskedIds: new Int32Array(B * P).fill(7),
+    maskedWeights: new Float32Array(B * P).fill(1),
+  };
   model.zeroGrad();
-});
-t0 = performance.now();
-adamUpdate(m, v, 1e-5);
-const updateS = (performance.now() - t0) / 1000;
-
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-const fwdEx = B / median(fwd), stepEx = B / median(step);
-console.error(
-  `forward ${fwdEx.toFixed(2)} ex/s (anchor ${ANCHOR.forward}, ${(fwdEx / ANCHOR.forward).toFixed(2)}x); ` +
-    `training step ${stepEx.toFixed(2)} ex/s (anchor ${ANCHOR.trainStep}, ${
-      (stepEx / ANCHOR.trainStep).toFixed(2)
-    }x); ` +
-    `peak RSS ${(peakRss / 2 ** 30).toFixed(2)} GiB`,
-);
-console.log(JSON.stringify({
-  bench: "model",
-  backend: be.name,
-  threads,
-  config: "bert-base",
-  batch: B,
-  seqLen: L,
-  forwardExamplesPerS: +fwdEx.toFixed(3),
-  forwardSeconds: fwd.map((x) => +x.toFixed(3)),
-  trainStepExamplesPerS: +stepEx.toFixed(3),
-  trainStepSeconds: step.map((x) => +x.toFixed(3)),
-  updateSeconds: +updateS.toFixed(3),
-  peakRssGiB: +(peakRss / 2 ** 30).toFixed(3),
-  anchor: ANCHOR,
-  forwardRatio: +(fwdEx / ANCHOR.forward).toFixed(3),
-  trainStepRatio: +(stepEx / ANCHOR.trainStep).toFixed(3),
-}));
+  Deno.bench({ name: "small model forward (loss)", group: "model", baseline: true }, async () => {
+    await model.readScalar(model.loss(batch));
+  });
+  Deno.bench({ name: "small model forward + backward", group: "model" }, async () => {
+    await model.readScalar(model.forwardBackward(batch));
+  });
+}

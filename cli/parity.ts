@@ -5,7 +5,8 @@
  *
  * Output: one human line per check on stderr, then ONE JSON object as the last stdout line:
  * `{"fixture", "backend", "checks": {name: {maxAbs, maxRel, pass}}, "checked", "failed"}`.
- * Exit code 1 when any check fails (2 on bad usage).
+ * Exit code 1 when any check fails (2 on bad usage). A member whose checks cannot run (unreadable fixture)
+ * reports one failed check named `<member>:error`.
  *
  * @module
  */
@@ -66,9 +67,19 @@ const checks: Record<string, { maxAbs: number; maxRel: number; pass: boolean }> 
 let failed = 0;
 for (const src of SOURCES) {
   console.error(`[${src.member}] ${flags.fixture} on ${flags.backend}`);
-  for (const c of await src.run(flags.fixture, flags.backend, (l) => console.error(`[${src.member}] ${l}`))) {
-    checks[c.name] = { maxAbs: c.maxAbs, maxRel: c.maxRel, pass: c.pass };
-    if (!c.pass) failed++;
+  try {
+    for (
+      const c of await src.run(flags.fixture, flags.backend, (l) => console.error(`[${src.member}] ${l}`))
+    ) {
+      checks[c.name] = { maxAbs: c.maxAbs, maxRel: c.maxRel, pass: c.pass };
+      if (!c.pass) failed++;
+    }
+  } catch (e) {
+    // a fixture that cannot be read is a failure of this member's checks, reported like one
+    const msg = (e as Error).message;
+    console.error(`[${src.member}] error: ${msg}`);
+    checks[`${src.member}:error`] = { maxAbs: Infinity, maxRel: Infinity, pass: false };
+    failed++;
   }
 }
 const checked = Object.keys(checks).length;

@@ -42,16 +42,27 @@ export type HostArray = Float32Array | Float64Array | Int32Array;
  * Σ iₓ·strideA[x] in `a` (likewise b, c); a stride of 0 broadcasts. Offsets come from views.
  */
 export interface MatmulArgs {
+  /** A (a view: its first element is the start of batch item 0) */
   a: Tensor;
+  /** B */
   b: Tensor;
+  /** C (output) */
   c: Tensor;
+  /** rows of op(A) and C */
   m: number;
+  /** columns of op(B) and C */
   n: number;
+  /** inner dimension */
   k: number;
+  /** A stored transposed ([k, m]) */
   transA?: boolean;
+  /** B stored transposed ([n, k]) */
   transB?: boolean;
+  /** row stride of A (default: its row length) */
   lda?: number;
+  /** row stride of B (default: its row length) */
   ldb?: number;
+  /** row stride of C (default n) */
   ldc?: number;
   /** default 1 */
   alpha?: number;
@@ -59,9 +70,13 @@ export interface MatmulArgs {
   beta?: number;
   /** [n], added to every row; only with beta = 0 */
   bias?: Tensor;
+  /** batch shape, up to 3 dims (default: no batch) */
   batch?: readonly number[];
+  /** element stride of A per batch dim (0 broadcasts) */
   strideA?: readonly number[];
+  /** element stride of B per batch dim */
   strideB?: readonly number[];
+  /** element stride of C per batch dim */
   strideC?: readonly number[];
 }
 
@@ -91,9 +106,13 @@ export interface EmbeddingArgs {
 
 /** Gradients of {@linkcode Backend.embeddingBackward}. */
 export interface EmbeddingBackwardArgs {
+  /** [B, L] int32 token ids */
   ids: Tensor;
+  /** [B, L] int32 segment ids */
   segmentIds: Tensor;
+  /** position of slot 0 (unless positionIds) */
   posOffset: number;
+  /** [B, L] int32 explicit positions */
   positionIds?: Tensor;
   /** [B, L, C] */
   dout: Tensor;
@@ -182,8 +201,8 @@ export interface Backend {
     dbias: Tensor;
     accumulate?: boolean;
   }): void;
-  /** out = gelu(x), exact erf form. */
-  gelu(args: { x: Tensor; out: Tensor }): void;
+  /** out = gelu(x), exact erf form; `grad` (optional) receives gelu'(x) for a backward by `mul`. */
+  gelu(args: { x: Tensor; out: Tensor; grad?: Tensor }): void;
   /** dx = dout · gelu'(x). */
   geluBackward(args: { x: Tensor; dout: Tensor; dx: Tensor }): void;
   /** out = max(x, 0). */
@@ -230,6 +249,8 @@ export interface Backend {
     coef: Tensor;
     dropWorstRatio: number;
     scale?: number;
+    /** replaces the denominator Σ_kept w + 1e-5 */
+    normalizer?: number;
   }): void;
   /** out [1] = Σ BCE-with-logits(logits, targets) / B for logits [B, A]. */
   bceWithLogits(args: { logits: Tensor; targets: Tensor; out: Tensor }): void;

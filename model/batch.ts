@@ -37,7 +37,9 @@ export interface Batch {
 
 /** Sizes of a batch. */
 export interface BatchDims {
+  /** examples */
   B: number;
+  /** sequence length */
   L: number;
   /** masked positions per example (0 when the batch has none) */
   P: number;

@@ -113,18 +113,31 @@ export const tinyConfig: VlpConfig = parseConfig({
 
 /** Fields of a BERT `bert_config.json` that the model uses. */
 export interface BertJsonConfig {
+  /** V */
   vocab_size: number;
+  /** C */
   hidden_size: number;
+  /** NL */
   num_hidden_layers: number;
+  /** NH */
   num_attention_heads: number;
+  /** I */
   intermediate_size: number;
+  /** must be "gelu" */
   hidden_act?: string;
+  /** hidden dropout (default 0.1) */
   hidden_dropout_prob?: number;
+  /** attention dropout (default 0.1) */
   attention_probs_dropout_prob?: number;
+  /** position table rows (default 512) */
   max_position_embeddings?: number;
+  /** ignored: VLP uses 6 */
   type_vocab_size?: number;
+  /** init std (default 0.02) */
   initializer_range?: number;
+  /** ignored: VLP uses 1e-5 */
   layer_norm_eps?: number;
+  /** other fields are ignored */
   [key: string]: unknown;
 }
 

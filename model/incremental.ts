@@ -90,6 +90,7 @@ interface StepBuffers {
   f2: Tensor; // [rows, I]
   last: Tensor; // [N, C]
   lastIdx: Tensor; // [N, 1] int32
+  srcIdx: Tensor; // [1, N] int32 (reorder)
   t1: Tensor; // [N, C]
   t2: Tensor;
   t3: Tensor;
@@ -109,11 +110,15 @@ interface StepBuffers {
 
 /** Incremental decoding state of up to maxImages × maxWidth sequences (see the module doc). */
 export class IncrementalDecoder {
+  /** The model whose weights are used. */
   readonly model: VlpModel;
   /** A = R + 2 prompt positions. */
   readonly promptLength: number;
+  /** Positions of a finished sequence (prompt included). */
   readonly maxLength: number;
+  /** Most images per start(). */
   readonly maxImages: number;
+  /** Most sequences per image. */
   readonly maxWidth: number;
   readonly #be: Backend;
   readonly #prefix: Tensor[]; // per layer [Bmax, A, 2C]
@@ -128,6 +133,7 @@ export class IncrementalDecoder {
   #maskId = 103;
   #dropoutRng: Rng | null = null;
 
+  /** Allocate the caches and step buffers for the largest decode the options allow. */
   constructor(model: VlpModel, opts: IncrementalOptions) {
     const cfg = model.config;
     this.model = model;
@@ -179,6 +185,7 @@ export class IncrementalDecoder {
       f2: f(rows, I),
       last: f(Nm, C),
       lastIdx: be.alloc([Nm, 1], "int32"),
+      srcIdx: be.alloc([1, Nm], "int32"),
       t1: f(Nm, C),
       t2: f(Nm, C),
       t3: f(Nm, C),
@@ -298,21 +305,16 @@ export class IncrementalDecoder {
       }
       idx[n] = s;
     }
-    // only the filled slots (generated tokens before the current [MASK]) carry state
     const be = this.#be;
     const T = this.maxLength - this.promptLength, C2 = 2 * this.model.dims.C;
-    const filled = (this.#pos - this.promptLength) * C2;
-    if (filled === 0) return;
+    const index = be.view(this.#buf.srcIdx, 0, [1, N]);
+    be.write(index, idx);
     for (let l = 0; l < this.#gen.length; l++) {
-      for (let n = 0; n < N; n++) {
-        be.copyStrided({
-          src: be.view(this.#gen[l], idx[n] * T * C2, [filled]),
-          dst: be.view(this.#genSpare[l], n * T * C2, [filled]),
-          shape: [1, 1, filled],
-          srcStride: [0, 0],
-          dstStride: [0, 0],
-        });
-      }
+      be.gatherRows({
+        x: be.view(this.#gen[l], 0, [1, N, T * C2]),
+        index,
+        out: be.view(this.#genSpare[l], 0, [1, N, T * C2]),
+      });
     }
     [this.#gen, this.#genSpare] = [this.#genSpare, this.#gen];
   }

@@ -220,8 +220,8 @@ export interface LayerActivations {
   rstd1: Tensor;
   /** [S·L, C] LayerNorm(res1) */
   attnOut: Tensor;
-  /** [S·L, I] intermediate pre-activation */
-  ffnPre: Tensor;
+  /** [S·L, I] GELU derivative at the intermediate pre-activation (written when saving for backward) */
+  ffnGrad: Tensor;
   /** [S·L, I] GELU output */
   ffnAct: Tensor;
   /** [S·L, C] FFN output (after dropout) + attnOut */
@@ -236,6 +236,7 @@ export interface LayerActivations {
 
 /** Scratch shared by all layers. */
 export interface LayerScratch {
+  // forward: i1 holds the intermediate pre-activation; backward: all of them are scratch
   /** [S, NH, L, L] */
   scores: Tensor;
   /** [S·L, C] ×4 */
@@ -267,7 +268,7 @@ export interface DropoutPlan {
  *   qkv  = x·Wqkvᵀ + bqkv
  *   ctx  = attention(qkv, mask)
  *   res1 = dropout(ctx·Woᵀ + bo) + x ;  attnOut = LN1(res1)
- *   ffnPre = attnOut·Wiᵀ + bi ;  ffnAct = gelu(ffnPre)
+ *   ffnPre = attnOut·Wiᵀ + bi ;  ffnAct = gelu(ffnPre)   (ffnGrad = gelu'(ffnPre) when `saveGrad`)
  *   res2 = dropout(ffnAct·Wo2ᵀ + bo2) + attnOut ;  out = LN2(res2)
  */
 export function encoderLayerForward(
@@ -280,6 +281,7 @@ export function encoderLayerForward(
   d: AttentionDims,
   eps: number,
   drop: DropoutPlan | null,
+  saveGrad = true,
 ): void {
   if (drop) act.seeds = [drop.seed(), drop.seed(), drop.seed()];
   const dp = (i: number, p: number) => (drop ? { p, seed: act.seeds[i] } : null);
@@ -301,8 +303,8 @@ export function encoderLayerForward(
     rstd: act.rstd1,
     eps,
   });
-  linear(be, act.attnOut, w.ffnInW, w.ffnInB, act.ffnPre);
-  be.gelu({ x: act.ffnPre, out: act.ffnAct });
+  linear(be, act.attnOut, w.ffnInW, w.ffnInB, sc.i1);
+  be.gelu({ x: sc.i1, out: act.ffnAct, ...(saveGrad ? { grad: act.ffnGrad } : {}) });
   linear(be, act.ffnAct, w.ffnOutW, w.ffnOutB, sc.c1);
   if (drop) be.dropout({ x: sc.c1, out: sc.c2, p: drop.hidden, seed: act.seeds[2] });
   be.add({ a: drop ? sc.c2 : sc.c1, b: act.attnOut, out: act.res2 });
@@ -353,7 +355,7 @@ export function encoderLayerBackward(
     dw: g.ffnOutW,
     db: g.ffnOutB,
   });
-  be.geluBackward({ x: act.ffnPre, dout: sc.i1, dx: sc.i2 });
+  be.mul({ a: sc.i1, b: act.ffnGrad, out: sc.i2 }); // GELU backward with the saved derivative
   // d(attnOut) = d(res2) + dffnPre·Wi  (accumulated onto c2)
   linearBackward(be, {
     x: act.attnOut,

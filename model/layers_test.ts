@@ -123,7 +123,7 @@ Deno.test("encoderLayerBackward() passes a float64 finite-difference check for t
       mean1: f(rows),
       rstd1: f(rows),
       attnOut: f(rows, C),
-      ffnPre: f(rows, I),
+      ffnGrad: f(rows, I),
       ffnAct: f(rows, I),
       res2: f(rows, C),
       mean2: f(rows),

@@ -21,8 +21,11 @@
 
 /** Sizes of a mask: sequence length L, regions R, and the text length (wordpieces + final [SEP]). */
 export interface MaskDims {
+  /** sequence length */
   L: number;
+  /** regions */
   R: number;
+  /** wordpieces + the final [SEP] */
   textLength: number;
 }
 

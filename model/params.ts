@@ -46,10 +46,13 @@ export type Init =
 export interface ParamSpec {
   /** VLP state_dict key. */
   readonly name: string;
+  /** Shape (PyTorch's: Linear weights [out, in]). */
   readonly shape: readonly number[];
+  /** Elements. */
   readonly size: number;
   /** Element offset in the flat buffer. */
   readonly offset: number;
+  /** Initialisation of a fresh model. */
   readonly init: Init;
   /** BertAdam weight-decay group: false for every bias and LayerNorm parameter. */
   readonly decay: boolean;
@@ -62,11 +65,13 @@ export const TIED_KEYS: Readonly<Record<string, string>> = {
 
 /** The ordered table of a configuration and task. */
 export class ParameterTable {
+  /** Entries in flat-buffer order. */
   readonly specs: readonly ParamSpec[];
   /** Elements of the flat buffer (including alignment padding). */
   readonly total: number;
   readonly #byName: Map<string, ParamSpec>;
 
+  /** A table of entries and the flat size (use {@linkcode parameterTable}). */
   constructor(specs: ParamSpec[], total: number) {
     this.specs = specs;
     this.total = total;
@@ -162,18 +167,23 @@ export interface LayerTensors {
   qkvB: Tensor;
   /** [C, C] attention.output.dense */
   attnOutW: Tensor;
+  /** [C] */
   attnOutB: Tensor;
   /** [C] attention.output.LayerNorm */
   ln1W: Tensor;
+  /** [C] */
   ln1B: Tensor;
   /** [I, C] intermediate.dense */
   ffnInW: Tensor;
+  /** [I] */
   ffnInB: Tensor;
   /** [C, I] output.dense */
   ffnOutW: Tensor;
+  /** [C] */
   ffnOutB: Tensor;
   /** [C] output.LayerNorm */
   ln2W: Tensor;
+  /** [C] */
   ln2B: Tensor;
 }
 
@@ -185,33 +195,45 @@ export interface ModelTensors {
   wpe: Tensor;
   /** [typeVocab, C] */
   wtt: Tensor;
+  /** [C] embeddings LayerNorm weight */
   embLnW: Tensor;
+  /** [C] */
   embLnB: Tensor;
+  /** one entry per encoder layer */
   layers: LayerTensors[];
   /** [C, C] */
   poolerW: Tensor;
+  /** [C] */
   poolerB: Tensor;
   /** [V] cls.predictions.bias */
   lmBias: Tensor;
   /** [C, C] cls.predictions.transform.dense */
   lmDenseW: Tensor;
+  /** [C] */
   lmDenseB: Tensor;
+  /** [C] LM-head transform LayerNorm */
   lmLnW: Tensor;
+  /** [C] */
   lmLnB: Tensor;
   /** [FH, F] vis_embed.0 */
   vis0W: Tensor;
+  /** [FH] */
   vis0B: Tensor;
   /** [C, FH] vis_embed.2 */
   vis2W: Tensor;
+  /** [C] */
   vis2B: Tensor;
   /** [C, G] vis_pe_embed.0 */
   visPeW: Tensor;
+  /** [C] */
   visPeB: Tensor;
   /** [2C, C] ans_classifier.0 (vqa2 only) */
   ans0W?: Tensor;
+  /** [2C] */
   ans0B?: Tensor;
   /** [A, 2C] ans_classifier.2 (vqa2 only) */
   ans2W?: Tensor;
+  /** [A] */
   ans2B?: Tensor;
 }
 

@@ -39,11 +39,9 @@
  * @module
  */
 import type { Backend, Tensor } from "./backend.ts";
-import { fmtShape } from "./backend.ts";
 import { bertBaseConfig, type Dims, dims, type VlpConfig } from "./config.ts";
 import {
   initialValues,
-  type LayerTensors,
   type ModelTensors,
   modelTensors,
   namedViews,
@@ -90,6 +88,11 @@ export interface LossOptions {
   labelSmoothing?: number;
   /** Multiply the gradients by this (e.g. 1/accumulation steps; default 1). */
   lossScale?: number;
+  /**
+   * Masked-LM: divide Σ CE·w by this instead of (Σ w + 1e-5). With weights = reward·mask and normalizer =
+   * Σ mask, the masked-LM loss becomes SCST's reward-weighted −Σ log p·reward·mask / Σ mask.
+   */
+  normalizer?: number;
 }
 
 /** Tensors of an evaluation forward (owned by the model; valid until the next call with the same shapes). */
@@ -191,9 +194,13 @@ interface VqaActivations {
 
 /** The VLP transformer with its heads, on one backend. */
 export class VlpModel {
+  /** The configuration. */
   readonly config: VlpConfig;
+  /** Which head: img2txt (MLM) or vqa2. */
   readonly task: Task;
+  /** Where the tensors live and the operations run. */
   readonly backend: Backend;
+  /** Every parameter: VLP key, shape, offset, init, decay group. */
   readonly table: ParameterTable;
   /** [table.total] every parameter, flat. */
   readonly params: Tensor;
@@ -201,11 +208,13 @@ export class VlpModel {
   readonly weights: ModelTensors;
   /** RNG of dropout seeds (its state can be saved with getState/setState). */
   readonly rng: Rng;
+  /** The glossary letters of the configuration. */
   readonly dims: Dims;
   #grads: Tensor | null = null;
   #gradViews: ModelTensors | null = null;
   #acts = new Map<"eval" | "train", Activations>();
 
+  /** A model with seeded random parameters (or zeros with `noInit`); see {@linkcode createModel} for checkpoints. */
   constructor(opts: VlpModelOptions = {}) {
     this.config = opts.config ?? bertBaseConfig;
     this.task = opts.task ?? "img2txt";
@@ -385,7 +394,7 @@ export class VlpModel {
         mean1: f(BL),
         rstd1: f(BL),
         attnOut: f(BL, C),
-        ffnPre: f(BL, I),
+        ffnGrad: f(BL, I),
         ffnAct: f(BL, I),
         res2: f(BL, C),
         mean2: f(BL),
@@ -531,7 +540,7 @@ export class VlpModel {
     const d: AttentionDims = { S: B, L, NH, HS };
     let h = drop ? a.h0 : a.embLn;
     for (let l = 0; l < a.layers.length; l++) {
-      encoderLayerForward(be, w.layers[l], h, a.mask, a.layers[l], a.sc, d, eps, drop);
+      encoderLayerForward(be, w.layers[l], h, a.mask, a.layers[l], a.sc, d, eps, drop, a.train);
       h = a.layers[l].out;
     }
     // heads
@@ -606,6 +615,7 @@ export class VlpModel {
         coef: be.view(m.coef, 0, [a.bd.B, a.bd.P]),
         dropWorstRatio: ratio,
         scale,
+        ...(opts.normalizer !== undefined ? { normalizer: opts.normalizer } : {}),
       });
     } else {
       const q = a.vqa!;
@@ -717,10 +727,11 @@ export class VlpModel {
   }
 }
 
+/** Every tensor of an activation set (to free them). */
 function collectTensors(a: Activations): Tensor[] {
   const out: Tensor[] = [];
   const visit = (v: unknown) => {
-    if (v && typeof v === "object") {
+    if (v && typeof v === "object" && !ArrayBuffer.isView(v)) {
       if ("shape" in v && "dtype" in v && "size" in v) out.push(v as Tensor);
       else for (const x of Object.values(v)) visit(x);
     }
@@ -728,12 +739,3 @@ function collectTensors(a: Activations): Tensor[] {
   visit(a);
   return [...new Set(out)];
 }
-
-/** Check a tensor's shape (TypeError naming it otherwise). */
-export function expectShape(name: string, t: Tensor, shape: readonly number[]): void {
-  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-    throw new TypeError(`${name} has shape ${fmtShape(t.shape)}, expected ${fmtShape(shape)}`);
-  }
-}
-
-export type { LayerTensors };

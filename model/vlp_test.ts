@@ -28,6 +28,12 @@ const CASES: Case[] = [
   },
   { name: "VQA, bidirectional mask, dropout", task: "vqa2", mode: "bi", opts: { dropout: true } },
   {
+    name: "MLM, seq2seq mask, explicit normalizer (SCST-style reduction)",
+    task: "img2txt",
+    mode: "s2s",
+    opts: { dropout: true, normalizer: 3 },
+  },
+  {
     name: "MLM, seq2seq mask, explicit position ids",
     task: "img2txt",
     mode: "s2s",

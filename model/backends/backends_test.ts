@@ -6,6 +6,7 @@ import { BlasBackend } from "./blas.ts";
 import { blasRequired, createBackend } from "./create.ts";
 import { loadOpenBlas } from "./openblas.ts";
 import { gemmNaive } from "../kernels/matmul.ts";
+import { backendConformance } from "./conformance.ts";
 
 const blas = BlasBackend.tryCreate({ threads: 2 });
 if (!blas && blasRequired()) {
@@ -136,3 +137,23 @@ for (const be of BACKENDS) {
     assertClose(await be.read(out), expect.map((v) => v - 1), { atol: 1e-5, rtol: 1e-5 });
   });
 }
+
+for (const be of [...BACKENDS, new ReferenceBackend({ precision: "float64" })]) {
+  Deno.test(`${be.name}: backendConformance() passes for every operation`, async () => {
+    const results = await backendConformance(be);
+    assert.ok(results.length >= 14);
+    const failed = results.filter((r) => !r.pass);
+    assert.deepEqual(failed, [], failed.map((r) => `${r.op}: max abs ${r.maxAbs}`).join("; "));
+  });
+}
+
+Deno.test("backendConformance() catches a wrong operation", async () => {
+  class Broken extends ReferenceBackend {
+    override softmaxBackward(a: { p: Tensor; dp: Tensor; dx: Tensor }): void {
+      super.softmaxBackward(a);
+      this.axpy({ x: a.p, y: a.dx, alpha: 1e-3 });
+    }
+  }
+  const failed = (await backendConformance(new Broken())).filter((r) => !r.pass).map((r) => r.op);
+  assert.deepEqual(failed, ["softmax + backward"]);
+});

@@ -1,6 +1,7 @@
 /**
  * The OpenBLAS backend: the reference backend (float32) with every matrix product, including the batched
- * ones of attention, as `cblas_sgemm` calls through FFI, and the row sums of bias gradients as `cblas_sgemv`. Small products (below {@linkcode SMALL_GEMM_FLOPS})
+ * ones of attention, as `cblas_sgemm` calls through FFI, the row sums of bias gradients as `cblas_sgemv`, and
+ * GELU, softmax and dropout as WebAssembly SIMD kernels (simd.ts; `simd: false` keeps the TypeScript loops). Small products (below {@linkcode SMALL_GEMM_FLOPS})
  * run on one BLAS thread, where thread start-up would cost more than it saves.
  *
  * @example Usage
@@ -14,6 +15,7 @@
 import type { MatmulArgs, Tensor } from "../backend.ts";
 import { cpuData, forEachBatchItem, normalizeMatmul, ReferenceBackend } from "./reference.ts";
 import { CBLAS_NO_TRANS, CBLAS_ROW_MAJOR, CBLAS_TRANS, loadOpenBlas, type OpenBlas } from "./openblas.ts";
+import { SimdKernels } from "./simd.ts";
 
 /** Products with fewer multiply-adds than this run on one BLAS thread. */
 export const SMALL_GEMM_FLOPS = 1 << 21;
@@ -22,6 +24,8 @@ export const SMALL_GEMM_FLOPS = 1 << 21;
 export interface BlasOptions {
   /** OpenBLAS threads (default: `VLP_BLAS_THREADS`, else the library's default). */
   threads?: number;
+  /** WebAssembly SIMD kernels for GELU, softmax and dropout (default true; false: plain TypeScript). */
+  simd?: boolean;
 }
 
 function envThreads(): number | undefined {
@@ -41,9 +45,11 @@ function envThreads(): number | undefined {
 
 /** Reference backend with OpenBLAS GEMMs (float32 only). */
 export class BlasBackend extends ReferenceBackend {
+  /** Always "blas". */
   override readonly name: string = "blas";
   readonly #blas: OpenBlas;
   readonly #threads: number;
+  readonly #simd: SimdKernels | null;
 
   /** Use an already loaded library (see {@linkcode BlasBackend.tryCreate}). */
   constructor(blas: OpenBlas, opts: BlasOptions = {}) {
@@ -57,6 +63,12 @@ export class BlasBackend extends ReferenceBackend {
       blas.openblas_set_num_threads(t);
     }
     this.#threads = blas.openblas_get_num_threads();
+    this.#simd = opts.simd === false ? null : SimdKernels.create();
+  }
+
+  /** Whether the WebAssembly SIMD kernels are in use. */
+  get simd(): boolean {
+    return this.#simd !== null;
   }
 
   /** The backend, or null (with the reason) when OpenBLAS cannot be loaded. */
@@ -91,11 +103,54 @@ export class BlasBackend extends ReferenceBackend {
     );
   }
 
+  /** GELU through the SIMD kernel (float32). */
+  override gelu(a: { x: Tensor; out: Tensor; grad?: Tensor }): void {
+    const x = cpuData(a.x), y = cpuData(a.out), g = a.grad ? cpuData(a.grad) : null;
+    if (
+      !this.#simd || !(x instanceof Float32Array && y instanceof Float32Array) ||
+      (g && !(g instanceof Float32Array))
+    ) {
+      return super.gelu(a);
+    }
+    if (y.length !== x.length || (g && g.length !== x.length)) return super.gelu(a); // reports the size error
+    this.#simd.gelu(x, y, g as Float32Array | null);
+  }
+
+  /** Masked softmax through the SIMD kernel (float32). */
+  override softmax(a: { x: Tensor; mask: Tensor; out: Tensor }): void {
+    const x = cpuData(a.x), mask = cpuData(a.mask), p = cpuData(a.out);
+    const [, heads, lq, lk] = a.x.shape;
+    if (
+      !this.#simd ||
+      !(x instanceof Float32Array && mask instanceof Float32Array && p instanceof Float32Array) ||
+      a.x.shape.length !== 4 || p.length !== x.length || mask.length * heads !== x.length ||
+      a.mask.shape.at(-1) !== lk
+    ) {
+      return super.softmax(a);
+    }
+    this.#simd.softmax(x, mask, p, heads, lq, lk);
+  }
+
+  /** Dropout through the SIMD kernel (the same mask as the reference). */
+  override dropout(a: { x: Tensor; out: Tensor; p: number; seed: number }): void {
+    const x = cpuData(a.x), y = cpuData(a.out);
+    if (!this.#simd || !(x instanceof Float32Array && y instanceof Float32Array) || x.length !== y.length) {
+      return super.dropout(a);
+    }
+    this.#simd.dropout(x, y, a.p, a.seed);
+  }
+
+  /** Dropout backward: the forward mask applied to the gradient. */
+  override dropoutBackward(a: { dout: Tensor; dx: Tensor; p: number; seed: number }): void {
+    this.dropout({ x: a.dout, out: a.dx, p: a.p, seed: a.seed });
+  }
+
   /** OpenBLAS threads used for large products. */
   get threads(): number {
     return this.#threads;
   }
 
+  /** Every batch item as one `cblas_sgemm` call. */
   override matmul(args: MatmulArgs): void {
     const g = normalizeMatmul(args);
     const a = cpuData(args.a), b = cpuData(args.b), c = cpuData(args.c);

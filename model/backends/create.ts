@@ -16,7 +16,7 @@
  */
 import type { Backend } from "../backend.ts";
 import { ReferenceBackend } from "./reference.ts";
-import { BlasBackend } from "./blas.ts";
+import { BlasBackend, type BlasOptions } from "./blas.ts";
 import { loadOpenBlas } from "./openblas.ts";
 
 /** Names accepted by {@linkcode createBackend}. */
@@ -38,9 +38,10 @@ export function blasRequired(): boolean {
 
 /**
  * A backend by name. `blas` falls back to `reference` (with one warning) when OpenBLAS is missing, unless
- * `VLP_REQUIRE_BLAS=1`. `threads` sets the OpenBLAS thread count (default `VLP_BLAS_THREADS`).
+ * `VLP_REQUIRE_BLAS=1`. `threads` sets the OpenBLAS thread count (default `VLP_BLAS_THREADS`); `simd: false`
+ * keeps GELU, softmax and dropout in plain TypeScript.
  */
-export function createBackend(name: BackendName = "blas", opts: { threads?: number } = {}): Backend {
+export function createBackend(name: BackendName = "blas", opts: BlasOptions = {}): Backend {
   switch (name) {
     case "reference":
       return new ReferenceBackend();

@@ -32,7 +32,14 @@ import {
 import type { FloatArray } from "../kernels/types.ts";
 import { gemm } from "../kernels/matmul.ts";
 import { layernormBackward, layernormForward } from "../kernels/layernorm.ts";
-import { geluBackward, geluForward, reluBackward, reluForward, tanhForward } from "../kernels/activations.ts";
+import {
+  geluBackward,
+  geluForward,
+  geluForwardWithGrad,
+  reluBackward,
+  reluForward,
+  tanhForward,
+} from "../kernels/activations.ts";
 import { softmaxBackward, softmaxForward } from "../kernels/softmax.ts";
 import { dropoutBackward, dropoutForward } from "../kernels/dropout.ts";
 import { embeddingBackward, embeddingForward, gatherRows, scatterAddRows } from "../kernels/embedding.ts";
@@ -45,7 +52,7 @@ import {
 } from "../kernels/losses.ts";
 
 /** The argument object of a backend operation. */
-type Args<K extends keyof Backend> = Backend[K] extends (a: infer A) => unknown ? A : never;
+export type Args<K extends keyof Backend> = Backend[K] extends (a: infer A) => unknown ? A : never;
 
 /** A tensor of the CPU backends: a typed-array view of exactly `size` elements. */
 export class CpuTensor implements Tensor {
@@ -54,6 +61,7 @@ export class CpuTensor implements Tensor {
   readonly shape: readonly number[];
   readonly dtype: DType;
 
+  /** Wrap a typed array (exactly the tensor's elements) with its shape and dtype. */
   constructor(data: FloatArray | Int32Array, shape: readonly number[], dtype: DType) {
     this.data = data;
     this.shape = Object.freeze([...shape]);
@@ -347,8 +355,9 @@ export class ReferenceBackend implements Backend {
     );
   }
 
-  gelu({ x, out }: Args<"gelu">): void {
-    geluForward(f(x), f(out), sameSize("gelu", x, out));
+  gelu({ x, out, grad }: Args<"gelu">): void {
+    if (grad) geluForwardWithGrad(f(x), f(out), f(grad), sameSize("gelu", x, out, grad));
+    else geluForward(f(x), f(out), sameSize("gelu", x, out));
   }
 
   geluBackward({ x, dout, dx }: Args<"geluBackward">): void {
@@ -476,10 +485,18 @@ export class ReferenceBackend implements Backend {
   }
 
   maskedLossReduce(
-    { losses, weights, out, coef, dropWorstRatio, scale = 1 }: Args<"maskedLossReduce">,
+    { losses, weights, out, coef, dropWorstRatio, scale = 1, normalizer }: Args<"maskedLossReduce">,
   ): void {
     sameSize("maskedLossReduce", losses, weights, coef);
-    f(out)[0] = maskedLossReduce(f(losses), f(weights), f(coef), losses.shape[0], dropWorstRatio, scale);
+    f(out)[0] = maskedLossReduce(
+      f(losses),
+      f(weights),
+      f(coef),
+      losses.shape[0],
+      dropWorstRatio,
+      scale,
+      normalizer,
+    );
   }
 
   bceWithLogits({ logits, targets, out }: Args<"bceWithLogits">): void {

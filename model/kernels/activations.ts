@@ -57,6 +57,19 @@ export function geluForward(x: FloatArray, y: FloatArray, n = x.length): void {
   }
 }
 
+/** y = gelu(x) and g = gelu'(x) over `n` elements (the derivative saved for a cheap backward: dx = dy·g). */
+export function geluForwardWithGrad(x: FloatArray, y: FloatArray, g: FloatArray, n = x.length): void {
+  if (x instanceof Float32Array && y instanceof Float32Array && g instanceof Float32Array) {
+    return geluWithGrad32(x, y, g, n);
+  }
+  for (let i = 0; i < n; i++) {
+    const v = x[i];
+    const cdf = 0.5 * (1 + erfPrecise(v * SQRT1_2));
+    y[i] = v * cdf;
+    g[i] = cdf + v * INV_SQRT_2PI * Math.exp(-0.5 * v * v);
+  }
+}
+
 /** dx = dy · gelu'(x) over `n` elements. */
 export function geluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, n = x.length): void {
   if (x instanceof Float32Array && dy instanceof Float32Array && dx instanceof Float32Array) {
@@ -70,7 +83,7 @@ export function geluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, n = 
   }
 }
 
-// A&S 7.1.26: erfc(a) ≈ t·(a1 + t·(a2 + …))·e^(−a²), t = 1/(1 + p·a), a ≥ 0
+// A&S 7.1.26: erfc(a) ≈ poly(a)·e^(−a²), poly(a) = t·(a1 + t·(a2 + …)), t = 1/(1 + p·a), a ≥ 0
 const P = 0.3275911,
   A1 = 0.254829592,
   A2 = -0.284496736,
@@ -78,25 +91,38 @@ const P = 0.3275911,
   A4 = -1.453152027,
   A5 = 1.061405429;
 
+function erfcPoly(a: number): number {
+  const t = 1 / (1 + P * a);
+  return t * (A1 + t * (A2 + t * (A3 + t * (A4 + t * A5))));
+}
+
+// Φ(v) from q = erfc(|v|/√2) without cancellation on either side
+function cdfFromErfc(v: number, q: number): number {
+  return v < 0 ? 0.5 * q : 1 - 0.5 * q;
+}
+
 function geluForward32(x: Float32Array, y: Float32Array, n: number): void {
   for (let i = 0; i < n; i++) {
-    const v = x[i];
-    const a = (v < 0 ? -v : v) * SQRT1_2;
-    const t = 1 / (1 + P * a);
-    const q = t * (A1 + t * (A2 + t * (A3 + t * (A4 + t * A5)))) * expFast(-a * a); // erfc(|v|/√2)
-    y[i] = v < 0 ? 0.5 * v * q : v * (1 - 0.5 * q);
+    const v = x[i], a = (v < 0 ? -v : v) * SQRT1_2;
+    y[i] = v * cdfFromErfc(v, erfcPoly(a) * expFast(-a * a));
+  }
+}
+
+function geluWithGrad32(x: Float32Array, y: Float32Array, g: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const v = x[i], a = (v < 0 ? -v : v) * SQRT1_2;
+    const e = expFast(-a * a); // e^(−v²/2)
+    const cdf = cdfFromErfc(v, erfcPoly(a) * e);
+    y[i] = v * cdf;
+    g[i] = cdf + v * INV_SQRT_2PI * e;
   }
 }
 
 function geluBackward32(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number): void {
   for (let i = 0; i < n; i++) {
-    const v = x[i];
-    const a = (v < 0 ? -v : v) * SQRT1_2;
-    const t = 1 / (1 + P * a);
-    const e = expFast(-a * a); // e^(−v²/2)
-    const q = t * (A1 + t * (A2 + t * (A3 + t * (A4 + t * A5)))) * e;
-    const cdf = v < 0 ? 0.5 * q : 1 - 0.5 * q;
-    dx[i] = dy[i] * (cdf + v * INV_SQRT_2PI * e);
+    const v = x[i], a = (v < 0 ? -v : v) * SQRT1_2;
+    const e = expFast(-a * a);
+    dx[i] = dy[i] * (cdfFromErfc(v, erfcPoly(a) * e) + v * INV_SQRT_2PI * e);
   }
 }
 

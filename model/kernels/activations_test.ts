@@ -5,6 +5,7 @@ import {
   erfPrecise,
   geluBackward,
   geluForward,
+  geluForwardWithGrad,
   reluBackward,
   reluForward,
   tanhBackward,
@@ -45,6 +46,13 @@ Deno.test("gelu forward matches x·Φ(x) and its backward passes a float64 finit
   geluBackward(x, dy, dx);
   geluBackward(Float32Array.from(x), Float32Array.from(dy), dx32);
   assertClose(dx32, dx, { atol: 2e-6, rtol: 1e-6, name: "gelu backward f32" });
+  // the forward that also saves gelu'(x) agrees with both
+  for (const T of [Float64Array, Float32Array]) {
+    const xs = T.from(x), yy = new T(50), g = new T(50);
+    geluForwardWithGrad(xs, yy, g);
+    assertClose(yy, y, { atol: 2e-6, rtol: 1e-6, name: `gelu with grad ${T.name}` });
+    assertClose(g.map((v, i) => v * dy[i]), dx, { atol: 4e-6, rtol: 1e-6, name: `gelu grad ${T.name}` });
+  }
   checkVjp(
     ([v]) => {
       const o = new Float64Array(v.length);

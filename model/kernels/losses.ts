@@ -95,7 +95,9 @@ export function crossEntropyBackward(
 
 /**
  * Masked-LM reduction with drop-worst (module doc). losses and weights are [B, P]; returns the loss and
- * writes coef [B, P] = scale·w/denominator for kept examples, 0 for dropped ones.
+ * writes coef [B, P] = scale·w/denominator for kept examples, 0 for dropped ones. `normalizer`, when given,
+ * replaces the denominator Σ_kept w + 1e-5 (e.g. Σ mask for a reward-weighted sequence loss, where the
+ * weights may be negative).
  */
 export function maskedLossReduce(
   losses: FloatArray,
@@ -104,6 +106,7 @@ export function maskedLossReduce(
   b: number,
   dropWorstRatio: number,
   scale = 1,
+  normalizer?: number,
 ): number {
   const P = losses.length / b;
   const sums = new Float64Array(b), wsum = new Float64Array(b);
@@ -121,6 +124,7 @@ export function maskedLossReduce(
     keep[order[i]] = 1;
     denom += wsum[order[i]];
   }
+  if (normalizer !== undefined) denom = normalizer;
   let loss = 0;
   for (let e = 0; e < b; e++) {
     if (keep[e]) loss += sums[e] / denom;

@@ -75,6 +75,11 @@ Deno.test("maskedLossReduce() averages over masked weights, drops the worst exam
   const keptW = wsum.reduce((s, v, e) => s + (e === worst ? 0 : v), 0) + 1e-5;
   assertClose([l2], [sums.reduce((s, v, e) => s + (e === worst ? 0 : v), 0) / keptW], { rtol: 1e-12 });
   assert.equal(coef[worst * p], 0);
+  // an explicit normalizer replaces the denominator (SCST: weights = reward·mask may be negative)
+  const neg = weights.map((w, i) => (i % 2 ? -w : w));
+  const l3 = maskedLossReduce(losses, neg, coef, b, 0, 1, 4);
+  assertClose([l3], [losses.reduce((s, v, i) => s + v * neg[i], 0) / 4], { rtol: 1e-12 });
+  assertClose(coef, neg.map((w) => w / 4), { rtol: 1e-12 });
   // coefficients are the gradient of the loss with respect to the per-position losses
   checkVjp(
     ([l]) => Float64Array.of(maskedLossReduce(l, weights, new Float64Array(b * p), b, 0.2)),
