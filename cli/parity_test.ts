@@ -29,6 +29,16 @@ Deno.test("parity CLI: vlp-tiny passes every check and ends with one JSON line",
   const checks = r.last!.checks as Record<string, { pass: boolean; maxAbs: number }>;
   assert.equal(checks["grads_s2s:bert.pooler.dense.weight"], undefined); // not in the fixture: no gradient
   assert.equal(checks["sequence_output_s2s"].pass, true);
+  for (
+    const k of [
+      "decode_greedy_ids",
+      "decode_greedy_scores",
+      "decode_beam5_ids",
+      "decode_beam3_lp1_noreps_min5_ids",
+    ]
+  ) {
+    assert.equal(checks[k]?.pass, true, k);
+  }
   assert.match(r.stderr, /ok +mlm_loss_s2s_drop0\.2:/);
 });
 
