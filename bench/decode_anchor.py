@@ -6,28 +6,19 @@ Started by the bench with `--vlp DIR`; reads one command per line on stdin ("gre
 each with one line: the seconds one decode of the batch took. Model construction happens once, before the
 first "ready" line.
 
-Patched around the original (not in it), as needed on PyTorch >= 1.5: `torch.div` of integer tensors floors
-(beam back-pointers), and the file-download helpers it imports are stubbed (nothing is downloaded).
+Patched around the original (not in it), as needed on PyTorch >= 1.5, by decode/testdata/make_beam_cases.py's
+helpers: `torch.div` of integer tensors floors (beam back-pointers), and the file-download helpers it imports
+are stubbed (nothing is downloaded).
 """
 import argparse
+import os
 import sys
 import time
-import types
 
 import torch
 
-
-def load_modeling(vlp):
-    for name in ("tqdm", "boto3", "botocore", "botocore.exceptions", "requests"):
-        sys.modules.setdefault(name, types.ModuleType(name))
-    sys.modules["tqdm"].tqdm = None
-    sys.modules["botocore.exceptions"].ClientError = Exception
-    pkg = types.ModuleType("pytorch_pretrained_bert")
-    pkg.__path__ = [vlp + "/pytorch_pretrained_bert"]
-    sys.modules["pytorch_pretrained_bert"] = pkg
-    import pytorch_pretrained_bert.modeling as modeling
-
-    return modeling
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "decode", "testdata"))
+from make_beam_cases import load_modeling, patch_torch  # noqa: E402
 
 
 def main():
@@ -38,14 +29,7 @@ def main():
     args = ap.parse_args()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    int_div = torch.div
-
-    def div(a, b, **kw):
-        if not kw and not torch.is_floating_point(a):
-            return int_div(a, b, rounding_mode="floor")
-        return int_div(a, b, **kw)
-
-    torch.div = div
+    patch_torch()
     real_stdout = sys.stdout
     sys.stdout = sys.stderr  # the original prints notes on import
     modeling = load_modeling(args.vlp)
