@@ -305,21 +305,16 @@ export class IncrementalDecoder {
       }
       idx[n] = s;
     }
-    // only the filled slots (generated tokens before the current [MASK]) carry state
     const be = this.#be;
     const T = this.maxLength - this.promptLength, C2 = 2 * this.model.dims.C;
-    const filled = (this.#pos - this.promptLength) * C2;
-    if (filled === 0) return;
+    const index = be.view(this.#buf.srcIdx, 0, [1, N]);
+    be.write(index, idx);
     for (let l = 0; l < this.#gen.length; l++) {
-      for (let n = 0; n < N; n++) {
-        be.copyStrided({
-          src: be.view(this.#gen[l], idx[n] * T * C2, [filled]),
-          dst: be.view(this.#genSpare[l], n * T * C2, [filled]),
-          shape: [1, 1, filled],
-          srcStride: [0, 0],
-          dstStride: [0, 0],
-        });
-      }
+      be.gatherRows({
+        x: be.view(this.#gen[l], 0, [1, N, T * C2]),
+        index,
+        out: be.view(this.#genSpare[l], 0, [1, N, T * C2]),
+      });
     }
     [this.#gen, this.#genSpare] = [this.#genSpare, this.#gen];
   }

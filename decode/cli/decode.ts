@@ -23,6 +23,8 @@ import {
   type KarpathyImage,
   loadKarpathy,
   loadValidJpgs,
+  type RegionDims,
+  type RegionLayout,
   RegionReader,
   type Split,
   SPLITS,
@@ -36,10 +38,12 @@ import {
   parseConfig,
   readBertConfig,
   type VlpConfig,
+  type VlpModel,
 } from "@vlp/model";
 import { Vocab } from "@vlp/tokenizer";
 import { loadMeteorResources, type MeteorResources, parseReferences, scoreCaptions } from "@vlp/eval";
 import { CaptionDecoder } from "../caption_decoder.ts";
+import type { SpecialIds } from "../layout.ts";
 import { type CaptionResult, captionText, writeCaptionResults } from "../captions.ts";
 import { findRegionProblems } from "../preflight.ts";
 import { Progress } from "../progress.ts";
@@ -213,17 +217,35 @@ async function loadConfig(f: Flags): Promise<VlpConfig> {
   return f.max_position_embeddings ? parseConfig({ ...base, maxPositions: f.max_position_embeddings }) : base;
 }
 
-async function main(): Promise<void> {
-  const f = parseFlags(Deno.args);
-  const t0 = performance.now();
+/** Everything checked and loaded before decoding starts. */
+interface Plan {
+  f: Flags;
+  config: VlpConfig;
+  vocab: Vocab;
+  ids: SpecialIds;
+  forbidIgnoreIds: number[];
+  dataset: CaptionDataset;
+  images: KarpathyImage[];
+  /** [images] evaluation ids */
+  evalIds: number[];
+  imageRoot: string;
+  layout: RegionLayout;
+  dims: RegionDims;
+  refs: Map<string, string[]> | null;
+  meteor?: MeteorResources;
+  meteorMissingReason?: string;
+  ckpt: string;
+  outPath: string;
+}
+
+/** Check every input (see the module doc); exits with a message on the first problem. */
+async function prepare(f: Flags): Promise<Plan> {
   if (f.len_vis_input !== undefined && f.len_vis_input !== 100) {
     fail(`--len_vis_input ${f.len_vis_input}: VLP with region features uses exactly 100 regions`, 2);
   }
   if (f.dataset === "cc" && f.file_valid_jpgs === "") {
     fail("--file_valid_jpgs is required for cc: it lists the images whose features exist", 2);
   }
-
-  // ---- every input, before decoding ---------------------------------------------------------------------
   const config = await loadConfig(f);
   const vocabPath = userPath(f.vocab);
   const vocab = await Vocab.load(vocabPath);
@@ -240,7 +262,6 @@ async function main(): Promise<void> {
     sep: special("[SEP]"),
     mask: special("[MASK]"),
   };
-  const forbidIgnoreIds = ignoreIds(f.forbid_ignore_word, vocab);
 
   const srcPath = userPath(f.src_file);
   const karpathy = await loadKarpathy(srcPath);
@@ -252,11 +273,8 @@ async function main(): Promise<void> {
     console.error(`note: --file_valid_jpgs is ignored for ${f.dataset} (as in the original)`);
   }
   if (images.length === 0) {
-    fail(
-      `no images of split "${f.split}" in "${srcPath}"${
-        f.dataset === "cc" ? " admitted by the valid-jpgs file" : ""
-      }`,
-    );
+    const admitted = f.dataset === "cc" ? " admitted by the valid-jpgs file" : "";
+    fail(`no images of split "${f.split}" in "${srcPath}"${admitted}`);
   }
   const dataset = f.dataset as CaptionDataset;
   const evalIds = images.map((img) => evalImageId(dataset, img, srcPath));
@@ -272,7 +290,7 @@ async function main(): Promise<void> {
   const dims = { R: config.regions, F: config.regionFeatureSize, K: config.regionGeometrySize - 6 };
   console.error(`checking the region features of ${images.length} ${f.split} images under ${imageRoot}`);
   const problems = await findRegionProblems(
-    images.map((img: KarpathyImage) => ({ imgId: featureId(img), filepath: featureDir(img) })),
+    images.map((img) => ({ imgId: featureId(img), filepath: featureDir(img) })),
     { dataset, imageRoot, layout, dims },
   );
   if (problems.length > 0) {
@@ -311,33 +329,63 @@ async function main(): Promise<void> {
     if (f.output_file) fail(`the folder of --output_file "${outPath}" does not exist`);
     await Deno.mkdir(dirname(outPath), { recursive: true });
   }
+  const forbidIgnoreIds = ignoreIds(f.forbid_ignore_word, vocab);
+  return {
+    f,
+    config,
+    vocab,
+    ids,
+    forbidIgnoreIds,
+    dataset,
+    images,
+    evalIds,
+    imageRoot,
+    layout,
+    dims,
+    refs,
+    meteor,
+    meteorMissingReason,
+    ckpt,
+    outPath,
+  };
+}
 
-  const backend = createBackend(f.backend, { threads: f.threads });
-  console.error(`loading ${ckpt} (${backend.name} backend)`);
-  const model = await createModel({ config, backend, checkpoint: ckpt });
-  const setup = (performance.now() - t0) / 1000;
+/** Figures of a decode run. */
+interface DecodeFigures {
+  results: CaptionResult[];
+  batches: number;
+  steps: number;
+  loadSeconds: number;
+  decodeSeconds: number;
+}
 
-  // ---- decoding -----------------------------------------------------------------------------------------
-  const B = Math.min(f.batch_size, images.length), K = f.beam_size;
-  const dec = new CaptionDecoder(model, { maxImages: B, maxWidth: K, maxTgtLength: f.max_tgt_length, ids });
-  const reader = RegionReader.open({ dataset, imageRoot, layout, dims });
-  const { R, F, G } = { R: config.regions, F: config.regionFeatureSize, G: config.regionGeometrySize };
-  const results: CaptionResult[] = [];
-  let loadSeconds = 0, decodeSeconds = 0, steps = 0, batches = 0;
+/** Caption every image of the plan, batch by batch, with a progress bar. */
+async function decodeImages(p: Plan, model: VlpModel): Promise<DecodeFigures> {
+  const { f, images, config } = p;
+  const B = Math.min(f.batch_size, images.length), K = f.beam_size, T = f.max_tgt_length;
+  const dec = new CaptionDecoder(model, { maxImages: B, maxWidth: K, maxTgtLength: T, ids: p.ids });
+  const reader = RegionReader.open({
+    dataset: p.dataset,
+    imageRoot: p.imageRoot,
+    layout: p.layout,
+    dims: p.dims,
+  });
+  const { regions: R, regionFeatureSize: F, regionGeometrySize: G } = config;
+  const out: DecodeFigures = { results: [], batches: 0, steps: 0, loadSeconds: 0, decodeSeconds: 0 };
   console.error(`decoding ${images.length} images, batch ${B}, ${K > 1 ? `beam ${K}` : "greedy"}`);
   const bar = new Progress(images.length, "images");
   try {
     for (let i = 0; i < images.length; i += B) {
       const chunk = images.slice(i, i + B), n = chunk.length;
       const tl = performance.now();
-      const regionFeats = new Float32Array(n * R * F), visPe = new Float32Array(n * R * G);
+      const regionFeats = new Float32Array(n * R * F), visPe = new Float32Array(n * R * G); // [n, R, F], [n, R, G]
       for (let j = 0; j < n; j++) {
         const r = await reader.load(featureId(chunk[j]), featureDir(chunk[j]));
         regionFeats.set(r.feats, j * R * F);
         visPe.set(r.visPe, j * R * G);
       }
       const td = performance.now();
-      loadSeconds += (td - tl) / 1000;
+      out.loadSeconds += (td - tl) / 1000;
       let seqs: ArrayLike<number>[];
       if (K > 1) {
         const r = await dec.beam({ regionFeats, visPe }, {
@@ -346,62 +394,76 @@ async function main(): Promise<void> {
           minLen: f.min_len ?? null,
           forbidDuplicateNgrams: f.forbid_duplicate_ngrams,
           ngramSize: f.ngram_size,
-          forbidIgnoreIds,
+          forbidIgnoreIds: p.forbidIgnoreIds,
         });
         seqs = r.hypotheses.map((h) => h.tokens);
-        steps += r.steps;
+        out.steps += r.steps;
       } else {
         const r = await dec.greedy({ regionFeats, visPe });
-        const T = f.max_tgt_length;
         seqs = Array.from({ length: n }, (_, j) => r.ids.subarray(j * T, (j + 1) * T));
-        steps += r.steps;
+        out.steps += r.steps;
       }
-      decodeSeconds += (performance.now() - td) / 1000;
+      out.decodeSeconds += (performance.now() - td) / 1000;
       for (let j = 0; j < n; j++) {
-        results.push({ image_id: evalIds[i + j], caption: captionText(seqs[j], vocab) });
+        out.results.push({ image_id: p.evalIds[i + j], caption: captionText(seqs[j], p.vocab) });
       }
-      batches++;
+      out.batches++;
       bar.tick(n);
     }
   } finally {
     reader.close();
   }
   bar.done();
-  await writeCaptionResults(outPath, results);
-  console.error(`wrote ${results.length} captions to ${outPath}`);
+  return out;
+}
 
-  // ---- scoring ------------------------------------------------------------------------------------------
-  let metrics: Record<string, number> | null = null, scored = 0;
-  let unavailable: Record<string, string> = {};
-  if (refs) {
-    const kept = results.filter((r) => refs.has(String(r.image_id)));
-    console.error(`using ${kept.length}/${results.length} predictions`);
-    if (kept.length > 0) {
-      const s = scoreCaptions(refs, kept, { meteor, meteorMissingReason, allowMissing: true });
-      metrics = s.metrics;
-      unavailable = s.unavailable;
-      scored = kept.length;
-      for (const [k, v] of Object.entries(metrics)) console.error(`${k}: ${v.toFixed(3)}`);
-      for (const [k, v] of Object.entries(unavailable)) console.error(`${k}: unavailable (${v})`);
-    }
-  }
-  const seconds = (performance.now() - t0) / 1000;
+/** Score the results that have references (as the original: only those), printing the metrics. */
+function score(p: Plan, results: CaptionResult[]) {
+  const refs = p.refs;
+  if (!refs) return { metrics: null, unavailable: {}, scored: 0 };
+  const kept = results.filter((r) => refs.has(String(r.image_id)));
+  console.error(`using ${kept.length}/${results.length} predictions`);
+  if (kept.length === 0) return { metrics: null, unavailable: {}, scored: 0 };
+  const s = scoreCaptions(refs, kept, {
+    meteor: p.meteor,
+    meteorMissingReason: p.meteorMissingReason,
+    allowMissing: true,
+  });
+  for (const [k, v] of Object.entries(s.metrics)) console.error(`${k}: ${v.toFixed(3)}`);
+  for (const [k, v] of Object.entries(s.unavailable)) console.error(`${k}: unavailable (${v})`);
+  return { metrics: s.metrics, unavailable: s.unavailable, scored: kept.length };
+}
+
+async function main(): Promise<void> {
+  const t0 = performance.now();
+  const plan = await prepare(parseFlags(Deno.args));
+  const backend = createBackend(plan.f.backend, { threads: plan.f.threads });
+  console.error(`loading ${plan.ckpt} (${backend.name} backend)`);
+  const model = await createModel({ config: plan.config, backend, checkpoint: plan.ckpt });
+  const setup = (performance.now() - t0) / 1000;
+
+  const d = await decodeImages(plan, model);
+  await writeCaptionResults(plan.outPath, d.results);
+  console.error(`wrote ${d.results.length} captions to ${plan.outPath}`);
+  const s = score(plan, d.results);
+
+  const n = d.results.length;
   console.log(JSON.stringify({
-    images: results.length,
-    batches,
-    beam_size: K,
+    images: n,
+    batches: d.batches,
+    beam_size: plan.f.beam_size,
     backend: backend.name,
-    output_file: outPath,
+    output_file: plan.outPath,
     setup_seconds: round(setup),
-    load_seconds: round(loadSeconds),
-    decode_seconds: round(decodeSeconds),
-    seconds: round(seconds),
-    images_per_s: round(results.length / (loadSeconds + decodeSeconds)),
-    decode_images_per_s: round(results.length / decodeSeconds),
-    mean_steps: round(steps / Math.max(batches, 1)),
-    scored_images: scored,
-    metrics,
-    unavailable: Object.keys(unavailable).length ? unavailable : undefined,
+    load_seconds: round(d.loadSeconds),
+    decode_seconds: round(d.decodeSeconds),
+    seconds: round((performance.now() - t0) / 1000),
+    images_per_s: round(n / (d.loadSeconds + d.decodeSeconds)),
+    decode_images_per_s: round(n / d.decodeSeconds),
+    mean_steps: round(d.steps / Math.max(d.batches, 1)),
+    scored_images: s.scored,
+    metrics: s.metrics,
+    unavailable: Object.keys(s.unavailable).length ? s.unavailable : undefined,
   }));
 }
 
