@@ -20,6 +20,7 @@ import { z } from "zod";
 import { BACKEND_NAMES, createBackend } from "@vlp/model";
 import { modelParityChecks, type ParityCheck } from "@vlp/model/parity";
 import { EXECUTION_PROVIDERS, onnxParityChecks } from "@vlp/onnx";
+import { decodeParityChecks } from "@vlp/decode/parity";
 
 const Flags = z.object({
   fixture: z.string().min(1, "--fixture DIR is required"),
@@ -55,6 +56,14 @@ const SOURCES: CheckSource[] = [
         log,
         threads: flags.threads,
         executionProvider: flags.onnx_ep as "wasm",
+      }),
+  },
+  {
+    member: "decode",
+    engine: "model",
+    run: (fixture, log) =>
+      decodeParityChecks(fixture, createBackend(flags.backend as "blas", { threads: flags.threads }), {
+        log,
       }),
   },
 ];

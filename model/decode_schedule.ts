@@ -12,6 +12,7 @@
  * @module
  */
 import type { Numbers } from "./batch.ts";
+import type { Rng } from "./rng.ts";
 
 /** Inputs of a decode's first call (`start` / `startLogits`). */
 export interface StartInputs {
@@ -27,6 +28,8 @@ export interface StartInputs {
   attentionMask?: Numbers;
   /** id appended as the `[MASK]` (default 103) */
   maskId?: number;
+  /** Train mode (`IncrementalDecoder` only): dropout at every site, seeds drawn from this generator. */
+  dropoutRng?: Rng;
 }
 
 /**

@@ -108,7 +108,10 @@ export interface Tolerance {
   tolerance: string;
 }
 
-/** Compare two arrays element-wise under a tolerance, as a named check (a length mismatch fails). */
+/**
+ * One check: pass when |a − e| ≤ atol + rtol·|e| everywhere (NaN fails); `maxAbs`, `maxRel` as in the module
+ * doc; a length mismatch fails.
+ */
 export function compare(
   name: string,
   actual: ArrayLike<number>,

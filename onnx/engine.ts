@@ -229,6 +229,11 @@ export class OnnxDecoder implements DecodingEngine {
   }
 
   async startLogits(inp: StartInputs): Promise<Float32Array> {
+    if (inp.dropoutRng) {
+      throw new TypeError(
+        "Cannot decode in train mode (dropoutRng) on ONNX Runtime: the export is eval-mode only",
+      );
+    }
     const step = this.#s.start(inp);
     this.#regions = { feats: float32(inp.regionFeats), visPe: float32(inp.visPe) };
     const empty = Array.from({ length: this.#cfg.numLayers }, () => ({
