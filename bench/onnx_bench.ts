@@ -8,8 +8,8 @@
  *   pooled output and the MLM scores.
  * - beam-5 decode: `--images` images (default 2), beam 5, 20 logits calls (maxLength 122, no early stop):
  *   ours `IncrementalDecoder`, theirs `OnnxDecoder` on the exported decoder graph, both behind the same
- *   `DecodingEngine` interface and the same beam driver (log-softmax, top-W per sequence, top-W of W·W per
- *   image, reorder); the decoded ids of both engines must be identical.
+ *   `DecodingEngine` interface and the same search (`@vlp/decode`'s beam search, no early stop); the decoded
+ *   ids of both engines must be identical.
  *
  * Rounds alternate between the engines; the median of `--iters` rounds is reported, in wall-clock seconds and
  * in CPU seconds of the process (all its threads, from /proc/self/stat; less sensitive to other processes on
@@ -34,62 +34,12 @@ import {
   VlpModel,
 } from "@vlp/model";
 import { exportOnnx, OnnxModel, readOnnxManifest } from "@vlp/onnx";
+import { beamSearch, ModelScorer, padSequences } from "@vlp/decode";
 
-/** Minimal beam search over a DecodingEngine (scores only: log-softmax, top-W, back-pointers). */
+/** VLP's beam search (`@vlp/decode`) over an engine, all 20 steps: the chosen sequence of each image. */
 async function beamDecode(engine: DecodingEngine, inputs: StartInputs, W: number): Promise<Int32Array> {
-  const V = engine.vocabSize, T = engine.maxSteps;
-  let logits = await engine.startLogits(inputs);
-  const B = logits.length / V;
-  let score = new Float64Array(B * W), tokens = new Int32Array(B * W);
-  const hist: Int32Array[] = [], back: Int32Array[] = [];
-  for (let t = 0; t < T; t++) {
-    const width = t === 0 ? 1 : W;
-    const cand: { s: number; from: number; tok: number }[][] = Array.from({ length: B }, () => []);
-    for (let n = 0; n < B * width; n++) {
-      let max = -Infinity, sum = 0;
-      for (let j = 0; j < V; j++) max = Math.max(max, logits[n * V + j]);
-      for (let j = 0; j < V; j++) sum += Math.exp(logits[n * V + j] - max);
-      const lse = max + Math.log(sum), base = t === 0 ? 0 : score[n];
-      const top: { s: number; tok: number }[] = [];
-      for (let j = 0; j < V; j++) {
-        const s = logits[n * V + j] - lse;
-        if (top.length < W || s > top[W - 1].s) {
-          top.push({ s, tok: j });
-          top.sort((a, b) => b.s - a.s);
-          if (top.length > W) top.pop();
-        }
-      }
-      for (const c of top) cand[Math.floor(n / width)].push({ s: base + c.s, from: n, tok: c.tok });
-    }
-    const src = new Int32Array(B * W), next = new Float64Array(B * W), nextTok = new Int32Array(B * W);
-    for (let b = 0; b < B; b++) {
-      cand[b].sort((x, y) => y.s - x.s);
-      for (let w = 0; w < W; w++) {
-        const c = cand[b][w];
-        src[b * W + w] = t === 0 ? b * W : c.from;
-        next[b * W + w] = c.s;
-        nextTok[b * W + w] = c.tok;
-      }
-    }
-    [score, tokens] = [next, nextTok];
-    hist.push(tokens);
-    back.push(src);
-    if (t + 1 === T) break;
-    if (t === 0) engine.expand(W);
-    else engine.reorder(src);
-    logits = await engine.stepLogits(tokens);
-  }
-  // best beam of each image, backtracked
-  const out = new Int32Array(B * T);
-  for (let b = 0; b < B; b++) {
-    let n = b * W;
-    for (let w = 1; w < W; w++) if (score[b * W + w] > score[n]) n = b * W + w;
-    for (let t = T - 1; t >= 0; t--) {
-      out[b * T + t] = hist[t][n];
-      n = t > 0 ? back[t][n] : n;
-    }
-  }
-  return out;
+  const r = await beamSearch(new ModelScorer(engine, inputs), { beamSize: W, stopEarly: false });
+  return padSequences(r.hypotheses.map((h) => h.tokens), engine.maxSteps);
 }
 
 /** CPU seconds (user + system, every thread) of this process so far; NaN where /proc is absent. */

@@ -19,7 +19,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { BACKEND_NAMES, createBackend } from "@vlp/model";
 import { modelParityChecks, type ParityCheck } from "@vlp/model/parity";
-import { EXECUTION_PROVIDERS, onnxParityChecks } from "@vlp/onnx";
+import { ensureFixtureExport, EXECUTION_PROVIDERS, OnnxModel, onnxParityChecks } from "@vlp/onnx";
 import { decodeParityChecks } from "@vlp/decode/parity";
 
 const Flags = z.object({
@@ -65,6 +65,23 @@ const SOURCES: CheckSource[] = [
       decodeParityChecks(fixture, createBackend(flags.backend as "blas", { threads: flags.threads }), {
         log,
       }),
+  },
+  {
+    // decode's greedy and beam searches with ONNX Runtime doing the compute
+    member: "decode",
+    engine: "onnx",
+    run: async (fixture, log) => {
+      await ensureFixtureExport(fixture, flags.onnx_dir!, log);
+      const onnx = await OnnxModel.load(flags.onnx_dir!, {
+        threads: flags.threads,
+        executionProvider: flags.onnx_ep as "wasm",
+      });
+      try {
+        return await decodeParityChecks(fixture, (sizes) => onnx.decoder(sizes), { log });
+      } finally {
+        await onnx.release();
+      }
+    },
   },
 ];
 

@@ -60,7 +60,16 @@ Deno.test("parity CLI --engine onnx: exports vlp-tiny into an empty directory an
     assert.equal(r.last!.engine, "onnx");
     assert.equal(r.last!.failed, 0);
     const checks = r.last!.checks as Record<string, { pass: boolean }>;
-    for (const k of ["sequence_output_s2s", "mlm_scores_s2s", "vqa_logits", "decode_greedy_ids"]) {
+    // the onnx member's checks, and decode's greedy and beam searches on the onnx engine
+    for (
+      const k of [
+        "sequence_output_s2s",
+        "mlm_scores_s2s",
+        "vqa_logits",
+        "decode_greedy_ids",
+        "decode_beam5_ids",
+      ]
+    ) {
       assert.equal(checks[k]?.pass, true, k);
     }
     assert.match(r.stderr, /exporting .*model\.bin/);

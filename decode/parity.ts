@@ -14,7 +14,7 @@
  */
 import { join } from "node:path";
 import { readNpyFile, toFloat32 } from "@vlp/features";
-import { type Backend, createModel } from "@vlp/model";
+import { type Backend, createModel, type DecodingEngine } from "@vlp/model";
 import { compare, fixtureConfig, type ParityCheck, readManifest, toInt32 } from "@vlp/model/parity";
 import { CaptionDecoder } from "./caption_decoder.ts";
 import { decodeLayout } from "./layout.ts";
@@ -41,10 +41,18 @@ export interface DecodeParityOptions {
 const EXACT = { atol: 0, rtol: 0, tolerance: "exactly equal" };
 const SCORES = { atol: 1e-4, rtol: 0, tolerance: "|a-e| <= 1e-4" };
 
-/** Run every decoding check the fixture supports on a backend (see the module doc). */
+/** Makes a decoding engine other than our own for the searches (e.g. ONNX Runtime's `OnnxDecoder`). */
+export type EngineFactory = (
+  sizes: { maxImages: number; maxWidth: number; maxLength: number },
+) => Promise<DecodingEngine>;
+
+/**
+ * Run every decoding check the fixture supports on a backend, or on the engine a factory makes for the
+ * fixture's checkpoint (see the module doc).
+ */
 export async function decodeParityChecks(
   fixtureDir: string,
-  backend: Backend,
+  backend: Backend | EngineFactory,
   opts: DecodeParityOptions = {},
 ): Promise<ParityCheck[]> {
   const log = opts.log ?? (() => {});
@@ -80,8 +88,6 @@ export async function decodeParityChecks(
   }
 
   // ---- searches -----------------------------------------------------------------------------------------
-  log(`loading ${join(fixtureDir, "model.bin")}`);
-  const model = await createModel({ config, backend, checkpoint: join(fixtureDir, "model.bin") });
   const maxWidth = Math.max(...runs.map((k) => settings[k].beam_size));
   const s0 = settings[runs[0]];
   const ids = { mask: s0.mask_word_id ?? 103, sep: s0.eos_id ?? 102 };
@@ -94,7 +100,15 @@ export async function decodeParityChecks(
       throw new RangeError(`Cannot check decode settings "${k}": forbid_ignore_word needs a vocabulary`);
     }
   }
-  const dec = new CaptionDecoder(model, { maxImages: B, maxWidth, maxTgtLength: T, ids });
+  log(
+    typeof backend === "function"
+      ? "searches on the given engine"
+      : `loading ${join(fixtureDir, "model.bin")}`,
+  );
+  const source = typeof backend === "function"
+    ? { config, engine: await backend({ maxImages: B, maxWidth, maxLength: L }) }
+    : await createModel({ config, backend, checkpoint: join(fixtureDir, "model.bin") });
+  const dec = new CaptionDecoder(source, { maxImages: B, maxWidth, maxTgtLength: T, ids });
   const images = {
     regionFeats: toFloat32(await arr("region_feats")).subarray(0, B * R * config.regionFeatureSize),
     visPe: toFloat32(await arr("vis_pe")).subarray(0, B * R * config.regionGeometrySize),

@@ -42,6 +42,7 @@ import {
 } from "@vlp/model";
 import { Vocab } from "@vlp/tokenizer";
 import { loadMeteorResources, type MeteorResources, parseReferences, scoreCaptions } from "@vlp/eval";
+import { EXECUTION_PROVIDERS, type ExecutionProvider, OnnxModel } from "@vlp/onnx";
 import { CaptionDecoder } from "../caption_decoder.ts";
 import type { SpecialIds } from "../layout.ts";
 import { type CaptionResult, captionText, writeCaptionResults } from "../captions.ts";
@@ -77,7 +78,11 @@ const USAGE =
   --meteor_data DIR         Meteor tables (default ../shared/data/meteor beside the repository root)
   --meteor_paraphrase F     Meteor 1.5's paraphrase-en.gz: official METEOR (else METEOR_noparaphrase)
   --backend NAME            ${BACKEND_NAMES.join(" | ")} (default blas)
-  --threads N               OpenBLAS threads
+  --threads N               OpenBLAS threads (onnx engine: wasm threads)
+  --engine E                model | onnx (default model: our engine on --backend)
+  --onnx_dir DIR            with --engine onnx: a \`deno task export-onnx\` directory, run by onnxruntime-web
+                            (--model_recover_path then only names the results file; default: DIR)
+  --onnx_ep P               with --engine onnx: wasm | webgpu | auto (default wasm)
   --max_position_embeddings N   position table rows (default: the config's)
   --enable_butd, --new_segment_ids, --len_vis_input 100, --seed N
                             accepted for the original's command lines; region features and segment ids
@@ -88,7 +93,7 @@ const DEFAULT_METEOR_DATA = fileURLToPath(new URL("../../../shared/data/meteor",
 
 const int = (min: number) => z.coerce.number().int().min(min);
 const Flags = z.object({
-  model_recover_path: z.string({ required_error: "--model_recover_path is required" }).min(1),
+  model_recover_path: z.string().min(1).optional(),
   config_path: z.string().min(1).optional(),
   vocab: z.string({ required_error: "--vocab is required (a WordPiece vocab.txt)" }).min(1),
   dataset: z.enum(["coco", "flickr30k", "cc"]).default("coco"),
@@ -118,6 +123,14 @@ const Flags = z.object({
   new_segment_ids: z.boolean().optional(),
   len_vis_input: int(1).optional(),
   seed: z.coerce.number().int().optional(),
+  engine: z.enum(["model", "onnx"]).default("model"),
+  onnx_dir: z.string().min(1).optional(),
+  onnx_ep: z.enum(EXECUTION_PROVIDERS as [ExecutionProvider | "auto", ...ExecutionProvider[]]).default(
+    "wasm",
+  ),
+}).refine((f) => f.engine === "onnx" ? f.onnx_dir : f.model_recover_path, {
+  message: "is required (--onnx_dir with --engine onnx, else --model_recover_path)",
+  path: ["model_recover_path"],
 });
 type Flags = z.infer<typeof Flags>;
 
@@ -169,6 +182,9 @@ function parseFlags(args: string[]): Flags {
         new_segment_ids: b,
         len_vis_input: s,
         seed: s,
+        engine: s,
+        onnx_dir: s,
+        onnx_ep: s,
         help: { type: "boolean", short: "h" },
       },
     }).values;
@@ -321,7 +337,7 @@ async function prepare(f: Flags): Promise<Plan> {
     else meteorMissingReason = `Meteor tables not found in ${dir} (pass --meteor_data DIR)`;
   }
 
-  const ckpt = userPath(f.model_recover_path);
+  const ckpt = userPath(f.model_recover_path ?? f.onnx_dir!);
   const outPath = f.output_file
     ? userPath(f.output_file)
     : userPath(join("eval_results", `${modelId(ckpt, f.split)}_${f.split}.json`));
@@ -360,10 +376,16 @@ interface DecodeFigures {
 }
 
 /** Caption every image of the plan, batch by batch, with a progress bar. */
-async function decodeImages(p: Plan, model: VlpModel): Promise<DecodeFigures> {
+async function decodeImages(p: Plan, model: VlpModel | OnnxModel): Promise<DecodeFigures> {
   const { f, images, config } = p;
   const B = Math.min(f.batch_size, images.length), K = f.beam_size, T = f.max_tgt_length;
-  const dec = new CaptionDecoder(model, { maxImages: B, maxWidth: K, maxTgtLength: T, ids: p.ids });
+  const source = model instanceof OnnxModel
+    ? {
+      config,
+      engine: await model.decoder({ maxImages: B, maxWidth: K, maxLength: config.regions + 2 + T }),
+    }
+    : model;
+  const dec = new CaptionDecoder(source, { maxImages: B, maxWidth: K, maxTgtLength: T, ids: p.ids });
   const reader = RegionReader.open({
     dataset: p.dataset,
     imageRoot: p.imageRoot,
@@ -437,9 +459,27 @@ function score(p: Plan, results: CaptionResult[]) {
 async function main(): Promise<void> {
   const t0 = performance.now();
   const plan = await prepare(parseFlags(Deno.args));
-  const backend = createBackend(plan.f.backend, { threads: plan.f.threads });
-  console.error(`loading ${plan.ckpt} (${backend.name} backend)`);
-  const model = await createModel({ config: plan.config, backend, checkpoint: plan.ckpt });
+  const { f, config } = plan;
+  let model: VlpModel | OnnxModel, engine: string;
+  if (f.engine === "onnx") {
+    model = await OnnxModel.load(userPath(f.onnx_dir!), { executionProvider: f.onnx_ep, threads: f.threads });
+    const c = model.manifest.config;
+    if (
+      c.regions !== config.regions || c.regionFeatureSize !== config.regionFeatureSize ||
+      c.regionGeometrySize !== config.regionGeometrySize || c.vocabSize !== config.vocabSize
+    ) {
+      fail(
+        `the ONNX export in ${f.onnx_dir} is for R ${c.regions}, F ${c.regionFeatureSize}, G ${c.regionGeometrySize}, V ${c.vocabSize}, not the configuration's`,
+      );
+    }
+    engine = `onnxruntime-web/${model.runtime.executionProvider}`;
+    console.error(`loading ${f.onnx_dir} (${engine}, ${model.runtime.threads} threads)`);
+  } else {
+    const backend = createBackend(f.backend, { threads: f.threads });
+    console.error(`loading ${plan.ckpt} (${backend.name} backend)`);
+    model = await createModel({ config, backend, checkpoint: plan.ckpt });
+    engine = backend.name;
+  }
   const setup = (performance.now() - t0) / 1000;
 
   const d = await decodeImages(plan, model);
@@ -452,7 +492,7 @@ async function main(): Promise<void> {
     images: n,
     batches: d.batches,
     beam_size: plan.f.beam_size,
-    backend: backend.name,
+    backend: engine,
     output_file: plan.outPath,
     setup_seconds: round(setup),
     load_seconds: round(d.loadSeconds),

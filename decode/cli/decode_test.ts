@@ -4,6 +4,7 @@ import { fixturePath } from "@vlp/testing";
 import { createBackend, createModel, readBertConfig, saveCheckpoint, VlpModel } from "@vlp/model";
 import { featureDir, featureId, loadKarpathy, RegionReader } from "@vlp/features";
 import { Vocab } from "@vlp/tokenizer";
+import { exportOnnx } from "@vlp/onnx";
 import { CaptionDecoder } from "../caption_decoder.ts";
 import { captionText } from "../captions.ts";
 
@@ -135,6 +136,26 @@ Deno.test("decode CLI on the vlp-formats COCO files with a tiny checkpoint: resu
         results.map((x: { caption: string }) => x.caption),
         await libraryCaptions(ckpt, configPath, "test", 3),
       );
+    });
+
+    await t.step("--engine onnx: the same beam captions with onnxruntime-web doing the compute", async () => {
+      const onnxDir = join(dir, "onnx");
+      const model = await createModel({ config, backend: createBackend("reference"), checkpoint: ckpt });
+      await exportOnnx(model, onnxDir);
+      const out = join(dir, "onnx_test.json");
+      const r = await run([
+        ...common.slice(2), // no --model_recover_path: the export is all the onnx engine needs
+        ...["--engine", "onnx", "--onnx_dir", onnxDir, "--split", "test", "--beam_size", "3"],
+        ...["--forbid_duplicate_ngrams", "--min_len", "3", "--no_eval", "--output_file", out],
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const results = JSON.parse(await Deno.readTextFile(out));
+      assert.deepEqual(
+        results.map((x: { caption: string }) => x.caption),
+        await libraryCaptions(ckpt, configPath, "test", 3),
+      );
+      assert.equal(JSON.parse(r.stdout.trim().split("\n").at(-1)!).backend, "onnxruntime-web/wasm");
+      assert.equal((await run([...common, "--engine", "onnx"])).code, 2); // no --onnx_dir
     });
 
     await t.step("bad inputs fail before decoding, writing nothing", async () => {
