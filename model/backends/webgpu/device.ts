@@ -59,7 +59,10 @@ const INSTALL_HINT =
 export async function requestGpu(
   opts: { powerPreference?: GPUPowerPreference; gpu?: GPU | null } = {},
 ): Promise<Gpu> {
-  const gpu = opts.gpu !== undefined ? opts.gpu : (globalThis.navigator as Navigator | undefined)?.gpu;
+  // (not `as Navigator`: inside a Worker `navigator` is a WorkerNavigator, and with @types/node in the
+  // checked graph `Navigator` has no `gpu`)
+  const nav = globalThis.navigator as unknown as { gpu?: GPU } | undefined;
+  const gpu = opts.gpu !== undefined ? opts.gpu : nav?.gpu;
   if (!gpu) {
     throw new NoAdapterError(
       `Cannot open the WebGPU backend: navigator.gpu is not available; ${INSTALL_HINT}`,
