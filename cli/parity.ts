@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { BACKEND_NAMES, createBackend } from "@vlp/model";
 import { modelParityChecks, type ParityCheck } from "@vlp/model/parity";
+import { decodeParityChecks } from "@vlp/decode/parity";
 
 const Flags = z.object({
   fixture: z.string().min(1, "--fixture DIR is required"),
@@ -32,6 +33,11 @@ const SOURCES: CheckSource[] = [
     member: "model",
     run: (fixture, backendName, log) =>
       modelParityChecks(fixture, createBackend(backendName as "blas", { threads: flags.threads }), { log }),
+  },
+  {
+    member: "decode",
+    run: (fixture, backendName, log) =>
+      decodeParityChecks(fixture, createBackend(backendName as "blas", { threads: flags.threads }), { log }),
   },
 ];
 

@@ -29,6 +29,16 @@ Deno.test("parity CLI: vlp-tiny passes every check and ends with one JSON line",
   const checks = r.last!.checks as Record<string, { pass: boolean; maxAbs: number }>;
   assert.equal(checks["grads_s2s:bert.pooler.dense.weight"], undefined); // not in the fixture: no gradient
   assert.equal(checks["sequence_output_s2s"].pass, true);
+  for (
+    const k of [
+      "decode_greedy_ids",
+      "decode_greedy_scores",
+      "decode_beam5_ids",
+      "decode_beam3_lp1_noreps_min5_ids",
+    ]
+  ) {
+    assert.equal(checks[k]?.pass, true, k);
+  }
   assert.match(r.stderr, /ok +mlm_loss_s2s_drop0\.2:/);
 });
 
@@ -37,5 +47,7 @@ Deno.test("parity CLI: bad usage exits 2, an unreadable fixture fails with exit 
   assert.equal((await run("--fixture", "x", "--backend", "gpu")).code, 2);
   const r = await run("--fixture", fixturePath("fixtures/does-not-exist"), "--backend", "reference");
   assert.equal(r.code, 1);
-  assert.deepEqual([r.last!.checked, r.last!.failed], [1, 1]);
+  // one failed check per member
+  assert.deepEqual(Object.keys(r.last!.checks as object), ["model:error", "decode:error"]);
+  assert.deepEqual([r.last!.checked, r.last!.failed], [2, 2]);
 });

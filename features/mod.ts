@@ -88,6 +88,7 @@ export {
   vqaSoftScores,
 } from "./vqa.ts";
 export { jsonPath, parseWith, readJson } from "./validate.ts";
+export { writeBytesAtomic, writeFileAtomic } from "./atomic.ts";
 export {
   checkData,
   type CheckDataOptions,

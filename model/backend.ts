@@ -15,6 +15,8 @@
  *
  * @module
  */
+import type { BertAdamHyper } from "./kernels/bert_adam.ts";
+export type { BertAdamHyper };
 
 /** Element type of a tensor: the backend's float type, or 32-bit integers (ids, indices). */
 export type DType = "float" | "int32";
@@ -42,27 +44,16 @@ export type HostArray = Float32Array | Float64Array | Int32Array;
  * Σ iₓ·strideA[x] in `a` (likewise b, c); a stride of 0 broadcasts. Offsets come from views.
  */
 export interface MatmulArgs {
-  /** A (a view: its first element is the start of batch item 0) */
   a: Tensor;
-  /** B */
   b: Tensor;
-  /** C (output) */
   c: Tensor;
-  /** rows of op(A) and C */
   m: number;
-  /** columns of op(B) and C */
   n: number;
-  /** inner dimension */
   k: number;
-  /** A stored transposed ([k, m]) */
   transA?: boolean;
-  /** B stored transposed ([n, k]) */
   transB?: boolean;
-  /** row stride of A (default: its row length) */
   lda?: number;
-  /** row stride of B (default: its row length) */
   ldb?: number;
-  /** row stride of C (default n) */
   ldc?: number;
   /** default 1 */
   alpha?: number;
@@ -70,13 +61,9 @@ export interface MatmulArgs {
   beta?: number;
   /** [n], added to every row; only with beta = 0 */
   bias?: Tensor;
-  /** batch shape, up to 3 dims (default: no batch) */
   batch?: readonly number[];
-  /** element stride of A per batch dim (0 broadcasts) */
   strideA?: readonly number[];
-  /** element stride of B per batch dim */
   strideB?: readonly number[];
-  /** element stride of C per batch dim */
   strideC?: readonly number[];
 }
 
@@ -106,13 +93,9 @@ export interface EmbeddingArgs {
 
 /** Gradients of {@linkcode Backend.embeddingBackward}. */
 export interface EmbeddingBackwardArgs {
-  /** [B, L] int32 token ids */
   ids: Tensor;
-  /** [B, L] int32 segment ids */
   segmentIds: Tensor;
-  /** position of slot 0 (unless positionIds) */
   posOffset: number;
-  /** [B, L] int32 explicit positions */
   positionIds?: Tensor;
   /** [B, L, C] */
   dout: Tensor;
@@ -256,6 +239,25 @@ export interface Backend {
   bceWithLogits(args: { logits: Tensor; targets: Tensor; out: Tensor }): void;
   /** dlogits = scale · (σ(logits) − targets) / B (written). */
   bceWithLogitsBackward(args: { logits: Tensor; targets: Tensor; dlogits: Tensor; scale?: number }): void;
+
+  // ---- optimiser ----------------------------------------------------------------------------------------
+  /**
+   * One BertAdam step on one parameter tensor (spec 8.1, kernels/bert_adam.ts): clip `grad` to L2 norm
+   * `maxGradNorm` on its own, update `m`, `v` and `param` in place, no bias correction. `grad` is read only.
+   */
+  bertAdamUpdate(args: BertAdamArgs): void;
+}
+
+/** Arguments of {@linkcode Backend.bertAdamUpdate}: four tensors of one size and the step's hyper-parameters. */
+export interface BertAdamArgs extends BertAdamHyper {
+  /** parameter (read-write) */
+  param: Tensor;
+  /** its gradient (read) */
+  grad: Tensor;
+  /** first moment (read-write) */
+  m: Tensor;
+  /** second moment (read-write) */
+  v: Tensor;
 }
 
 /** Πshape. */

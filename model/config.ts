@@ -137,13 +137,30 @@ export interface BertJsonConfig {
   initializer_range?: number;
   /** ignored: VLP uses 1e-5 */
   layer_norm_eps?: number;
+  /** VLP sizes that are not BERT fields (optional; for small synthetic models): `vis_embed.0` output */
+  region_hidden_size?: number;
+  /** F: region appearance feature size (default 2048) */
+  region_feature_size?: number;
+  /** G: region geometry + class vector size (default 1607) */
+  region_geometry_size?: number;
+  /** A: VQA answers (default 3129) */
+  num_answers?: number;
   /** other fields are ignored */
   [key: string]: unknown;
 }
 
+const VLP_EXTRA_KEYS = {
+  region_hidden_size: "regionHiddenSize",
+  region_feature_size: "regionFeatureSize",
+  region_geometry_size: "regionGeometrySize",
+  num_answers: "numAnswers",
+} as const;
+
 /**
  * Configuration from a BERT `bert_config.json` object with VLP's overrides applied: `type_vocab_size` 6
- * (`--new_segment_ids`) and LayerNorm eps 1e-5, whatever the file says.
+ * (`--new_segment_ids`) and LayerNorm eps 1e-5, whatever the file says. The optional non-BERT keys
+ * `region_hidden_size`, `region_feature_size`, `region_geometry_size` and `num_answers` set VLP's fixed sizes
+ * (2048, 2048, 1607, 3129 by default), for small synthetic models.
  * `overrides` (camelCase fields) win over both, e.g. `{ hiddenDropout: 0.1, attentionDropout: 0.1 }` for
  * VLP's `--drop_prob`.
  */
@@ -171,6 +188,9 @@ export function configFromBertJson(json: BertJsonConfig, overrides: VlpConfigInp
     maxPositions: json.max_position_embeddings ?? 512,
     typeVocabSize: 6,
     layerNormEps: 1e-5,
+    ...Object.fromEntries(
+      Object.entries(VLP_EXTRA_KEYS).filter(([k]) => json[k] !== undefined).map(([k, c]) => [c, json[k]]),
+    ),
     ...overrides,
   });
 }

@@ -57,3 +57,33 @@ Deno.test("configFromBertJson() applies VLP's overrides and parseConfig() reject
   assert.throws(() => configFromBertJson({ vocab_size: 1 } as never), /hidden_size/);
   assert.equal(tinyConfig.hiddenSize, 32);
 });
+
+Deno.test("configFromBertJson() reads VLP's optional size keys for small synthetic models", () => {
+  const c = configFromBertJson({
+    vocab_size: 30,
+    hidden_size: 8,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    intermediate_size: 16,
+    region_hidden_size: 12,
+    region_feature_size: 64,
+    region_geometry_size: 16,
+    num_answers: 20,
+  });
+  assert.deepEqual(
+    [c.regionHiddenSize, c.regionFeatureSize, c.regionGeometrySize, c.numAnswers],
+    [12, 64, 16, 20],
+  );
+  assert.throws(
+    () =>
+      configFromBertJson({
+        vocab_size: 30,
+        hidden_size: 8,
+        num_hidden_layers: 1,
+        num_attention_heads: 2,
+        intermediate_size: 16,
+        region_hidden_size: -1,
+      }),
+    TypeError,
+  );
+});

@@ -18,7 +18,14 @@
  *
  * Attention of a step: scores = Q·[K_prefix(image) | K_gen(sequence)]ᵀ/√HS with the decoder-time mask
  * (every row sees the prompt; generation rows see generation positions up to themselves) or per-image
- * rows/columns of a given mask, then softmax, then P·[V_prefix | V_gen]. No dropout (eval mode).
+ * rows/columns of a given mask, then softmax, then P·[V_prefix | V_gen].
+ *
+ * Dropout: none by default (eval mode). With `dropoutRng` in {@linkcode StartInputs} the decode runs in
+ * train mode, as the original's sampling for SCST (`model.train()`): dropout (the config's probabilities) on
+ * the two region branches, the embedding output, the attention probabilities, and the attention and FFN
+ * outputs before their residual adds, with one seed per site and call drawn from that generator. A
+ * position's keys/values are cached as computed, so its dropout mask stays fixed in later steps, as the
+ * original's cached hidden states do.
  *
  * @example Usage (greedy)
  * ```ts ignore
@@ -31,6 +38,7 @@
  */
 import type { Backend, Tensor } from "./backend.ts";
 import type { Numbers } from "./batch.ts";
+import type { Rng } from "./rng.ts";
 import { linear } from "./layers.ts";
 import { additiveMask } from "./kernels/softmax.ts";
 import type { VlpModel } from "./vlp.ts";
@@ -59,6 +67,8 @@ export interface StartInputs {
   attentionMask?: Numbers;
   /** id appended as the `[MASK]` (default 103) */
   maskId?: number;
+  /** Train mode: dropout at every site (see the module doc), seeds drawn from this generator. */
+  dropoutRng?: Rng;
 }
 
 interface StepBuffers {
@@ -121,6 +131,7 @@ export class IncrementalDecoder {
   #segHost: Int32Array = new Int32Array(0); // [B, maxLength]
   #maskHost: Float32Array | null = null; // [B, maxLength, maxLength] 0/1
   #maskId = 103;
+  #dropoutRng: Rng | null = null;
 
   /** Allocate the caches and step buffers for the largest decode the options allow. */
   constructor(model: VlpModel, opts: IncrementalOptions) {
@@ -238,6 +249,7 @@ export class IncrementalDecoder {
     this.#segHost = Int32Array.from(inp.segmentIds);
     this.#maskHost = inp.attentionMask ? Float32Array.from(inp.attentionMask) : null;
     this.#maskId = inp.maskId ?? 103;
+    this.#dropoutRng = inp.dropoutRng ?? null;
     const ids = new Int32Array(B * (A + 1));
     for (let b = 0; b < B; b++) {
       for (let l = 0; l < A; l++) ids[b * (A + 1) + l] = inp.inputIds[b * A + l];
@@ -322,6 +334,21 @@ export class IncrementalDecoder {
     be.relu({ x: v(b.r2Pre, B * R, C), out: v(b.r2, B * R, C) });
     linear(be, visPe, w.visPeW, w.visPeB, v(b.pPre, B * R, C));
     be.relu({ x: v(b.pPre, B * R, C), out: v(b.p, B * R, C) });
+    const p = this.#dropP("hidden");
+    if (p > 0) { // train mode: dropout of both branches into their (free) pre-activation buffers
+      be.dropout({ x: v(b.r2, B * R, C), out: v(b.r2Pre, B * R, C), p, seed: this.#seed() });
+      be.dropout({ x: v(b.p, B * R, C), out: v(b.pPre, B * R, C), p, seed: this.#seed() });
+    }
+  }
+
+  /** Dropout probability of a site in this decode (0 in eval mode). */
+  #dropP(site: "hidden" | "attention"): number {
+    if (!this.#dropoutRng) return 0;
+    return site === "hidden" ? this.model.config.hiddenDropout : this.model.config.attentionDropout;
+  }
+
+  #seed(): number {
+    return this.#dropoutRng!.nextU32();
   }
 
   /** One forward over Lq new positions starting at `start` for every sequence; returns [N, V] logits. */
@@ -329,6 +356,7 @@ export class IncrementalDecoder {
     const be = this.#be, w = this.model.weights, b = this.#buf, cfg = this.model.config;
     const { C, NH, HS, I, V, R, NL } = this.model.dims;
     const first = start === 0;
+    const pHidden = this.#dropP("hidden"), pAttn = this.#dropP("attention");
     const A = this.promptLength, T = this.maxLength - A;
     const B = this.#images, W = first ? 1 : this.#width, N = B * W;
     const rows = N * Lq, Lk = start + Lq, Lg = Lk - A; // key columns: A prefix + Lg generation slots
@@ -352,7 +380,12 @@ export class IncrementalDecoder {
       wpe: w.wpe,
       wtt: w.wtt,
       posOffset: start,
-      ...(first ? { regions: v(b.r2, N, R, C), regionPos: v(b.p, N, R, C) } : {}),
+      ...(first
+        ? {
+          regions: v(pHidden > 0 ? b.r2Pre : b.r2, N, R, C),
+          regionPos: v(pHidden > 0 ? b.pPre : b.p, N, R, C),
+        }
+        : {}),
       out: x3,
     });
     let h = v(b.h[0], rows, C);
@@ -360,11 +393,12 @@ export class IncrementalDecoder {
       x: v(b.x, rows, C),
       weight: w.embLnW,
       bias: w.embLnB,
-      out: h,
+      out: pHidden > 0 ? v(b.res, rows, C) : h,
       mean: v(b.mean, rows),
       rstd: v(b.rstd, rows),
       eps,
     });
+    if (pHidden > 0) be.dropout({ x: v(b.res, rows, C), out: h, p: pHidden, seed: this.#seed() });
     const scores = v(b.scores, N, NH, Lq, Lk), probs = v(b.probs, N, NH, Lq, Lk);
     const qkv = v(b.qkv, rows, C3), ctx = v(b.ctx, rows, C);
     const scale = 1 / Math.sqrt(HS);
@@ -433,9 +467,12 @@ export class IncrementalDecoder {
         strideC: [NH * Lq * Lk, Lq * Lk],
       });
       be.softmax({ x: scores, mask: v(b.mask, N, Lq, Lk), out: probs });
+      // train mode: dropped probabilities into the (consumed) scores buffer
+      const P = pAttn > 0 ? scores : probs;
+      if (pAttn > 0) be.dropout({ x: probs, out: scores, p: pAttn, seed: this.#seed() });
       // ctx = P[:, :, :, :A]·V_prefix + P[:, :, :, A:]·V_gen
       be.matmul({
-        a: probs,
+        a: P,
         b: be.view(prefix, C, [prefix.size - C]),
         c: ctx,
         m: Lq,
@@ -450,7 +487,7 @@ export class IncrementalDecoder {
         strideC: [W * Lq * C, Lq * C, HS],
       });
       be.matmul({
-        a: be.view(probs, A, [probs.size - A]),
+        a: be.view(P, A, [P.size - A]),
         b: be.view(gen, C, [gen.size - C]),
         c: ctx,
         m: Lq,
@@ -465,16 +502,21 @@ export class IncrementalDecoder {
         strideB: [T * C2, HS],
         strideC: [Lq * C, HS],
       });
-      // output projection, FFN (post-LN), as in encoderLayerForward without dropout
+      // output projection, FFN (post-LN), as in encoderLayerForward (train mode: dropout into ctx, free)
       const c1 = v(b.c1, rows, C), res = v(b.res, rows, C), a = v(b.a, rows, C);
       const mean = v(b.mean, rows), rstd = v(b.rstd, rows);
+      const dropped = (x: Tensor): Tensor => {
+        if (pHidden === 0) return x;
+        be.dropout({ x, out: ctx, p: pHidden, seed: this.#seed() });
+        return ctx;
+      };
       linear(be, ctx, lw.attnOutW, lw.attnOutB, c1);
-      be.add({ a: c1, b: h, out: res });
+      be.add({ a: dropped(c1), b: h, out: res });
       be.layernorm({ x: res, weight: lw.ln1W, bias: lw.ln1B, out: a, mean, rstd, eps });
       linear(be, a, lw.ffnInW, lw.ffnInB, v(b.f1, rows, I));
       be.gelu({ x: v(b.f1, rows, I), out: v(b.f2, rows, I) });
       linear(be, v(b.f2, rows, I), lw.ffnOutW, lw.ffnOutB, c1);
-      be.add({ a: c1, b: a, out: res });
+      be.add({ a: dropped(c1), b: a, out: res });
       const out = v(b.h[(l + 1) % 2], rows, C);
       be.layernorm({ x: res, weight: lw.ln2W, bias: lw.ln2B, out, mean, rstd, eps });
       h = out;

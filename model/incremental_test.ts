@@ -7,7 +7,7 @@ import { IncrementalDecoder } from "./incremental.ts";
 import { argmaxRows } from "./predict.ts";
 import { createBackend } from "./backends/create.ts";
 import { createModel } from "./checkpoint.ts";
-import { tinyConfig } from "./config.ts";
+import { parseConfig, tinyConfig } from "./config.ts";
 import { toInt32 } from "./parity.ts";
 import { decoderMask } from "./masks.ts";
 import { microConfig } from "./test_utils.ts";
@@ -157,4 +157,33 @@ Deno.test("greedy decoding with IncrementalDecoder reproduces the original's ids
   }
   assert.deepEqual([...ids], [...expectIds]);
   assertClose(scores, expectScores, { atol: 1e-4, rtol: 1e-4, name: "greedy scores" });
+});
+
+Deno.test("IncrementalDecoder in train mode: each dropout kind changes the logits, a seed reproduces them, p = 0 is eval", async () => {
+  const s = setup();
+  const run = async (config: typeof cfg, dropoutRng?: Rng) => {
+    const model = new VlpModel({ config, backend: new ReferenceBackend({ precision: "float64" }), seed: 4 });
+    const dec = new IncrementalDecoder(model, { maxImages: B, maxWidth: 2, maxLength: L });
+    const inp = { regionFeats: s.feats, visPe: s.visPe, inputIds: s.prompt, segmentIds: s.seg, maskId: MASK };
+    const out = [[...await model.backend.read(dec.start({ ...inp, dropoutRng }))]];
+    dec.expand(2);
+    out.push([...await model.backend.read(dec.step([7, 8, 9, 10]))]);
+    dec.reorder([1, 1, 2, 3]);
+    out.push([...await model.backend.read(dec.step([11, 12, 13, 14]))]);
+    return out;
+  };
+  const evalOut = await run(cfg);
+  assert.deepEqual(await run(cfg, new Rng(5)), await run(cfg, new Rng(5)));
+  assert.notDeepEqual(await run(cfg, new Rng(5)), await run(cfg, new Rng(6)));
+  for (const over of [{ hiddenDropout: 0 }, { attentionDropout: 0 }]) {
+    const c = parseConfig({ ...cfg, ...over });
+    const t = await run(c, new Rng(5));
+    for (let i = 0; i < 3; i++) {
+      assert.notDeepEqual(t[i], evalOut[i], `step ${i} with ${JSON.stringify(over)}`);
+    }
+  }
+  assert.deepEqual(
+    await run(parseConfig({ ...cfg, hiddenDropout: 0, attentionDropout: 0 }), new Rng(5)),
+    evalOut,
+  );
 });

@@ -101,7 +101,11 @@ export function toInt32(a: NdArray): Int32Array {
   return Int32Array.from(toFloat32(a));
 }
 
-function compare(
+/**
+ * One check: pass when |a − e| ≤ atol + rtol·|e| everywhere (NaN fails); `maxAbs`, `maxRel` as in the module
+ * doc; a length mismatch fails.
+ */
+export function compare(
   name: string,
   actual: ArrayLike<number>,
   expected: ArrayLike<number>,

@@ -1,6 +1,21 @@
 /**
- * @vlp/train (work in progress).
+ * @vlp/train: VLP's example pipeline, BertAdam, the training loop (pre-training, caption and VQA fine-tuning,
+ * SCST), resumable checkpoints, validation and VQA inference.
+ *
+ * See train/README.md for the CLIs (`deno task train`, `deno task eval-vqa2`) and an end-to-end example.
  *
  * @module
  */
-export {};
+export * from "./schedule.ts";
+export * from "./bert_adam.ts";
+export * from "./pipeline.ts";
+export * from "./examples.ts";
+export * from "./batch_builder.ts";
+export * from "./loader.ts";
+export * from "./run_state.ts";
+export * from "./trainer.ts";
+export * from "./scst.ts";
+export * from "./validation.ts";
+export * from "./progress.ts";
+export * from "./plot.ts";
+export * from "./synthetic.ts";

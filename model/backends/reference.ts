@@ -20,6 +20,7 @@
  */
 import {
   type Backend,
+  type BertAdamArgs,
   type DType,
   type EmbeddingArgs,
   type EmbeddingBackwardArgs,
@@ -50,6 +51,7 @@ import {
   crossEntropyForward,
   maskedLossReduce,
 } from "../kernels/losses.ts";
+import { bertAdamUpdate } from "../kernels/bert_adam.ts";
 
 /** The argument object of a backend operation. */
 export type Args<K extends keyof Backend> = Backend[K] extends (a: infer A) => unknown ? A : never;
@@ -507,6 +509,13 @@ export class ReferenceBackend implements Backend {
   bceWithLogitsBackward({ logits, targets, dlogits, scale = 1 }: Args<"bceWithLogitsBackward">): void {
     sameSize("bceWithLogitsBackward", logits, targets, dlogits);
     bceBackward(f(logits), f(targets), f(dlogits), logits.shape[0], scale);
+  }
+
+  // ---- optimiser ----------------------------------------------------------------------------------------
+
+  bertAdamUpdate({ param, grad, m, v, ...hyper }: BertAdamArgs): void {
+    sameSize("bertAdamUpdate", param, grad, m, v);
+    bertAdamUpdate(f(param), f(grad), f(m), f(v), hyper);
   }
 }
 

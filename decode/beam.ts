@@ -1,0 +1,264 @@
+/**
+ * Beam-search bookkeeping of VLP (`BertForSeq2SeqDecoder.beam_search`, spec §5.3), separated from the model:
+ * it takes each step's raw logits and returns the tokens and back-pointers of the new beams, so it can be
+ * driven by the model ({@linkcode beamSearch} with a `StepScorer`) or by a fake scorer in tests.
+ *
+ * One step, per image (B images, K beams, V words; sequence n = b·K + k):
+ * 1. log_softmax of each row (float32); + (−10000) on the words n-gram blocking banned for that beam;
+ *    while step + 1 ≤ min_len the `[SEP]` log-prob is SET to −10000.
+ * 2. First step (one row per image): the top K words give the K beams, back-pointers 0.
+ *    Later steps: top K words of each beam; candidate score = logp + (−10000·[beam's last word is [SEP]] +
+ *    beam score), all in float32 as PyTorch adds them; the top K of the K·K candidates are the new beams,
+ *    back-pointer = candidate index div K. Finished beams are thus pushed out, not kept.
+ * 3. With n-gram blocking, each beam's partial sequence is extended and the words to ban at the next step
+ *    are computed ({@linkcode duplicateNgramCandidates}).
+ *
+ * Final selection (per image): last frame = the first step at which all K beams chose `[SEP]` (else the last
+ * step); over every step f ≤ last frame and every beam whose word is `[SEP]` (every beam at the last frame),
+ * the best of score + length_penalty·(f + 1) (additive, first on ties) is back-tracked through the pointers.
+ * The `[SEP]` is part of the returned tokens.
+ *
+ * Early stop: once every image has had a step where all its beams chose `[SEP]`, later steps cannot change
+ * any image's result ({@linkcode BeamSearch.finished}); stopping there gives the output of running all steps.
+ *
+ * Ties (equal float32 scores) are broken by the lower index (word id, then flattened candidate index).
+ *
+ * @example Usage (the bookkeeping alone, with made-up logits)
+ * ```ts
+ * import { BeamSearch } from "@vlp/decode";
+ * import assert from "node:assert/strict";
+ * const V = 4, EOS = 3;
+ * const bs = new BeamSearch(1, V, { beamSize: 2, eosId: EOS });
+ * bs.advance([0, 2, 1, 0]); // first step: beams "1", "2"
+ * bs.advance([0, 0, 0, 5, 0, 0, 0, 5]); // both beams end
+ * assert.ok(bs.finished);
+ * assert.deepEqual([...bs.results()[0].tokens], [1, EOS]);
+ * ```
+ *
+ * @module
+ */
+import { duplicateNgramCandidates } from "./ngram.ts";
+import { logSoftmaxRow, topK } from "./scores.ts";
+
+/** Settings of VLP's beam search (CLI flags in brackets). */
+export interface BeamOptions {
+  /** K (`--beam_size`) */
+  beamSize: number;
+  /** end-of-sentence id: `[SEP]` = 102 */
+  eosId?: number;
+  /** additive per-token bonus at the final selection (`--length_penalty`, default 0) */
+  lengthPenalty?: number;
+  /** `[SEP]` forbidden while step + 1 ≤ minLen (`--min_len`; null/0 = off) */
+  minLen?: number | null;
+  /** `--forbid_duplicate_ngrams` */
+  forbidDuplicateNgrams?: boolean;
+  /** n of the blocking (`--ngram_size`, default 3) */
+  ngramSize?: number;
+  /** ids of `--forbid_ignore_word` */
+  forbidIgnoreIds?: Iterable<number>;
+}
+
+/** The new beams of one step. */
+export interface BeamStep {
+  /** [B·K] word of each new beam */
+  tokens: Int32Array;
+  /**
+   * [B·K] the sequence each new beam continues, as an index into the previous step's sequences (first
+   * step: the image's only sequence, b; later: b·K + back-pointer). Identity when nothing moved.
+   */
+  parents: Int32Array;
+  /** whether `parents` is the identity (no cache reorder needed) */
+  identity: boolean;
+}
+
+/** The chosen hypothesis of one image. */
+export interface BeamHypothesis {
+  /** words in order; ends with `[SEP]` unless chosen at the last frame without it; [0] if none scored */
+  tokens: Int32Array;
+  /** cumulative log-prob (float32) + length_penalty·(frame + 1) */
+  score: number;
+  /** step at which it ends (−1 if none) */
+  frame: number;
+}
+
+const PUSH = -10000; // VLP's "effectively minus infinity"
+
+/** The state of a beam search over B images (see the module doc). */
+export class BeamSearch {
+  readonly images: number;
+  readonly vocabSize: number;
+  readonly beamSize: number;
+  readonly eosId: number;
+  readonly lengthPenalty: number;
+  readonly minLen: number;
+  readonly ngramSize: number;
+  readonly forbidDuplicateNgrams: boolean;
+  readonly forbidIgnore: ReadonlySet<number>;
+  /** per step: [B·K] words */
+  readonly stepTokens: Int32Array[] = [];
+  /** per step: [B·K] back-pointers within the image (0..K−1) */
+  readonly stepPointers: Int32Array[] = [];
+  /** per step: [B·K] cumulative float32 scores */
+  readonly stepScores: Float32Array[] = [];
+  #partial: number[][] = []; // [B·K] sequences (n-gram blocking only)
+  #banned: (number[] | null)[] | null = null; // [B·K] words banned at the next step
+  #doneAt: Int32Array; // [B] first step where all K beams chose [SEP], −1 before
+  #logp: Float32Array;
+  #kkIdx: Int32Array;
+  #kkVal: Float32Array;
+  #candIdx: Int32Array;
+  #candVal: Float64Array;
+
+  constructor(images: number, vocabSize: number, opts: BeamOptions) {
+    const K = opts.beamSize;
+    if (!(Number.isInteger(images) && images >= 1)) {
+      throw new RangeError(`Cannot start beam search: images must be ≥ 1, got ${images}`);
+    }
+    if (!(Number.isInteger(K) && K >= 1 && K <= vocabSize)) {
+      throw new RangeError(`Cannot start beam search: beam size must be 1..${vocabSize}, got ${K}`);
+    }
+    this.images = images;
+    this.vocabSize = vocabSize;
+    this.beamSize = K;
+    this.eosId = opts.eosId ?? 102;
+    this.lengthPenalty = opts.lengthPenalty ?? 0;
+    this.minLen = opts.minLen ?? 0;
+    this.ngramSize = opts.ngramSize ?? 3;
+    this.forbidDuplicateNgrams = opts.forbidDuplicateNgrams ?? false;
+    this.forbidIgnore = new Set(opts.forbidIgnoreIds ?? []);
+    if (!(Number.isInteger(this.ngramSize) && this.ngramSize >= 1)) {
+      throw new RangeError(`Cannot start beam search: ngram size must be ≥ 1, got ${this.ngramSize}`);
+    }
+    this.#doneAt = new Int32Array(images).fill(-1);
+    this.#logp = new Float32Array(vocabSize);
+    this.#kkIdx = new Int32Array(images * K * K);
+    this.#kkVal = new Float32Array(images * K * K);
+    this.#candIdx = new Int32Array(K);
+    this.#candVal = new Float64Array(K);
+  }
+
+  /** Steps taken so far. */
+  get steps(): number {
+    return this.stepTokens.length;
+  }
+
+  /** Rows the next {@linkcode BeamSearch.advance} expects: B at the first step, B·K after. */
+  get rows(): number {
+    return this.steps === 0 ? this.images : this.images * this.beamSize;
+  }
+
+  /** True once every image has had a step where all its beams chose `[SEP]` (later steps change nothing). */
+  get finished(): boolean {
+    for (let b = 0; b < this.images; b++) if (this.#doneAt[b] < 0) return false;
+    return true;
+  }
+
+  /** One step from raw logits [rows, V] (see the module doc); returns the new beams. */
+  advance(logits: ArrayLike<number>): BeamStep {
+    const B = this.images, K = this.beamSize, V = this.vocabSize, rows = this.rows, t = this.steps;
+    if (logits.length !== rows * V) {
+      throw new TypeError(
+        `Cannot advance beam search: logits have ${logits.length} values, expected ${rows}·${V}`,
+      );
+    }
+    const eosBan = this.minLen > 0 && t + 1 <= this.minLen;
+    // 1. per row: log_softmax, bans, top K words
+    const kkIdx = this.#kkIdx, kkVal = this.#kkVal, logp = this.#logp;
+    for (let r = 0; r < rows; r++) {
+      logSoftmaxRow(logits, r, V, logp);
+      const banned = this.#banned?.[r];
+      if (banned) { for (const w of banned) logp[w] = Math.fround(logp[w] + PUSH); }
+      if (eosBan) logp[this.eosId] = PUSH;
+      topK(logp, 0, V, K, kkIdx.subarray(r * K, (r + 1) * K), kkVal.subarray(r * K, (r + 1) * K));
+    }
+    // 2. new beams
+    const tokens = new Int32Array(B * K), ptrs = new Int32Array(B * K), scores = new Float32Array(B * K);
+    const parents = new Int32Array(B * K);
+    let identity = t > 0;
+    if (t === 0) {
+      for (let b = 0; b < B; b++) {
+        for (let k = 0; k < K; k++) {
+          tokens[b * K + k] = kkIdx[b * K + k];
+          scores[b * K + k] = kkVal[b * K + k];
+          parents[b * K + k] = b;
+        }
+      }
+    } else {
+      const prevTok = this.stepTokens[t - 1], prevScore = this.stepScores[t - 1];
+      const cand = new Float32Array(K * K);
+      for (let b = 0; b < B; b++) {
+        for (let k = 0; k < K; k++) {
+          const n = b * K + k;
+          const base = Math.fround((prevTok[n] === this.eosId ? PUSH : 0) + prevScore[n]);
+          for (let j = 0; j < K; j++) cand[k * K + j] = Math.fround(kkVal[n * K + j] + base);
+        }
+        topK(cand, 0, K * K, K, this.#candIdx, this.#candVal);
+        for (let k = 0; k < K; k++) {
+          const c = this.#candIdx[k], n = b * K + k, ptr = Math.floor(c / K);
+          tokens[n] = kkIdx[(b * K + ptr) * K + (c % K)];
+          scores[n] = this.#candVal[k];
+          ptrs[n] = ptr;
+          parents[n] = b * K + ptr;
+          if (ptr !== k) identity = false;
+        }
+      }
+    }
+    this.stepTokens.push(tokens);
+    this.stepPointers.push(ptrs);
+    this.stepScores.push(scores);
+    for (let b = 0; b < B; b++) {
+      if (this.#doneAt[b] >= 0) continue;
+      let all = true;
+      for (let k = 0; k < K && all; k++) all = tokens[b * K + k] === this.eosId;
+      if (all) this.#doneAt[b] = t;
+    }
+    // 3. n-gram blocking for the next step
+    if (this.forbidDuplicateNgrams) this.#updateBans(tokens, parents, t);
+    return { tokens, parents, identity };
+  }
+
+  #updateBans(tokens: Int32Array, parents: Int32Array, t: number): void {
+    const N = tokens.length;
+    this.#partial = Array.from(
+      { length: N },
+      (_, n) => t === 0 ? [tokens[n]] : [...this.#partial[parents[n]], tokens[n]],
+    );
+    if (this.#partial[0].length < this.ngramSize) return; // bans unchanged (none yet)
+    const banned = this.#partial.map((s) => duplicateNgramCandidates(s, this.ngramSize, this.forbidIgnore));
+    this.#banned = banned.some((c) => c.length > 0) ? banned.map((c) => (c.length ? c : null)) : null;
+  }
+
+  /** The chosen hypothesis of every image (see the module doc). */
+  results(): BeamHypothesis[] {
+    const K = this.beamSize, T = this.steps;
+    const out: BeamHypothesis[] = [];
+    for (let b = 0; b < this.images; b++) {
+      const last = this.#doneAt[b] >= 0 ? this.#doneAt[b] : T - 1;
+      let best = -Infinity, frame = -1, pos = -1;
+      for (let f = 0; f <= last; f++) {
+        for (let k = 0; k < K; k++) {
+          const n = b * K + k;
+          if (this.stepTokens[f][n] !== this.eosId && f !== last) continue;
+          const s = this.stepScores[f][n] + this.lengthPenalty * (f + 1);
+          if (s > best) {
+            best = s;
+            frame = f;
+            pos = k;
+          }
+        }
+      }
+      if (frame < 0) {
+        out.push({ tokens: new Int32Array([0]), score: -Infinity, frame: -1 });
+        continue;
+      }
+      const seq = new Int32Array(frame + 1);
+      seq[frame] = this.stepTokens[frame][b * K + pos];
+      for (let f = frame; f > 0; f--) {
+        pos = this.stepPointers[f][b * K + pos];
+        seq[f - 1] = this.stepTokens[f - 1][b * K + pos];
+      }
+      out.push({ tokens: seq, score: best, frame });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * The three search loops of VLP's decoder over a {@linkcode StepScorer} (spec §5.2, §5.3, §4.3):
+ *
+ * - {@linkcode greedySearch}: argmax of the raw logits at each step; the score of a step is that max logit
+ *   (what VLP's greedy returns as "probs"). `min_len` and n-gram blocking do not apply (as in VLP).
+ * - {@linkcode sampleSearch}: a draw from softmax(logits) with the project's seeded {@linkcode Rng}; the score
+ *   is the log-prob of the drawn word (what SCST's loss uses). Pair with a scorer in train mode (dropout on)
+ *   for SCST's sampling pass.
+ * - {@linkcode beamSearch}: {@linkcode BeamSearch} bookkeeping between the scorer's steps.
+ *
+ * Early stop (`stopEarly`, default on): greedy and sampling stop once every sequence has emitted `[SEP]` or
+ * `[PAD]`: everything up to and including that word is what running all steps gives, and the original's
+ * caption and SCST post-processing both cut there; the ids after it (continuations in the original) are
+ * left 0 with score 0. Beam search stops once {@linkcode BeamSearch.finished}: its results are identical to
+ * running all steps.
+ *
+ * @module
+ */
+import type { Rng } from "@vlp/model";
+import { type BeamHypothesis, type BeamOptions, BeamSearch } from "./beam.ts";
+import type { StepScorer } from "./scorer.ts";
+import { argmaxRow, type FloatRows, logSumExpRow, sampleRow } from "./scores.ts";
+
+/** Options of {@linkcode greedySearch} and {@linkcode sampleSearch}. */
+export interface SequentialOptions {
+  /** `[SEP]` = 102 */
+  eosId?: number;
+  /** `[PAD]` = 0 (also ends a caption in VLP's post-processing) */
+  padId?: number;
+  /** Stop when every sequence has ended (default true; see the module doc). */
+  stopEarly?: boolean;
+}
+
+/** Output of {@linkcode greedySearch} / {@linkcode sampleSearch}. */
+export interface SequentialResult {
+  /** [B, T] word of each step (T = scorer.maxSteps; steps not run after an early stop are 0) */
+  ids: Int32Array;
+  /** [B, T] greedy: the max logit; sampling: the log-prob of the drawn word (0 where not run) */
+  scores: Float32Array;
+  /** logits calls made (≤ T) */
+  steps: number;
+}
+
+/** Greedy decoding (see the module doc). */
+export function greedySearch(scorer: StepScorer, opts: SequentialOptions = {}): Promise<SequentialResult> {
+  return sequential(scorer, opts, (x, r, V) => {
+    const j = argmaxRow(x, r, V);
+    return [j, x[r * V + j]];
+  });
+}
+
+/** Options of {@linkcode sampleSearch}. */
+export interface SampleOptions extends SequentialOptions {
+  /** one `rng.float()` per sequence and step, in sequence order */
+  rng: Rng;
+}
+
+/** Multinomial sampling from softmax(logits) (see the module doc). */
+export function sampleSearch(scorer: StepScorer, opts: SampleOptions): Promise<SequentialResult> {
+  return sequential(scorer, opts, (x, r, V) => {
+    const lse = logSumExpRow(x, r, V);
+    const j = sampleRow(x, r, V, opts.rng, lse);
+    return [j, x[r * V + j] - lse.max - lse.logSum];
+  });
+}
+
+async function sequential(
+  scorer: StepScorer,
+  opts: SequentialOptions,
+  pick: (x: FloatRows, row: number, V: number) => [number, number],
+): Promise<SequentialResult> {
+  const B = scorer.images, V = scorer.vocabSize, T = scorer.maxSteps;
+  const eos = opts.eosId ?? 102, pad = opts.padId ?? 0, stopEarly = opts.stopEarly ?? true;
+  const ids = new Int32Array(B * T), scores = new Float32Array(B * T);
+  const ended = new Uint8Array(B);
+  const tokens = new Int32Array(B);
+  let logits = await scorer.start(), steps = 1, open = B;
+  for (let t = 0; t < T; t++) {
+    for (let b = 0; b < B; b++) {
+      const [j, s] = pick(logits, b, V);
+      ids[b * T + t] = tokens[b] = j;
+      scores[b * T + t] = s;
+      if (!ended[b] && (j === eos || j === pad)) {
+        ended[b] = 1;
+        open--;
+      }
+    }
+    if (t + 1 === T || (stopEarly && open === 0)) break;
+    logits = await scorer.step(tokens);
+    steps++;
+  }
+  return { ids, scores, steps };
+}
+
+/** Options of {@linkcode beamSearch}. */
+export interface BeamSearchOptions extends BeamOptions {
+  /** Stop once every image's beams have all ended (default true; identical results). */
+  stopEarly?: boolean;
+}
+
+/** Output of {@linkcode beamSearch}. */
+export interface BeamResult {
+  /** the chosen hypothesis of each image */
+  hypotheses: BeamHypothesis[];
+  /** logits calls made (≤ scorer.maxSteps) */
+  steps: number;
+  /** the whole search state (per-step words, back-pointers, scores) */
+  state: BeamSearch;
+}
+
+/** VLP's beam search with the model behind `scorer` (see {@linkcode BeamSearch}). */
+export async function beamSearch(scorer: StepScorer, opts: BeamSearchOptions): Promise<BeamResult> {
+  const state = new BeamSearch(scorer.images, scorer.vocabSize, opts);
+  const T = scorer.maxSteps, stopEarly = opts.stopEarly ?? true;
+  let logits = await scorer.start();
+  for (let t = 0; t < T; t++) {
+    const { tokens, parents, identity } = state.advance(logits);
+    if (t + 1 === T || (stopEarly && state.finished)) break;
+    if (t === 0) scorer.expand(state.beamSize);
+    else if (!identity) scorer.reorder(parents);
+    logits = await scorer.step(tokens);
+  }
+  return { hypotheses: state.results(), steps: state.steps, state };
+}
+
+/**
+ * VLP's SCST post-processing of [B, T] ids: each row is kept up to its first `[SEP]` (kept) or `[PAD]`, and
+ * zeroed after it (returns a new array).
+ */
+export function truncateAtEnd(ids: Int32Array, B: number, eosId = 102, padId = 0): Int32Array {
+  const T = ids.length / B, out = new Int32Array(ids.length);
+  if (!Number.isInteger(T)) throw new TypeError(`Cannot truncate: ${ids.length} ids are not ${B} rows`);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const w = ids[b * T + t];
+      if (w === padId) break;
+      out[b * T + t] = w;
+      if (w === eosId) break;
+    }
+  }
+  return out;
+}
+
+/**
+ * Rows of `length` ids, each sequence copied from the start and zero-padded (VLP's `_pad_sequence` of the
+ * beam output: [B, output_length]).
+ */
+export function padSequences(seqs: readonly ArrayLike<number>[], length: number): Int32Array {
+  const out = new Int32Array(seqs.length * length);
+  seqs.forEach((s, i) => {
+    if (s.length > length) {
+      throw new RangeError(`Cannot pad: sequence ${i} has ${s.length} ids, more than ${length}`);
+    }
+    out.set(Array.from(s), i * length);
+  });
+  return out;
+}

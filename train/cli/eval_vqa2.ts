@@ -1,0 +1,215 @@
+/**
+ * `deno task eval-vqa2`: VLP's `eval_vqa2.py` — answer every question of a Pythia imdb file with a VQA
+ * checkpoint (nothing masked, bidirectional mask, answer = argmax over logits[1:] + 1) and write
+ * `<output_dir>/vqa2-results-<checkpoint folder>-<split>-<epoch>.json` in the official results format
+ * `[{"question_id", "answer"}]` (atomically). With annotations (`--ref_file`, the official
+ * `v2_mscoco_*_annotations.json`) or answers in the imdb, the accuracy is computed with the official rules
+ * (`@vlp/eval`) and printed; for test2015 the file is for the evaluation server. `--model_recover_path` may
+ * be a glob (every match is evaluated, as the original). Progress on stderr; stdout ends with ONE JSON line.
+ *
+ * @module
+ */
+import { basename, dirname, join, resolve } from "node:path";
+import { z } from "zod";
+import { parseVqaAnnotations, vqaAccuracy, type VqaQuestion } from "@vlp/eval";
+import { loadAnswerVocab, loadVqaImdb, writeBytesAtomic } from "@vlp/features";
+import { vqaExamples } from "../examples.ts";
+import { BatchLoader } from "../loader.ts";
+import { vqaAnswerIndices } from "../validation.ts";
+import { type FlagSpec, num, parseFlags, runCli, userPath, validateFlags } from "./args.ts";
+import { COMMON_FLAGS, commonShape, createRunModel, loadModelSetup, regionOptions } from "./setup.ts";
+
+const USAGE =
+  `Usage: deno task eval-vqa2 --model_recover_path CKPT --src_file imdb_val2014.npy --vocab VOCAB.txt
+                          --image_root DIR --answer_vocab answers_vqa.txt --enable_butd [options]
+  --model_recover_path P   VQA checkpoint(s) (model.{epoch}.bin); a glob evaluates each match
+  --src_file F             Pythia imdb .npy of the questions
+  --split S                name of the split in the results file (default val); test2015: no scoring
+  --ref_file F             official VQA annotations JSON for scoring (default: the imdb's answers, if any)
+  --answer_vocab F         the answer list the model was trained with (line 0 <unk>)
+  --output_dir DIR         where the results file goes (default tmp)
+  --batch_size B           questions per batch (default 4)
+  --max_tgt_length N       question wordpieces at most (default 20)
+  --vocab F, --do_lower_case, --config_path F, --drop_prob P, --new_segment_ids, --len_vis_input R,
+  --dataset D, --image_root DIR, --region_det_file_prefix P, --region_bbox_file F,
+  --backend NAME, --threads N, --num_workers N, --seed N, --max_position_embeddings N   as for train
+Accepted for the original's command lines: --file_valid_jpgs, --beam_size, --amp.`;
+
+const SPEC: FlagSpec = {
+  ...COMMON_FLAGS,
+  model_recover_path: "string",
+  src_file: "string",
+  split: "string",
+  ref_file: "string",
+  answer_vocab: "string",
+  output_dir: "string",
+  batch_size: "string",
+  max_tgt_length: "string",
+  file_valid_jpgs: "string",
+  beam_size: "string",
+  amp: "boolean",
+  fp16: "boolean",
+};
+
+const Flags = z.object({
+  ...commonShape,
+  seed: num("seed").int("--seed must be an integer").default(123),
+  model_recover_path: z.string({ required_error: "is required (the VQA checkpoint)" }).min(1),
+  src_file: z.string({ required_error: "is required (a Pythia imdb .npy)" }).min(1),
+  split: z.string().min(1).default("val"),
+  ref_file: z.string().min(1).optional(),
+  answer_vocab: z.string({ required_error: "is required (the answer list, line 0 <unk>)" }).min(1),
+  output_dir: z.string().min(1).default("tmp"),
+  batch_size: num("batch_size").int().min(1, "--batch_size must be ≥ 1").default(4),
+  max_tgt_length: num("max_tgt_length").int().min(1, "--max_tgt_length must be ≥ 1").default(20),
+  file_valid_jpgs: z.string().optional(),
+  beam_size: z.string().optional(),
+  amp: z.boolean().optional(),
+  fp16: z.boolean().optional().refine((v) => !v, { message: "is not supported: evaluation runs in float32" }),
+});
+
+const log = (line: string) => console.error(line);
+
+/** The original's results file name: vqa2-results-<checkpoint folder>-<split>-<epoch>.json. */
+export function resultsFileName(checkpoint: string, split: string): string {
+  const parts = basename(checkpoint).split(".");
+  const epoch = parts.length >= 2 ? parts[parts.length - 2] : parts[0];
+  return `vqa2-results-${basename(dirname(resolve(checkpoint)))}-${split}-${epoch}.json`;
+}
+
+/** Files matching a path whose last component may hold `*` and `?` (the original's `glob.glob`), sorted. */
+export async function globFiles(pattern: string): Promise<string[]> {
+  const dir = dirname(pattern), name = basename(pattern);
+  if (!/[*?]/.test(name)) {
+    try {
+      return (await Deno.stat(pattern)).isFile ? [pattern] : [];
+    } catch {
+      return [];
+    }
+  }
+  const re = new RegExp(
+    "^" + name.replace(/[.+^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*").replaceAll("?", ".") + "$",
+  );
+  const out: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) if (e.isFile && re.test(e.name)) out.push(join(dir, e.name));
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return out.sort();
+}
+
+async function main(): Promise<void> {
+  const raw = parseFlags(Deno.args, SPEC);
+  if (raw.help) {
+    console.error(USAGE);
+    return;
+  }
+  const f = validateFlags(raw, Flags);
+  const t0 = performance.now();
+  const { tokenizer, config, ids } = await loadModelSetup(f);
+  const regions = regionOptions(f, config);
+  const src = userPath(f.src_file);
+  const imdb = await loadVqaImdb(src);
+  const examples = vqaExamples([imdb], tokenizer);
+  const vocab = await loadAnswerVocab(userPath(f.answer_vocab), config.numAnswers);
+  if (examples.exampleImage.length === 0) throw new RangeError(`"${src}" has no questions`);
+
+  // the ground truth: official annotations, else the imdb's own answers (when every question has them)
+  let truth: VqaQuestion[] | null = null;
+  if (f.split === "test2015") {
+    log("test2015: no annotations; submit the results file to the VQA evaluation server (EvalAI)");
+  } else if (f.ref_file) {
+    const p = userPath(f.ref_file);
+    truth = parseVqaAnnotations(await Deno.readTextFile(p), p);
+  } else if (imdb.questions.every((q) => q.answers && q.answers.length > 0)) {
+    truth = imdb.questions.map((q) => ({
+      question_id: q.question_id,
+      question_type: "",
+      answer_type: "",
+      answers: q.answers!,
+    }));
+  } else {
+    log(`note: "${src}" has no answers and no --ref_file was given: not scoring`);
+  }
+
+  const pattern = userPath(f.model_recover_path);
+  const checkpoints = await globFiles(pattern);
+  if (checkpoints.length === 0) {
+    throw new RangeError(`There are no models to recover: nothing matches "${pattern}"`);
+  }
+  const outDir = userPath(f.output_dir);
+  await Deno.mkdir(outDir, { recursive: true });
+
+  const loader = new BatchLoader({
+    examples,
+    regions,
+    pipeline: {
+      R: config.regions,
+      maxLenB: f.max_tgt_length,
+      maxPred: 0,
+      maskProb: 0,
+      newSegmentIds: f.new_segment_ids,
+      alwaysTruncateTail: true,
+      vocabSize: config.vocabSize,
+      special: ids,
+    },
+    s2sProb: 0,
+    answerWords: [...vocab.words],
+    batchSize: f.batch_size,
+    seed: f.seed,
+    numWorkers: f.num_workers,
+  });
+  const outputs: Record<string, unknown>[] = [];
+  try {
+    for (const ckpt of checkpoints) {
+      const model = await createRunModel(f, config, "vqa2", ckpt, log);
+      const te = performance.now();
+      let last = 0;
+      const idx = await vqaAnswerIndices(model, loader, (done, total) => {
+        if (performance.now() - last > 2000 || done === total) {
+          last = performance.now();
+          log(
+            `${done}/${total} questions, ${
+              (done / ((performance.now() - te) / 1000)).toFixed(1)
+            } questions/s`,
+          );
+        }
+      });
+      const seconds = (performance.now() - te) / 1000;
+      const predictions = imdb.questions.map((q, i) => ({
+        question_id: q.question_id,
+        answer: vocab.words[idx[i]],
+      }));
+      const out = join(outDir, resultsFileName(ckpt, f.split));
+      await writeBytesAtomic(out, new TextEncoder().encode(JSON.stringify(predictions) + "\n"));
+      log(`wrote ${predictions.length} answers to ${out}`);
+      let accuracy: Record<string, unknown> | null = null;
+      if (truth) {
+        const known = new Set(truth.map((q) => q.question_id));
+        const results = new Map(
+          predictions.filter((p) => known.has(p.question_id)).map((p) => [p.question_id, p.answer]),
+        );
+        const r = vqaAccuracy(truth.filter((q) => results.has(q.question_id)), results);
+        accuracy = { overall: r.overall, perAnswerType: r.perAnswerType };
+        log(`overall accuracy: ${r.overall}`);
+        for (const [k, v] of Object.entries(r.perAnswerType)) if (k) log(`  ${k}: ${v}`);
+      }
+      outputs.push({
+        checkpoint: ckpt,
+        results_file: out,
+        questions: predictions.length,
+        seconds,
+        questions_per_s: predictions.length / seconds,
+        accuracy,
+      });
+    }
+  } finally {
+    await loader.close();
+  }
+  console.log(
+    JSON.stringify({ split: f.split, checkpoints: outputs, seconds: (performance.now() - t0) / 1000 }),
+  );
+}
+
+if (import.meta.main) await runCli("eval-vqa2", USAGE, main);

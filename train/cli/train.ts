@@ -1,0 +1,427 @@
+/**
+ * `deno task train`: VLP's `run_img2txt_dist.py` on one machine — pre-training, caption fine-tuning
+ * (`--tasks img2txt`), VQA fine-tuning (`--tasks vqa2`) and SCST (`--scst`), with the original's flag names.
+ * Checkpoints `model.{epoch}.bin` (+ `optim.{epoch}.npz`), `train_log.jsonl` and `train_curve.svg` go to
+ * `--output_dir`; an output folder that already holds a checkpoint continues from the newest complete one
+ * (`--resume` insists on one). Progress on stderr; stdout ends with ONE JSON line of figures.
+ * Exit status: 0 done, 1 failed (bad data, NaN loss, ...), 2 bad flags.
+ *
+ * See train/README.md for every flag.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { CaptionDecoder } from "@vlp/decode";
+import { loadAnswerVocab, loadKarpathy, loadValidJpgs, loadVqaImdb, type Split, SPLITS } from "@vlp/features";
+import { Rng } from "@vlp/model";
+import { BertAdam } from "../bert_adam.ts";
+import { captionExamples, type ExampleSet, vqaExamples } from "../examples.ts";
+import { BatchLoader } from "../loader.ts";
+import type { PipelineOptions } from "../pipeline.ts";
+import { type Schedule, SCHEDULES, totalSteps } from "../schedule.ts";
+import { scstStep } from "../scst.ts";
+import { type StepFn, train } from "../trainer.ts";
+import { captionValidator, captionValImages, vqaValidator } from "../validation.ts";
+import { type FlagSpec, num, parseFlags, runCli, userPath, validateFlags } from "./args.ts";
+import { COMMON_FLAGS, commonShape, createRunModel, loadModelSetup, regionOptions } from "./setup.ts";
+
+const USAGE = `Usage: deno task train --output_dir DIR --vocab VOCAB.txt --src_file FILE... --image_root DIR
+                      --enable_butd [options]
+
+Data
+  --tasks img2txt|vqa2         captioning / pre-training (masked LM) or VQA (default img2txt)
+  --src_file F...              img2txt: one Karpathy-split JSON; vqa2: Pythia imdb .npy files
+  --split S...                 img2txt splits to train on (default train restval)
+  --file_valid_jpgs F          img2txt: *_valid_jpgs.json, the images that have features (required)
+  --dataset coco|flickr30k|cc  region layout (default coco)
+  --image_root DIR             root of the region features
+  --region_det_file_prefix P   feature shard prefix under image_root (default: the data set's)
+  --region_bbox_file F         merged bbox HDF5 under image_root (default: the data set's)
+  --answer_vocab F             vqa2: the answer list (answers_vqa.txt, line 0 <unk>)
+  --use_num_imgs N             only the first N images (img2txt) / questions (vqa2); -1 all (default)
+Model
+  --vocab F                    WordPiece vocab.txt (bert-base-cased in the original)
+  --do_lower_case              lowercase the text (uncased vocabularies)
+  --config_path F              bert_config.json (default BERT-base cased)
+  --model_recover_path F       initial weights: a VLP checkpoint or BERT/UniLM weights (from_pretrained);
+                               default: random init
+  --drop_prob P                dropout (default 0.1)
+  --len_vis_input R            region slots (default 100)
+  --new_segment_ids            segment ids 4/5 for seq2seq examples
+Example pipeline
+  --s2s_prob P --bi_prob Q     attention mode of each example (default 1 / 0; must sum to 1)
+  --mask_prob P                masked fraction of the text (default 0.15)
+  --max_pred N                 masked tokens per example at most (default 3)
+  --max_len_b N                wordpieces of the text at most (default 20)
+  --always_truncate_tail       cut long texts at the tail (else front or tail at random)
+Optimisation
+  --learning_rate LR           (default 3e-5)
+  --num_train_epochs N         (default 30)
+  --train_batch_size B         examples per optimiser update (default 64)
+  --gradient_accumulation_steps K   micro-batches of B/K examples per update (default 1)
+  --warmup_proportion W        (default 0.1)
+  --sche_mode S                ${SCHEDULES.join(" | ")} (default warmup_linear)
+  --label_smoothing E          (default 0)
+  --max_drop_worst_ratio R     drop-worst ratio (default 0: off)
+  --drop_after N               drop-worst from epoch N+1 on (default 6)
+  --scst                       self-critical training (needs --max_pred 0 --mask_prob 0, coco)
+  --seed N                     (default 42)
+Run
+  --output_dir DIR             checkpoints, log and plot (default tmp)
+  --resume                     require a checkpoint in output_dir to continue from
+  --val_split S                img2txt: caption this Karpathy split after each epoch, report CIDEr
+  --val_max_images N           at most N validation images
+  --val_src_file F             vqa2: imdb .npy with answers, report VQA accuracy after each epoch
+  --val_batch_size N           (default 32)
+  --backend NAME               blas | reference | reference64 (default blas)
+  --threads N                  OpenBLAS threads
+  --num_workers N              loader Workers (0: load on the main thread; default 1)
+  --prefetch N                 batches loaded ahead (default 2 per worker)
+  --max_position_embeddings N  position table rows (default: the config's)
+Accepted for the original's command lines: --do_train, --amp, --from_scratch, --weight_decay (ignored:
+BertAdam's decay is 0.01, as in the original), --trunc_seg b, --log_file.`;
+
+const SPEC: FlagSpec = {
+  ...COMMON_FLAGS,
+  output_dir: "string",
+  model_recover_path: "string",
+  learning_rate: "string",
+  num_train_epochs: "string",
+  train_batch_size: "string",
+  gradient_accumulation_steps: "string",
+  warmup_proportion: "string",
+  sche_mode: "string",
+  always_truncate_tail: "boolean",
+  src_file: "list",
+  split: "list",
+  file_valid_jpgs: "string",
+  s2s_prob: "string",
+  bi_prob: "string",
+  tasks: "string",
+  mask_prob: "string",
+  max_pred: "string",
+  max_len_b: "string",
+  label_smoothing: "string",
+  max_drop_worst_ratio: "string",
+  drop_after: "string",
+  scst: "boolean",
+  use_num_imgs: "string",
+  answer_vocab: "string",
+  resume: "boolean",
+  val_split: "string",
+  val_max_images: "string",
+  val_src_file: "string",
+  val_batch_size: "string",
+  prefetch: "string",
+  do_train: "boolean",
+  amp: "boolean",
+  fp16: "boolean",
+  from_scratch: "boolean",
+  weight_decay: "string",
+  trunc_seg: "string",
+  log_file: "string",
+};
+
+const int = (name: string, min: number) =>
+  num(name).int(`--${name} must be an integer`).min(min, `--${name} must be ≥ ${min}`);
+const prob = (name: string) =>
+  num(name).min(0, `--${name} must be in [0, 1]`).max(1, `--${name} must be in [0, 1]`);
+
+const Flags = z.object({
+  ...commonShape,
+  output_dir: z.string().min(1).default("tmp"),
+  model_recover_path: z.string().min(1).optional(),
+  learning_rate: num("learning_rate").min(0, "--learning_rate must be ≥ 0").default(3e-5),
+  num_train_epochs: int("num_train_epochs", 1).default(30),
+  train_batch_size: int("train_batch_size", 1).default(64),
+  gradient_accumulation_steps: int("gradient_accumulation_steps", 1).default(1),
+  warmup_proportion: num("warmup_proportion").refine((w) => w === -1 || (w >= 0 && w < 1), {
+    message: "must be in [0, 1) or -1",
+  }).default(0.1),
+  sche_mode: z.enum(SCHEDULES, { message: `must be one of ${SCHEDULES.join(", ")}` }).default(
+    "warmup_linear",
+  ),
+  always_truncate_tail: z.boolean().default(false),
+  src_file: z.array(z.string().min(1)).min(1, "needs at least one file").optional(),
+  split: z.array(z.enum(SPLITS, { message: `must be among ${SPLITS.join(", ")}` })).default([
+    "train",
+    "restval",
+  ]),
+  file_valid_jpgs: z.string().min(1).optional(),
+  s2s_prob: prob("s2s_prob").default(1),
+  bi_prob: prob("bi_prob").default(0),
+  tasks: z.enum(["img2txt", "vqa2"], { message: "must be img2txt or vqa2" }).default("img2txt"),
+  mask_prob: prob("mask_prob").default(0.15),
+  max_pred: int("max_pred", 0).default(3),
+  max_len_b: int("max_len_b", 1).default(20),
+  label_smoothing: num("label_smoothing").min(0).lt(1, "--label_smoothing must be in [0, 1)").default(0),
+  max_drop_worst_ratio: num("max_drop_worst_ratio").min(0).lt(1, "--max_drop_worst_ratio must be in [0, 1)")
+    .default(0),
+  drop_after: int("drop_after", 0).default(6),
+  scst: z.boolean().default(false),
+  use_num_imgs: num("use_num_imgs").int().min(-1, "--use_num_imgs must be -1 or ≥ 0").default(-1),
+  answer_vocab: z.string().min(1).optional(),
+  resume: z.boolean().default(false),
+  val_split: z.enum(SPLITS, { message: `must be one of ${SPLITS.join(", ")}` }).optional(),
+  val_max_images: int("val_max_images", 1).optional(),
+  val_src_file: z.string().min(1).optional(),
+  val_batch_size: int("val_batch_size", 1).default(32),
+  prefetch: int("prefetch", 1).optional(),
+  do_train: z.boolean().optional(),
+  amp: z.boolean().optional(),
+  fp16: z.boolean().optional().refine((v) => !v, {
+    message: "is not supported: training runs in float32 (the README's runs do too: --amp without --fp16)",
+  }),
+  from_scratch: z.boolean().optional(),
+  weight_decay: num("weight_decay").optional(),
+  trunc_seg: z.literal("b", { errorMap: () => ({ message: "only b (the text) is supported" }) }).optional(),
+  log_file: z.string().optional(),
+}).superRefine((f, ctx) => {
+  const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
+  if (!f.src_file) issue("src_file", "is required");
+  if (Math.abs(f.s2s_prob + f.bi_prob - 1) > 1e-9) {
+    issue("s2s_prob", `--s2s_prob ${f.s2s_prob} and --bi_prob ${f.bi_prob} must sum to 1`);
+  }
+  if (Math.trunc(f.train_batch_size / f.gradient_accumulation_steps) < 1) {
+    issue(
+      "gradient_accumulation_steps",
+      "must not exceed --train_batch_size (each micro-batch needs an example)",
+    );
+  }
+  if (f.tasks === "img2txt") {
+    if (f.src_file && f.src_file.length !== 1) {
+      issue("src_file", "img2txt takes exactly one Karpathy-split JSON");
+    }
+    if (!f.file_valid_jpgs) {
+      issue("file_valid_jpgs", "is required for img2txt (the images that have features)");
+    }
+    if (f.val_src_file) issue("val_src_file", "is for vqa2; img2txt validates with --val_split");
+  } else {
+    if (!f.answer_vocab) issue("answer_vocab", "is required for vqa2 (the answer list, line 0 <unk>)");
+    if (f.val_split) issue("val_split", "is for img2txt; vqa2 validates with --val_src_file");
+  }
+  if (f.scst) {
+    if (f.max_pred !== 0 || f.mask_prob !== 0) {
+      issue("scst", "needs --max_pred 0 --mask_prob 0 (no mask for SCST)");
+    }
+    if (f.dataset !== "coco") issue("scst", "is supported on coco only, as in the original");
+    if (f.tasks !== "img2txt") issue("scst", "needs --tasks img2txt");
+    if (f.s2s_prob !== 1) issue("scst", "needs --s2s_prob 1 (SCST decodes with the seq2seq mask)");
+  }
+});
+
+type Flags = z.infer<typeof Flags>;
+
+const log = (line: string) => console.error(line);
+
+/** The settings that shape the training trajectory (a resumed run must share them). */
+function settingsOf(f: Flags, examples: number): Record<string, unknown> {
+  const keys: (keyof Flags)[] = [
+    "tasks",
+    "dataset",
+    "split",
+    "seed",
+    "learning_rate",
+    "num_train_epochs",
+    "train_batch_size",
+    "gradient_accumulation_steps",
+    "warmup_proportion",
+    "sche_mode",
+    "s2s_prob",
+    "bi_prob",
+    "mask_prob",
+    "max_pred",
+    "max_len_b",
+    "always_truncate_tail",
+    "new_segment_ids",
+    "label_smoothing",
+    "max_drop_worst_ratio",
+    "drop_after",
+    "scst",
+    "drop_prob",
+    "use_num_imgs",
+    "backend",
+  ];
+  return { ...Object.fromEntries(keys.map((k) => [k, f[k]])), examples };
+}
+
+async function main(): Promise<void> {
+  const raw = parseFlags(Deno.args, SPEC);
+  if (raw.help) {
+    console.error(USAGE);
+    return;
+  }
+  const f = validateFlags(raw, Flags);
+  const t0 = performance.now();
+  if (f.weight_decay !== undefined && f.weight_decay !== 0.01) {
+    log(`note: --weight_decay ${f.weight_decay} is ignored; BertAdam's decay is 0.01, as in the original`);
+  }
+  const { tokenizer, config, ids } = await loadModelSetup(f);
+  const regions = regionOptions(f, config);
+  const task = f.tasks;
+
+  // ---- data ---------------------------------------------------------------------------------------------
+  let examples: ExampleSet;
+  let answerWords: string[] | undefined;
+  const srcFiles = f.src_file!.map(userPath);
+  if (task === "img2txt") {
+    const karpathy = await loadKarpathy(srcFiles[0]);
+    const valid = await loadValidJpgs(userPath(f.file_valid_jpgs!));
+    examples = captionExamples(karpathy, tokenizer, {
+      splits: f.split as Split[],
+      validJpgs: valid,
+      useNumImgs: f.use_num_imgs,
+      source: srcFiles[0],
+    });
+  } else {
+    const imdbs = [];
+    for (const p of srcFiles) imdbs.push(await loadVqaImdb(p, { requireAnswers: true }));
+    examples = vqaExamples(imdbs, tokenizer, { useNumImgs: f.use_num_imgs });
+    answerWords = [...(await loadAnswerVocab(userPath(f.answer_vocab!), config.numAnswers)).words];
+  }
+  const n = examples.exampleImage.length;
+  if (n === 0) {
+    throw new RangeError(
+      task === "img2txt"
+        ? `No training examples: no image of split(s) ${f.split.join(", ")} in "${
+          srcFiles[0]
+        }" is in the valid-jpgs file`
+        : `No training examples in ${srcFiles.join(", ")}`,
+    );
+  }
+  const pipeline: PipelineOptions = {
+    R: config.regions,
+    maxLenB: f.max_len_b,
+    maxPred: f.max_pred,
+    maskProb: f.mask_prob,
+    newSegmentIds: f.new_segment_ids,
+    alwaysTruncateTail: f.always_truncate_tail,
+    vocabSize: config.vocabSize,
+    special: ids,
+  };
+  const microBatch = Math.trunc(f.train_batch_size / f.gradient_accumulation_steps);
+  const loader = new BatchLoader({
+    examples,
+    regions,
+    pipeline,
+    s2sProb: f.s2s_prob,
+    answerWords,
+    batchSize: microBatch,
+    seed: f.seed,
+    numWorkers: f.num_workers,
+    prefetch: f.prefetch,
+  });
+  const tTotal = totalSteps(loader.batchesPerEpoch, f.num_train_epochs, f.gradient_accumulation_steps);
+  log(
+    `${n} ${task === "img2txt" ? "caption" : "question"} examples of ${examples.imageIds.length} images; ` +
+      `${loader.batchesPerEpoch} batches of ${microBatch} per epoch; ${tTotal} optimiser steps in all`,
+  );
+
+  // ---- model, optimiser, step ---------------------------------------------------------------------------
+  const model = await createRunModel(f, config, task, f.model_recover_path, log);
+  const optimizer = new BertAdam(model, {
+    lr: f.learning_rate,
+    warmup: f.warmup_proportion,
+    tTotal: Math.max(tTotal, 1),
+    schedule: f.sche_mode as Schedule,
+  });
+  let step: StepFn | undefined;
+  const rngs: Record<string, Rng> = {};
+  if (f.scst) {
+    rngs.scst_sample = new Rng(f.seed ^ 0x5c57);
+    rngs.scst_dropout = new Rng(f.seed ^ 0xd50f);
+    step = scstStep({
+      model,
+      decoder: new CaptionDecoder(model, { maxImages: microBatch, maxTgtLength: f.max_len_b + 1, ids }),
+      sampleRng: rngs.scst_sample,
+      dropoutRng: rngs.scst_dropout,
+      ids,
+    });
+  }
+
+  // ---- validation ---------------------------------------------------------------------------------------
+  let validate: ((epoch: number) => Promise<Record<string, number>>) | undefined;
+  let valLoader: BatchLoader | null = null;
+  if (f.val_split) {
+    const karpathy = await loadKarpathy(srcFiles[0]);
+    const images = captionValImages(karpathy, f.dataset, f.val_split, {
+      validJpgs: await loadValidJpgs(userPath(f.file_valid_jpgs!)),
+      maxImages: f.val_max_images,
+      source: srcFiles[0],
+    });
+    log(`validation: greedy captions of ${images.length} ${f.val_split} images after each epoch`);
+    validate = captionValidator({
+      model,
+      images,
+      regions,
+      vocab: tokenizer.vocab,
+      batchSize: f.val_batch_size,
+      newSegmentIds: f.new_segment_ids,
+      ids,
+      resultsPath: (epoch) => `${userPath(f.output_dir)}/val_captions.${epoch}.json`,
+    });
+  } else if (f.val_src_file) {
+    const imdb = await loadVqaImdb(userPath(f.val_src_file), { requireAnswers: true });
+    const valExamples = vqaExamples([imdb], tokenizer, { useNumImgs: f.val_max_images ?? -1 });
+    valLoader = new BatchLoader({
+      examples: valExamples,
+      regions,
+      pipeline: { ...pipeline, maxPred: 0, maskProb: 0, alwaysTruncateTail: true },
+      s2sProb: 0,
+      answerWords,
+      batchSize: f.val_batch_size,
+      seed: f.seed,
+      numWorkers: f.num_workers,
+    });
+    log(`validation: VQA accuracy on ${valExamples.exampleImage.length} questions after each epoch`);
+    validate = vqaValidator(model, valLoader, answerWords!);
+  }
+
+  // ---- train ----------------------------------------------------------------------------------------------
+  const outputDir = userPath(f.output_dir);
+  let result;
+  try {
+    result = await train({
+      outputDir,
+      model,
+      loader,
+      optimizer,
+      epochs: f.num_train_epochs,
+      accumulation: f.gradient_accumulation_steps,
+      step,
+      labelSmoothing: f.label_smoothing,
+      maxDropWorstRatio: f.max_drop_worst_ratio,
+      dropAfter: f.drop_after,
+      validate,
+      rngs,
+      settings: settingsOf(f, n),
+      resume: f.resume ? "require" : "auto",
+    });
+  } finally {
+    await loader.close();
+    await valLoader?.close();
+  }
+  if (result.resumedFrom !== null) log(`resumed from epoch ${result.resumedFrom}`);
+  const last = result.epochs.at(-1);
+  const examplesRun = result.epochs.reduce((s, e) => s + e.examples, 0);
+  const trainSeconds = result.epochs.reduce((s, e) => s + e.seconds, 0);
+  console.log(JSON.stringify({
+    output_dir: outputDir,
+    task,
+    scst: f.scst,
+    backend: model.backend.name,
+    resumed_from: result.resumedFrom,
+    epochs_run: result.epochs.length,
+    last_epoch: last?.epoch ?? result.resumedFrom,
+    optimizer_steps: result.optimizerSteps,
+    examples: examplesRun,
+    mean_loss_last_epoch: last?.meanLoss ?? null,
+    mean_loss_per_epoch: result.epochs.map((e) => e.meanLoss),
+    metrics_last_epoch: last?.metrics ?? null,
+    examples_per_s: trainSeconds > 0 ? examplesRun / trainSeconds : null,
+    load_wait_s: result.epochs.reduce((s, e) => s + e.loadWaitSeconds, 0),
+    seconds: (performance.now() - t0) / 1000,
+  }));
+}
+
+if (import.meta.main) await runCli("train", USAGE, main);

@@ -1,0 +1,417 @@
+/**
+ * The training loop of `run_img2txt_dist.py` (spec 8), resumable:
+ *
+ *   for epoch in start..epochs:
+ *     for each batch (micro-batch of train_batch_size / accumulation examples):
+ *       loss = step(batch)                       masked LM / VQA BCE (or SCST), gradients += ∂loss/accumulation
+ *       stop if loss is NaN/Inf (naming epoch, batch and its examples)
+ *       every `accumulation` batches of the epoch: BertAdam update, zero the gradients
+ *     write model.{epoch}.bin and optim.{epoch}.npz (atomic), validate, redraw train_curve.svg
+ *
+ * Step counting is the original's: the update test is `(batch + 1) % accumulation == 0` with the batch
+ * index restarting every epoch, so the gradients of an epoch's last micro-batches (when `accumulation`
+ * does not divide the batches of an epoch) carry over into the next epoch's first update; they are saved
+ * with the checkpoint. Drop-worst applies from epoch `dropAfter + 1` on. The reported loss is the batch loss
+ * before the division by `accumulation`, as the original logs it.
+ *
+ * Resuming: when the output folder holds a complete checkpoint (or `resume: "require"` asks for one), the
+ * newest one is loaded (model, BertAdam moments and step, pending gradients, RNG states), the JSONL log is
+ * cut back to that epoch, and training continues with the next epoch. Batches are a pure function of
+ * (seed, epoch, index) (loader.ts) and dropout seeds come from the model's saved RNG, so the resumed run's
+ * losses are exactly those of an uninterrupted run. The run settings that shape the trajectory must match
+ * the checkpoint's ({@linkcode TrainOptions.settings}).
+ *
+ * Files in the output folder: `opt.json` (the settings), `train_log.jsonl`, `model.{epoch}.bin`,
+ * `optim.{epoch}.npz`, `train_curve.svg`.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { writeBytesAtomic } from "@vlp/features";
+import { loadCheckpoint, type Rng, type VlpModel } from "@vlp/model";
+import type { BertAdam } from "./bert_adam.ts";
+import type { HostBatch } from "./batch_builder.ts";
+import type { BatchLoader } from "./loader.ts";
+import { lossPlotSvg } from "./plot.ts";
+import { ProgressBar } from "./progress.ts";
+import {
+  latestCheckpoint,
+  type LoopState,
+  modelPath,
+  type RunCheckpoint,
+  saveModelCheckpoint,
+  saveRunState,
+  statePath,
+} from "./run_state.ts";
+
+/** What one training step returns. */
+export interface StepOutput {
+  /** the batch loss (before the division by the accumulation steps) */
+  loss: number;
+  /** further numbers to log (e.g. SCST's mean reward) */
+  values?: Record<string, number>;
+}
+
+/** Context of a step. */
+export interface StepContext {
+  epoch: number;
+  /** 1 / accumulation steps: the factor of this batch's gradients */
+  lossScale: number;
+  /** drop-worst ratio of this epoch */
+  dropWorstRatio: number;
+}
+
+/** Forward, loss and backward of one batch; gradients accumulate into the model's gradient buffer. */
+export type StepFn = (batch: HostBatch, ctx: StepContext) => Promise<StepOutput>;
+
+/** Options of {@linkcode train}. */
+export interface TrainOptions {
+  outputDir: string;
+  model: VlpModel;
+  loader: BatchLoader;
+  optimizer: BertAdam;
+  /** `--num_train_epochs` */
+  epochs: number;
+  /** `--gradient_accumulation_steps` (default 1) */
+  accumulation?: number;
+  /** the step (default {@linkcode lossStep}: masked LM or VQA) */
+  step?: StepFn;
+  /** `--label_smoothing` (masked LM; also stored in the checkpoint, as the original's buffer) */
+  labelSmoothing?: number;
+  /** `--max_drop_worst_ratio` (default 0) */
+  maxDropWorstRatio?: number;
+  /** `--drop_after` (default 6) */
+  dropAfter?: number;
+  /** validation after each epoch: metric name → value */
+  validate?: (epoch: number) => Promise<Record<string, number>>;
+  /** RNGs besides the model's dropout RNG whose state is saved (e.g. SCST sampling) */
+  rngs?: Record<string, Rng>;
+  /** the run's settings: written to opt.json; on resume they must equal the checkpoint's */
+  settings: Record<string, unknown>;
+  /** "auto" (default): continue when the folder has a checkpoint; "require": fail when it has none */
+  resume?: "auto" | "require";
+  /** progress bar options (default: stderr) */
+  progress?: { write?: (t: string) => void; tty?: boolean; intervalS?: number } | false;
+}
+
+/** One epoch's summary. */
+export interface EpochSummary {
+  epoch: number;
+  meanLoss: number;
+  batches: number;
+  examples: number;
+  /** seconds of the batch loop (loading waits, steps, updates, logging) */
+  seconds: number;
+  /** examples / seconds */
+  examplesPerSecond: number;
+  /** seconds of the batch loop spent waiting for the loader */
+  loadWaitSeconds: number;
+  /** seconds spent writing the checkpoint */
+  checkpointSeconds: number;
+  /** seconds spent validating */
+  validateSeconds: number;
+  metrics: Record<string, number>;
+}
+
+/** What {@linkcode train} did. */
+export interface TrainResult {
+  /** the checkpoint the run resumed from (null: fresh start) */
+  resumedFrom: number | null;
+  epochs: EpochSummary[];
+  /** optimiser updates in total (including those before a resume) */
+  optimizerSteps: number;
+}
+
+/** A loss that is NaN or infinite; training stops with this error. */
+export class NonFiniteLossError extends RangeError {
+  constructor(message: string, readonly epoch: number, readonly batch: number, readonly examples: number[]) {
+    super(message);
+    this.name = "NonFiniteLossError";
+  }
+}
+
+/** The default step: the model's masked-LM (img2txt) or VQA (vqa2) loss with its backward. */
+export function lossStep(model: VlpModel, opts: { labelSmoothing?: number } = {}): StepFn {
+  return async (batch, ctx) => {
+    const t = model.forwardBackward(batch, {
+      labelSmoothing: opts.labelSmoothing ?? 0,
+      dropWorstRatio: ctx.dropWorstRatio,
+      lossScale: ctx.lossScale,
+    });
+    return { loss: await model.readScalar(t) };
+  };
+}
+
+/** The JSONL log: records of batches and epochs (and resume / stop events). */
+export type LogRecord =
+  & { type: "batch" | "epoch" | "resume" | "stop"; epoch: number }
+  & Record<string, unknown>;
+
+const LOG = "train_log.jsonl", PLOT = "train_curve.svg";
+
+async function readLog(path: string): Promise<LogRecord[]> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+  const out: LogRecord[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    try {
+      out.push(JSON.parse(line));
+    } catch {
+      break; // a line cut by a crash ends the readable log
+    }
+  }
+  return out;
+}
+
+function checkSettings(saved: Record<string, unknown>, now: Record<string, unknown>, file: string): void {
+  const diffs: string[] = [];
+  for (const k of new Set([...Object.keys(saved), ...Object.keys(now)])) {
+    if (JSON.stringify(saved[k]) !== JSON.stringify(now[k])) {
+      diffs.push(
+        `${k} is ${JSON.stringify(now[k])} now but ${JSON.stringify(saved[k])} in the checkpoint's run`,
+      );
+    }
+  }
+  if (diffs.length) {
+    throw new RangeError(
+      `Cannot resume from "${file}": ${diffs.join("; ")}. Use the same settings, or a new output folder.`,
+    );
+  }
+}
+
+/** Train (see the module doc). */
+export async function train(o: TrainOptions): Promise<TrainResult> {
+  const { model, loader, optimizer } = o;
+  const accumulation = o.accumulation ?? 1;
+  if (!(Number.isInteger(accumulation) && accumulation >= 1)) {
+    throw new RangeError(`Invalid gradient_accumulation_steps parameter: ${accumulation}, should be >= 1`);
+  }
+  const step = o.step ?? lossStep(model, { labelSmoothing: o.labelSmoothing });
+  const dir = o.outputDir;
+  await Deno.mkdir(dir, { recursive: true });
+  const logPath = join(dir, LOG);
+  const nb = loader.batchesPerEpoch;
+
+  // ---- fresh start or resume ------------------------------------------------------------------------------
+  const found = await latestCheckpoint(dir);
+  if (!found && o.resume === "require") {
+    throw new RangeError(`Cannot resume: "${dir}" has no complete checkpoint (model.N.bin with optim.N.npz)`);
+  }
+  let records: LogRecord[] = [];
+  let startEpoch = 1;
+  let pending = 0;
+  if (found) {
+    const { epoch, state } = found;
+    checkSettings(state.loop.settings, o.settings, statePath(dir, epoch));
+    await loadCheckpoint(model, modelPath(dir, epoch));
+    restore(o, state);
+    pending = state.loop.pendingMicroBatches;
+    records = (await readLog(logPath)).filter((r) => r.epoch <= epoch);
+    records.push({ type: "resume", epoch, optimizer_step: optimizer.stepCount });
+    startEpoch = epoch + 1;
+  } else {
+    model.zeroGrad();
+  }
+  await writeBytesAtomic(
+    join(dir, "opt.json"),
+    new TextEncoder().encode(JSON.stringify(o.settings, null, 2) + "\n"),
+  );
+  await writeBytesAtomic(
+    logPath,
+    new TextEncoder().encode(records.map((r) => JSON.stringify(r) + "\n").join("")),
+  );
+  const log = await Deno.open(logPath, { append: true });
+  const enc = new TextEncoder();
+  const append = (r: LogRecord) => {
+    records.push(r);
+    log.writeSync(enc.encode(JSON.stringify(r) + "\n"));
+  };
+
+  const bar = o.progress === false
+    ? null
+    : new ProgressBar({ epochs: o.epochs, batchesPerEpoch: nb, startEpoch, ...o.progress });
+  const summaries: EpochSummary[] = [];
+  let runExamples = 0;
+  try {
+    for (let epoch = startEpoch; epoch <= o.epochs; epoch++) {
+      const dropWorstRatio = epoch > (o.dropAfter ?? 6) ? (o.maxDropWorstRatio ?? 0) : 0;
+      const ctx: StepContext = { epoch, lossScale: 1 / accumulation, dropWorstRatio };
+      const t0 = performance.now();
+      let lossSum = 0, batches = 0, examples = 0, wait = 0;
+      let tWait = performance.now();
+      for await (const batch of loader.epoch(epoch)) {
+        wait += (performance.now() - tWait) / 1000;
+        const B = batch.examples.length;
+        const lr = optimizer.currentLr();
+        const out = await step(batch, ctx);
+        if (!Number.isFinite(out.loss)) {
+          const exs = [...batch.examples];
+          const images = exs.map((e) =>
+            loader.options.examples.imageIds[loader.options.examples.exampleImage[e]]
+          );
+          append({ type: "stop", epoch, batch: batch.index, loss: String(out.loss), examples: exs, images });
+          throw new NonFiniteLossError(
+            `Training stopped: the loss is ${out.loss} at epoch ${epoch}, batch ${batch.index} of ${nb} ` +
+              `(optimizer step ${optimizer.stepCount}); the batch holds examples [${
+                exs.join(", ")
+              }] of images ` +
+              `[${[...new Set(images)].join(", ")}]`,
+            epoch,
+            batch.index,
+            exs,
+          );
+        }
+        pending++;
+        if ((batch.index + 1) % accumulation === 0) {
+          optimizer.step();
+          model.zeroGrad();
+          pending = 0;
+        }
+        lossSum += out.loss;
+        batches++;
+        examples += B;
+        runExamples += B;
+        append({
+          type: "batch",
+          epoch,
+          batch: batch.index,
+          optimizer_step: optimizer.stepCount,
+          loss: out.loss,
+          lr,
+          examples: B,
+          ...out.values,
+        });
+        bar?.update({ epoch, batch: batch.index + 1, examples: runExamples, loss: out.loss });
+        tWait = performance.now();
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      // checkpoint: the model first, the state (which marks the checkpoint complete) last
+      const tc = performance.now();
+      await saveModelCheckpoint(model, modelPath(dir, epoch), { labelSmoothing: o.labelSmoothing });
+      await saveRunState(
+        statePath(dir, epoch),
+        {
+          epoch,
+          pendingMicroBatches: pending,
+          modelRng: model.rng.getState(),
+          rngs: Object.fromEntries(Object.entries(o.rngs ?? {}).map(([k, r]) => [k, r.getState()])),
+          settings: o.settings,
+        } satisfies LoopState,
+        await optimizer.getState(),
+        pending > 0 ? await hostGrads(model) : null,
+        new Map(model.table.specs.map((s) => [s.name, s.shape])),
+      );
+      const tv = performance.now();
+      const metrics = o.validate ? await o.validate(epoch) : {};
+      const checkpointSeconds = (tv - tc) / 1000, validateSeconds = (performance.now() - tv) / 1000;
+      const summary: EpochSummary = {
+        epoch,
+        meanLoss: lossSum / batches,
+        batches,
+        examples,
+        seconds,
+        examplesPerSecond: examples / seconds,
+        loadWaitSeconds: wait,
+        checkpointSeconds,
+        validateSeconds,
+        metrics,
+      };
+      summaries.push(summary);
+      append({
+        type: "epoch",
+        epoch,
+        mean_loss: summary.meanLoss,
+        batches,
+        examples,
+        seconds,
+        examples_per_s: summary.examplesPerSecond,
+        load_wait_s: wait,
+        checkpoint_s: checkpointSeconds,
+        validate_s: validateSeconds,
+        optimizer_step: optimizer.stepCount,
+        ...metrics,
+      });
+      await writePlot(dir, records, nb);
+      bar?.endEpoch(
+        `epoch ${epoch}: mean loss ${summary.meanLoss.toFixed(4)}, ${
+          summary.examplesPerSecond.toFixed(1)
+        } ex/s, ` +
+          `${formatMetrics(metrics)}saved ${modelPath(dir, epoch)}`,
+      );
+    }
+  } finally {
+    log.close();
+  }
+  return { resumedFrom: found?.epoch ?? null, epochs: summaries, optimizerSteps: optimizer.stepCount };
+}
+
+function formatMetrics(m: Record<string, number>): string {
+  const e = Object.entries(m);
+  return e.length ? e.map(([k, v]) => `${k} ${Number(v.toPrecision(5))}`).join(", ") + ", " : "";
+}
+
+function restore(o: TrainOptions, state: RunCheckpoint): void {
+  const { model, optimizer } = o;
+  optimizer.setState(state.optimizer, "the checkpoint's optimizer state");
+  model.rng.setState(state.loop.modelRng);
+  for (const [k, r] of Object.entries(o.rngs ?? {})) {
+    const s = state.loop.rngs[k];
+    if (!s) throw new TypeError(`Cannot resume: the checkpoint has no state of the "${k}" RNG`);
+    r.setState(s);
+  }
+  model.zeroGrad();
+  if (state.loop.pendingMicroBatches > 0) {
+    const views = model.gradientViews();
+    for (const [k, t] of views) {
+      const g = state.grads.get(k);
+      if (!g) continue; // tensors outside the loss keep zero gradients
+      if (g.length !== t.size) {
+        throw new TypeError(
+          `Cannot resume: pending gradient "${k}" has ${g.length} elements, expected ${t.size}`,
+        );
+      }
+      model.backend.write(t, g);
+    }
+  }
+}
+
+async function hostGrads(model: VlpModel): Promise<Map<string, Float32Array>> {
+  const out = new Map<string, Float32Array>();
+  for (const [k, t] of model.gradientViews()) out.set(k, Float32Array.from(await model.backend.read(t)));
+  return out;
+}
+
+async function writePlot(dir: string, records: LogRecord[], batchesPerEpoch: number): Promise<void> {
+  const losses = records.filter((r) => r.type === "batch").map((r) => r.loss as number);
+  const skip = new Set([
+    "type",
+    "epoch",
+    "mean_loss",
+    "batches",
+    "examples",
+    "seconds",
+    "examples_per_s",
+    "load_wait_s",
+    "checkpoint_s",
+    "validate_s",
+    "optimizer_step",
+  ]);
+  const metrics = records.filter((r) => r.type === "epoch").map((r) => ({
+    epoch: r.epoch,
+    values: Object.fromEntries(
+      Object.entries(r).filter(([k, v]) => !skip.has(k) && typeof v === "number") as [string, number][],
+    ),
+  }));
+  await writeBytesAtomic(
+    join(dir, PLOT),
+    new TextEncoder().encode(
+      lossPlotSvg({ losses, batchesPerEpoch, metrics, title: `training loss (${dir})` }),
+    ),
+  );
+}

@@ -1,0 +1,181 @@
+/**
+ * Validation after each epoch, and VQA inference.
+ *
+ * - Captions: greedy decoding (beam 1, as the README decodes the val split; `@vlp/decode`) of every image of
+ *   a Karpathy split, then coco-caption's metrics without METEOR/SPICE (`@vlp/eval` scoreCaptions: PTB
+ *   tokenization, BLEU, ROUGE-L, CIDEr-D with document frequencies over the split's references). The
+ *   references are the split's own captions (the same texts as COCO's `captions_val2014.json`).
+ *   Returns `{ CIDEr, Bleu_4 }`; the captions can be written as a COCO results file.
+ * - VQA: the answer of every question (argmax over logits[1:] + 1, index 0 `<unk>` never chosen; `eval_vqa2.py`)
+ *   with nothing masked (max_pred 0), bidirectional mask; accuracy with the official rules (`@vlp/eval`).
+ *
+ * @module
+ */
+import {
+  CaptionDecoder,
+  type CaptionResult,
+  captionTexts,
+  type SpecialIds,
+  writeCaptionResults,
+} from "@vlp/decode";
+import { scoreCaptions, vqaAccuracy, type VqaQuestion } from "@vlp/eval";
+import {
+  type CaptionDataset,
+  evalImageId,
+  featureDir,
+  featureId,
+  imagesOfSplits,
+  type KarpathyFile,
+  RegionReader,
+  type RegionReaderOptions,
+  type Split,
+} from "@vlp/features";
+import { type VlpModel, vqaPredictions } from "@vlp/model";
+import type { Vocab } from "@vlp/tokenizer";
+import type { BatchLoader } from "./loader.ts";
+
+/** One image to caption in validation, with its references. */
+export interface CaptionValImage {
+  featureId: string;
+  /** folder of per-image npy features */
+  dir: string;
+  /** the image id of the results file */
+  evalId: number;
+  refs: string[];
+}
+
+/** The images of a Karpathy split with their reference captions (optionally admitted by valid-jpgs). */
+export function captionValImages(
+  file: KarpathyFile,
+  dataset: CaptionDataset,
+  split: Split,
+  opts: { validJpgs?: ReadonlySet<string> | null; maxImages?: number; source?: string } = {},
+): CaptionValImage[] {
+  const out: CaptionValImage[] = [];
+  for (const img of imagesOfSplits(file, [split])) {
+    if (opts.validJpgs && !opts.validJpgs.has(img.filename)) continue;
+    if (opts.maxImages !== undefined && out.length >= opts.maxImages) break;
+    out.push({
+      featureId: featureId(img),
+      dir: featureDir(img),
+      evalId: evalImageId(dataset, img, opts.source),
+      refs: img.sentences.map((s) => s.raw),
+    });
+  }
+  return out;
+}
+
+/** Options of {@linkcode captionValidator}. */
+export interface CaptionValidatorOptions {
+  model: VlpModel;
+  images: CaptionValImage[];
+  regions: RegionReaderOptions;
+  vocab: Vocab;
+  /** images decoded at once */
+  batchSize: number;
+  /** `--max_tgt_length` (20) */
+  maxTgtLength?: number;
+  /** false: segment ids 0/1 instead of 4/5 (without `--new_segment_ids`) */
+  newSegmentIds?: boolean;
+  ids?: Partial<SpecialIds>;
+  /** where to write each epoch's captions (COCO results format) */
+  resultsPath?: (epoch: number) => string;
+}
+
+/** Greedy captions of every image (in order). */
+export async function greedyCaptions(o: CaptionValidatorOptions): Promise<CaptionResult[]> {
+  const reader = RegionReader.open(o.regions);
+  const decoder = new CaptionDecoder(o.model, {
+    maxImages: o.batchSize,
+    maxTgtLength: o.maxTgtLength ?? 20,
+    ids: o.ids,
+  });
+  const { R, F, G } = o.model.dims;
+  const A = decoder.layout.promptLength, L = decoder.layout.length;
+  const results: CaptionResult[] = [];
+  try {
+    for (let i = 0; i < o.images.length; i += o.batchSize) {
+      const chunk = o.images.slice(i, i + o.batchSize), B = chunk.length;
+      const regionFeats = new Float32Array(B * R * F), visPe = new Float32Array(B * R * G);
+      for (let b = 0; b < B; b++) {
+        const r = await reader.load(chunk[b].featureId, chunk[b].dir);
+        regionFeats.set(r.feats, b * R * F);
+        visPe.set(r.visPe, b * R * G);
+      }
+      let segmentIds: Int32Array | undefined;
+      if (o.newSegmentIds === false) {
+        segmentIds = new Int32Array(B * L);
+        for (let b = 0; b < B; b++) segmentIds.fill(1, b * L + A, (b + 1) * L);
+      }
+      const { ids } = await decoder.greedy({ regionFeats, visPe, ...(segmentIds ? { segmentIds } : {}) });
+      captionTexts(ids, B, o.vocab).forEach((caption, b) =>
+        results.push({ image_id: chunk[b].evalId, caption })
+      );
+    }
+  } finally {
+    reader.close();
+  }
+  return results;
+}
+
+/** The per-epoch caption validation (see the module doc). */
+export function captionValidator(
+  o: CaptionValidatorOptions,
+): (epoch: number) => Promise<Record<string, number>> {
+  if (o.images.length === 0) {
+    throw new RangeError("Cannot validate captions: the validation split has no images");
+  }
+  const refs = new Map(o.images.map((im) => [im.evalId, im.refs]));
+  return async (epoch) => {
+    const results = await greedyCaptions(o);
+    if (o.resultsPath) await writeCaptionResults(o.resultsPath(epoch), results);
+    const { metrics } = scoreCaptions(refs, results);
+    return { CIDEr: metrics.CIDEr, Bleu_4: metrics.Bleu_4 };
+  };
+}
+
+/** The answer index of every example of an evaluation loader (max_pred 0, bidirectional), in order. */
+export async function vqaAnswerIndices(
+  model: VlpModel,
+  loader: BatchLoader,
+  onBatch?: (done: number, total: number) => void,
+): Promise<Int32Array> {
+  const out = new Int32Array(loader.size);
+  let done = 0;
+  for await (const batch of loader.inOrder()) {
+    const { answerTargets: _, ...inputs } = batch;
+    const logits = await model.backend.read(model.forward(inputs).vqaLogits!);
+    const pred = vqaPredictions(logits, model.config.numAnswers);
+    batch.examples.forEach((ex, b) => (out[ex] = pred[b]));
+    done += batch.examples.length;
+    onBatch?.(done, loader.size);
+  }
+  return out;
+}
+
+/** Accuracy (official rules, %) of answers against each example's raw human answers. */
+export function vqaAccuracyOf(answers: readonly string[], truth: readonly string[][]): number {
+  const questions: VqaQuestion[] = truth.map((a, i) => ({
+    question_id: i,
+    question_type: "",
+    answer_type: "",
+    answers: a,
+  }));
+  return vqaAccuracy(questions, new Map(answers.map((a, i) => [i, a]))).overall;
+}
+
+/** The per-epoch VQA validation: `{ VQA_acc }` on an evaluation loader whose examples carry answers. */
+export function vqaValidator(
+  model: VlpModel,
+  loader: BatchLoader,
+  answerWords: readonly string[],
+): (epoch: number) => Promise<Record<string, number>> {
+  const truth = loader.options.examples.answers;
+  if (!truth || truth.some((a) => a.length === 0)) {
+    throw new RangeError("Cannot validate VQA: the validation questions have no answers");
+  }
+  return async () => {
+    const idx = await vqaAnswerIndices(model, loader);
+    return { VQA_acc: vqaAccuracyOf([...idx].map((i) => answerWords[i]), truth) };
+  };
+}
