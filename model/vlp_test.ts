@@ -117,4 +117,8 @@ Deno.test("VlpModel gradients accumulate across calls until zeroGrad()", () => {
   }
   model.zeroGrad();
   assert.ok(cpuData(model.grads).every((v) => v === 0));
+  // buffers can be released and are allocated again on the next call
+  const before = cpuData(model.loss(batch))[0];
+  model.releaseBuffers();
+  assert.equal(cpuData(model.loss(batch))[0], before);
 });

@@ -59,10 +59,9 @@ const INSTALL_HINT =
 export async function requestGpu(
   opts: { powerPreference?: GPUPowerPreference; gpu?: GPU | null } = {},
 ): Promise<Gpu> {
-  // (not `as Navigator`: inside a Worker `navigator` is a WorkerNavigator, and with @types/node in the
-  // checked graph `Navigator` has no `gpu`)
-  const nav = globalThis.navigator as unknown as { gpu?: GPU } | undefined;
-  const gpu = opts.gpu !== undefined ? opts.gpu : nav?.gpu;
+  const gpu = opts.gpu !== undefined
+    ? opts.gpu // a Worker's navigator is a WorkerNavigator: read `gpu` through a structural type that fits both
+    : (globalThis.navigator as unknown as { gpu?: GPU } | undefined)?.gpu;
   if (!gpu) {
     throw new NoAdapterError(
       `Cannot open the WebGPU backend: navigator.gpu is not available; ${INSTALL_HINT}`,
