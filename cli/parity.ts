@@ -1,26 +1,29 @@
 /**
- * `deno task parity --fixture DIR [--backend reference|blas] [--engine model|onnx --onnx_dir OUT]`: every
- * check the project can compute from a reference fixture directory (manifest.json + npy/npz + model.bin),
- * against the outputs of the ORIGINAL implementation. Each member contributes checks through an exported
- * function; this CLI composes them.
+ * `deno task parity --fixture DIR [--backend reference|reference64|blas|webgpu] [--engine model|onnx
+ * --onnx_dir OUT]`: every check the project can compute from a reference fixture directory (manifest.json +
+ * npy/npz + model.bin), against the outputs of the ORIGINAL implementation. Each member contributes checks
+ * through an exported function; this CLI composes them: the model's forward, losses and gradients, decode's
+ * greedy and beam searches, train's BertAdam trajectory and parameters.
  *
- * `--engine model` (default) runs our engine on `--backend`; `--engine onnx` runs the fixture's forward, VQA
- * and decode checks through onnxruntime-web (`--onnx_ep wasm|webgpu|auto`, `--threads` wasm threads) on the
- * export in `--onnx_dir`, exporting the fixture's checkpoint there first when it is empty.
+ * `--engine model` (default) runs our engine on `--backend`, opened once (webgpu asynchronously) and shared
+ * by every member's checks; `--engine onnx` runs the fixture's forward, VQA and decode checks through
+ * onnxruntime-web (`--onnx_ep wasm|webgpu|auto`, `--threads` wasm threads) on the export in `--onnx_dir`,
+ * exporting the fixture's checkpoint there first when it is empty.
  *
  * Output: one human line per check on stderr, then ONE JSON object as the last stdout line:
  * `{"fixture", "engine", "backend", "checks": {name: {maxAbs, maxRel, pass}}, "checked", "failed"}`.
- * Exit code 1 when any check fails (2 on bad usage). A member whose checks cannot run (unreadable fixture)
- * reports one failed check named `<member>:error`.
+ * Exit code 1 when any check fails (2 on bad usage). A member whose checks cannot run (unreadable fixture,
+ * no WebGPU adapter) reports one failed check named `<member>:error`.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { BACKEND_NAMES, createBackend } from "@vlp/model";
+import { type Backend, BACKEND_NAMES, type BackendName, openBackend } from "@vlp/model";
 import { modelParityChecks, type ParityCheck } from "@vlp/model/parity";
 import { ensureFixtureExport, EXECUTION_PROVIDERS, OnnxModel, onnxParityChecks } from "@vlp/onnx";
 import { decodeParityChecks } from "@vlp/decode/parity";
+import { bertAdamParityChecks } from "@vlp/train/parity";
 
 const Flags = z.object({
   fixture: z.string().min(1, "--fixture DIR is required"),
@@ -34,25 +37,37 @@ const Flags = z.object({
   path: ["onnx_dir"],
 });
 
+/** What a member's checks run on: our engine on an opened backend, or ONNX Runtime on `--onnx_dir`. */
+type Target = { engine: "model"; backend: Backend } | { engine: "onnx"; onnxDir: string };
+
 /** One member's contribution: a name, the engine it checks, and a function producing checks. */
 interface CheckSource {
   member: string;
-  engine: "model" | "onnx";
-  run: (fixture: string, log: (line: string) => void) => Promise<ParityCheck[]>;
+  engine: Target["engine"];
+  run: (fixture: string, target: Target, log: (line: string) => void) => Promise<ParityCheck[]>;
+}
+
+/** The backend of a `model` target (sources are only run on targets of their engine). */
+function backendOf(t: Target): Backend {
+  if (t.engine !== "model") throw new TypeError(`Cannot run a model check on the ${t.engine} engine`);
+  return t.backend;
+}
+function onnxDirOf(t: Target): string {
+  if (t.engine !== "onnx") throw new TypeError(`Cannot run an onnx check on the ${t.engine} engine`);
+  return t.onnxDir;
 }
 
 const SOURCES: CheckSource[] = [
   {
     member: "model",
     engine: "model",
-    run: (fixture, log) =>
-      modelParityChecks(fixture, createBackend(flags.backend as "blas", { threads: flags.threads }), { log }),
+    run: (fixture, t, log) => modelParityChecks(fixture, backendOf(t), { log }),
   },
   {
     member: "onnx",
     engine: "onnx",
-    run: (fixture, log) =>
-      onnxParityChecks(fixture, flags.onnx_dir!, {
+    run: (fixture, t, log) =>
+      onnxParityChecks(fixture, onnxDirOf(t), {
         log,
         threads: flags.threads,
         executionProvider: flags.onnx_ep as "wasm",
@@ -61,18 +76,15 @@ const SOURCES: CheckSource[] = [
   {
     member: "decode",
     engine: "model",
-    run: (fixture, log) =>
-      decodeParityChecks(fixture, createBackend(flags.backend as "blas", { threads: flags.threads }), {
-        log,
-      }),
+    run: (fixture, t, log) => decodeParityChecks(fixture, backendOf(t), { log }),
   },
   {
     // decode's greedy and beam searches with ONNX Runtime doing the compute
     member: "decode",
     engine: "onnx",
-    run: async (fixture, log) => {
-      await ensureFixtureExport(fixture, flags.onnx_dir!, log);
-      const onnx = await OnnxModel.load(flags.onnx_dir!, {
+    run: async (fixture, t, log) => {
+      await ensureFixtureExport(fixture, onnxDirOf(t), log);
+      const onnx = await OnnxModel.load(onnxDirOf(t), {
         threads: flags.threads,
         executionProvider: flags.onnx_ep as "wasm",
       });
@@ -82,6 +94,11 @@ const SOURCES: CheckSource[] = [
         await onnx.release();
       }
     },
+  },
+  {
+    member: "train",
+    engine: "model",
+    run: (fixture, t, log) => bertAdamParityChecks(fixture, backendOf(t), { log }),
   },
 ];
 
@@ -116,21 +133,36 @@ try {
 
 const checks: Record<string, { maxAbs: number; maxRel: number; pass: boolean }> = {};
 let failed = 0;
-for (const src of SOURCES.filter((s) => s.engine === flags.engine)) {
+/** Record one failed check `<member>:error` for a member whose checks could not run. */
+function error(member: string, e: unknown): void {
+  console.error(`[${member}] error: ${(e as Error).message}`);
+  checks[`${member}:error`] = { maxAbs: Infinity, maxRel: Infinity, pass: false };
+  failed++;
+}
+const sources = SOURCES.filter((s) => s.engine === flags.engine);
+// the backend is opened once (webgpu's adapter and device requests are asynchronous) and shared
+let target: Target | null = null;
+try {
+  target = flags.engine === "onnx" ? { engine: "onnx", onnxDir: flags.onnx_dir! } : {
+    engine: "model",
+    backend: await openBackend(flags.backend as BackendName, { threads: flags.threads }),
+  };
+} catch (e) {
+  // no backend (e.g. no WebGPU adapter): every member's checks fail
+  for (const member of new Set(sources.map((s) => s.member))) error(member, e);
+}
+for (const src of target ? sources : []) {
   console.error(
     `[${src.member}] ${flags.fixture} on ${flags.engine === "onnx" ? "onnxruntime-web" : flags.backend}`,
   );
   try {
-    for (const c of await src.run(flags.fixture, (l) => console.error(`[${src.member}] ${l}`))) {
+    for (const c of await src.run(flags.fixture, target!, (l) => console.error(`[${src.member}] ${l}`))) {
       checks[c.name] = { maxAbs: c.maxAbs, maxRel: c.maxRel, pass: c.pass };
       if (!c.pass) failed++;
     }
   } catch (e) {
     // a fixture that cannot be read is a failure of this member's checks, reported like one
-    const msg = (e as Error).message;
-    console.error(`[${src.member}] error: ${msg}`);
-    checks[`${src.member}:error`] = { maxAbs: Infinity, maxRel: Infinity, pass: false };
-    failed++;
+    error(src.member, e);
   }
 }
 const checked = Object.keys(checks).length;

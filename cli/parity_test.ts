@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { fixturePath } from "@vlp/testing";
+import { NoAdapterError, WebGpuBackend } from "@vlp/model";
 
 const CLI = new URL("./parity.ts", import.meta.url).pathname;
 
@@ -21,25 +22,51 @@ async function run(
   };
 }
 
-Deno.test("parity CLI: vlp-tiny passes every check and ends with one JSON line", async () => {
-  const r = await run("--fixture", fixturePath("fixtures/vlp-tiny"), "--backend", "blas");
+/** The checks every member contributes on vlp-tiny (a few named ones per member). */
+const MEMBER_CHECKS = [
+  "sequence_output_s2s",
+  "mlm_loss_s2s_drop0.2",
+  "vqa_logits",
+  "grads_s2s:vis_embed.0.weight",
+  "decode_greedy_ids",
+  "decode_greedy_scores",
+  "decode_beam5_ids",
+  "decode_beam3_lp1_noreps_min5_ids",
+  "bertadam_loss_trajectory[2]",
+  "bertadam_params:bert.encoder.layer.1.output.dense.weight",
+];
+
+/** Run the CLI on vlp-tiny with `--backend name` and assert that every member's checks pass. */
+async function passesOn(backend: string): Promise<void> {
+  const r = await run("--fixture", fixturePath("fixtures/vlp-tiny"), "--backend", backend);
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.last!.failed, 0);
-  assert.ok((r.last!.checked as number) >= 62);
+  assert.equal(r.last!.backend, backend);
+  assert.equal(r.last!.failed, 0, r.stderr);
+  // model 66 (forward, losses, VQA, 48 gradients), decode 7, train 3 + 48
+  assert.equal(r.last!.checked, 121);
   const checks = r.last!.checks as Record<string, { pass: boolean; maxAbs: number }>;
   assert.equal(checks["grads_s2s:bert.pooler.dense.weight"], undefined); // not in the fixture: no gradient
-  assert.equal(checks["sequence_output_s2s"].pass, true);
-  for (
-    const k of [
-      "decode_greedy_ids",
-      "decode_greedy_scores",
-      "decode_beam5_ids",
-      "decode_beam3_lp1_noreps_min5_ids",
-    ]
-  ) {
-    assert.equal(checks[k]?.pass, true, k);
-  }
+  for (const k of MEMBER_CHECKS) assert.equal(checks[k]?.pass, true, k);
   assert.match(r.stderr, /ok +mlm_loss_s2s_drop0\.2:/);
+}
+
+Deno.test("parity CLI --backend blas: vlp-tiny passes every check and ends with one JSON line", async () => {
+  await passesOn("blas");
+});
+
+// CI (VLP_REQUIRE_GPU=1) runs it on the lavapipe software adapter; elsewhere it needs an adapter
+const adapter = await WebGpuBackend.create().then(
+  (be) => (be.destroy(), true),
+  (e) => {
+    if (!(e instanceof NoAdapterError) || Deno.env.get("VLP_REQUIRE_GPU") === "1") throw e;
+    return false;
+  },
+);
+
+Deno.test({
+  name: "parity CLI --backend webgpu: vlp-tiny passes every check of every member",
+  ignore: !adapter,
+  fn: () => passesOn("webgpu"),
 });
 
 Deno.test("parity CLI: bad usage exits 2, an unreadable fixture fails with exit 1", async () => {
@@ -48,8 +75,8 @@ Deno.test("parity CLI: bad usage exits 2, an unreadable fixture fails with exit 
   const r = await run("--fixture", fixturePath("fixtures/does-not-exist"), "--backend", "reference");
   assert.equal(r.code, 1);
   // one failed check per member
-  assert.deepEqual(Object.keys(r.last!.checks as object), ["model:error", "decode:error"]);
-  assert.deepEqual([r.last!.checked, r.last!.failed], [2, 2]);
+  assert.deepEqual(Object.keys(r.last!.checks as object), ["model:error", "decode:error", "train:error"]);
+  assert.deepEqual([r.last!.checked, r.last!.failed], [3, 3]);
 });
 
 Deno.test("parity CLI --engine onnx: exports vlp-tiny into an empty directory and passes through ONNX Runtime", async () => {
