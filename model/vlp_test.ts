@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import { checkVjp, Rng } from "@vlp/testing";
+import { checkVjp, microConfig, randomBatch, Rng } from "@vlp/testing";
 import { cpuData, ReferenceBackend } from "./backends/reference.ts";
 import { type LossOptions, VlpModel } from "./vlp.ts";
 import type { Task } from "./params.ts";
-import { microConfig, randomBatch } from "./test_utils.ts";
 
 interface Case {
   name: string;

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { assertClose, Rng } from "@vlp/testing";
+import { assertClose, randomBatch, Rng } from "@vlp/testing";
 import { IncrementalDecoder, type StartInputs } from "@vlp/model";
 import { OnnxModel } from "./engine.ts";
-import { exportToTemp, s2sBatch, smallConfig, smallModel } from "./test_utils.ts";
+import { exportToTemp, smallConfig, smallModel } from "./test_utils.ts";
 import { hasWebGpuAdapter } from "./runtime.ts";
 
 const TOL = { atol: 1e-4, rtol: 1e-4 };
@@ -17,7 +17,7 @@ Deno.test({
     const { dir } = await exportToTemp(model);
     try {
       const onnx = await OnnxModel.load(dir, { threads: 1 });
-      const batch = s2sBatch(smallConfig, 3, 6, 2);
+      const batch = randomBatch(smallConfig, { B: 3, T: 6, P: 2, mode: "s2s" });
       const ours = model.forward(batch), be = model.backend;
       const got = await onnx.forward(batch);
       assertClose(got.sequenceOutput, await be.read(ours.sequenceOutput), {
@@ -46,7 +46,7 @@ Deno.test({
     const { dir } = await exportToTemp(smallModel("img2txt"));
     try {
       const onnx = await OnnxModel.load(dir, { threads: 1 });
-      const batch = s2sBatch(smallConfig, 2, 3, 1);
+      const batch = randomBatch(smallConfig, { B: 2, T: 3, P: 1, mode: "s2s" });
       await assert.rejects(() => onnx.vqaLogits(batch), TypeError);
       await assert.rejects(() => onnx.forward({ ...batch, maskedPos: [1, 2, 3] }), TypeError);
       await onnx.release();

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { assertClose, fixturePath } from "@vlp/testing";
+import { assertClose, fixturePath, randomBatch } from "@vlp/testing";
 import { bertBaseConfig, createBackend, IncrementalDecoder, type StartInputs, VlpModel } from "@vlp/model";
 import { decodeModel } from "./graph_builder.ts";
 import { exportOnnx, MANIFEST_FILE, readOnnxManifest } from "./export.ts";
 import { OnnxModel } from "./engine.ts";
 import { ensureFixtureExport } from "./parity.ts";
-import { exportToTemp, s2sBatch, smallConfig, smallModel } from "./test_utils.ts";
+import { exportToTemp, smallConfig, smallModel } from "./test_utils.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -74,7 +74,7 @@ Deno.test({
       assert.equal(w32, model.table.count * 4);
       assert.ok(f16.result.bytes.encoder < f32.result.bytes.encoder);
       assert.equal((await readOnnxManifest(f16.dir)).fp16, true);
-      const batch = s2sBatch(smallConfig, 2, 4, 1);
+      const batch = randomBatch(smallConfig, { B: 2, T: 4, P: 1, mode: "s2s" });
       const a = await (await OnnxModel.load(f32.dir, { threads: 1 })).forward(batch);
       const b = await (await OnnxModel.load(f16.dir, { threads: 1 })).forward(batch);
       assertClose(b.sequenceOutput, a.sequenceOutput, { atol: 2e-2, rtol: 0, name: "fp16 sequence_output" });
@@ -116,7 +116,7 @@ Deno.test({
     try {
       await exportOnnx(model, dir);
       const onnx = await OnnxModel.load(dir, { threads: 2 });
-      const batch = s2sBatch(bertBaseConfig, 1, 5, 2);
+      const batch = randomBatch(bertBaseConfig, { B: 1, T: 5, P: 2, mode: "s2s" });
       const ours = model.forward(batch), be = model.backend, got = await onnx.forward(batch);
       assertClose(got.sequenceOutput, await be.read(ours.sequenceOutput), {
         atol: 1e-4,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Rng } from "@vlp/testing";
+import { microConfig, Rng } from "@vlp/testing";
 import { CaptionDecoder, SPECIAL_IDS, truncateAtEnd } from "@vlp/decode";
 import { CiderD } from "@vlp/eval";
 import {
@@ -13,21 +13,7 @@ import { preprocess } from "./pipeline.ts";
 import type { HostBatch } from "./batch_builder.ts";
 import { arrayToStr, doubledBatch, doubledDims, rewardMask, scstStep, selfCriticalReward } from "./scst.ts";
 
-const config = parseConfig({
-  vocabSize: 120,
-  hiddenSize: 8,
-  numLayers: 2,
-  numHeads: 2,
-  intermediateSize: 12,
-  maxPositions: 16,
-  regions: 3,
-  regionFeatureSize: 6,
-  regionHiddenSize: 5,
-  regionGeometrySize: 4,
-  initializerRange: 0.5,
-  hiddenDropout: 0,
-  attentionDropout: 0,
-});
+const config = parseConfig({ ...microConfig, vocabSize: 120, hiddenDropout: 0, attentionDropout: 0 });
 const R = 3, MAX_LEN_B = 4; // L = R + maxLenB + 3 = 10, T = 5 generation steps, doubled length 14
 
 /** A seq2seq SCST batch (max_pred 0) of captions with the given token ids. */

@@ -4,11 +4,10 @@
  * an SCST-style loss (explicit position ids, reward weights with a normalizer, loss scale, dropout on).
  */
 import assert from "node:assert/strict";
-import { assertClose, Rng } from "@vlp/testing";
+import { assertClose, microConfig, randomBatch, Rng } from "@vlp/testing";
 import type { Backend, HostArray } from "../../backend.ts";
 import { VlpModel } from "../../vlp.ts";
 import { IncrementalDecoder } from "../../incremental.ts";
-import { microConfig, randomBatch } from "../../test_utils.ts";
 import { ReferenceBackend } from "../reference.ts";
 import { gpuTest } from "./test_util.ts";
 

@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
-import { assertClose, diffStats } from "@vlp/testing";
+import { assertClose, diffStats, randomBatch } from "@vlp/testing";
 import type { Backend, HostArray } from "../../backend.ts";
 import { parseConfig } from "../../config.ts";
 import { namedViews, type Task } from "../../params.ts";
 import { VlpModel } from "../../vlp.ts";
-import { randomBatch } from "../../test_utils.ts";
 import { ReferenceBackend } from "../reference.ts";
 import { gpuTest } from "./test_util.ts";
 
