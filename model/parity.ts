@@ -152,7 +152,11 @@ export const TOLERANCES: { forward: Tolerance; logits: Tolerance; exact: Toleran
   logits: LOGITS,
   exact: { atol: 0, rtol: 0, tolerance: "exactly equal" },
 };
-const LOSS = (e: number) => ({ atol: 0, rtol: 1e-5, tolerance: `relative 1e-5 (|e| = ${e})` });
+/** The fixtures' loss tolerance: relative 1e-5 of the expected value `e`. */
+export function lossTolerance(e: number): Tolerance {
+  return { atol: 0, rtol: 1e-5, tolerance: `relative 1e-5 (|e| = ${e})` };
+}
+const LOSS = lossTolerance;
 function gradTol(expected: Float32Array) {
   let m = 0;
   for (const v of expected) if (Math.abs(v) > m) m = Math.abs(v);
@@ -184,6 +188,34 @@ export function fixtureArrays(dir: string, m: FixtureManifest): FixtureArrays {
     f32: async (k) => toFloat32(await arr(k)),
     i32: async (k) => toInt32(await arr(k)),
   };
+}
+
+/**
+ * The fixture's training batch with the `mode` masks (`input_ids`, `segment_ids_<mode>`,
+ * `attention_mask_<mode>`, the region inputs, and the masked positions when present); null when the fixture
+ * has no masks of that mode.
+ */
+export async function fixtureBatch(a: FixtureArrays, mode: "s2s" | "bi"): Promise<Batch | null> {
+  if (!a.has(`attention_mask_${mode}`)) return null;
+  return {
+    regionFeats: await a.f32("region_feats"),
+    visPe: await a.f32("vis_pe"),
+    inputIds: await a.i32("input_ids"),
+    segmentIds: await a.i32(`segment_ids_${mode}`),
+    attentionMask: await a.f32(`attention_mask_${mode}`),
+    ...(a.has("masked_pos")
+      ? {
+        maskedPos: await a.i32("masked_pos"),
+        maskedIds: await a.i32("masked_ids"),
+        maskedWeights: await a.f32("masked_weights"),
+      }
+      : {}),
+  };
+}
+
+/** A failed check for a fixture entry that names a parameter the model lacks. */
+export function missingParameter(name: string): ParityCheck {
+  return { name, maxAbs: Infinity, maxRel: Infinity, pass: false, tolerance: "no such parameter" };
 }
 
 /** A list of checks that logs each one as it is added (`ok`/`FAIL`, max errors, tolerance). */
@@ -227,24 +259,8 @@ export async function modelParityChecks(
   const cap = new VlpModel({ config, task: "img2txt", backend, noInit: true });
   loadStateDict(cap, sd, { source: join(fixtureDir, "model.bin") });
 
-  const regions = { regionFeats: await f32("region_feats"), visPe: await f32("vis_pe") };
-  const masked = has("masked_pos")
-    ? {
-      maskedPos: await i32("masked_pos"),
-      maskedIds: await i32("masked_ids"),
-      maskedWeights: await f32("masked_weights"),
-    }
-    : {};
-  const batchOf = async (mode: "s2s" | "bi"): Promise<Batch | null> =>
-    has(`attention_mask_${mode}`)
-      ? {
-        ...regions,
-        inputIds: await i32("input_ids"),
-        segmentIds: await i32(`segment_ids_${mode}`),
-        attentionMask: await f32(`attention_mask_${mode}`),
-        ...masked,
-      }
-      : null;
+  const arrays = fixtureArrays(fixtureDir, m);
+  const batchOf = (mode: "s2s" | "bi") => fixtureBatch(arrays, mode);
 
   // ---- forward tensors ----------------------------------------------------------------------------------
   for (const mode of ["s2s", "bi"] as const) {
@@ -297,13 +313,7 @@ export async function modelParityChecks(
       const t = grads.get(key);
       const ev = toFloat32(e);
       if (!t) {
-        add({
-          name: `grads_s2s:${key}`,
-          maxAbs: Infinity,
-          maxRel: Infinity,
-          pass: false,
-          tolerance: "no such parameter",
-        });
+        add(missingParameter(`grads_s2s:${key}`));
         continue;
       }
       // a fixture may store only the first rows of a large gradient
@@ -317,7 +327,8 @@ export async function modelParityChecks(
     const vqa = new VlpModel({ config, task: "vqa2", backend, noInit: true });
     loadStateDict(vqa, sd, { source: join(fixtureDir, "model.bin") });
     const batch: Batch = {
-      ...regions,
+      regionFeats: await f32("region_feats"),
+      visPe: await f32("vis_pe"),
       inputIds: await i32("vqa_input_ids"),
       segmentIds: await i32("vqa_segment_ids"),
       attentionMask: await f32("vqa_attention_mask"),
