@@ -11,3 +11,4 @@ export { checkGradient, checkVjp, type GradCheckOptions } from "./grad_check.ts"
 export { Rng } from "@vlp/model/rng";
 export { fixturePath, SHARED } from "./shared.ts";
 export { microConfig, randomBatch, type RandomBatchOptions } from "./model.ts";
+export { cliCommand, type CliOptions, type CliResult, type Json, runCli } from "./cli.ts";

@@ -16,17 +16,15 @@
  */
 import { parseArgs } from "node:util";
 import {
-  type Batch,
   bertBaseConfig,
   namedViews,
   parseConfig,
   Rng,
-  seq2seqMask,
   type Tensor,
-  type VlpConfig,
   VlpModel,
   WebGpuBackend,
 } from "@vlp/model";
+import { trainingBatch } from "./batches.ts";
 
 const TARGETS = { gemmTflopsF32: 20, trainExamplesPerSec: 300 };
 
@@ -150,36 +148,6 @@ if (be.hasF16) {
 }
 
 // ---- training step ------------------------------------------------------------------------------------
-
-/** A training batch in VLP's layout: T − 1 wordpieces + [SEP], seq2seq masks, P masked positions. */
-function trainingBatch(config: VlpConfig, B: number, T: number, P: number): Batch {
-  const rng = new Rng(7);
-  const R = config.regions, L = R + 2 + T;
-  const ids = new Int32Array(B * L), seg = new Int32Array(B * L), mask = new Uint8Array(B * L * L);
-  const mpos = new Int32Array(B * P), mids = new Int32Array(B * P);
-  for (let b = 0; b < B; b++) {
-    for (let l = 0; l < L; l++) {
-      const word = 1000 + rng.int(config.vocabSize - 1000);
-      ids[b * L + l] = l === 0 ? 101 : l <= R ? 100 : l === R + 1 || l === L - 1 ? 102 : word;
-      seg[b * L + l] = l < R + 2 ? 4 : 5;
-    }
-    mask.set(seq2seqMask({ L, R, textLength: T }), b * L * L);
-    for (let p = 0; p < P; p++) {
-      mpos[b * P + p] = R + 2 + 4 * p;
-      mids[b * P + p] = ids[b * L + mpos[b * P + p]];
-    }
-  }
-  return {
-    regionFeats: rng.fillNormal(new Float32Array(B * R * config.regionFeatureSize)),
-    visPe: rng.fillUniform(new Float32Array(B * R * config.regionGeometrySize)),
-    inputIds: ids,
-    segmentIds: seg,
-    attentionMask: mask,
-    maskedPos: mpos,
-    maskedIds: mids,
-    maskedWeights: new Float32Array(B * P).fill(1),
-  };
-}
 
 const microConfig = parseConfig({
   vocabSize: 1300,

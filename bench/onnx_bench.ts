@@ -23,18 +23,16 @@
  */
 import { parseArgs } from "node:util";
 import {
-  type Batch,
   bertBaseConfig,
   createBackend,
   type DecodingEngine,
   IncrementalDecoder,
-  Rng,
-  seq2seqMask,
   type StartInputs,
   VlpModel,
 } from "@vlp/model";
 import { exportOnnx, OnnxModel, readOnnxManifest } from "@vlp/onnx";
-import { beamSearch, ModelScorer, padSequences } from "@vlp/decode";
+import { beamSearch, decodeLayout, ModelScorer, padSequences } from "@vlp/decode";
+import { trainingBatch } from "./batches.ts";
 
 /** VLP's beam search (`@vlp/decode`) over an engine, all 20 steps: the chosen sequence of each image. */
 async function beamDecode(engine: DecodingEngine, inputs: StartInputs, W: number): Promise<Int32Array> {
@@ -98,33 +96,7 @@ async function main(): Promise<void> {
   const onnx = await OnnxModel.load(dir, { executionProvider: "wasm", threads });
   try {
     // ---- forward --------------------------------------------------------------------------------------
-    const rng = new Rng(7);
-    const ids = new Int32Array(B * L), seg = new Int32Array(B * L), mask = new Uint8Array(B * L * L);
-    const mpos = new Int32Array(B * P);
-    for (let b = 0; b < B; b++) {
-      for (let l = 0; l < L; l++) {
-        ids[b * L + l] = l === 0
-          ? 101
-          : l <= R
-          ? 100
-          : l === R + 1 || l === L - 1
-          ? 102
-          : 1000 + rng.int(20000);
-        seg[b * L + l] = l < R + 2 ? 4 : 5;
-      }
-      mask.set(seq2seqMask({ L, R, textLength: T }), b * L * L);
-      for (let p = 0; p < P; p++) mpos[b * P + p] = R + 2 + 4 * p;
-    }
-    const batch: Batch = {
-      regionFeats: rng.fillUniform(new Float32Array(B * R * config.regionFeatureSize), 0, 2),
-      visPe: rng.fillUniform(new Float32Array(B * R * config.regionGeometrySize)),
-      inputIds: ids,
-      segmentIds: seg,
-      attentionMask: mask,
-      maskedPos: mpos,
-      maskedIds: mpos,
-      maskedWeights: new Float32Array(B * P).fill(1),
-    };
+    const batch = trainingBatch(config, B, T, P);
     const oursForward = async () => {
       const o = model.forward(batch);
       await be.read(o.sequenceOutput);
@@ -159,15 +131,12 @@ async function main(): Promise<void> {
     await onnx.release(); // one session at a time keeps the wasm heap small
 
     // ---- beam-5 decode --------------------------------------------------------------------------------
-    const A = R + 2, DL = A + 20;
+    const layout = decodeLayout({ images, regions: R, maxTgtLength: 20 }), DL = layout.length;
     const inputs: StartInputs = {
       regionFeats: (batch.regionFeats as Float32Array).subarray(0, images * R * config.regionFeatureSize),
       visPe: (batch.visPe as Float32Array).subarray(0, images * R * config.regionGeometrySize),
-      inputIds: Int32Array.from(
-        { length: images * A },
-        (_, i) => (i % A === 0 ? 101 : i % A === A - 1 ? 102 : 100),
-      ),
-      segmentIds: Int32Array.from({ length: images * DL }, (_, i) => (i % DL < A ? 4 : 5)),
+      inputIds: layout.inputIds,
+      segmentIds: layout.segmentIds,
     };
     const ours = new IncrementalDecoder(model, { maxImages: images, maxWidth: W, maxLength: DL });
     t0 = performance.now();

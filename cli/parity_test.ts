@@ -1,26 +1,8 @@
 import assert from "node:assert/strict";
-import { fixturePath } from "@vlp/testing";
+import { fixturePath, runCli } from "@vlp/testing";
 import { NoAdapterError, WebGpuBackend } from "@vlp/model";
 
-const CLI = new URL("./parity.ts", import.meta.url).pathname;
-
-async function run(
-  ...args: string[]
-): Promise<{ code: number; last: Record<string, unknown> | null; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .output();
-  const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
-  const lastLine = lines.at(-1) ?? "";
-  return {
-    code: out.code,
-    last: lastLine ? JSON.parse(lastLine) : null,
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
+const run = (...args: string[]) => runCli("cli/parity.ts", args);
 
 /** The checks every member contributes on vlp-tiny (a few named ones per member). */
 const MEMBER_CHECKS = [
@@ -40,11 +22,11 @@ const MEMBER_CHECKS = [
 async function passesOn(backend: string): Promise<void> {
   const r = await run("--fixture", fixturePath("fixtures/vlp-tiny"), "--backend", backend);
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.last!.backend, backend);
-  assert.equal(r.last!.failed, 0, r.stderr);
+  assert.equal(r.json.backend, backend);
+  assert.equal(r.json.failed, 0, r.stderr);
   // model 66 (forward, losses, VQA, 48 gradients), decode 7, train 3 + 48
-  assert.equal(r.last!.checked, 121);
-  const checks = r.last!.checks as Record<string, { pass: boolean; maxAbs: number }>;
+  assert.equal(r.json.checked, 121);
+  const checks = r.json.checks as Record<string, { pass: boolean; maxAbs: number }>;
   assert.equal(checks["grads_s2s:bert.pooler.dense.weight"], undefined); // not in the fixture: no gradient
   for (const k of MEMBER_CHECKS) assert.equal(checks[k]?.pass, true, k);
   assert.match(r.stderr, /ok +mlm_loss_s2s_drop0\.2:/);
@@ -75,8 +57,8 @@ Deno.test("parity CLI: bad usage exits 2, an unreadable fixture fails with exit 
   const r = await run("--fixture", fixturePath("fixtures/does-not-exist"), "--backend", "reference");
   assert.equal(r.code, 1);
   // one failed check per member
-  assert.deepEqual(Object.keys(r.last!.checks as object), ["model:error", "decode:error", "train:error"]);
-  assert.deepEqual([r.last!.checked, r.last!.failed], [3, 3]);
+  assert.deepEqual(Object.keys(r.json.checks as object), ["model:error", "decode:error", "train:error"]);
+  assert.deepEqual([r.json.checked, r.json.failed], [3, 3]);
 });
 
 Deno.test("parity CLI --engine onnx: exports vlp-tiny into an empty directory and passes through ONNX Runtime", async () => {
@@ -84,9 +66,9 @@ Deno.test("parity CLI --engine onnx: exports vlp-tiny into an empty directory an
   try {
     const r = await run("--fixture", fixturePath("fixtures/vlp-tiny"), "--engine", "onnx", "--onnx_dir", dir);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.last!.engine, "onnx");
-    assert.equal(r.last!.failed, 0);
-    const checks = r.last!.checks as Record<string, { pass: boolean }>;
+    assert.equal(r.json.engine, "onnx");
+    assert.equal(r.json.failed, 0);
+    const checks = r.json.checks as Record<string, { pass: boolean }>;
     // the onnx member's checks, and decode's greedy and beam searches on the onnx engine
     for (
       const k of [

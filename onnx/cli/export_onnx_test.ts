@@ -1,24 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { fixturePath } from "@vlp/testing";
+import { fixturePath, runCli } from "@vlp/testing";
 import { readOnnxManifest } from "../export.ts";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const CLI = fileURLToPath(new URL("./export_onnx.ts", import.meta.url));
 const FIXTURE = fixturePath("fixtures/vlp-tiny");
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const run = (args: string[]) => runCli("onnx/cli/export_onnx.ts", args);
 
 Deno.test("export-onnx writes both graphs and the manifest of the vlp-tiny checkpoint and ends with one JSON line", async () => {
   const dir = await Deno.makeTempDir({ prefix: "vlp-onnx-cli-" });
