@@ -33,8 +33,8 @@ import {
   BACKEND_NAMES,
   type BackendName,
   bertBaseConfig,
-  createBackend,
   createModel,
+  openBackend,
   parseConfig,
   readBertConfig,
   type VlpConfig,
@@ -475,7 +475,7 @@ async function main(): Promise<void> {
     engine = `onnxruntime-web/${model.runtime.executionProvider}`;
     console.error(`loading ${f.onnx_dir} (${engine}, ${model.runtime.threads} threads)`);
   } else {
-    const backend = createBackend(f.backend, { threads: f.threads });
+    const backend = await openBackend(f.backend, { threads: f.threads });
     console.error(`loading ${plan.ckpt} (${backend.name} backend)`);
     model = await createModel({ config, backend, checkpoint: plan.ckpt });
     engine = backend.name;

@@ -16,7 +16,7 @@ import { loadAnswerVocab, loadVqaImdb, writeBytesAtomic } from "@vlp/features";
 import { vqaExamples } from "../examples.ts";
 import { BatchLoader } from "../loader.ts";
 import { vqaAnswerIndices } from "../validation.ts";
-import { type FlagSpec, num, parseFlags, runCli, userPath, validateFlags } from "./args.ts";
+import { cliFlags, type FlagSpec, num, runCli, userPath } from "./args.ts";
 import { COMMON_FLAGS, commonShape, createRunModel, loadModelSetup, regionOptions } from "./setup.ts";
 import type { VlpConfig } from "@vlp/model";
 import { EXECUTION_PROVIDERS, type ExecutionProvider, OnnxModel } from "@vlp/onnx";
@@ -136,12 +136,8 @@ async function loadOnnx(dir: string, f: z.infer<typeof Flags>, config: VlpConfig
 }
 
 async function main(): Promise<void> {
-  const raw = parseFlags(Deno.args, SPEC);
-  if (raw.help) {
-    console.error(USAGE);
-    return;
-  }
-  const f = validateFlags(raw, Flags);
+  const f = cliFlags(Deno.args, SPEC, Flags, USAGE);
+  if (!f) return;
   const t0 = performance.now();
   const { tokenizer, config, ids } = await loadModelSetup(f);
   const regions = regionOptions(f, config);
