@@ -32,7 +32,7 @@ async function passesOn(backend: string): Promise<void> {
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.json.backend, backend);
   assert.equal(r.json.failed, 0, r.stderr);
-  // model 66 (forward, losses, VQA, 48 gradients), decode 7, train 3 + 48
+  // model 62 (forward, losses, VQA, 48 gradients), decode 8 (layout, searches), train 3 + 48
   assert.equal(r.json.checked, 121);
   const checks = r.json.checks as Record<string, { pass: boolean; maxAbs: number }>;
   assert.equal(checks["grads_s2s:bert.pooler.dense.weight"], undefined); // not in the fixture: no gradient
