@@ -11,9 +11,10 @@
  * - `@vlp/decode`: greedy, sampling and beam search exactly as VLP, with a key/value cache.
  * - `@vlp/train`: pre-training, caption and VQA fine-tuning, SCST, BertAdam.
  * - `@vlp/eval`: BLEU, METEOR, ROUGE-L, CIDEr-D (coco-caption) and VQA accuracy.
+ * - `@vlp/onnx`: ONNX export (encoder and incremental decoder graphs) and an onnxruntime-web engine.
  *
  * Dependency direction: tokenizer, features and eval are leaves; model may use features; train and decode
- * use model, features and tokenizer (and eval for validation).
+ * use model, features and tokenizer (and eval for validation); onnx uses model and features only.
  *
  * @module
  */
@@ -23,3 +24,4 @@ export * as model from "@vlp/model";
 export * as decode from "@vlp/decode";
 export * as train from "@vlp/train";
 export * as evaluation from "@vlp/eval";
+export * as onnx from "@vlp/onnx";

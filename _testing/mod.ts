@@ -1,7 +1,8 @@
 /**
  * Private test helpers (not a workspace member, never published): closeness assertions that print the
  * first mismatches with their indices, the project's seeded RNG, float64 finite-difference gradient checks,
- * and paths to the shared reference fixtures.
+ * paths to the shared reference fixtures, a micro model configuration with random batches, and running a
+ * CLI as a subprocess.
  *
  * @module
  */
@@ -9,3 +10,5 @@ export { assertClose, type CloseOptions, type DiffStats, diffStats, unravel } fr
 export { checkGradient, checkVjp, type GradCheckOptions } from "./grad_check.ts";
 export { Rng } from "@vlp/model/rng";
 export { fixturePath, SHARED } from "./shared.ts";
+export { microConfig, randomBatch, type RandomBatchOptions } from "./model.ts";
+export { cliCommand, type CliOptions, type CliResult, type Json, runCli } from "./cli.ts";

@@ -4,10 +4,14 @@
  * runs, as in the original), greedy and beam 5, on the blas backend (or `--backend`).
  *
  *   deno run -A bench/decode_bench.ts [--rounds 3] [--backend blas] [--threads N] [--images 8]
+ *                                     [--vlp DIR [--python /usr/bin/python3]]
  *
  * Anchor (the ORIGINAL VLP decoder, `decode_img2txt.py` on PyTorch 1.13 CPU, same machine type, batch 8,
- * 20 steps): greedy 0.385 images/s, beam 5 0.204 images/s. Rounds alternate greedy and beam; the best round
- * of each is reported (the machine is shared), with the median. Stdout: ONE JSON line.
+ * 20 steps): greedy 0.385 images/s, beam 5 0.204 images/s (the issue's figures). With `--vlp DIR` (a checkout
+ * of LuoweiZhou/VLP) and a Python with PyTorch, the original also runs side by side (bench/decode_anchor.py,
+ * same inputs and sizes), round by round alternating with ours, so both see the same machine load. Rounds
+ * alternate greedy and beam; the best round of each is reported (the machine is shared), with the median.
+ * Stdout: ONE JSON line.
  *
  * @module
  */
@@ -24,6 +28,8 @@ const { values } = parseArgs({
     backend: { type: "string", default: "blas" },
     threads: { type: "string" },
     images: { type: "string", default: "8" },
+    vlp: { type: "string" },
+    python: { type: "string", default: "/usr/bin/python3" },
   },
 });
 const rounds = Number(values.rounds), B = Number(values.images), K = 5;
@@ -50,9 +56,72 @@ async function time(what: "greedy" | "beam5"): Promise<{ s: number; steps: numbe
   return { s: (performance.now() - t0) / 1000, steps: r.steps };
 }
 
+/** The original decoder in a Python process: one command per line, one time (seconds) per line back. */
+class Original {
+  readonly #proc: Deno.ChildProcess;
+  readonly #lines: ReadableStreamDefaultReader<string>;
+  readonly #in: WritableStreamDefaultWriter<Uint8Array>;
+
+  constructor(python: string, vlp: string) {
+    const script = new URL("./decode_anchor.py", import.meta.url).pathname;
+    this.#proc = new Deno.Command(python, {
+      args: [script, "--vlp", vlp, "--images", String(B)],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    this.#in = this.#proc.stdin.getWriter();
+    let buf = "";
+    this.#lines = this.#proc.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(
+      new TransformStream<string, string>({
+        transform(chunk, out) {
+          buf += chunk;
+          let i;
+          while ((i = buf.indexOf("\n")) >= 0) {
+            out.enqueue(buf.slice(0, i));
+            buf = buf.slice(i + 1);
+          }
+        },
+      }),
+    ).getReader();
+  }
+
+  async #line(): Promise<string> {
+    const { value, done } = await this.#lines.read();
+    if (done) throw new Error("the original's process ended early (see its stderr)");
+    return value;
+  }
+
+  async ready(): Promise<void> {
+    const l = await this.#line();
+    if (l !== "ready") throw new Error(`the original's process said "${l}"`);
+  }
+
+  async time(what: "greedy" | "beam5"): Promise<number> {
+    await this.#in.write(new TextEncoder().encode(`${what}\n`));
+    const s = Number(await this.#line());
+    if (!Number.isFinite(s)) throw new Error(`the original's process gave no time for ${what}`);
+    return s;
+  }
+
+  async close(): Promise<void> {
+    await this.#in.close();
+    await this.#proc.status;
+  }
+}
+
+let original: Original | null = null;
+if (values.vlp) {
+  console.error(`starting the original decoder (${values.vlp}) with ${values.python}`);
+  original = new Original(values.python!, values.vlp);
+  await original.ready();
+}
+
 console.error("warm-up");
 await time("greedy");
-const runs: Record<"greedy" | "beam5", number[]> = { greedy: [], beam5: [] };
+type What = "greedy" | "beam5";
+const runs: Record<What, number[]> = { greedy: [], beam5: [] };
+const anchorRuns: Record<What, number[]> = { greedy: [], beam5: [] };
 let steps = { greedy: 0, beam5: 0 };
 for (let r = 0; r < rounds; r++) {
   for (const what of ["greedy", "beam5"] as const) {
@@ -60,11 +129,24 @@ for (let r = 0; r < rounds; r++) {
     runs[what].push(s);
     steps = { ...steps, [what]: n };
     console.error(`round ${r + 1} ${what}: ${s.toFixed(2)} s, ${(B / s).toFixed(3)} images/s`);
+    if (original) {
+      const a = await original.time(what);
+      anchorRuns[what].push(a);
+      console.error(`round ${r + 1} ${what} (original): ${a.toFixed(2)} s, ${(B / a).toFixed(3)} images/s`);
+    }
   }
 }
+await original?.close();
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-const fig = (what: "greedy" | "beam5") => {
+const fig = (what: What) => {
   const best = B / Math.min(...runs[what]), med = B / median(runs[what]);
+  const side = original
+    ? {
+      original_images_per_s: Number((B / Math.min(...anchorRuns[what])).toFixed(3)),
+      original_seconds: anchorRuns[what].map((s) => Number(s.toFixed(3))),
+      ratio_side_by_side: Number((Math.min(...anchorRuns[what]) / Math.min(...runs[what])).toFixed(2)),
+    }
+    : {};
   return {
     images_per_s: Number(best.toFixed(3)),
     images_per_s_median: Number(med.toFixed(3)),
@@ -72,6 +154,7 @@ const fig = (what: "greedy" | "beam5") => {
     steps: steps[what],
     anchor_images_per_s: ANCHOR[what],
     ratio: Number((best / ANCHOR[what]).toFixed(2)),
+    ...side,
   };
 };
 const out = {
@@ -80,11 +163,12 @@ const out = {
   config: "bert-base (V 28996, C 768, NL 12)",
   images: B,
   rounds,
+  load_average: Deno.loadavg().map((x) => Number(x.toFixed(2))),
   greedy: fig("greedy"),
   beam5: fig("beam5"),
 };
 console.error(
-  `greedy ${out.greedy.images_per_s} images/s (${out.greedy.ratio}x the original), ` +
+  `greedy ${out.greedy.images_per_s} images/s (${out.greedy.ratio}x the anchor), ` +
     `beam 5 ${out.beam5.images_per_s} images/s (${out.beam5.ratio}x)`,
 );
 console.log(JSON.stringify(out));

@@ -19,16 +19,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import {
-  type Batch,
-  bertBaseConfig,
-  cpuData,
-  createBackend,
-  parseConfig,
-  Rng,
-  seq2seqMask,
-  VlpModel,
-} from "@vlp/model";
+import { bertBaseConfig, cpuData, createBackend, parseConfig, VlpModel } from "@vlp/model";
+import { trainingBatch } from "./batches.ts";
 
 const ANCHOR = { forward: 2.19, trainStep: 0.63 };
 
@@ -46,7 +38,7 @@ async function main(): Promise<void> {
   });
   const B = Number(values.batch), threads = Number(values.threads), iters = Number(values.iters);
   const config = bertBaseConfig;
-  const R = config.regions, T = 21, L = R + 2 + T, P = 3;
+  const T = 21, L = config.regions + 2 + T, P = 3;
 
   let peakRss = 0;
   const sample = () => (peakRss = Math.max(peakRss, Deno.memoryUsage().rss));
@@ -60,36 +52,7 @@ async function main(): Promise<void> {
   sample();
 
   // a batch in VLP's layout: 20 wordpieces + [SEP], seq2seq masks, 3 masked positions
-  const rng = new Rng(7);
-  const ids = new Int32Array(B * L), seg = new Int32Array(B * L), mask = new Uint8Array(B * L * L);
-  const mpos = new Int32Array(B * P), mids = new Int32Array(B * P);
-  for (let b = 0; b < B; b++) {
-    for (let l = 0; l < L; l++) {
-      ids[b * L + l] = l === 0
-        ? 101
-        : l <= R
-        ? 100
-        : l === R + 1 || l === L - 1
-        ? 102
-        : 1000 + rng.int(20000);
-      seg[b * L + l] = l < R + 2 ? 4 : 5;
-    }
-    mask.set(seq2seqMask({ L, R, textLength: T }), b * L * L);
-    for (let p = 0; p < P; p++) {
-      mpos[b * P + p] = R + 2 + 4 * p;
-      mids[b * P + p] = ids[b * L + mpos[b * P + p]];
-    }
-  }
-  const batch: Batch = {
-    regionFeats: rng.fillUniform(new Float32Array(B * R * config.regionFeatureSize), 0, 2),
-    visPe: rng.fillUniform(new Float32Array(B * R * config.regionGeometrySize)),
-    inputIds: ids,
-    segmentIds: seg,
-    attentionMask: mask,
-    maskedPos: mpos,
-    maskedIds: mids,
-    maskedWeights: new Float32Array(B * P).fill(1),
-  };
+  const batch = trainingBatch(config, B, T, P);
 
   /** BertAdam's arithmetic over every tensor of the flat buffers (lr constant, no schedule). */
   function adamUpdate(m: Float32Array, v: Float32Array, lr: number): void {
@@ -183,19 +146,7 @@ if (import.meta.main) {
   });
   const be = createBackend("blas", { threads: 1 });
   const model = new VlpModel({ config, backend: be, seed: 1 });
-  const B = 4, R = 10, T = 8, L = R + 2 + T, P = 2, rng = new Rng(1);
-  const mask = new Uint8Array(B * L * L);
-  for (let b = 0; b < B; b++) mask.set(seq2seqMask({ L, R, textLength: T }), b * L * L);
-  const batch: Batch = {
-    regionFeats: rng.fillUniform(new Float32Array(B * R * 128)),
-    visPe: rng.fillUniform(new Float32Array(B * R * 32)),
-    inputIds: Int32Array.from({ length: B * L }, () => rng.int(1000)),
-    segmentIds: new Int32Array(B * L).fill(4),
-    attentionMask: mask,
-    maskedPos: new Int32Array(B * P).fill(R + 3),
-    maskedIds: new Int32Array(B * P).fill(7),
-    maskedWeights: new Float32Array(B * P).fill(1),
-  };
+  const batch = trainingBatch(config, 4, 8, 2, 1);
   model.zeroGrad();
   Deno.bench({ name: "small model forward (loss)", group: "model", baseline: true }, async () => {
     await model.readScalar(model.loss(batch));

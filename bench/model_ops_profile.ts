@@ -9,15 +9,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import {
-  type Backend,
-  bertBaseConfig,
-  createBackend,
-  type MatmulArgs,
-  Rng,
-  seq2seqMask,
-  VlpModel,
-} from "@vlp/model";
+import { type Backend, bertBaseConfig, createBackend, type MatmulArgs, VlpModel } from "@vlp/model";
+import { trainingBatch } from "./batches.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -43,21 +36,9 @@ const timed = new Proxy(inner, {
   },
 }) as Backend;
 
-const config = bertBaseConfig, B = Number(values.batch), R = config.regions, T = 21, L = R + 2 + T, P = 3;
+const config = bertBaseConfig, B = Number(values.batch), T = 21, L = config.regions + 2 + T, P = 3;
 const model = new VlpModel({ config, backend: timed, seed: 1, noInit: true });
-const rng = new Rng(1);
-const mask = new Uint8Array(B * L * L);
-for (let b = 0; b < B; b++) mask.set(seq2seqMask({ L, R, textLength: T }), b * L * L);
-const batch = {
-  regionFeats: rng.fillUniform(new Float32Array(B * R * config.regionFeatureSize)),
-  visPe: rng.fillUniform(new Float32Array(B * R * config.regionGeometrySize)),
-  inputIds: Int32Array.from({ length: B * L }, () => 1000 + rng.int(1000)),
-  segmentIds: new Int32Array(B * L).fill(4),
-  attentionMask: mask,
-  maskedPos: new Int32Array(B * P).fill(R + 3),
-  maskedIds: new Int32Array(B * P).fill(1000),
-  maskedWeights: new Float32Array(B * P).fill(1),
-};
+const batch = trainingBatch(config, B, T, P, 1);
 // warm up (allocations, JIT)
 model.loss(batch);
 model.zeroGrad();

@@ -1,18 +1,27 @@
 /**
- * `deno task parity --fixture DIR [--backend reference|blas]`: every check the project can compute from a
- * reference fixture directory (manifest.json + npy/npz + model.bin), against the outputs of the ORIGINAL
- * implementation. Each member contributes checks through an exported function; this CLI composes them.
+ * `deno task parity --fixture DIR [--backend reference|reference64|blas|webgpu] [--engine model|onnx
+ * --onnx_dir OUT]`: every check the project can compute from a reference fixture directory (manifest.json +
+ * npy/npz + model.bin), against the outputs of the ORIGINAL implementation. Each member contributes checks
+ * through an exported function; this CLI composes them: the model's forward, losses and gradients, decode's
+ * greedy and beam searches, train's BertAdam trajectory and parameters.
+ *
+ * `--engine model` (default) runs our engine on `--backend`, opened once (webgpu asynchronously) and shared
+ * by every member's checks; `--engine onnx` runs the fixture's forward, VQA and decode checks through
+ * onnxruntime-web (`--onnx_ep wasm|webgpu|auto`, `--threads` wasm threads) on the export in `--onnx_dir`,
+ * exporting the fixture's checkpoint there first when it is empty.
  *
  * Output: one human line per check on stderr, then ONE JSON object as the last stdout line:
- * `{"fixture", "backend", "checks": {name: {maxAbs, maxRel, pass}}, "checked", "failed"}`.
- * Exit code 1 when any check fails (2 on bad usage).
+ * `{"fixture", "engine", "backend", "checks": {name: {maxAbs, maxRel, pass}}, "checked", "failed"}`.
+ * Exit code 1 when any check fails (2 on bad usage). A member whose checks cannot run (unreadable fixture,
+ * no WebGPU adapter) reports one failed check named `<member>:error`.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { BACKEND_NAMES, createBackend } from "@vlp/model";
+import { type Backend, BACKEND_NAMES, type BackendName, openBackend } from "@vlp/model";
 import { modelParityChecks, type ParityCheck } from "@vlp/model/parity";
+import { ensureFixtureExport, EXECUTION_PROVIDERS, OnnxModel, onnxParityChecks } from "@vlp/onnx";
 import { decodeParityChecks } from "@vlp/decode/parity";
 import { bertAdamParityChecks } from "@vlp/train/parity";
 
@@ -20,31 +29,76 @@ const Flags = z.object({
   fixture: z.string().min(1, "--fixture DIR is required"),
   backend: z.enum(BACKEND_NAMES as [string, ...string[]]).default("blas"),
   threads: z.coerce.number().int().positive().optional(),
+  engine: z.enum(["model", "onnx"]).default("model"),
+  onnx_dir: z.string().min(1).optional(),
+  onnx_ep: z.enum(EXECUTION_PROVIDERS as [string, ...string[]]).default("wasm"),
+}).refine((f) => f.engine !== "onnx" || f.onnx_dir, {
+  message: "--engine onnx needs --onnx_dir OUT",
+  path: ["onnx_dir"],
 });
 
-/** One member's contribution: a name and a function producing checks. */
+/** What a member's checks run on: our engine on an opened backend, or ONNX Runtime on `--onnx_dir`. */
+type Target = { engine: "model"; backend: Backend } | { engine: "onnx"; onnxDir: string };
+
+/** One member's contribution: a name, the engine it checks, and a function producing checks. */
 interface CheckSource {
   member: string;
-  run: (fixture: string, backendName: string, log: (line: string) => void) => Promise<ParityCheck[]>;
+  engine: Target["engine"];
+  run: (fixture: string, target: Target, log: (line: string) => void) => Promise<ParityCheck[]>;
+}
+
+/** The backend of a `model` target (sources are only run on targets of their engine). */
+function backendOf(t: Target): Backend {
+  if (t.engine !== "model") throw new TypeError(`Cannot run a model check on the ${t.engine} engine`);
+  return t.backend;
+}
+function onnxDirOf(t: Target): string {
+  if (t.engine !== "onnx") throw new TypeError(`Cannot run an onnx check on the ${t.engine} engine`);
+  return t.onnxDir;
 }
 
 const SOURCES: CheckSource[] = [
   {
     member: "model",
-    run: (fixture, backendName, log) =>
-      modelParityChecks(fixture, createBackend(backendName as "blas", { threads: flags.threads }), { log }),
+    engine: "model",
+    run: (fixture, t, log) => modelParityChecks(fixture, backendOf(t), { log }),
+  },
+  {
+    member: "onnx",
+    engine: "onnx",
+    run: (fixture, t, log) =>
+      onnxParityChecks(fixture, onnxDirOf(t), {
+        log,
+        threads: flags.threads,
+        executionProvider: flags.onnx_ep as "wasm",
+      }),
   },
   {
     member: "decode",
-    run: (fixture, backendName, log) =>
-      decodeParityChecks(fixture, createBackend(backendName as "blas", { threads: flags.threads }), { log }),
+    engine: "model",
+    run: (fixture, t, log) => decodeParityChecks(fixture, backendOf(t), { log }),
+  },
+  {
+    // decode's greedy and beam searches with ONNX Runtime doing the compute
+    member: "decode",
+    engine: "onnx",
+    run: async (fixture, t, log) => {
+      await ensureFixtureExport(fixture, onnxDirOf(t), log);
+      const onnx = await OnnxModel.load(onnxDirOf(t), {
+        threads: flags.threads,
+        executionProvider: flags.onnx_ep as "wasm",
+      });
+      try {
+        return await decodeParityChecks(fixture, (sizes) => onnx.decoder(sizes), { log });
+      } finally {
+        await onnx.release();
+      }
+    },
   },
   {
     member: "train",
-    run: (fixture, backendName, log) =>
-      bertAdamParityChecks(fixture, createBackend(backendName as "blas", { threads: flags.threads }), {
-        log,
-      }),
+    engine: "model",
+    run: (fixture, t, log) => bertAdamParityChecks(fixture, backendOf(t), { log }),
   },
 ];
 
@@ -52,7 +106,7 @@ function usage(msg: string): never {
   console.error(
     `error: ${msg}\nusage: deno task parity --fixture DIR [--backend ${
       BACKEND_NAMES.join("|")
-    }] [--threads N]`,
+    }] [--threads N] [--engine model|onnx --onnx_dir OUT [--onnx_ep ${EXECUTION_PROVIDERS.join("|")}]]`,
   );
   Deno.exit(2);
 }
@@ -61,7 +115,14 @@ let flags: z.infer<typeof Flags>;
 try {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { fixture: { type: "string" }, backend: { type: "string" }, threads: { type: "string" } },
+    options: {
+      fixture: { type: "string" },
+      backend: { type: "string" },
+      threads: { type: "string" },
+      engine: { type: "string" },
+      onnx_dir: { type: "string" },
+      onnx_ep: { type: "string" },
+    },
   });
   const r = Flags.safeParse(values);
   if (!r.success) usage(r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
@@ -72,14 +133,42 @@ try {
 
 const checks: Record<string, { maxAbs: number; maxRel: number; pass: boolean }> = {};
 let failed = 0;
-for (const src of SOURCES) {
-  console.error(`[${src.member}] ${flags.fixture} on ${flags.backend}`);
-  for (const c of await src.run(flags.fixture, flags.backend, (l) => console.error(`[${src.member}] ${l}`))) {
-    checks[c.name] = { maxAbs: c.maxAbs, maxRel: c.maxRel, pass: c.pass };
-    if (!c.pass) failed++;
+/** Record one failed check `<member>:error` for a member whose checks could not run. */
+function error(member: string, e: unknown): void {
+  console.error(`[${member}] error: ${(e as Error).message}`);
+  checks[`${member}:error`] = { maxAbs: Infinity, maxRel: Infinity, pass: false };
+  failed++;
+}
+const sources = SOURCES.filter((s) => s.engine === flags.engine);
+// the backend is opened once (webgpu's adapter and device requests are asynchronous) and shared
+let target: Target | null = null;
+try {
+  target = flags.engine === "onnx" ? { engine: "onnx", onnxDir: flags.onnx_dir! } : {
+    engine: "model",
+    backend: await openBackend(flags.backend as BackendName, { threads: flags.threads }),
+  };
+} catch (e) {
+  // no backend (e.g. no WebGPU adapter): every member's checks fail
+  for (const member of new Set(sources.map((s) => s.member))) error(member, e);
+}
+for (const src of target ? sources : []) {
+  console.error(
+    `[${src.member}] ${flags.fixture} on ${flags.engine === "onnx" ? "onnxruntime-web" : flags.backend}`,
+  );
+  try {
+    for (const c of await src.run(flags.fixture, target!, (l) => console.error(`[${src.member}] ${l}`))) {
+      checks[c.name] = { maxAbs: c.maxAbs, maxRel: c.maxRel, pass: c.pass };
+      if (!c.pass) failed++;
+    }
+  } catch (e) {
+    // a fixture that cannot be read is a failure of this member's checks, reported like one
+    error(src.member, e);
   }
 }
 const checked = Object.keys(checks).length;
 console.error(`${checked - failed} of ${checked} checks pass`);
-console.log(JSON.stringify({ fixture: flags.fixture, backend: flags.backend, checks, checked, failed }));
+const backend = flags.engine === "onnx" ? `onnxruntime-web/${flags.onnx_ep}` : flags.backend;
+console.log(
+  JSON.stringify({ fixture: flags.fixture, engine: flags.engine, backend, checks, checked, failed }),
+);
 if (failed > 0 || checked === 0) Deno.exit(1);

@@ -15,7 +15,14 @@
  *
  * @module
  */
-import { IncrementalDecoder, type Numbers, type Rng, type VlpModel } from "@vlp/model";
+import {
+  type DecodingEngine,
+  IncrementalDecoder,
+  type Numbers,
+  type Rng,
+  type VlpConfig,
+  type VlpModel,
+} from "@vlp/model";
 import { type DecodeLayout, decodeLayout, SPECIAL_IDS, type SpecialIds } from "./layout.ts";
 import { ModelScorer } from "./scorer.ts";
 import {
@@ -41,6 +48,16 @@ export interface CaptionDecoderOptions {
   ids?: Partial<SpecialIds>;
 }
 
+/**
+ * A decoding engine other than the model's own `IncrementalDecoder` (e.g. `OnnxDecoder` of `@vlp/onnx`),
+ * made for maxImages × maxWidth sequences of the layout's length R + 2 + maxTgtLength, and the configuration
+ * of the model it runs.
+ */
+export interface EngineSource {
+  config: VlpConfig;
+  engine: DecodingEngine;
+}
+
 /** Region inputs of B images, and optional layout overrides (SCST passes its training example's mask). */
 export interface ImageBatch {
   /** [B, R, F] */
@@ -60,22 +77,35 @@ export interface DropoutOption {
 
 /** Decodes captions of batches of images with one model (see the module doc). */
 export class CaptionDecoder {
-  readonly model: VlpModel;
+  readonly config: VlpConfig;
   readonly ids: Readonly<SpecialIds>;
   /** the layout of maxImages images */
   readonly layout: DecodeLayout;
-  readonly incremental: IncrementalDecoder;
+  /** the engine doing the compute: the model's IncrementalDecoder, or the one given */
+  readonly incremental: DecodingEngine;
 
-  constructor(model: VlpModel, opts: CaptionDecoderOptions) {
+  constructor(model: VlpModel | EngineSource, opts: CaptionDecoderOptions) {
     const R = model.config.regions, T = opts.maxTgtLength ?? 20;
-    this.model = model;
+    this.config = model.config;
     this.ids = { ...SPECIAL_IDS, ...opts.ids };
     this.layout = decodeLayout({ images: opts.maxImages, regions: R, maxTgtLength: T, ids: this.ids });
-    this.incremental = new IncrementalDecoder(model, {
-      maxImages: opts.maxImages,
-      maxWidth: opts.maxWidth ?? 1,
-      maxLength: this.layout.length,
-    });
+    const maxWidth = opts.maxWidth ?? 1;
+    if ("engine" in model) {
+      const e = model.engine;
+      if (e.maxImages < opts.maxImages || e.maxWidth < maxWidth || e.maxLength !== this.layout.length) {
+        throw new RangeError(
+          `Cannot decode on the given engine: it holds ${e.maxImages} × ${e.maxWidth} sequences of length ${e.maxLength}, ` +
+            `expected ${opts.maxImages} × ${maxWidth} of length ${this.layout.length}`,
+        );
+      }
+      this.incremental = e;
+    } else {
+      this.incremental = new IncrementalDecoder(model, {
+        maxImages: opts.maxImages,
+        maxWidth,
+        maxLength: this.layout.length,
+      });
+    }
   }
 
   /** Most images per call. */
@@ -85,7 +115,7 @@ export class CaptionDecoder {
 
   /** A model scorer for B ≤ maxImages images (the search loops' view of the model). */
   scorer(images: ImageBatch, opts: DropoutOption = {}): ModelScorer {
-    const { R, F } = this.model.dims;
+    const { regions: R, regionFeatureSize: F } = this.config;
     const B = images.regionFeats.length / (R * F);
     if (!Number.isInteger(B) || B < 1 || B > this.maxImages) {
       throw new RangeError(

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Rng } from "@vlp/testing";
+import { microConfig, Rng } from "@vlp/testing";
 import { IncrementalDecoder, parseConfig, ReferenceBackend, type VlpConfig, VlpModel } from "@vlp/model";
 import { CaptionDecoder } from "./caption_decoder.ts";
 import { decodeLayout } from "./layout.ts";
@@ -7,23 +7,7 @@ import { beamSearch } from "./search.ts";
 import { BiasedScorer, FakeScorer } from "./test_utils.ts";
 
 // A micro model (float64) with its own special ids: [PAD] 0, [CLS] 1, [UNK] 2, [SEP] 3, [MASK] 4.
-const micro = (over: Partial<VlpConfig> = {}) =>
-  parseConfig({
-    vocabSize: 30,
-    hiddenSize: 8,
-    numLayers: 2,
-    numHeads: 2,
-    intermediateSize: 12,
-    maxPositions: 16,
-    regions: 3,
-    regionFeatureSize: 6,
-    regionHiddenSize: 5,
-    regionGeometrySize: 4,
-    initializerRange: 0.5,
-    hiddenDropout: 0.2,
-    attentionDropout: 0.15,
-    ...over,
-  });
+const micro = (over: Partial<VlpConfig> = {}) => parseConfig({ ...microConfig, vocabSize: 30, ...over });
 const ids = { pad: 0, cls: 1, unk: 2, sep: 3, mask: 4 };
 const T = 8;
 

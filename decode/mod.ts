@@ -51,6 +51,7 @@ export {
   CaptionDecoder,
   type CaptionDecoderOptions,
   type DropoutOption,
+  type EngineSource,
   type ImageBatch,
 } from "./caption_decoder.ts";
 export {

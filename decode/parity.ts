@@ -13,9 +13,16 @@
  * @module
  */
 import { join } from "node:path";
-import { readNpyFile, toFloat32 } from "@vlp/features";
-import { type Backend, createModel } from "@vlp/model";
-import { compare, fixtureConfig, type ParityCheck, readManifest, toInt32 } from "@vlp/model/parity";
+import { type Backend, createModel, type DecodingEngine } from "@vlp/model";
+import {
+  checkList,
+  compare,
+  fixtureArrays,
+  fixtureConfig,
+  type ParityCheck,
+  readManifest,
+  TOLERANCES,
+} from "@vlp/model/parity";
 import { CaptionDecoder } from "./caption_decoder.ts";
 import { decodeLayout } from "./layout.ts";
 import { padSequences } from "./search.ts";
@@ -38,32 +45,35 @@ export interface DecodeParityOptions {
   log?: (line: string) => void;
 }
 
-const EXACT = { atol: 0, rtol: 0, tolerance: "exactly equal" };
-const SCORES = { atol: 1e-4, rtol: 0, tolerance: "|a-e| <= 1e-4" };
+const EXACT = TOLERANCES.exact;
+const SCORES = TOLERANCES.forward; // |a − e| ≤ 1e-4
 
-/** Run every decoding check the fixture supports on a backend (see the module doc). */
+/** Makes a decoding engine other than our own for the searches (e.g. ONNX Runtime's `OnnxDecoder`). */
+export type EngineFactory = (
+  sizes: { maxImages: number; maxWidth: number; maxLength: number },
+) => Promise<DecodingEngine>;
+
+/**
+ * Run every decoding check the fixture supports on a backend, or on the engine a factory makes for the
+ * fixture's checkpoint (see the module doc).
+ */
 export async function decodeParityChecks(
   fixtureDir: string,
-  backend: Backend,
+  backend: Backend | EngineFactory,
   opts: DecodeParityOptions = {},
 ): Promise<ParityCheck[]> {
   const log = opts.log ?? (() => {});
   const m = await readManifest(fixtureDir);
   const settings = (m.values["decode_settings"] ?? {}) as Record<string, FixtureDecodeSettings>;
-  const has = (k: string) => k in m.arrays;
-  const arr = (k: string) => readNpyFile(join(fixtureDir, `${k}.npy`));
-  const checks: ParityCheck[] = [];
-  const add = (c: ParityCheck) => {
-    checks.push(c);
-    log(`${c.pass ? "ok  " : "FAIL"} ${c.name}: max abs ${c.maxAbs.toExponential(3)} (${c.tolerance})`);
-  };
+  const { has, f32, i32 } = fixtureArrays(fixtureDir, m);
+  const { checks, add } = checkList(log);
   const runs = Object.keys(settings).filter((k) => has(`decode_${k}_ids`));
   if (!has("decode_input_ids") || runs.length === 0) return checks;
 
   const config = fixtureConfig(m);
   const R = config.regions, A = R + 2;
-  const inputIds = toInt32(await arr("decode_input_ids"));
-  const segmentIds = toInt32(await arr("decode_segment_ids"));
+  const inputIds = await i32("decode_input_ids");
+  const segmentIds = await i32("decode_segment_ids");
   const B = inputIds.length / A, L = segmentIds.length / B, T = L - A;
 
   // ---- layout -------------------------------------------------------------------------------------------
@@ -71,17 +81,13 @@ export async function decodeParityChecks(
   add(compare("decode_input_ids", lay.inputIds, inputIds, EXACT));
   add(compare("decode_segment_ids", lay.segmentIds, segmentIds, EXACT));
   if (has("decode_position_ids")) {
-    add(compare("decode_position_ids", lay.positionIds, toInt32(await arr("decode_position_ids")), EXACT));
+    add(compare("decode_position_ids", lay.positionIds, await i32("decode_position_ids"), EXACT));
   }
   if (has("decode_attention_mask")) {
-    add(
-      compare("decode_attention_mask", lay.attentionMask, toInt32(await arr("decode_attention_mask")), EXACT),
-    );
+    add(compare("decode_attention_mask", lay.attentionMask, await i32("decode_attention_mask"), EXACT));
   }
 
   // ---- searches -----------------------------------------------------------------------------------------
-  log(`loading ${join(fixtureDir, "model.bin")}`);
-  const model = await createModel({ config, backend, checkpoint: join(fixtureDir, "model.bin") });
   const maxWidth = Math.max(...runs.map((k) => settings[k].beam_size));
   const s0 = settings[runs[0]];
   const ids = { mask: s0.mask_word_id ?? 103, sep: s0.eos_id ?? 102 };
@@ -94,22 +100,28 @@ export async function decodeParityChecks(
       throw new RangeError(`Cannot check decode settings "${k}": forbid_ignore_word needs a vocabulary`);
     }
   }
-  const dec = new CaptionDecoder(model, { maxImages: B, maxWidth, maxTgtLength: T, ids });
+  log(
+    typeof backend === "function"
+      ? "searches on the given engine"
+      : `loading ${join(fixtureDir, "model.bin")}`,
+  );
+  const source = typeof backend === "function"
+    ? { config, engine: await backend({ maxImages: B, maxWidth, maxLength: L }) }
+    : await createModel({ config, backend, checkpoint: join(fixtureDir, "model.bin") });
+  const dec = new CaptionDecoder(source, { maxImages: B, maxWidth, maxTgtLength: T, ids });
   const images = {
-    regionFeats: toFloat32(await arr("region_feats")).subarray(0, B * R * config.regionFeatureSize),
-    visPe: toFloat32(await arr("vis_pe")).subarray(0, B * R * config.regionGeometrySize),
+    regionFeats: (await f32("region_feats")).subarray(0, B * R * config.regionFeatureSize),
+    visPe: (await f32("vis_pe")).subarray(0, B * R * config.regionGeometrySize),
   };
   for (const name of runs) {
     const s = settings[name];
-    const expected = toInt32(await arr(`decode_${name}_ids`));
+    const expected = await i32(`decode_${name}_ids`);
     log(`decode ${name} (beam size ${s.beam_size})`);
     if (s.beam_size <= 1) {
       const r = await dec.greedy(images, { stopEarly: false });
       add(compare(`decode_${name}_ids`, r.ids, expected, EXACT));
       if (has(`decode_${name}_scores`)) {
-        add(
-          compare(`decode_${name}_scores`, r.scores, toFloat32(await arr(`decode_${name}_scores`)), SCORES),
-        );
+        add(compare(`decode_${name}_scores`, r.scores, await f32(`decode_${name}_scores`), SCORES));
       }
     } else {
       const r = await dec.beam(images, {

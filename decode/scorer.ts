@@ -1,11 +1,12 @@
 /**
  * The boundary between the search loops and the model: a {@linkcode StepScorer} gives the logits of the
- * `[MASK]` of every live sequence, one step at a time. {@linkcode ModelScorer} runs `@vlp/model`'s
- * `IncrementalDecoder` (key/value cache); tests drive the same loops with fake scorers.
+ * `[MASK]` of every live sequence, one step at a time. {@linkcode ModelScorer} runs any `DecodingEngine` of
+ * `@vlp/model`: its `IncrementalDecoder` (key/value cache) or ONNX Runtime's `OnnxDecoder` (`@vlp/onnx`);
+ * tests drive the same loops with fake scorers.
  *
  * @module
  */
-import type { IncrementalDecoder, Numbers, StartInputs, Tensor } from "@vlp/model";
+import type { DecodingEngine, Numbers, StartInputs } from "@vlp/model";
 import type { FloatRows } from "./scores.ts";
 
 /** What the search loops need from a model (sequence n = b·W + w after `expand(W)`). */
@@ -27,46 +28,37 @@ export interface StepScorer {
 }
 
 /**
- * A {@linkcode StepScorer} over an `IncrementalDecoder` (logits are read back to the host each step). The
- * inputs are `IncrementalDecoder.start`'s; `dropoutRng` there runs the decode in train mode (dropout on).
+ * A {@linkcode StepScorer} over a `DecodingEngine` (logits come back to the host each step). The inputs are
+ * the engine's start inputs; `dropoutRng` there runs our `IncrementalDecoder` in train mode (dropout on).
  */
 export class ModelScorer implements StepScorer {
   readonly vocabSize: number;
   readonly images: number;
   readonly maxSteps: number;
-  readonly #dec: IncrementalDecoder;
+  readonly #dec: DecodingEngine;
   readonly #inputs: StartInputs;
 
-  constructor(decoder: IncrementalDecoder, inputs: StartInputs) {
-    const { R, F } = decoder.model.dims;
+  constructor(decoder: DecodingEngine, inputs: StartInputs) {
     this.#dec = decoder;
     this.#inputs = inputs;
-    this.vocabSize = decoder.model.dims.V;
-    this.images = inputs.regionFeats.length / (R * F);
+    this.vocabSize = decoder.vocabSize;
+    this.images = inputs.inputIds.length / decoder.promptLength;
     this.maxSteps = decoder.maxSteps;
   }
 
-  async start(): Promise<FloatRows> {
-    return await this.#read(this.#dec.start(this.#inputs));
+  start(): Promise<FloatRows> {
+    return this.#dec.startLogits(this.#inputs);
   }
 
   expand(width: number): void {
     this.#dec.expand(width);
   }
 
-  async step(tokens: Int32Array): Promise<FloatRows> {
-    return await this.#read(this.#dec.step(tokens));
+  step(tokens: Int32Array): Promise<FloatRows> {
+    return this.#dec.stepLogits(tokens);
   }
 
   reorder(src: Numbers): void {
     this.#dec.reorder(src);
-  }
-
-  async #read(t: Tensor): Promise<FloatRows> {
-    const host = await this.#dec.model.backend.read(t);
-    if (host instanceof Int32Array) {
-      throw new TypeError("Cannot read logits: the backend returned int32 data");
-    }
-    return host;
   }
 }

@@ -15,6 +15,8 @@
  *
  * @module
  */
+import type { BertAdamHyper } from "./kernels/bert_adam.ts";
+export type { BertAdamHyper };
 
 /** Element type of a tensor: the backend's float type, or 32-bit integers (ids, indices). */
 export type DType = "float" | "int32";
@@ -42,27 +44,16 @@ export type HostArray = Float32Array | Float64Array | Int32Array;
  * Σ iₓ·strideA[x] in `a` (likewise b, c); a stride of 0 broadcasts. Offsets come from views.
  */
 export interface MatmulArgs {
-  /** A (a view: its first element is the start of batch item 0) */
   a: Tensor;
-  /** B */
   b: Tensor;
-  /** C (output) */
   c: Tensor;
-  /** rows of op(A) and C */
   m: number;
-  /** columns of op(B) and C */
   n: number;
-  /** inner dimension */
   k: number;
-  /** A stored transposed ([k, m]) */
   transA?: boolean;
-  /** B stored transposed ([n, k]) */
   transB?: boolean;
-  /** row stride of A (default: its row length) */
   lda?: number;
-  /** row stride of B (default: its row length) */
   ldb?: number;
-  /** row stride of C (default n) */
   ldc?: number;
   /** default 1 */
   alpha?: number;
@@ -70,13 +61,9 @@ export interface MatmulArgs {
   beta?: number;
   /** [n], added to every row; only with beta = 0 */
   bias?: Tensor;
-  /** batch shape, up to 3 dims (default: no batch) */
   batch?: readonly number[];
-  /** element stride of A per batch dim (0 broadcasts) */
   strideA?: readonly number[];
-  /** element stride of B per batch dim */
   strideB?: readonly number[];
-  /** element stride of C per batch dim */
   strideC?: readonly number[];
 }
 
@@ -106,13 +93,9 @@ export interface EmbeddingArgs {
 
 /** Gradients of {@linkcode Backend.embeddingBackward}. */
 export interface EmbeddingBackwardArgs {
-  /** [B, L] int32 token ids */
   ids: Tensor;
-  /** [B, L] int32 segment ids */
   segmentIds: Tensor;
-  /** position of slot 0 (unless positionIds) */
   posOffset: number;
-  /** [B, L] int32 explicit positions */
   positionIds?: Tensor;
   /** [B, L, C] */
   dout: Tensor;
@@ -266,7 +249,7 @@ export interface Backend {
 }
 
 /** Arguments of {@linkcode Backend.bertAdamUpdate}: four tensors of one size and the step's hyper-parameters. */
-export interface BertAdamArgs {
+export interface BertAdamArgs extends BertAdamHyper {
   /** parameter (read-write) */
   param: Tensor;
   /** its gradient (read) */
@@ -275,18 +258,6 @@ export interface BertAdamArgs {
   m: Tensor;
   /** second moment (read-write) */
   v: Tensor;
-  /** learning rate of this step */
-  lr: number;
-  /** decoupled weight decay of the tensor's group */
-  weightDecay: number;
-  /** default 0.9 */
-  beta1?: number;
-  /** default 0.999 */
-  beta2?: number;
-  /** default 1e-6 */
-  eps?: number;
-  /** default 1.0; ≤ 0 disables the clip */
-  maxGradNorm?: number;
 }
 
 /** Πshape. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadTorchStateDict, type NdArray, readNpz, toFloat32 } from "@vlp/features";
-import { assertClose, fixturePath } from "@vlp/testing";
+import { assertClose, fixturePath, microConfig } from "@vlp/testing";
 import {
   adaptPretrained,
   createModel,
@@ -13,7 +13,6 @@ import {
 import { readBertConfig, tinyConfig } from "./config.ts";
 import { VlpModel } from "./vlp.ts";
 import { ReferenceBackend } from "./backends/reference.ts";
-import { microConfig } from "./test_utils.ts";
 
 const ADAPT = fixturePath("fixtures/vlp-adapt");
 const TINY = fixturePath("fixtures/vlp-tiny/model.bin");

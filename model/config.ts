@@ -113,17 +113,29 @@ export const tinyConfig: VlpConfig = parseConfig({
 
 /** Fields of a BERT `bert_config.json` that the model uses. */
 export interface BertJsonConfig {
+  /** V */
   vocab_size: number;
+  /** C */
   hidden_size: number;
+  /** NL */
   num_hidden_layers: number;
+  /** NH */
   num_attention_heads: number;
+  /** I */
   intermediate_size: number;
+  /** must be "gelu" */
   hidden_act?: string;
+  /** hidden dropout (default 0.1) */
   hidden_dropout_prob?: number;
+  /** attention dropout (default 0.1) */
   attention_probs_dropout_prob?: number;
+  /** position table rows (default 512) */
   max_position_embeddings?: number;
+  /** ignored: VLP uses 6 */
   type_vocab_size?: number;
+  /** init std (default 0.02) */
   initializer_range?: number;
+  /** ignored: VLP uses 1e-5 */
   layer_norm_eps?: number;
   /** VLP sizes that are not BERT fields (optional; for small synthetic models): `vis_embed.0` output */
   region_hidden_size?: number;
@@ -133,6 +145,7 @@ export interface BertJsonConfig {
   region_geometry_size?: number;
   /** A: VQA answers (default 3129) */
   num_answers?: number;
+  /** other fields are ignored */
   [key: string]: unknown;
 }
 

@@ -27,6 +27,10 @@
  * position's keys/values are cached as computed, so its dropout mask stays fixed in later steps, as the
  * original's cached hidden states do.
  *
+ * The decoder implements {@linkcode DecodingEngine} (`startLogits`/`stepLogits` read the logits to the host),
+ * the interface search code is written against; argument checks and each call's ids, segment ids and mask
+ * come from the shared {@linkcode DecodeSchedule}.
+ *
  * @example Usage (greedy)
  * ```ts ignore
  * const dec = new IncrementalDecoder(model, { maxImages: B });
@@ -42,6 +46,7 @@ import type { Rng } from "./rng.ts";
 import { linear } from "./layers.ts";
 import { additiveMask } from "./kernels/softmax.ts";
 import type { VlpModel } from "./vlp.ts";
+import { DecodeSchedule, type DecodingEngine, type StartInputs, type StepInputs } from "./decode_schedule.ts";
 
 /** Options of {@linkcode IncrementalDecoder}. */
 export interface IncrementalOptions {
@@ -51,24 +56,6 @@ export interface IncrementalOptions {
   maxWidth?: number;
   /** Positions of a finished sequence, prompt included (default R + 2 + 20 = 122 for R = 100). */
   maxLength?: number;
-}
-
-/** Inputs of {@linkcode IncrementalDecoder.start}. */
-export interface StartInputs {
-  /** [B, R, F] */
-  regionFeats: Numbers;
-  /** [B, R, G] */
-  visPe: Numbers;
-  /** [B, A] prompt ids ([CLS], R × [UNK], [SEP]) */
-  inputIds: Numbers;
-  /** [B, maxLength] segment ids of every position (VLP: 4 for the prompt, 5 after) */
-  segmentIds: Numbers;
-  /** [B, maxLength, maxLength] 0/1 mask to slice per step (default: the decoder-time mask) */
-  attentionMask?: Numbers;
-  /** id appended as the `[MASK]` (default 103) */
-  maskId?: number;
-  /** Train mode: dropout at every site (see the module doc), seeds drawn from this generator. */
-  dropoutRng?: Rng;
 }
 
 interface StepBuffers {
@@ -109,7 +96,7 @@ interface StepBuffers {
 }
 
 /** Incremental decoding state of up to maxImages × maxWidth sequences (see the module doc). */
-export class IncrementalDecoder {
+export class IncrementalDecoder implements DecodingEngine {
   /** The model whose weights are used. */
   readonly model: VlpModel;
   /** A = R + 2 prompt positions. */
@@ -125,12 +112,7 @@ export class IncrementalDecoder {
   #gen: Tensor[]; // per layer [Nmax, T, 2C]
   #genSpare: Tensor[];
   readonly #buf: StepBuffers;
-  #images = 0;
-  #width = 1;
-  #pos = -1; // position of the current [MASK]; -1 before start()
-  #segHost: Int32Array = new Int32Array(0); // [B, maxLength]
-  #maskHost: Float32Array | null = null; // [B, maxLength, maxLength] 0/1
-  #maskId = 103;
+  readonly #s: DecodeSchedule; // images, width, position, per-image segment ids and mask; argument checks
   #dropoutRng: Rng | null = null;
 
   /** Allocate the caches and step buffers for the largest decode the options allow. */
@@ -138,25 +120,13 @@ export class IncrementalDecoder {
     const cfg = model.config;
     this.model = model;
     this.#be = model.backend;
-    this.promptLength = cfg.regions + 2;
-    this.maxLength = opts.maxLength ?? this.promptLength + 20;
-    this.maxImages = opts.maxImages;
-    this.maxWidth = opts.maxWidth ?? 1;
     const { C, NH, I, V, R, F, FH, G, NL } = model.dims;
+    this.#s = new DecodeSchedule({ R, F, G, maxPositions: cfg.maxPositions }, opts);
+    this.promptLength = this.#s.promptLength;
+    this.maxLength = this.#s.maxLength;
+    this.maxImages = this.#s.maxImages;
+    this.maxWidth = this.#s.maxWidth;
     const A = this.promptLength, T = this.maxLength - A;
-    if (
-      !(Number.isInteger(this.maxImages) && this.maxImages >= 1 && Number.isInteger(this.maxWidth) &&
-        this.maxWidth >= 1)
-    ) {
-      throw new RangeError(
-        `Cannot create decoder: maxImages ${this.maxImages} and maxWidth ${this.maxWidth} must be ≥ 1`,
-      );
-    }
-    if (T < 1 || this.maxLength > cfg.maxPositions) {
-      throw new RangeError(
-        `Cannot create decoder: maxLength ${this.maxLength} must be in (${A}, ${cfg.maxPositions}] (prompt R + 2 = ${A})`,
-      );
-    }
     const be = this.#be;
     const Bm = this.maxImages, Nm = Bm * this.maxWidth;
     this.#prefix = Array.from({ length: NL }, () => be.alloc([Bm, A, 2 * C]));
@@ -203,123 +173,73 @@ export class IncrementalDecoder {
     };
   }
 
+  /** V: logits per row. */
+  get vocabSize(): number {
+    return this.model.dims.V;
+  }
+
   /** Current number of sequences (images × width). */
   get numSequences(): number {
-    return this.#images * this.#width;
+    return this.#s.numSequences;
   }
 
   /** Sequences per image. */
   get width(): number {
-    return this.#width;
+    return this.#s.width;
   }
 
   /** Position of the `[MASK]` whose logits the last call returned (−1 before start). */
   get position(): number {
-    return this.#pos;
+    return this.#s.position;
   }
 
   /** Logits calls of a full decode: start() plus maxSteps − 1 steps (VLP: 20). */
   get maxSteps(): number {
-    return this.maxLength - this.promptLength;
+    return this.#s.maxSteps;
   }
 
   /** Run the prompt of B images (see the module doc); returns the [B, V] logits of the `[MASK]` at A. */
   start(inp: StartInputs): Tensor {
-    const { R, F, G } = this.model.dims;
-    const A = this.promptLength, L = this.maxLength;
-    const B = inp.regionFeats.length / (R * F);
-    if (!Number.isInteger(B) || B < 1 || B > this.maxImages) {
-      throw new RangeError(
-        `Cannot start decoding: regionFeats has ${inp.regionFeats.length} elements, B must be 1..${this.maxImages} (R·F = ${
-          R * F
-        })`,
-      );
-    }
-    const need = (name: string, n: number, a: Numbers | undefined) => {
-      if (!a || a.length !== n) {
-        throw new TypeError(`Cannot start decoding: "${name}" has ${a?.length} elements, expected ${n}`);
-      }
-    };
-    need("visPe", B * R * G, inp.visPe);
-    need("inputIds", B * A, inp.inputIds);
-    need("segmentIds", B * L, inp.segmentIds);
-    if (inp.attentionMask) need("attentionMask", B * L * L, inp.attentionMask);
-    this.#images = B;
-    this.#width = 1;
-    this.#segHost = Int32Array.from(inp.segmentIds);
-    this.#maskHost = inp.attentionMask ? Float32Array.from(inp.attentionMask) : null;
-    this.#maskId = inp.maskId ?? 103;
+    const step = this.#s.start(inp);
     this.#dropoutRng = inp.dropoutRng ?? null;
-    const ids = new Int32Array(B * (A + 1));
-    for (let b = 0; b < B; b++) {
-      for (let l = 0; l < A; l++) ids[b * (A + 1) + l] = inp.inputIds[b * A + l];
-      ids[b * (A + 1) + A] = this.#maskId;
-    }
-    this.#regionBranches(inp, B);
-    this.#pos = A;
-    return this.#run(ids, 0, A + 1);
+    this.#regionBranches(inp, step.N);
+    return this.#run(step);
+  }
+
+  /** {@linkcode IncrementalDecoder.start}, read to the host ({@linkcode DecodingEngine}). */
+  async startLogits(inp: StartInputs): Promise<Float32Array | Float64Array> {
+    return (await this.#be.read(this.start(inp))) as Float32Array | Float64Array;
   }
 
   /** Make each image W sequences (n = b·W + w) after start(). */
   expand(width: number): void {
-    if (this.#pos < 0) throw new RangeError("Cannot expand: start() was not called");
-    if (this.#width !== 1) {
-      throw new RangeError(`Cannot expand: sequences are already expanded to width ${this.#width}`);
-    }
-    if (!(Number.isInteger(width) && width >= 1 && width <= this.maxWidth)) {
-      throw new RangeError(`Cannot expand to width ${width}: must be 1..${this.maxWidth}`);
-    }
     // only the scratch [MASK] slot is in the generation cache so far: nothing to copy
-    this.#width = width;
+    this.#s.expand(width);
   }
 
   /** Append one token per sequence (where the last `[MASK]` was) and a new `[MASK]`; returns [N, V] logits. */
   step(tokens: Numbers): Tensor {
-    const N = this.numSequences;
-    if (this.#pos < 0) throw new RangeError("Cannot step: start() was not called");
-    if (tokens.length !== N) throw new TypeError(`Cannot step: ${tokens.length} tokens for ${N} sequences`);
-    if (this.#pos + 1 >= this.maxLength) {
-      throw new RangeError(`Cannot step: position ${this.#pos + 1} is beyond maxLength ${this.maxLength}`);
-    }
-    const ids = new Int32Array(N * 2);
-    for (let n = 0; n < N; n++) {
-      ids[2 * n] = tokens[n];
-      ids[2 * n + 1] = this.#maskId;
-    }
-    const start = this.#pos;
-    this.#pos++;
-    return this.#run(ids, start, 2);
+    return this.#run(this.#s.step(tokens));
+  }
+
+  /** {@linkcode IncrementalDecoder.step}, read to the host ({@linkcode DecodingEngine}). */
+  async stepLogits(tokens: Numbers): Promise<Float32Array | Float64Array> {
+    return (await this.#be.read(this.step(tokens))) as Float32Array | Float64Array;
   }
 
   /** Sequence n takes the state of sequence src[n] (same image: ⌊src[n]/W⌋ = ⌊n/W⌋). */
   reorder(src: Numbers): void {
-    const N = this.numSequences, W = this.#width;
-    if (src.length !== N) throw new TypeError(`Cannot reorder: ${src.length} indices for ${N} sequences`);
-    const idx = new Int32Array(N);
-    for (let n = 0; n < N; n++) {
-      const s = src[n];
-      if (!(Number.isInteger(s) && s >= 0 && s < N && Math.floor(s / W) === Math.floor(n / W))) {
-        throw new RangeError(
-          `Cannot reorder: sequence ${n} (image ${Math.floor(n / W)}) cannot take sequence ${s}`,
-        );
-      }
-      idx[n] = s;
-    }
-    // only the filled slots (generated tokens before the current [MASK]) carry state
+    const idx = this.#s.reorder(src), N = idx.length;
     const be = this.#be;
     const T = this.maxLength - this.promptLength, C2 = 2 * this.model.dims.C;
-    const filled = (this.#pos - this.promptLength) * C2;
-    if (filled === 0) return;
+    const index = be.view(this.#buf.srcIdx, 0, [1, N]);
+    be.write(index, idx);
     for (let l = 0; l < this.#gen.length; l++) {
-      for (let n = 0; n < N; n++) {
-        be.copyStrided({
-          src: be.view(this.#gen[l], idx[n] * T * C2, [filled]),
-          dst: be.view(this.#genSpare[l], n * T * C2, [filled]),
-          shape: [1, 1, filled],
-          srcStride: [0, 0],
-          dstStride: [0, 0],
-        });
-      }
+      be.gatherRows({
+        x: be.view(this.#gen[l], 0, [1, N, T * C2]),
+        index,
+        out: be.view(this.#genSpare[l], 0, [1, N, T * C2]),
+      });
     }
     [this.#gen, this.#genSpare] = [this.#genSpare, this.#gen];
   }
@@ -357,25 +277,24 @@ export class IncrementalDecoder {
   }
 
   /** One forward over Lq new positions starting at `start` for every sequence; returns [N, V] logits. */
-  #run(idsHost: Int32Array, start: number, Lq: number): Tensor {
+  #run(step: StepInputs): Tensor {
     const be = this.#be, w = this.model.weights, b = this.#buf, cfg = this.model.config;
     const { C, NH, HS, I, V, R, NL } = this.model.dims;
+    const { start, Lq, Lk, N, W } = step;
     const first = start === 0;
     const pHidden = this.#dropP("hidden"), pAttn = this.#dropP("attention");
     const A = this.promptLength, T = this.maxLength - A;
-    const B = this.#images, W = first ? 1 : this.#width, N = B * W;
-    const rows = N * Lq, Lk = start + Lq, Lg = Lk - A; // key columns: A prefix + Lg generation slots
+    const B = N / W;
+    const rows = N * Lq, Lg = Lk - A; // key columns: A prefix + Lg generation slots
     const eps = cfg.layerNormEps, C3 = 3 * C, C2 = 2 * C;
     const v = (t: Tensor, ...s: number[]) => be.view(t, 0, s);
     // inputs of this step
-    const seg = new Int32Array(rows);
-    for (let n = 0; n < N; n++) {
-      const img = Math.floor(n / W);
-      for (let i = 0; i < Lq; i++) seg[n * Lq + i] = this.#segHost[img * this.maxLength + start + i];
-    }
-    be.write(v(b.ids, rows), idsHost);
-    be.write(v(b.seg, rows), seg);
-    be.write(v(b.mask, N, Lq, Lk), this.#stepMask(N, W, start, Lq, Lk));
+    be.write(v(b.ids, rows), step.ids);
+    be.write(v(b.seg, rows), step.segmentIds);
+    const mask = be.floatType === "float64"
+      ? new Float64Array(step.mask.length)
+      : new Float32Array(step.mask.length);
+    be.write(v(b.mask, N, Lq, Lk), additiveMask(step.mask, mask));
     // embeddings (regions in slots 1..R on the first step only)
     const x3 = v(b.x, N, Lq, C);
     be.embedding({
@@ -545,25 +464,5 @@ export class IncrementalDecoder {
     const logits = v(b.logits, N, V);
     linear(be, t3, w.wte, w.lmBias, logits);
     return logits;
-  }
-
-  /** Additive mask [N, Lq, Lk] of a step: rows start..start+Lq−1, columns 0..Lk−1. */
-  #stepMask(N: number, W: number, start: number, Lq: number, Lk: number): Float32Array | Float64Array {
-    const L = this.maxLength, A = this.promptLength;
-    const m01 = new Float32Array(N * Lq * Lk);
-    for (let n = 0; n < N; n++) {
-      const img = Math.floor(n / W);
-      for (let i = 0; i < Lq; i++) {
-        const row = start + i, o = (n * Lq + i) * Lk;
-        if (this.#maskHost) {
-          const src = (img * L + row) * L;
-          for (let j = 0; j < Lk; j++) m01[o + j] = this.#maskHost[src + j];
-        } else {
-          for (let j = 0; j < Lk; j++) m01[o + j] = j < A || (row >= A && j <= row) ? 1 : 0;
-        }
-      }
-    }
-    const out = this.#be.floatType === "float64" ? new Float64Array(m01.length) : m01;
-    return additiveMask(m01, out);
   }
 }

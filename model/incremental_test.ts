@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { assertClose, fixturePath, Rng } from "@vlp/testing";
+import { assertClose, fixturePath, microConfig, Rng } from "@vlp/testing";
 import { readNpyFile, toFloat32 } from "@vlp/features";
 import { ReferenceBackend } from "./backends/reference.ts";
 import { VlpModel } from "./vlp.ts";
@@ -10,7 +10,6 @@ import { createModel } from "./checkpoint.ts";
 import { parseConfig, tinyConfig } from "./config.ts";
 import { toInt32 } from "./parity.ts";
 import { decoderMask } from "./masks.ts";
-import { microConfig } from "./test_utils.ts";
 import type { Batch } from "./batch.ts";
 
 const cfg = microConfig;

@@ -1,6 +1,6 @@
 /**
  * @vlp/model: the VLP transformer (BERT-base + region embedding) with hand-written backward, on swappable
- * backends (plain TypeScript reference in float32/float64, OpenBLAS through FFI, later WebGPU), checkpoint
+ * backends (plain TypeScript reference in float32/float64, OpenBLAS through FFI, WebGPU), checkpoint
  * loading and saving in VLP's state_dict format, and an incremental decoding forward with a key/value cache.
  *
  * See model/README.md for the backend interface and an end-to-end example.
@@ -15,9 +15,18 @@ export * from "./vlp.ts";
 export { Rng, type RngState } from "./rng.ts";
 export { type Args, cpuData, CpuTensor, ReferenceBackend } from "./backends/reference.ts";
 export { BlasBackend, type BlasOptions } from "./backends/blas.ts";
-export { BACKEND_NAMES, type BackendName, blasRequired, createBackend } from "./backends/create.ts";
+export {
+  BACKEND_NAMES,
+  type BackendName,
+  blasRequired,
+  createBackend,
+  openBackend,
+} from "./backends/create.ts";
+export { WebGpuBackend, type WebGpuOptions } from "./backends/webgpu/backend.ts";
+export { NoAdapterError } from "./backends/webgpu/device.ts";
 export * from "./checkpoint.ts";
 export * from "./masks.ts";
+export * from "./decode_schedule.ts";
 export * from "./incremental.ts";
 export * from "./predict.ts";
 export { backendConformance, type ConformanceResult } from "./backends/conformance.ts";

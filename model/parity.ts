@@ -101,6 +101,13 @@ export function toInt32(a: NdArray): Int32Array {
   return Int32Array.from(toFloat32(a));
 }
 
+/** A tolerance |a − e| ≤ atol + rtol·|e| and its description for reports. */
+export interface Tolerance {
+  atol: number;
+  rtol: number;
+  tolerance: string;
+}
+
 /**
  * One check: pass when |a − e| ≤ atol + rtol·|e| everywhere (NaN fails); `maxAbs`, `maxRel` as in the module
  * doc; a length mismatch fails.
@@ -109,7 +116,7 @@ export function compare(
   name: string,
   actual: ArrayLike<number>,
   expected: ArrayLike<number>,
-  tol: { atol: number; rtol: number; tolerance: string },
+  tol: Tolerance,
 ): ParityCheck {
   if (actual.length !== expected.length) {
     return {
@@ -139,12 +146,92 @@ export function compare(
 
 const FORWARD = { atol: 1e-4, rtol: 0, tolerance: "|a-e| <= 1e-4" };
 const LOGITS = { atol: 1e-4, rtol: 1e-4, tolerance: "|a-e| <= 1e-4 + 1e-4|e|" };
-const LOSS = (e: number) => ({ atol: 0, rtol: 1e-5, tolerance: `relative 1e-5 (|e| = ${e})` });
+/** The fixtures' tolerances (fixtures/README.md) for forward tensors, logits and exact values (ids). */
+export const TOLERANCES: { forward: Tolerance; logits: Tolerance; exact: Tolerance } = {
+  forward: FORWARD,
+  logits: LOGITS,
+  exact: { atol: 0, rtol: 0, tolerance: "exactly equal" },
+};
+/** The fixtures' loss tolerance: relative 1e-5 of the expected value `e`. */
+export function lossTolerance(e: number): Tolerance {
+  return { atol: 0, rtol: 1e-5, tolerance: `relative 1e-5 (|e| = ${e})` };
+}
+const LOSS = lossTolerance;
 function gradTol(expected: Float32Array) {
   let m = 0;
   for (const v of expected) if (Math.abs(v) > m) m = Math.abs(v);
   const atol = 1e-4 * Math.max(m, 1e-3);
   return { atol, rtol: 0, tolerance: `|a-e| <= 1e-4*max(max|e|, 1e-3) = ${atol.toExponential(2)}` };
+}
+
+/** Cached access to a fixture directory's `.npy` arrays (ids as int32, values as float32). */
+export interface FixtureArrays {
+  /** Whether the manifest lists the array. */
+  has(key: string): boolean;
+  f32(key: string): Promise<Float32Array>;
+  i32(key: string): Promise<Int32Array>;
+}
+
+/** {@linkcode FixtureArrays} of a fixture directory and its manifest. */
+export function fixtureArrays(dir: string, m: FixtureManifest): FixtureArrays {
+  const cache = new Map<string, NdArray>();
+  const arr = async (k: string) => {
+    let a = cache.get(k);
+    if (!a) {
+      a = await readNpyFile(join(dir, `${k}.npy`));
+      cache.set(k, a);
+    }
+    return a;
+  };
+  return {
+    has: (k) => k in m.arrays,
+    f32: async (k) => toFloat32(await arr(k)),
+    i32: async (k) => toInt32(await arr(k)),
+  };
+}
+
+/**
+ * The fixture's training batch with the `mode` masks (`input_ids`, `segment_ids_<mode>`,
+ * `attention_mask_<mode>`, the region inputs, and the masked positions when present); null when the fixture
+ * has no masks of that mode.
+ */
+export async function fixtureBatch(a: FixtureArrays, mode: "s2s" | "bi"): Promise<Batch | null> {
+  if (!a.has(`attention_mask_${mode}`)) return null;
+  return {
+    regionFeats: await a.f32("region_feats"),
+    visPe: await a.f32("vis_pe"),
+    inputIds: await a.i32("input_ids"),
+    segmentIds: await a.i32(`segment_ids_${mode}`),
+    attentionMask: await a.f32(`attention_mask_${mode}`),
+    ...(a.has("masked_pos")
+      ? {
+        maskedPos: await a.i32("masked_pos"),
+        maskedIds: await a.i32("masked_ids"),
+        maskedWeights: await a.f32("masked_weights"),
+      }
+      : {}),
+  };
+}
+
+/** A failed check for a fixture entry that names a parameter the model lacks. */
+export function missingParameter(name: string): ParityCheck {
+  return { name, maxAbs: Infinity, maxRel: Infinity, pass: false, tolerance: "no such parameter" };
+}
+
+/** A list of checks that logs each one as it is added (`ok`/`FAIL`, max errors, tolerance). */
+export function checkList(
+  log: (line: string) => void,
+): { checks: ParityCheck[]; add: (c: ParityCheck) => void } {
+  const checks: ParityCheck[] = [];
+  const add = (c: ParityCheck) => {
+    checks.push(c);
+    log(
+      `${c.pass ? "ok  " : "FAIL"} ${c.name}: max abs ${c.maxAbs.toExponential(3)}, max rel ${
+        c.maxRel.toExponential(3)
+      } (${c.tolerance})`,
+    );
+  };
+  return { checks, add };
 }
 
 /** Options of {@linkcode modelParityChecks}. */
@@ -162,28 +249,9 @@ export async function modelParityChecks(
   const log = opts.log ?? (() => {});
   const m = await readManifest(fixtureDir);
   const config = fixtureConfig(m);
-  const has = (k: string) => k in m.arrays;
-  const cache = new Map<string, NdArray>();
-  const arr = async (k: string) => {
-    let a = cache.get(k);
-    if (!a) {
-      a = await readNpyFile(join(fixtureDir, `${k}.npy`));
-      cache.set(k, a);
-    }
-    return a;
-  };
-  const f32 = async (k: string) => toFloat32(await arr(k));
-  const i32 = async (k: string) => toInt32(await arr(k));
+  const { has, f32, i32 } = fixtureArrays(fixtureDir, m);
   const read = async (t: Tensor) => await backend.read(t);
-  const checks: ParityCheck[] = [];
-  const add = (c: ParityCheck) => {
-    checks.push(c);
-    log(
-      `${c.pass ? "ok  " : "FAIL"} ${c.name}: max abs ${c.maxAbs.toExponential(3)}, max rel ${
-        c.maxRel.toExponential(3)
-      } (${c.tolerance})`,
-    );
-  };
+  const { checks, add } = checkList(log);
 
   log(`loading ${join(fixtureDir, "model.bin")}`);
   const sd = await loadTorchStateDict(join(fixtureDir, "model.bin"));
@@ -191,24 +259,8 @@ export async function modelParityChecks(
   const cap = new VlpModel({ config, task: "img2txt", backend, noInit: true });
   loadStateDict(cap, sd, { source: join(fixtureDir, "model.bin") });
 
-  const regions = { regionFeats: await f32("region_feats"), visPe: await f32("vis_pe") };
-  const masked = has("masked_pos")
-    ? {
-      maskedPos: await i32("masked_pos"),
-      maskedIds: await i32("masked_ids"),
-      maskedWeights: await f32("masked_weights"),
-    }
-    : {};
-  const batchOf = async (mode: "s2s" | "bi"): Promise<Batch | null> =>
-    has(`attention_mask_${mode}`)
-      ? {
-        ...regions,
-        inputIds: await i32("input_ids"),
-        segmentIds: await i32(`segment_ids_${mode}`),
-        attentionMask: await f32(`attention_mask_${mode}`),
-        ...masked,
-      }
-      : null;
+  const arrays = fixtureArrays(fixtureDir, m);
+  const batchOf = (mode: "s2s" | "bi") => fixtureBatch(arrays, mode);
 
   // ---- forward tensors ----------------------------------------------------------------------------------
   for (const mode of ["s2s", "bi"] as const) {
@@ -261,13 +313,7 @@ export async function modelParityChecks(
       const t = grads.get(key);
       const ev = toFloat32(e);
       if (!t) {
-        add({
-          name: `grads_s2s:${key}`,
-          maxAbs: Infinity,
-          maxRel: Infinity,
-          pass: false,
-          tolerance: "no such parameter",
-        });
+        add(missingParameter(`grads_s2s:${key}`));
         continue;
       }
       // a fixture may store only the first rows of a large gradient
@@ -281,7 +327,8 @@ export async function modelParityChecks(
     const vqa = new VlpModel({ config, task: "vqa2", backend, noInit: true });
     loadStateDict(vqa, sd, { source: join(fixtureDir, "model.bin") });
     const batch: Batch = {
-      ...regions,
+      regionFeats: await f32("region_feats"),
+      visPe: await f32("vis_pe"),
       inputIds: await i32("vqa_input_ids"),
       segmentIds: await i32("vqa_segment_ids"),
       attentionMask: await f32("vqa_attention_mask"),
@@ -293,11 +340,7 @@ export async function modelParityChecks(
     if (has("vqa_pred_idx")) {
       const pred = vqaPredictions(logits, config.numAnswers);
       add(
-        compare("vqa_pred_idx", pred, await i32("vqa_pred_idx"), {
-          atol: 0,
-          rtol: 0,
-          tolerance: "exactly equal",
-        }),
+        compare("vqa_pred_idx", pred, await i32("vqa_pred_idx"), TOLERANCES.exact),
       );
     }
     const v = m.values["vqa_loss"];

@@ -263,6 +263,15 @@ export class VlpModel {
     this.backend.fill(this.grads, 0);
   }
 
+  /**
+   * Free the activation buffers (both the evaluation and the training set); the next call allocates them
+   * again. Tensors returned by earlier calls become invalid.
+   */
+  releaseBuffers(): void {
+    for (const a of this.#acts.values()) this.#freeActivations(a);
+    this.#acts.clear();
+  }
+
   /** Read a one-element tensor (a loss) to the host. */
   async readScalar(t: Tensor): Promise<number> {
     return (await this.backend.read(t))[0];

@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import { checkVjp, Rng } from "@vlp/testing";
+import { checkVjp, microConfig, randomBatch, Rng } from "@vlp/testing";
 import { cpuData, ReferenceBackend } from "./backends/reference.ts";
 import { type LossOptions, VlpModel } from "./vlp.ts";
 import type { Task } from "./params.ts";
-import { microConfig, randomBatch } from "./test_utils.ts";
 
 interface Case {
   name: string;
@@ -117,4 +116,8 @@ Deno.test("VlpModel gradients accumulate across calls until zeroGrad()", () => {
   }
   model.zeroGrad();
   assert.ok(cpuData(model.grads).every((v) => v === 0));
+  // buffers can be released and are allocated again on the next call
+  const before = cpuData(model.loss(batch))[0];
+  model.releaseBuffers();
+  assert.equal(cpuData(model.loss(batch))[0], before);
 });

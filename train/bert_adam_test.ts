@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { fixturePath, Rng } from "@vlp/testing";
+import { fixturePath, microConfig, Rng } from "@vlp/testing";
 import {
   type Backend,
   BlasBackend,
@@ -18,18 +18,11 @@ if (!blas && blasRequired()) throw new Error("VLP_REQUIRE_BLAS=1 but OpenBLAS co
 const backends: Backend[] = [new ReferenceBackend(), ...(blas ? [blas] : [])];
 
 const micro = parseConfig({
+  ...microConfig,
   vocabSize: 30,
-  hiddenSize: 8,
   numLayers: 1,
-  numHeads: 2,
-  intermediateSize: 12,
-  maxPositions: 16,
-  regions: 3,
-  regionFeatureSize: 6,
-  regionHiddenSize: 5,
-  regionGeometrySize: 4,
-  numAnswers: 7,
-  initializerRange: 0.5,
+  hiddenDropout: 0.1,
+  attentionDropout: 0.1,
 });
 
 for (const be of backends) {

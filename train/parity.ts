@@ -18,9 +18,19 @@
  * @module
  */
 import { join } from "node:path";
-import { readNpyFile, readNpz, toFloat32 } from "@vlp/features";
-import { type Backend, type Batch, loadCheckpoint, VlpModel } from "@vlp/model";
-import { fixtureConfig, type ParityCheck, readManifest, toInt32 } from "@vlp/model/parity";
+import { readNpz, toFloat32 } from "@vlp/features";
+import { type Backend, loadCheckpoint, VlpModel } from "@vlp/model";
+import {
+  checkList,
+  compare,
+  fixtureArrays,
+  fixtureBatch,
+  fixtureConfig,
+  lossTolerance,
+  missingParameter,
+  type ParityCheck,
+  readManifest,
+} from "@vlp/model/parity";
 import { BertAdam } from "./bert_adam.ts";
 import { type Schedule, SCHEDULES } from "./schedule.ts";
 
@@ -64,19 +74,10 @@ export async function bertAdamParityChecks(
   if (!("bertadam" in m.values)) return [];
   const h = fixtureHyper(m.values.bertadam, manifestPath);
   const trajectory = m.values.bertadam_loss_trajectory as number[] | undefined;
-  const arr = async (k: string) => await readNpyFile(join(fixtureDir, `${k}.npy`));
-  const f32 = async (k: string) => toFloat32(await arr(k));
-  const i32 = async (k: string) => toInt32(await arr(k));
-  const batch: Batch = {
-    regionFeats: await f32("region_feats"),
-    visPe: await f32("vis_pe"),
-    inputIds: await i32("input_ids"),
-    segmentIds: await i32("segment_ids_s2s"),
-    attentionMask: await f32("attention_mask_s2s"),
-    maskedPos: await i32("masked_pos"),
-    maskedIds: await i32("masked_ids"),
-    maskedWeights: await f32("masked_weights"),
-  };
+  const batch = await fixtureBatch(fixtureArrays(fixtureDir, m), "s2s");
+  if (!batch?.maskedPos) {
+    throw new TypeError(`"${manifestPath}": BertAdam values need the s2s masks and masked positions`);
+  }
 
   const model = new VlpModel({ config: fixtureConfig(m), task: "img2txt", backend, noInit: true });
   await loadCheckpoint(model, join(fixtureDir, "model.bin"));
@@ -92,29 +93,14 @@ export async function bertAdamParityChecks(
     maxGradNorm: h.max_grad_norm,
     weightDecay: h.weight_decay,
   });
-  const checks: ParityCheck[] = [];
-  const add = (c: ParityCheck) => {
-    checks.push(c);
-    log(
-      `${c.pass ? "ok  " : "FAIL"} ${c.name}: max abs ${c.maxAbs.toExponential(3)}, max rel ${
-        c.maxRel.toExponential(3)
-      } (${c.tolerance})`,
-    );
-  };
+  const { checks, add } = checkList(log);
   log(`BertAdam: ${h.steps} steps, lr ${h.lr}, ${h.schedule}, warmup ${h.warmup}, t_total ${h.t_total}`);
   for (let k = 0; k < h.steps; k++) {
     model.zeroGrad();
     const loss = await model.readScalar(model.forwardBackward(batch, { dropout: false }));
     const e = trajectory?.[k];
     if (typeof e === "number") {
-      const d = Math.abs(loss - e);
-      add({
-        name: `bertadam_loss_trajectory[${k}]`,
-        maxAbs: d,
-        maxRel: d / Math.abs(e),
-        pass: d <= 1e-5 * Math.abs(e),
-        tolerance: `relative 1e-5 (|e| = ${e})`,
-      });
+      add(compare(`bertadam_loss_trajectory[${k}]`, [loss], [e], lossTolerance(e)));
     }
     opt.step();
   }
@@ -124,13 +110,7 @@ export async function bertAdamParityChecks(
   for (const [key, e] of expected) {
     const t = views.get(key), e0 = before.get(key);
     if (!t || !e0) {
-      add({
-        name: `bertadam_params:${key}`,
-        maxAbs: Infinity,
-        maxRel: Infinity,
-        pass: false,
-        tolerance: "no such parameter",
-      });
+      add(missingParameter(`bertadam_params:${key}`));
       continue;
     }
     add(compareParams(`bertadam_params:${key}`, await backend.read(t), toFloat32(e), e0));
@@ -145,30 +125,18 @@ async function namedHostCopies(model: VlpModel): Promise<Map<string, Float32Arra
 }
 
 function compareParams(name: string, a: ArrayLike<number>, e: Float32Array, e0: Float32Array): ParityCheck {
-  if (a.length !== e.length) {
-    return {
-      name,
-      maxAbs: Infinity,
-      maxRel: Infinity,
-      pass: false,
-      tolerance: `length ${a.length} vs ${e.length}`,
-    };
-  }
   const untouched = e.every((v, i) => v === e0[i]);
-  let maxAbs = 0, maxE = 0, outside = 0;
+  // maxAbs / maxRel (and a length mismatch) as every parity check reports them; the pass rule is ours
+  const stats = compare(name, a, e, { atol: 0, rtol: 0, tolerance: "" });
+  if (a.length !== e.length) return stats;
+  let outside = 0;
   for (let i = 0; i < e.length; i++) {
     const d = Math.abs(a[i] - e[i]);
-    const dd = Number.isNaN(d) ? Infinity : d;
-    if (dd > maxAbs) maxAbs = dd;
-    if (Math.abs(e[i]) > maxE) maxE = Math.abs(e[i]);
-    if (!(dd <= (untouched ? 0 : 1e-5 + 1e-3 * Math.abs(e[i] - e0[i])))) outside++;
+    if (!(d <= (untouched ? 0 : 1e-5 + 1e-3 * Math.abs(e[i] - e0[i])))) outside++;
   }
-  const pass = untouched ? outside === 0 : outside <= 0.005 * e.length && maxAbs <= 1e-4;
   return {
-    name,
-    maxAbs,
-    maxRel: maxE > 0 ? maxAbs / maxE : maxAbs === 0 ? 0 : Infinity,
-    pass,
+    ...stats,
+    pass: untouched ? outside === 0 : outside <= 0.005 * e.length && stats.maxAbs <= 1e-4,
     tolerance: untouched
       ? "untouched by the original: bit-identical"
       : `|a-e| <= 1e-5 + 1e-3|e-e0| for >= 99.5% (${outside} of ${e.length} outside), max <= 1e-4`,

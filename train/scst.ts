@@ -5,7 +5,8 @@
  * 1. Baseline: greedy decoding without dropout over T = L − R − 2 = 21 steps, with the training example's
  *    own segment ids and seq2seq attention mask (`@vlp/decode` CaptionDecoder on the incremental forward).
  * 2. Sample: multinomial sampling from softmax(logits) with dropout on (train mode), same inputs.
- * 3. Both are post-processed: ids up to the first `[SEP]` or `[PAD]` (a `[SEP]` terminator kept), then 0.
+ * 3. Both are post-processed (`@vlp/decode` truncateAtEnd): ids up to the first `[SEP]` or `[PAD]` (a `[SEP]`
+ *    terminator kept), then 0.
  * 4. Reward = CIDEr-D(sample) − CIDEr-D(greedy) per example (`@vlp/eval` CiderD), where every caption is the
  *    string of its wordpiece ids up to and including the first 0, the only reference is the pair's own
  *    ground truth (`input_ids[:, R+2:]`, same string form), and the document frequencies come from the
@@ -34,7 +35,7 @@
  *
  * @module
  */
-import type { CaptionDecoder, SequentialResult, SpecialIds } from "@vlp/decode";
+import { type CaptionDecoder, type SequentialResult, type SpecialIds, truncateAtEnd } from "@vlp/decode";
 import { CiderD } from "@vlp/eval";
 import type { Batch, Rng, VlpModel } from "@vlp/model";
 import type { HostBatch } from "./batch_builder.ts";
@@ -48,26 +49,6 @@ export function arrayToStr(ids: ArrayLike<number>): string {
     if (ids[i] === 0) break;
   }
   return out.join(" ");
-}
-
-/**
- * Post-processing of decoded rows [B, T]: copy ids until the first `[SEP]` or `[PAD]`, keep a `[SEP]`
- * terminator, zero the rest.
- */
-export function cutAtEnd(ids: Int32Array, B: number, sep: number, pad: number): Int32Array {
-  const T = ids.length / B, out = new Int32Array(ids.length);
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++) {
-      const v = ids[b * T + t];
-      if (v !== sep && v !== pad) {
-        out[b * T + t] = v;
-        continue;
-      }
-      if (v === sep) out[b * T + t] = sep;
-      break;
-    }
-  }
-  return out;
 }
 
 /**
@@ -204,8 +185,8 @@ export function scstStep(o: ScstOptions): StepFn {
       rng: o.sampleRng,
       dropoutRng: o.dropoutRng,
     });
-    const greedyCut = cutAtEnd(greedy.ids, B, ids.sep, ids.pad),
-      sampleCut = cutAtEnd(sample.ids, B, ids.sep, ids.pad);
+    const greedyCut = truncateAtEnd(greedy.ids, B, ids.sep, ids.pad),
+      sampleCut = truncateAtEnd(sample.ids, B, ids.sep, ids.pad);
     const gt = new Int32Array(B * T);
     for (let b = 0; b < B; b++) gt.set(batch.inputIds.subarray(b * L + A, (b + 1) * L), b * T);
     const reward = selfCriticalReward(greedyCut, gt, sampleCut, B);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { Rng } from "@vlp/testing";
-import { CaptionDecoder, SPECIAL_IDS } from "@vlp/decode";
+import { microConfig, Rng } from "@vlp/testing";
+import { CaptionDecoder, SPECIAL_IDS, truncateAtEnd } from "@vlp/decode";
 import { CiderD } from "@vlp/eval";
 import {
   IncrementalDecoder,
@@ -11,31 +11,9 @@ import {
 } from "@vlp/model";
 import { preprocess } from "./pipeline.ts";
 import type { HostBatch } from "./batch_builder.ts";
-import {
-  arrayToStr,
-  cutAtEnd,
-  doubledBatch,
-  doubledDims,
-  rewardMask,
-  scstStep,
-  selfCriticalReward,
-} from "./scst.ts";
+import { arrayToStr, doubledBatch, doubledDims, rewardMask, scstStep, selfCriticalReward } from "./scst.ts";
 
-const config = parseConfig({
-  vocabSize: 120,
-  hiddenSize: 8,
-  numLayers: 2,
-  numHeads: 2,
-  intermediateSize: 12,
-  maxPositions: 16,
-  regions: 3,
-  regionFeatureSize: 6,
-  regionHiddenSize: 5,
-  regionGeometrySize: 4,
-  initializerRange: 0.5,
-  hiddenDropout: 0,
-  attentionDropout: 0,
-});
+const config = parseConfig({ ...microConfig, vocabSize: 120, hiddenDropout: 0, attentionDropout: 0 });
 const R = 3, MAX_LEN_B = 4; // L = R + maxLenB + 3 = 10, T = 5 generation steps, doubled length 14
 
 /** A seq2seq SCST batch (max_pred 0) of captions with the given token ids. */
@@ -77,14 +55,14 @@ function batchOf(captions: number[][], seed = 1): HostBatch {
 const model64 = (seed = 3) =>
   new Model({ config, backend: new ReferenceBackend({ precision: "float64" }), seed }) as VlpModel;
 
-Deno.test("arrayToStr / cutAtEnd / rewardMask follow scst_utils.py and the training loop", () => {
+Deno.test("arrayToStr / truncateAtEnd / rewardMask follow scst_utils.py and the training loop", () => {
   assert.equal(arrayToStr([5, 6, 102, 0, 0]), "5 6 102 0");
   assert.equal(arrayToStr([5, 6, 7]), "5 6 7");
   assert.equal(arrayToStr([0, 4]), "0");
   const raw = Int32Array.from([5, 6, 102, 9, 9, /**/ 7, 0, 8, 8, 8, /**/ 1, 2, 3, 4, 5]);
-  assert.deepEqual([...cutAtEnd(raw, 3, 102, 0)], [5, 6, 102, 0, 0, 7, 0, 0, 0, 0, 1, 2, 3, 4, 5]);
+  assert.deepEqual([...truncateAtEnd(raw, 3, 102, 0)], [5, 6, 102, 0, 0, 7, 0, 0, 0, 0, 1, 2, 3, 4, 5]);
   // mask: 1 at t = 0, then [seq_{t−1} > 0]: the terminator's step counts, later steps do not
-  assert.deepEqual([...rewardMask(cutAtEnd(raw, 3, 102, 0), 3)], [
+  assert.deepEqual([...rewardMask(truncateAtEnd(raw, 3, 102, 0), 3)], [
     1,
     1,
     1,

@@ -30,7 +30,7 @@ import {
   type RegionReaderOptions,
   type Split,
 } from "@vlp/features";
-import { type VlpModel, vqaPredictions } from "@vlp/model";
+import { type Batch, type VlpConfig, type VlpModel, vqaPredictions } from "@vlp/model";
 import type { Vocab } from "@vlp/tokenizer";
 import type { BatchLoader } from "./loader.ts";
 
@@ -134,9 +134,15 @@ export function captionValidator(
   };
 }
 
+/** An engine other than a VlpModel that gives [B, A] VQA logits (e.g. `OnnxModel` of `@vlp/onnx`). */
+export interface VqaEngine {
+  readonly config: VlpConfig;
+  vqaLogits(batch: Batch): Promise<ArrayLike<number>>;
+}
+
 /** The answer index of every example of an evaluation loader (max_pred 0, bidirectional), in order. */
 export async function vqaAnswerIndices(
-  model: VlpModel,
+  model: VlpModel | VqaEngine,
   loader: BatchLoader,
   onBatch?: (done: number, total: number) => void,
 ): Promise<Int32Array> {
@@ -144,7 +150,9 @@ export async function vqaAnswerIndices(
   let done = 0;
   for await (const batch of loader.inOrder()) {
     const { answerTargets: _, ...inputs } = batch;
-    const logits = await model.backend.read(model.forward(inputs).vqaLogits!);
+    const logits = "vqaLogits" in model
+      ? await model.vqaLogits(inputs)
+      : await model.backend.read(model.forward(inputs).vqaLogits!);
     const pred = vqaPredictions(logits, model.config.numAnswers);
     batch.examples.forEach((ex, b) => (out[ex] = pred[b]));
     done += batch.examples.length;

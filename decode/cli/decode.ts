@@ -23,6 +23,8 @@ import {
   type KarpathyImage,
   loadKarpathy,
   loadValidJpgs,
+  type RegionDims,
+  type RegionLayout,
   RegionReader,
   type Split,
   SPLITS,
@@ -31,15 +33,18 @@ import {
   BACKEND_NAMES,
   type BackendName,
   bertBaseConfig,
-  createBackend,
   createModel,
+  openBackend,
   parseConfig,
   readBertConfig,
   type VlpConfig,
+  type VlpModel,
 } from "@vlp/model";
 import { Vocab } from "@vlp/tokenizer";
 import { loadMeteorResources, type MeteorResources, parseReferences, scoreCaptions } from "@vlp/eval";
+import { EXECUTION_PROVIDERS, type ExecutionProvider, OnnxModel } from "@vlp/onnx";
 import { CaptionDecoder } from "../caption_decoder.ts";
+import type { SpecialIds } from "../layout.ts";
 import { type CaptionResult, captionText, writeCaptionResults } from "../captions.ts";
 import { findRegionProblems } from "../preflight.ts";
 import { Progress } from "../progress.ts";
@@ -73,7 +78,11 @@ const USAGE =
   --meteor_data DIR         Meteor tables (default ../shared/data/meteor beside the repository root)
   --meteor_paraphrase F     Meteor 1.5's paraphrase-en.gz: official METEOR (else METEOR_noparaphrase)
   --backend NAME            ${BACKEND_NAMES.join(" | ")} (default blas)
-  --threads N               OpenBLAS threads
+  --threads N               OpenBLAS threads (onnx engine: wasm threads)
+  --engine E                model | onnx (default model: our engine on --backend)
+  --onnx_dir DIR            with --engine onnx: a \`deno task export-onnx\` directory, run by onnxruntime-web
+                            (--model_recover_path then only names the results file; default: DIR)
+  --onnx_ep P               with --engine onnx: wasm | webgpu | auto (default wasm)
   --max_position_embeddings N   position table rows (default: the config's)
   --enable_butd, --new_segment_ids, --len_vis_input 100, --seed N
                             accepted for the original's command lines; region features and segment ids
@@ -84,7 +93,7 @@ const DEFAULT_METEOR_DATA = fileURLToPath(new URL("../../../shared/data/meteor",
 
 const int = (min: number) => z.coerce.number().int().min(min);
 const Flags = z.object({
-  model_recover_path: z.string({ required_error: "--model_recover_path is required" }).min(1),
+  model_recover_path: z.string().min(1).optional(),
   config_path: z.string().min(1).optional(),
   vocab: z.string({ required_error: "--vocab is required (a WordPiece vocab.txt)" }).min(1),
   dataset: z.enum(["coco", "flickr30k", "cc"]).default("coco"),
@@ -114,6 +123,14 @@ const Flags = z.object({
   new_segment_ids: z.boolean().optional(),
   len_vis_input: int(1).optional(),
   seed: z.coerce.number().int().optional(),
+  engine: z.enum(["model", "onnx"]).default("model"),
+  onnx_dir: z.string().min(1).optional(),
+  onnx_ep: z.enum(EXECUTION_PROVIDERS as [ExecutionProvider | "auto", ...ExecutionProvider[]]).default(
+    "wasm",
+  ),
+}).refine((f) => f.engine === "onnx" ? f.onnx_dir : f.model_recover_path, {
+  message: "is required (--onnx_dir with --engine onnx, else --model_recover_path)",
+  path: ["model_recover_path"],
 });
 type Flags = z.infer<typeof Flags>;
 
@@ -165,6 +182,9 @@ function parseFlags(args: string[]): Flags {
         new_segment_ids: b,
         len_vis_input: s,
         seed: s,
+        engine: s,
+        onnx_dir: s,
+        onnx_ep: s,
         help: { type: "boolean", short: "h" },
       },
     }).values;
@@ -213,17 +233,35 @@ async function loadConfig(f: Flags): Promise<VlpConfig> {
   return f.max_position_embeddings ? parseConfig({ ...base, maxPositions: f.max_position_embeddings }) : base;
 }
 
-async function main(): Promise<void> {
-  const f = parseFlags(Deno.args);
-  const t0 = performance.now();
+/** Everything checked and loaded before decoding starts. */
+interface Plan {
+  f: Flags;
+  config: VlpConfig;
+  vocab: Vocab;
+  ids: SpecialIds;
+  forbidIgnoreIds: number[];
+  dataset: CaptionDataset;
+  images: KarpathyImage[];
+  /** [images] evaluation ids */
+  evalIds: number[];
+  imageRoot: string;
+  layout: RegionLayout;
+  dims: RegionDims;
+  refs: Map<string, string[]> | null;
+  meteor?: MeteorResources;
+  meteorMissingReason?: string;
+  ckpt: string;
+  outPath: string;
+}
+
+/** Check every input (see the module doc); exits with a message on the first problem. */
+async function prepare(f: Flags): Promise<Plan> {
   if (f.len_vis_input !== undefined && f.len_vis_input !== 100) {
     fail(`--len_vis_input ${f.len_vis_input}: VLP with region features uses exactly 100 regions`, 2);
   }
   if (f.dataset === "cc" && f.file_valid_jpgs === "") {
     fail("--file_valid_jpgs is required for cc: it lists the images whose features exist", 2);
   }
-
-  // ---- every input, before decoding ---------------------------------------------------------------------
   const config = await loadConfig(f);
   const vocabPath = userPath(f.vocab);
   const vocab = await Vocab.load(vocabPath);
@@ -240,7 +278,6 @@ async function main(): Promise<void> {
     sep: special("[SEP]"),
     mask: special("[MASK]"),
   };
-  const forbidIgnoreIds = ignoreIds(f.forbid_ignore_word, vocab);
 
   const srcPath = userPath(f.src_file);
   const karpathy = await loadKarpathy(srcPath);
@@ -252,11 +289,8 @@ async function main(): Promise<void> {
     console.error(`note: --file_valid_jpgs is ignored for ${f.dataset} (as in the original)`);
   }
   if (images.length === 0) {
-    fail(
-      `no images of split "${f.split}" in "${srcPath}"${
-        f.dataset === "cc" ? " admitted by the valid-jpgs file" : ""
-      }`,
-    );
+    const admitted = f.dataset === "cc" ? " admitted by the valid-jpgs file" : "";
+    fail(`no images of split "${f.split}" in "${srcPath}"${admitted}`);
   }
   const dataset = f.dataset as CaptionDataset;
   const evalIds = images.map((img) => evalImageId(dataset, img, srcPath));
@@ -272,7 +306,7 @@ async function main(): Promise<void> {
   const dims = { R: config.regions, F: config.regionFeatureSize, K: config.regionGeometrySize - 6 };
   console.error(`checking the region features of ${images.length} ${f.split} images under ${imageRoot}`);
   const problems = await findRegionProblems(
-    images.map((img: KarpathyImage) => ({ imgId: featureId(img), filepath: featureDir(img) })),
+    images.map((img) => ({ imgId: featureId(img), filepath: featureDir(img) })),
     { dataset, imageRoot, layout, dims },
   );
   if (problems.length > 0) {
@@ -303,7 +337,7 @@ async function main(): Promise<void> {
     else meteorMissingReason = `Meteor tables not found in ${dir} (pass --meteor_data DIR)`;
   }
 
-  const ckpt = userPath(f.model_recover_path);
+  const ckpt = userPath(f.model_recover_path ?? f.onnx_dir!);
   const outPath = f.output_file
     ? userPath(f.output_file)
     : userPath(join("eval_results", `${modelId(ckpt, f.split)}_${f.split}.json`));
@@ -311,33 +345,69 @@ async function main(): Promise<void> {
     if (f.output_file) fail(`the folder of --output_file "${outPath}" does not exist`);
     await Deno.mkdir(dirname(outPath), { recursive: true });
   }
+  const forbidIgnoreIds = ignoreIds(f.forbid_ignore_word, vocab);
+  return {
+    f,
+    config,
+    vocab,
+    ids,
+    forbidIgnoreIds,
+    dataset,
+    images,
+    evalIds,
+    imageRoot,
+    layout,
+    dims,
+    refs,
+    meteor,
+    meteorMissingReason,
+    ckpt,
+    outPath,
+  };
+}
 
-  const backend = createBackend(f.backend, { threads: f.threads });
-  console.error(`loading ${ckpt} (${backend.name} backend)`);
-  const model = await createModel({ config, backend, checkpoint: ckpt });
-  const setup = (performance.now() - t0) / 1000;
+/** Figures of a decode run. */
+interface DecodeFigures {
+  results: CaptionResult[];
+  batches: number;
+  steps: number;
+  loadSeconds: number;
+  decodeSeconds: number;
+}
 
-  // ---- decoding -----------------------------------------------------------------------------------------
-  const B = Math.min(f.batch_size, images.length), K = f.beam_size;
-  const dec = new CaptionDecoder(model, { maxImages: B, maxWidth: K, maxTgtLength: f.max_tgt_length, ids });
-  const reader = RegionReader.open({ dataset, imageRoot, layout, dims });
-  const { R, F, G } = { R: config.regions, F: config.regionFeatureSize, G: config.regionGeometrySize };
-  const results: CaptionResult[] = [];
-  let loadSeconds = 0, decodeSeconds = 0, steps = 0, batches = 0;
+/** Caption every image of the plan, batch by batch, with a progress bar. */
+async function decodeImages(p: Plan, model: VlpModel | OnnxModel): Promise<DecodeFigures> {
+  const { f, images, config } = p;
+  const B = Math.min(f.batch_size, images.length), K = f.beam_size, T = f.max_tgt_length;
+  const source = model instanceof OnnxModel
+    ? {
+      config,
+      engine: await model.decoder({ maxImages: B, maxWidth: K, maxLength: config.regions + 2 + T }),
+    }
+    : model;
+  const dec = new CaptionDecoder(source, { maxImages: B, maxWidth: K, maxTgtLength: T, ids: p.ids });
+  const reader = RegionReader.open({
+    dataset: p.dataset,
+    imageRoot: p.imageRoot,
+    layout: p.layout,
+    dims: p.dims,
+  });
+  const { regions: R, regionFeatureSize: F, regionGeometrySize: G } = config;
+  const out: DecodeFigures = { results: [], batches: 0, steps: 0, loadSeconds: 0, decodeSeconds: 0 };
   console.error(`decoding ${images.length} images, batch ${B}, ${K > 1 ? `beam ${K}` : "greedy"}`);
   const bar = new Progress(images.length, "images");
   try {
     for (let i = 0; i < images.length; i += B) {
       const chunk = images.slice(i, i + B), n = chunk.length;
       const tl = performance.now();
-      const regionFeats = new Float32Array(n * R * F), visPe = new Float32Array(n * R * G);
+      const regionFeats = new Float32Array(n * R * F), visPe = new Float32Array(n * R * G); // [n, R, F], [n, R, G]
       for (let j = 0; j < n; j++) {
         const r = await reader.load(featureId(chunk[j]), featureDir(chunk[j]));
         regionFeats.set(r.feats, j * R * F);
         visPe.set(r.visPe, j * R * G);
       }
       const td = performance.now();
-      loadSeconds += (td - tl) / 1000;
+      out.loadSeconds += (td - tl) / 1000;
       let seqs: ArrayLike<number>[];
       if (K > 1) {
         const r = await dec.beam({ regionFeats, visPe }, {
@@ -346,62 +416,94 @@ async function main(): Promise<void> {
           minLen: f.min_len ?? null,
           forbidDuplicateNgrams: f.forbid_duplicate_ngrams,
           ngramSize: f.ngram_size,
-          forbidIgnoreIds,
+          forbidIgnoreIds: p.forbidIgnoreIds,
         });
         seqs = r.hypotheses.map((h) => h.tokens);
-        steps += r.steps;
+        out.steps += r.steps;
       } else {
         const r = await dec.greedy({ regionFeats, visPe });
-        const T = f.max_tgt_length;
         seqs = Array.from({ length: n }, (_, j) => r.ids.subarray(j * T, (j + 1) * T));
-        steps += r.steps;
+        out.steps += r.steps;
       }
-      decodeSeconds += (performance.now() - td) / 1000;
+      out.decodeSeconds += (performance.now() - td) / 1000;
       for (let j = 0; j < n; j++) {
-        results.push({ image_id: evalIds[i + j], caption: captionText(seqs[j], vocab) });
+        out.results.push({ image_id: p.evalIds[i + j], caption: captionText(seqs[j], p.vocab) });
       }
-      batches++;
+      out.batches++;
       bar.tick(n);
     }
   } finally {
     reader.close();
   }
   bar.done();
-  await writeCaptionResults(outPath, results);
-  console.error(`wrote ${results.length} captions to ${outPath}`);
+  return out;
+}
 
-  // ---- scoring ------------------------------------------------------------------------------------------
-  let metrics: Record<string, number> | null = null, scored = 0;
-  let unavailable: Record<string, string> = {};
-  if (refs) {
-    const kept = results.filter((r) => refs.has(String(r.image_id)));
-    console.error(`using ${kept.length}/${results.length} predictions`);
-    if (kept.length > 0) {
-      const s = scoreCaptions(refs, kept, { meteor, meteorMissingReason, allowMissing: true });
-      metrics = s.metrics;
-      unavailable = s.unavailable;
-      scored = kept.length;
-      for (const [k, v] of Object.entries(metrics)) console.error(`${k}: ${v.toFixed(3)}`);
-      for (const [k, v] of Object.entries(unavailable)) console.error(`${k}: unavailable (${v})`);
+/** Score the results that have references (as the original: only those), printing the metrics. */
+function score(p: Plan, results: CaptionResult[]) {
+  const refs = p.refs;
+  if (!refs) return { metrics: null, unavailable: {}, scored: 0 };
+  const kept = results.filter((r) => refs.has(String(r.image_id)));
+  console.error(`using ${kept.length}/${results.length} predictions`);
+  if (kept.length === 0) return { metrics: null, unavailable: {}, scored: 0 };
+  const s = scoreCaptions(refs, kept, {
+    meteor: p.meteor,
+    meteorMissingReason: p.meteorMissingReason,
+    allowMissing: true,
+  });
+  for (const [k, v] of Object.entries(s.metrics)) console.error(`${k}: ${v.toFixed(3)}`);
+  for (const [k, v] of Object.entries(s.unavailable)) console.error(`${k}: unavailable (${v})`);
+  return { metrics: s.metrics, unavailable: s.unavailable, scored: kept.length };
+}
+
+async function main(): Promise<void> {
+  const t0 = performance.now();
+  const plan = await prepare(parseFlags(Deno.args));
+  const { f, config } = plan;
+  let model: VlpModel | OnnxModel, engine: string;
+  if (f.engine === "onnx") {
+    model = await OnnxModel.load(userPath(f.onnx_dir!), { executionProvider: f.onnx_ep, threads: f.threads });
+    const c = model.manifest.config;
+    if (
+      c.regions !== config.regions || c.regionFeatureSize !== config.regionFeatureSize ||
+      c.regionGeometrySize !== config.regionGeometrySize || c.vocabSize !== config.vocabSize
+    ) {
+      fail(
+        `the ONNX export in ${f.onnx_dir} is for R ${c.regions}, F ${c.regionFeatureSize}, G ${c.regionGeometrySize}, V ${c.vocabSize}, not the configuration's`,
+      );
     }
+    engine = `onnxruntime-web/${model.runtime.executionProvider}`;
+    console.error(`loading ${f.onnx_dir} (${engine}, ${model.runtime.threads} threads)`);
+  } else {
+    const backend = await openBackend(f.backend, { threads: f.threads });
+    console.error(`loading ${plan.ckpt} (${backend.name} backend)`);
+    model = await createModel({ config, backend, checkpoint: plan.ckpt });
+    engine = backend.name;
   }
-  const seconds = (performance.now() - t0) / 1000;
+  const setup = (performance.now() - t0) / 1000;
+
+  const d = await decodeImages(plan, model);
+  await writeCaptionResults(plan.outPath, d.results);
+  console.error(`wrote ${d.results.length} captions to ${plan.outPath}`);
+  const s = score(plan, d.results);
+
+  const n = d.results.length;
   console.log(JSON.stringify({
-    images: results.length,
-    batches,
-    beam_size: K,
-    backend: backend.name,
-    output_file: outPath,
+    images: n,
+    batches: d.batches,
+    beam_size: plan.f.beam_size,
+    backend: engine,
+    output_file: plan.outPath,
     setup_seconds: round(setup),
-    load_seconds: round(loadSeconds),
-    decode_seconds: round(decodeSeconds),
-    seconds: round(seconds),
-    images_per_s: round(results.length / (loadSeconds + decodeSeconds)),
-    decode_images_per_s: round(results.length / decodeSeconds),
-    mean_steps: round(steps / Math.max(batches, 1)),
-    scored_images: scored,
-    metrics,
-    unavailable: Object.keys(unavailable).length ? unavailable : undefined,
+    load_seconds: round(d.loadSeconds),
+    decode_seconds: round(d.decodeSeconds),
+    seconds: round((performance.now() - t0) / 1000),
+    images_per_s: round(n / (d.loadSeconds + d.decodeSeconds)),
+    decode_images_per_s: round(n / d.decodeSeconds),
+    mean_steps: round(d.steps / Math.max(d.batches, 1)),
+    scored_images: s.scored,
+    metrics: s.metrics,
+    unavailable: Object.keys(s.unavailable).length ? s.unavailable : undefined,
   }));
 }
 

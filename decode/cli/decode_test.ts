@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fixturePath } from "@vlp/testing";
+import { fixturePath, runCli } from "@vlp/testing";
 import { createBackend, createModel, readBertConfig, saveCheckpoint, VlpModel } from "@vlp/model";
 import { featureDir, featureId, loadKarpathy, RegionReader } from "@vlp/features";
 import { Vocab } from "@vlp/tokenizer";
+import { exportOnnx } from "@vlp/onnx";
 import { CaptionDecoder } from "../caption_decoder.ts";
 import { captionText } from "../captions.ts";
 
 const COCO = fixturePath("fixtures/vlp-formats/COCO");
 const IMAGE_ROOT = join(COCO, "region_feat_gvd_wo_bgd");
 const VOCAB = fixturePath("data/bert-base-uncased-vocab.txt");
-const CLI = new URL("./decode.ts", import.meta.url).pathname;
 // a tiny BERT config on the uncased vocabulary (the checkpoint's V must match the vocab file)
 const TINY = {
   vocab_size: 30522,
@@ -24,16 +24,7 @@ const TINY = {
   initializer_range: 0.2,
 };
 
-async function run(args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const stdout = new TextDecoder().decode(out.stdout), stderr = new TextDecoder().decode(out.stderr);
-  return { code: out.code, stdout, stderr };
-}
+const run = (args: string[]) => runCli("decode/cli/decode.ts", args);
 
 /** The captions the library gives for a split (what the CLI must write). */
 async function libraryCaptions(ckpt: string, configPath: string, split: string, beamSize: number) {
@@ -110,31 +101,39 @@ Deno.test("decode CLI on the vlp-formats COCO files with a tiny checkpoint: resu
     await t.step("beam search on test with blocking and min_len; default output name", async () => {
       const cwd = join(dir, "cwd");
       await Deno.mkdir(cwd);
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          CLI,
-          ...common,
-          "--split",
-          "test",
-          "--beam_size",
-          "3",
-          "--forbid_duplicate_ngrams",
-        ]
+      const out = await runCli(
+        "decode/cli/decode.ts",
+        [...common, "--split", "test", "--beam_size", "3", "--forbid_duplicate_ngrams"]
           .concat(["--min_len", "3", "--no_eval", "--enable_butd", "--new_segment_ids"]),
-        cwd,
-        env: { NO_COLOR: "1", INIT_CWD: cwd },
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+        { cwd, env: { INIT_CWD: cwd } },
+      );
+      assert.equal(out.code, 0, out.stderr);
       const results = JSON.parse(await Deno.readTextFile(join(cwd, "eval_results", "run-test-3_test.json")));
       assert.deepEqual(results.map((x: { image_id: number }) => x.image_id), [318219, 252219]);
       assert.deepEqual(
         results.map((x: { caption: string }) => x.caption),
         await libraryCaptions(ckpt, configPath, "test", 3),
       );
+    });
+
+    await t.step("--engine onnx: the same beam captions with onnxruntime-web doing the compute", async () => {
+      const onnxDir = join(dir, "onnx");
+      const model = await createModel({ config, backend: createBackend("reference"), checkpoint: ckpt });
+      await exportOnnx(model, onnxDir);
+      const out = join(dir, "onnx_test.json");
+      const r = await run([
+        ...common.slice(2), // no --model_recover_path: the export is all the onnx engine needs
+        ...["--engine", "onnx", "--onnx_dir", onnxDir, "--split", "test", "--beam_size", "3"],
+        ...["--forbid_duplicate_ngrams", "--min_len", "3", "--no_eval", "--output_file", out],
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const results = JSON.parse(await Deno.readTextFile(out));
+      assert.deepEqual(
+        results.map((x: { caption: string }) => x.caption),
+        await libraryCaptions(ckpt, configPath, "test", 3),
+      );
+      assert.equal(JSON.parse(r.stdout.trim().split("\n").at(-1)!).backend, "onnxruntime-web/wasm");
+      assert.equal((await run([...common, "--engine", "onnx"])).code, 2); // no --onnx_dir
     });
 
     await t.step("bad inputs fail before decoding, writing nothing", async () => {

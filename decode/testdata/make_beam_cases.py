@@ -39,7 +39,21 @@ def logit(seed, image, history, w):
     return (x >> 8) / 2.0 ** 20 - 8.0
 
 
+def patch_torch():
+    """What the original needs on a CPU with PyTorch >= 1.5: integer `torch.div` floors, `.cuda()` is a no-op."""
+    int_div = torch.div
+
+    def div(a, b, **kw):
+        if not kw and not torch.is_floating_point(a):
+            return int_div(a, b, rounding_mode="floor")
+        return int_div(a, b, **kw)
+
+    torch.div = div
+    torch.Tensor.cuda = lambda self, *a, **k: self
+
+
 def load_modeling(vlp):
+    """`pytorch_pretrained_bert.modeling` from a VLP checkout, its download helpers stubbed (never used)."""
     for name in ("tqdm", "boto3", "botocore", "botocore.exceptions", "requests"):
         sys.modules.setdefault(name, types.ModuleType(name))
     sys.modules["tqdm"].tqdm = None
@@ -118,16 +132,7 @@ def main():
     ap.add_argument("--out", required=True, help="JSON file to write")
     args = ap.parse_args()
     modeling = load_modeling(args.vlp)
-
-    int_div = torch.div
-
-    def div(a, b, **kw):
-        if not kw and not torch.is_floating_point(a):
-            return int_div(a, b, rounding_mode="floor")
-        return int_div(a, b, **kw)
-
-    torch.div = div
-    torch.Tensor.cuda = lambda self, *a, **k: self
+    patch_torch()
 
     B, A, T, V, EOS, MASK = 3, 4, 8, 10, 3, 9
     out = {"B": B, "A": A, "T": T, "V": V, "eos": EOS, "cases": []}

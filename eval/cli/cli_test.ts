@@ -1,21 +1,7 @@
 import assert from "node:assert/strict";
-import { fixturePath } from "@vlp/testing";
+import { fixturePath, runCli } from "@vlp/testing";
 
-const root = new URL("../../", import.meta.url).pathname;
-
-async function run(
-  script: string,
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `eval/cli/${script}`, ...args],
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const run = (script: string, args: string[]) => runCli(`eval/cli/${script}`, args);
 
 const fx = (f: string) => fixturePath(`fixtures/metrics/${f}`);
 

@@ -18,12 +18,13 @@ import type { Backend } from "../backend.ts";
 import { ReferenceBackend } from "./reference.ts";
 import { BlasBackend, type BlasOptions } from "./blas.ts";
 import { loadOpenBlas } from "./openblas.ts";
+import { WebGpuBackend, type WebGpuOptions } from "./webgpu/backend.ts";
 
-/** Names accepted by {@linkcode createBackend}. */
-export type BackendName = "reference" | "reference64" | "blas";
+/** Names accepted by {@linkcode openBackend} (all) and {@linkcode createBackend} (all but `webgpu`). */
+export type BackendName = "reference" | "reference64" | "blas" | "webgpu";
 
-/** Every name {@linkcode createBackend} accepts. */
-export const BACKEND_NAMES: readonly BackendName[] = ["reference", "reference64", "blas"];
+/** Every name {@linkcode openBackend} accepts. */
+export const BACKEND_NAMES: readonly BackendName[] = ["reference", "reference64", "blas", "webgpu"];
 
 let warned = false;
 
@@ -65,7 +66,23 @@ export function createBackend(name: BackendName = "blas", opts: BlasOptions = {}
       }
       return new ReferenceBackend();
     }
+    case "webgpu":
+      throw new TypeError(
+        'Cannot create the webgpu backend synchronously (adapter and device requests are asynchronous): use `await openBackend("webgpu")`',
+      );
     default:
       throw new RangeError(`Cannot create backend "${name}": expected one of ${BACKEND_NAMES.join(", ")}`);
   }
+}
+
+/**
+ * A backend by name, including `webgpu` (whose adapter and device requests are asynchronous; without an
+ * adapter it throws `NoAdapterError` with install hints). Other names behave as in {@linkcode createBackend}.
+ */
+export async function openBackend(
+  name: BackendName = "blas",
+  opts: { threads?: number; webgpu?: WebGpuOptions } = {},
+): Promise<Backend> {
+  if (name === "webgpu") return await WebGpuBackend.create(opts.webgpu);
+  return createBackend(name, opts);
 }

@@ -27,7 +27,7 @@ export interface BertAdamHyper {
   beta2?: number;
   /** default 1e-6 */
   eps?: number;
-  /** per-tensor gradient clip; ≤ 0 disables it (default 1.0) */
+  /** per-tensor gradient clip to this L2 norm; ≤ 0 disables it (default 1.0) */
   maxGradNorm?: number;
 }
 

@@ -1,28 +1,10 @@
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
-import { fixturePath } from "@vlp/testing";
+import { fixturePath, runCli } from "@vlp/testing";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const CLI = fileURLToPath(new URL("./tokenize.ts", import.meta.url));
 const VOCAB = fixturePath("data/bert-base-uncased-vocab.txt");
 
 /** Runs the CLI as a subprocess with `input` on stdin. */
-async function run(args: string[], input: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(input));
-  await w.close();
-  const out = await child.output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const run = (args: string[], input: string) => runCli("tokenizer/cli/tokenize.ts", args, { stdin: input });
 
 for (const [file, flags] of [["wordpiece_uncased", []], ["wordpiece_cased_mode", ["--cased"]]] as const) {
   Deno.test(`the CLI${flags.map((f) => " " + f)} writes one JSON line per input line, matching ${file}.jsonl`, async () => {

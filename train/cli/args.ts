@@ -82,6 +82,21 @@ export function validateFlags<T>(
   return r.data;
 }
 
+/** Parse and validate a CLI's flags; null, after printing `usage` to stderr, when `--help` is given. */
+export function cliFlags<T>(
+  args: readonly string[],
+  spec: FlagSpec,
+  schema: z.ZodType<T, z.ZodTypeDef, unknown>,
+  usage: string,
+): T | null {
+  const raw = parseFlags(args, spec);
+  if (raw.help) {
+    console.error(usage);
+    return null;
+  }
+  return validateFlags(raw, schema);
+}
+
 /** A number flag (given as text): `--name` must be a finite number. */
 export function num(name: string): z.ZodNumber {
   return z.coerce.number({ invalid_type_error: `must be a number` }).finite(

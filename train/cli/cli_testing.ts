@@ -1,13 +1,11 @@
 /**
- * Shared plumbing of the CLI tests (not exported by the member): running a CLI as a subprocess, and the
- * flags of a tiny model on the shared fixture data.
+ * Shared plumbing of the CLI tests (not exported by the member): the flags of a tiny model on the shared
+ * fixture data, the training log; running a CLI as a subprocess comes from `@vlp/testing`.
  *
  * @module
  */
 import { join } from "node:path";
-import { fixturePath } from "@vlp/testing";
-
-const ROOT = new URL("../../", import.meta.url).pathname;
+import { fixturePath, type Json } from "@vlp/testing";
 
 /** The vlp-formats COCO files. */
 export const COCO = fixturePath("fixtures/vlp-formats/COCO");
@@ -33,35 +31,6 @@ export const COCO_FLAGS: string[] = [
   "--new_segment_ids",
   "--always_truncate_tail",
 ];
-
-/** `deno run -A <script> args` from the repository root. */
-export function cliCommand(script: string, args: string[]): Deno.Command {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(ROOT, script), ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  });
-}
-
-/** Parsed JSON of a CLI's figures line (its shape is the CLI's contract, checked by the tests). */
-// deno-lint-ignore no-explicit-any
-export type Json = any;
-
-/** Run a CLI: exit code, stderr, and the last stdout line parsed as JSON (on success, else null). */
-export async function runCli(
-  script: string,
-  args: string[],
-): Promise<{ code: number; stderr: string; json: Json }> {
-  const out = await cliCommand(script, args).output();
-  const stdout = new TextDecoder().decode(out.stdout), stderr = new TextDecoder().decode(out.stderr);
-  return {
-    code: out.code,
-    stderr,
-    json: out.code === 0 ? JSON.parse(stdout.trim().split("\n").at(-1)!) : null,
-  };
-}
 
 /** The records of a run's train_log.jsonl. */
 export async function readTrainLog(dir: string): Promise<Json[]> {

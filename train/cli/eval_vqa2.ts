@@ -16,13 +16,19 @@ import { loadAnswerVocab, loadVqaImdb, writeBytesAtomic } from "@vlp/features";
 import { vqaExamples } from "../examples.ts";
 import { BatchLoader } from "../loader.ts";
 import { vqaAnswerIndices } from "../validation.ts";
-import { type FlagSpec, num, parseFlags, runCli, userPath, validateFlags } from "./args.ts";
+import { cliFlags, type FlagSpec, num, runCli, userPath } from "./args.ts";
 import { COMMON_FLAGS, commonShape, createRunModel, loadModelSetup, regionOptions } from "./setup.ts";
+import type { VlpConfig } from "@vlp/model";
+import { EXECUTION_PROVIDERS, type ExecutionProvider, OnnxModel } from "@vlp/onnx";
 
 const USAGE =
   `Usage: deno task eval-vqa2 --model_recover_path CKPT --src_file imdb_val2014.npy --vocab VOCAB.txt
                           --image_root DIR --answer_vocab answers_vqa.txt --enable_butd [options]
   --model_recover_path P   VQA checkpoint(s) (model.{epoch}.bin); a glob evaluates each match
+  --engine E               model | onnx (default model: our engine on --backend)
+  --onnx_dir DIR           with --engine onnx: a \`deno task export-onnx --task vqa2\` directory, run by
+                           onnxruntime-web (--model_recover_path then only names the results file)
+  --onnx_ep P              with --engine onnx: wasm | webgpu | auto (default wasm); --threads: wasm threads
   --src_file F             Pythia imdb .npy of the questions
   --split S                name of the split in the results file (default val); test2015: no scoring
   --ref_file F             official VQA annotations JSON for scoring (default: the imdb's answers, if any)
@@ -38,6 +44,9 @@ Accepted for the original's command lines: --file_valid_jpgs, --beam_size, --amp
 const SPEC: FlagSpec = {
   ...COMMON_FLAGS,
   model_recover_path: "string",
+  engine: "string",
+  onnx_dir: "string",
+  onnx_ep: "string",
   src_file: "string",
   split: "string",
   ref_file: "string",
@@ -54,7 +63,12 @@ const SPEC: FlagSpec = {
 const Flags = z.object({
   ...commonShape,
   seed: num("seed").int("--seed must be an integer").default(123),
-  model_recover_path: z.string({ required_error: "is required (the VQA checkpoint)" }).min(1),
+  model_recover_path: z.string().min(1).optional(),
+  engine: z.enum(["model", "onnx"]).default("model"),
+  onnx_dir: z.string().min(1).optional(),
+  onnx_ep: z.enum(EXECUTION_PROVIDERS as [ExecutionProvider | "auto", ...ExecutionProvider[]]).default(
+    "wasm",
+  ),
   src_file: z.string({ required_error: "is required (a Pythia imdb .npy)" }).min(1),
   split: z.string().min(1).default("val"),
   ref_file: z.string().min(1).optional(),
@@ -66,6 +80,9 @@ const Flags = z.object({
   beam_size: z.string().optional(),
   amp: z.boolean().optional(),
   fp16: z.boolean().optional().refine((v) => !v, { message: "is not supported: evaluation runs in float32" }),
+}).refine((f) => (f.engine === "onnx" ? f.onnx_dir : f.model_recover_path), {
+  message: "is required (the VQA checkpoint; with --engine onnx, --onnx_dir)",
+  path: ["model_recover_path"],
 });
 
 const log = (line: string) => console.error(line);
@@ -99,13 +116,28 @@ export async function globFiles(pattern: string): Promise<string[]> {
   return out.sort();
 }
 
-async function main(): Promise<void> {
-  const raw = parseFlags(Deno.args, SPEC);
-  if (raw.help) {
-    console.error(USAGE);
-    return;
+/** An ONNX export for the VQA head, checked against the configuration the data pipeline uses. */
+async function loadOnnx(dir: string, f: z.infer<typeof Flags>, config: VlpConfig): Promise<OnnxModel> {
+  const onnx = await OnnxModel.load(dir, { executionProvider: f.onnx_ep, threads: f.threads });
+  const c = onnx.config;
+  if (onnx.manifest.task !== "vqa2") {
+    throw new RangeError(`"${dir}" was exported for ${onnx.manifest.task}, not vqa2`);
   }
-  const f = validateFlags(raw, Flags);
+  if (
+    c.regions !== config.regions || c.vocabSize !== config.vocabSize || c.numAnswers !== config.numAnswers
+  ) {
+    throw new RangeError(
+      `"${dir}" is for R ${c.regions}, V ${c.vocabSize}, A ${c.numAnswers}, not the configuration's ` +
+        `(R ${config.regions}, V ${config.vocabSize}, A ${config.numAnswers})`,
+    );
+  }
+  log(`${dir}: onnxruntime-web on ${onnx.runtime.executionProvider}, ${onnx.runtime.threads} thread(s)`);
+  return onnx;
+}
+
+async function main(): Promise<void> {
+  const f = cliFlags(Deno.args, SPEC, Flags, USAGE);
+  if (!f) return;
   const t0 = performance.now();
   const { tokenizer, config, ids } = await loadModelSetup(f);
   const regions = regionOptions(f, config);
@@ -133,8 +165,10 @@ async function main(): Promise<void> {
     log(`note: "${src}" has no answers and no --ref_file was given: not scoring`);
   }
 
-  const pattern = userPath(f.model_recover_path);
-  const checkpoints = await globFiles(pattern);
+  // with the onnx engine the export is the model; the checkpoint path (default: the export) names the file
+  const onnx = f.engine === "onnx" ? await loadOnnx(userPath(f.onnx_dir!), f, config) : null;
+  const pattern = userPath(f.model_recover_path ?? f.onnx_dir!);
+  const checkpoints = onnx ? [pattern] : await globFiles(pattern);
   if (checkpoints.length === 0) {
     throw new RangeError(`There are no models to recover: nothing matches "${pattern}"`);
   }
@@ -163,7 +197,7 @@ async function main(): Promise<void> {
   const outputs: Record<string, unknown>[] = [];
   try {
     for (const ckpt of checkpoints) {
-      const model = await createRunModel(f, config, "vqa2", ckpt, log);
+      const model = onnx ?? await createRunModel(f, config, "vqa2", ckpt, log);
       const te = performance.now();
       let last = 0;
       const idx = await vqaAnswerIndices(model, loader, (done, total) => {

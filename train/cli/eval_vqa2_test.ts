@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fixturePath } from "@vlp/testing";
+import { fixturePath, runCli } from "@vlp/testing";
 import { loadVqaImdb, vqaFeatureId } from "@vlp/features";
+import { createModel, readBertConfig, ReferenceBackend } from "@vlp/model";
+import { exportOnnx } from "@vlp/onnx";
 import { writeSyntheticRegions } from "../synthetic.ts";
 import { globFiles, resultsFileName } from "./eval_vqa2.ts";
-import { COCO_FLAGS, readTrainLog, runCli, TINY_MODEL_FLAGS } from "./cli_testing.ts";
+import { COCO_FLAGS, readTrainLog, TINY_MODEL_FLAGS } from "./cli_testing.ts";
 
 const IMDB = fixturePath("fixtures/vlp-formats/vqa/imdb_val2014.npy");
 const ANSWERS = fixturePath("data/vqa2_answers_vqa.txt");
@@ -95,6 +97,35 @@ Deno.test("VQA fine-tuning, then eval-vqa2: official results file and accuracy f
     }
     assert.ok(e.json.checkpoints[1].accuracy.overall >= 0);
     assert.match(e.stderr, /overall accuracy: /);
+    // --engine onnx: the export of model.2.bin gives the same answers with onnxruntime-web doing the compute
+    const onnxDir = join(dir, "onnx");
+    await exportOnnx(
+      await createModel({
+        config: await readBertConfig(MODEL[MODEL.indexOf("--config_path") + 1]),
+        task: "vqa2",
+        backend: new ReferenceBackend(),
+        checkpoint: join(dir, "vqa_run", "model.2.bin"),
+      }),
+      onnxDir,
+    );
+    const o = await run("train/cli/eval_vqa2.ts", [
+      ...MODEL,
+      ...data,
+      ...[
+        "--engine",
+        "onnx",
+        "--onnx_dir",
+        onnxDir,
+        "--model_recover_path",
+        join(dir, "onnx", "model.2.bin"),
+      ],
+      ...["--src_file", IMDB, "--output_dir", join(dir, "o")],
+    ]);
+    assert.equal(o.code, 0, o.stderr);
+    assert.deepEqual(
+      JSON.parse(await Deno.readTextFile(join(dir, "o", "vqa2-results-onnx-val-2.json"))),
+      results,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -14,8 +14,8 @@ import {
   BACKEND_NAMES,
   type BackendName,
   bertBaseConfig,
-  createBackend,
   loadCheckpoint,
+  openBackend,
   parseConfig,
   readBertConfig,
   type Task,
@@ -146,7 +146,7 @@ export async function createRunModel(
   recoverPath: string | undefined,
   log: (line: string) => void,
 ): Promise<VlpModel> {
-  const backend = createBackend(f.backend, { threads: f.threads });
+  const backend = await openBackend(f.backend, { threads: f.threads });
   const model = new VlpModel({ config, task, backend, seed: f.seed });
   if (recoverPath) {
     const path = userPath(recoverPath);

@@ -22,7 +22,7 @@ import { type Schedule, SCHEDULES, totalSteps } from "../schedule.ts";
 import { scstStep } from "../scst.ts";
 import { type StepFn, train } from "../trainer.ts";
 import { captionValidator, captionValImages, vqaValidator } from "../validation.ts";
-import { type FlagSpec, num, parseFlags, runCli, userPath, validateFlags } from "./args.ts";
+import { cliFlags, type FlagSpec, num, runCli, userPath } from "./args.ts";
 import { COMMON_FLAGS, commonShape, createRunModel, loadModelSetup, regionOptions } from "./setup.ts";
 
 const USAGE = `Usage: deno task train --output_dir DIR --vocab VOCAB.txt --src_file FILE... --image_root DIR
@@ -73,7 +73,7 @@ Run
   --val_max_images N           at most N validation images
   --val_src_file F             vqa2: imdb .npy with answers, report VQA accuracy after each epoch
   --val_batch_size N           (default 32)
-  --backend NAME               blas | reference | reference64 (default blas)
+  --backend NAME               blas | reference | reference64 | webgpu (default blas)
   --threads N                  OpenBLAS threads
   --num_workers N              loader Workers (0: load on the main thread; default 1)
   --prefetch N                 batches loaded ahead (default 2 per worker)
@@ -246,12 +246,8 @@ function settingsOf(f: Flags, examples: number): Record<string, unknown> {
 }
 
 async function main(): Promise<void> {
-  const raw = parseFlags(Deno.args, SPEC);
-  if (raw.help) {
-    console.error(USAGE);
-    return;
-  }
-  const f = validateFlags(raw, Flags);
+  const f = cliFlags(Deno.args, SPEC, Flags, USAGE);
+  if (!f) return;
   const t0 = performance.now();
   if (f.weight_decay !== undefined && f.weight_decay !== 0.01) {
     log(`note: --weight_decay ${f.weight_decay} is ignored; BertAdam's decay is 0.01, as in the original`);

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadTorchStateDict } from "@vlp/features";
-import { cliCommand, COCO_FLAGS, readTrainLog, runCli, TINY_MODEL_FLAGS } from "./cli_testing.ts";
+import { cliCommand, runCli } from "@vlp/testing";
+import { COCO_FLAGS, readTrainLog, TINY_MODEL_FLAGS } from "./cli_testing.ts";
 
 /** The flags of a tiny captioning run on the vlp-formats COCO files. */
 function captionFlags(outputDir: string, extra: string[] = []): string[] {

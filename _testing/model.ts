@@ -1,13 +1,11 @@
 /**
- * Helpers for this member's tests (not exported from mod.ts): a small random configuration and random
- * batches in VLP's layout.
+ * Model test inputs shared by the members' tests: a micro configuration (vary it with
+ * `parseConfig({ ...microConfig, ...changes })`) and random batches in VLP's layout.
  *
  * @module
  */
-import { parseConfig, type VlpConfig } from "./config.ts";
-import type { Batch } from "./batch.ts";
-import { bidirectionalMask, seq2seqMask } from "./masks.ts";
-import { Rng } from "./rng.ts";
+import { type Batch, bidirectionalMask, parseConfig, seq2seqMask, type VlpConfig } from "@vlp/model";
+import { Rng } from "@vlp/model/rng";
 
 /** A configuration small enough for float64 finite differences over every parameter. */
 export const microConfig: VlpConfig = parseConfig({

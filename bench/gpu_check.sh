@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# The WebGPU backend on a real GPU: the vlp-tiny parity check with --backend webgpu (forward, losses, every
+# gradient against the original implementation), then bench/gpu_bench.ts (GEMM TFLOP/s at BERT-base shapes,
+# BERT-base training-step examples/s). Meant for a machine with an NVIDIA GPU and its driver (Vulkan ICD);
+# installs what is missing: the Vulkan loader, Deno and the npm packages, the fixture.
+#
+# Usage (from anywhere; it works in the repository root):
+#   bench/gpu_check.sh --pack
+#       On a machine with network access: fill .gpu/ with what an offline GPU machine may lack: the Vulkan
+#       loader package (.deb), the Deno binary and the npm packages (xz), the vlp-tiny fixture (xz).
+#   bench/gpu_check.sh [--quick] [--allow-fallback] [--out DIR]
+#       The check. Missing pieces come from .gpu/ when it is there, else from the network (apt-get, npm).
+#       --quick runs the bench at tiny sizes; a software adapter (lavapipe) is refused unless --quick or
+#       --allow-fallback is given. --out DIR also writes parity.json, bench.json and check.log there.
+#
+# Progress and logs go to stderr; stdout gets the parity JSON line, the bench JSON line, and last ONE JSON
+# line {"parity": {...}, "bench": {...}}. Exit status: 0 when parity passes and the bench ran.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACK=0 QUICK=0 FALLBACK=0 OUTDIR=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --pack) PACK=1 ;;
+    --quick) QUICK=1 ;;
+    --allow-fallback) FALLBACK=1 ;;
+    --out) OUTDIR="$2"; shift ;;
+    *) echo "usage: bench/gpu_check.sh --pack | [--quick] [--allow-fallback] [--out DIR]" >&2; exit 2 ;;
+  esac
+  shift
+done
+log() { echo "[gpu_check] $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# unpack an .xz file with xz, or Python's lzma when xz is absent
+unxz_to() { # src dst
+  if command -v xz >/dev/null; then xz -dc "$1" >"$2"
+  else python3 -c 'import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$1" "$2"; fi
+}
+untar_xz() { # archive dir
+  mkdir -p "$2"
+  if command -v xz >/dev/null; then tar -xJf "$1" -C "$2"
+  else python3 -c 'import tarfile,sys; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$1" "$2"; fi
+}
+
+# ---- --pack: gather what an offline machine needs --------------------------------------------------------
+if [ "$PACK" = 1 ]; then
+  [ -x node_modules/.bin/deno ] || npm install --no-audit --no-fund
+  mkdir -p .gpu/debs
+  log "Vulkan loader package"
+  lists=$(mktemp -d)
+  apt_amd64=(-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 "-oDir::State::Lists=$lists")
+  mkdir -p "$lists/partial"
+  apt-get "${apt_amd64[@]}" update -qq
+  (cd .gpu/debs && apt-get "${apt_amd64[@]}" download libvulkan1)
+  rm -rf "$lists"
+  log "Deno binary (xz, takes a minute)"
+  xz -T0 -9 -c "$(readlink -f node_modules/.bin/deno)" >.gpu/deno.xz.tmp && mv .gpu/deno.xz.tmp .gpu/deno.xz
+  log "npm packages"
+  tar -cJf .gpu/node_modules.tar.xz.tmp --exclude=node_modules/@deno --exclude=node_modules/deno \
+    --exclude=node_modules/@types node_modules && mv .gpu/node_modules.tar.xz.tmp .gpu/node_modules.tar.xz
+  log "vlp-tiny fixture (the files the parity check reads)"
+  [ -d ../shared/fixtures/vlp-tiny ] || die "../shared/fixtures/vlp-tiny is missing"
+  tar -cJf .gpu/vlp-tiny.tar.xz.tmp -C ../shared/fixtures --exclude='vlp-tiny/decode_*' \
+    --exclude=vlp-tiny/region_cls_prob.npy --exclude=vlp-tiny/region_bbox.npy \
+    --exclude=vlp-tiny/params_after_bertadam3.npz vlp-tiny && mv .gpu/vlp-tiny.tar.xz.tmp .gpu/vlp-tiny.tar.xz
+  size=$(du -cb .gpu/debs .gpu/*.xz | tail -1 | cut -f1)
+  log ".gpu/ holds $((size / 1048576)) MiB: $(ls .gpu | tr '\n' ' ')"
+  echo "{\"pack\":\".gpu\",\"bytes\":$size}"
+  exit 0
+fi
+
+# ---- the check -------------------------------------------------------------------------------------------
+export NO_COLOR=1 XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}" VLP_REQUIRE_GPU=1
+[ -n "$OUTDIR" ] && mkdir -p "$OUTDIR"
+
+# 1. the Vulkan loader (the GPU driver brings the ICD, not always the loader)
+export PATH="$PATH:/usr/sbin:/sbin"
+# (no grep -q: under pipefail its early exit would fail the pipeline by SIGPIPE)
+have_loader() { ldconfig -p 2>/dev/null | grep 'libvulkan\.so\.1' >/dev/null; }
+if ! have_loader; then
+  if ls .gpu/debs/*.deb >/dev/null 2>&1; then
+    log "installing the Vulkan loader from .gpu/debs"
+    for f in .gpu/debs/*.deb; do dpkg -x "$f" /; done
+    ldconfig
+  elif command -v apt-get >/dev/null; then
+    log "installing the Vulkan loader with apt-get"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libvulkan1 >/dev/null
+  fi
+  have_loader || die "no Vulkan loader (libvulkan.so.1); run --pack where there is network"
+fi
+# 2. the NVIDIA Vulkan driver manifest, where the loader does not find it by itself
+if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ]; then
+  for f in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json \
+    /etc/vulkan/icd.d/nvidia_icd.json; do
+    if [ -f "$f" ]; then export VK_DRIVER_FILES="$f"; log "Vulkan driver manifest: $f"; break; fi
+  done
+fi
+command -v nvidia-smi >/dev/null && log "GPU: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1)"
+
+# 3. Deno and the npm packages
+DENO=""
+if [ -x node_modules/.bin/deno ] && node_modules/.bin/deno --version >/dev/null 2>&1; then
+  DENO=node_modules/.bin/deno
+elif [ -f .gpu/deno.xz ]; then
+  mkdir -p .gpu/bin
+  [ -x .gpu/bin/deno ] || { unxz_to .gpu/deno.xz .gpu/bin/deno.tmp && chmod +x .gpu/bin/deno.tmp && mv .gpu/bin/deno.tmp .gpu/bin/deno; }
+  DENO=.gpu/bin/deno
+elif command -v deno >/dev/null; then
+  DENO=$(command -v deno)
+else
+  log "installing Deno and the npm packages with npm"
+  npm install --no-audit --no-fund >&2
+  DENO=node_modules/.bin/deno
+fi
+if [ ! -d node_modules/zod ]; then
+  if [ -f .gpu/node_modules.tar.xz ]; then untar_xz .gpu/node_modules.tar.xz .
+  else npm install --no-audit --no-fund >&2; fi
+fi
+log "deno: $($DENO --version | head -1)"
+
+# 4. the fixture
+if [ -d ../shared/fixtures/vlp-tiny ]; then FIXTURE=../shared/fixtures/vlp-tiny
+elif [ -d .gpu/vlp-tiny ]; then FIXTURE=.gpu/vlp-tiny
+elif [ -f .gpu/vlp-tiny.tar.xz ]; then untar_xz .gpu/vlp-tiny.tar.xz .gpu && FIXTURE=.gpu/vlp-tiny
+else die "the vlp-tiny fixture is missing (../shared/fixtures/vlp-tiny or .gpu/vlp-tiny.tar.xz)"; fi
+
+# 5. the adapter: a software one says nothing about a GPU
+adapter=$($DENO eval 'const a = await navigator.gpu?.requestAdapter({ powerPreference: "high-performance" });
+console.log(JSON.stringify(a ? { name: a.info.description || a.info.vendor, fallback: a.info.isFallbackAdapter ?? false } : null));')
+log "WebGPU adapter: $adapter"
+[ "$adapter" = "null" ] && die "no WebGPU adapter (Vulkan driver not found by the loader?)"
+if [[ $adapter == *'"fallback":true'* ]] && [ "$QUICK" = 0 ] && [ "$FALLBACK" = 0 ]; then
+  die "the adapter is a software fallback; pass --quick or --allow-fallback to run anyway"
+fi
+
+# 6. parity, then the bench
+run_json() { # command...: run it (stderr also into --out's check.log), print its last stdout line
+  local out rc=0
+  if [ -n "$OUTDIR" ]; then out=$("$@" 2> >(tee -a "$OUTDIR/check.log" >&2)) || rc=$?
+  else out=$("$@") || rc=$?; fi
+  printf '%s\n' "$out" | tail -1
+  return "$rc"
+}
+log "parity on $FIXTURE with --backend webgpu"
+status=0
+parity=$(run_json "$DENO" run -A cli/parity.ts --fixture "$FIXTURE" --backend webgpu) || status=1
+echo "$parity"
+bench_flags=()
+[ "$QUICK" = 1 ] && bench_flags+=(--quick)
+[ "$FALLBACK" = 1 ] && bench_flags+=(--allow-fallback)
+log "bench/gpu_bench.ts ${bench_flags[*]:-}"
+bench=$(run_json "$DENO" run -A bench/gpu_bench.ts "${bench_flags[@]}") || status=1
+echo "$bench"
+if [ -n "$OUTDIR" ]; then
+  echo "$parity" >"$OUTDIR/parity.json"
+  echo "$bench" >"$OUTDIR/bench.json"
+fi
+case "$parity" in \{*) ;; *) parity=null ;; esac
+case "$bench" in \{*) ;; *) bench=null ;; esac
+echo "{\"parity\":$parity,\"bench\":$bench}"
+[ "$status" = 0 ] || log "FAILED (see the lines above)"
+exit "$status"

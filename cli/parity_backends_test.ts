@@ -1,0 +1,60 @@
+/**
+ * The parity CLI on vlp-tiny on each backend CI has: every member's checks (model, decode, train) pass.
+ * The webgpu run is the one of issue 6 (on lavapipe in CI) and the slowest test of the suite; it has this
+ * file to itself with the blas run, so that the other CLI tests (cli/parity_test.ts) are not held up by it.
+ */
+import assert from "node:assert/strict";
+import { fixturePath, runCli } from "@vlp/testing";
+import { NoAdapterError, WebGpuBackend } from "@vlp/model";
+
+/** The checks every member contributes on vlp-tiny (a few named ones per member). */
+const MEMBER_CHECKS = [
+  "sequence_output_s2s",
+  "mlm_loss_s2s_drop0.2",
+  "vqa_logits",
+  "grads_s2s:vis_embed.0.weight",
+  "decode_greedy_ids",
+  "decode_greedy_scores",
+  "decode_beam5_ids",
+  "decode_beam3_lp1_noreps_min5_ids",
+  "bertadam_loss_trajectory[2]",
+  "bertadam_params:bert.encoder.layer.1.output.dense.weight",
+];
+
+/** Run the CLI on vlp-tiny with `--backend name` and assert that every member's checks pass. */
+async function passesOn(backend: string): Promise<void> {
+  const r = await runCli("cli/parity.ts", [
+    "--fixture",
+    fixturePath("fixtures/vlp-tiny"),
+    "--backend",
+    backend,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.json.backend, backend);
+  assert.equal(r.json.failed, 0, r.stderr);
+  // model 62 (forward, losses, VQA, 48 gradients), decode 8 (layout, searches), train 3 + 48
+  assert.equal(r.json.checked, 121);
+  const checks = r.json.checks as Record<string, { pass: boolean; maxAbs: number }>;
+  assert.equal(checks["grads_s2s:bert.pooler.dense.weight"], undefined); // not in the fixture: no gradient
+  for (const k of MEMBER_CHECKS) assert.equal(checks[k]?.pass, true, k);
+  assert.match(r.stderr, /ok +mlm_loss_s2s_drop0\.2:/);
+}
+
+Deno.test("parity CLI --backend blas: vlp-tiny passes every check and ends with one JSON line", async () => {
+  await passesOn("blas");
+});
+
+// CI (VLP_REQUIRE_GPU=1) runs it on the lavapipe software adapter; elsewhere it needs an adapter
+const adapter = await WebGpuBackend.create().then(
+  (be) => (be.destroy(), true),
+  (e) => {
+    if (!(e instanceof NoAdapterError) || Deno.env.get("VLP_REQUIRE_GPU") === "1") throw e;
+    return false;
+  },
+);
+
+Deno.test({
+  name: "parity CLI --backend webgpu: vlp-tiny passes every check of every member",
+  ignore: !adapter,
+  fn: () => passesOn("webgpu"),
+});

@@ -1,0 +1,109 @@
+/**
+ * `deno task export-onnx --model_recover_path CKPT --out DIR [--task img2txt|vqa2] [--fp16] [--config_path JSON]`
+ *
+ * Loads a VLP checkpoint (legacy or zip `torch.save`, strict) and writes `encoder.onnx`, `decoder.onnx` and
+ * `vlp_onnx.json` into DIR (see onnx/README.md for the graphs). `--config_path` is a BERT `bert_config.json`
+ * (VLP's overrides applied: 6 segment types, LayerNorm eps 1e-5) or a fixture `manifest.json` (its `config`
+ * field); default: VLP's BERT-base (bert-base-cased) configuration. `--fp16` stores the weights as float16.
+ *
+ * Output: progress on stderr, then ONE JSON line on stdout:
+ * `{"out", "task", "fp16", "opset", "encoderBytes", "decoderBytes", "seconds"}`. Exit code 2 on bad usage,
+ * 1 on failure.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import {
+  bertBaseConfig,
+  type BertJsonConfig,
+  configFromBertJson,
+  createModel,
+  ReferenceBackend,
+  type VlpConfig,
+} from "@vlp/model";
+import { fixtureConfig, type FixtureManifest } from "@vlp/model/parity";
+import { exportOnnx } from "../export.ts";
+
+const Flags = z.object({
+  model_recover_path: z.string().min(1, "--model_recover_path CKPT is required"),
+  out: z.string().min(1, "--out DIR is required"),
+  task: z.enum(["img2txt", "vqa2"]).default("img2txt"),
+  fp16: z.boolean().default(false),
+  config_path: z.string().min(1).optional(),
+});
+
+function usage(msg: string): never {
+  console.error(
+    `error: ${msg}\nusage: deno task export-onnx --model_recover_path CKPT --out DIR [--task img2txt|vqa2] [--fp16] [--config_path JSON]`,
+  );
+  Deno.exit(2);
+}
+
+/** A configuration from a BERT config JSON or a fixture manifest (one with a `config` object). */
+async function readConfig(path: string): Promise<VlpConfig> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await Deno.readTextFile(path));
+  } catch (e) {
+    throw new SyntaxError(`Cannot read config "${path}": ${(e as Error).message}`);
+  }
+  if (typeof json !== "object" || json === null) {
+    throw new SyntaxError(`Cannot read config "${path}": expected a JSON object`);
+  }
+  const o = json as Record<string, unknown>;
+  if (typeof o.config === "object" && typeof o.arrays === "object") {
+    return fixtureConfig(o as unknown as FixtureManifest);
+  }
+  return configFromBertJson(o as BertJsonConfig);
+}
+
+let flags: z.infer<typeof Flags>;
+try {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      model_recover_path: { type: "string" },
+      out: { type: "string" },
+      task: { type: "string" },
+      fp16: { type: "boolean" },
+      config_path: { type: "string" },
+    },
+  });
+  const r = Flags.safeParse(values);
+  if (!r.success) usage(r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+  flags = r.data;
+} catch (e) {
+  usage((e as Error).message);
+}
+
+try {
+  const t0 = performance.now();
+  const config = flags.config_path ? await readConfig(flags.config_path) : bertBaseConfig;
+  console.error(
+    `loading ${flags.model_recover_path} (${flags.task}, C ${config.hiddenSize}, ${config.numLayers} layers)`,
+  );
+  const model = await createModel({
+    config,
+    task: flags.task,
+    backend: new ReferenceBackend(),
+    checkpoint: flags.model_recover_path,
+  });
+  const r = await exportOnnx(model, flags.out, {
+    fp16: flags.fp16,
+    source: flags.model_recover_path,
+    log: (l) => console.error(l),
+  });
+  console.log(JSON.stringify({
+    out: flags.out,
+    task: flags.task,
+    fp16: flags.fp16,
+    opset: r.manifest.opset,
+    encoderBytes: r.bytes.encoder,
+    decoderBytes: r.bytes.decoder,
+    seconds: Number(((performance.now() - t0) / 1000).toFixed(2)),
+  }));
+} catch (e) {
+  console.error(`error: ${(e as Error).message}`);
+  Deno.exit(1);
+}
