@@ -12,6 +12,10 @@ export interface StageConfig {
   batchSize: number;
   maskProb: number;
   maxPred: number;
+  /** `--warmup_proportion` (the train CLI's default 0.1 when absent). */
+  warmup?: number;
+  /** `--sche_mode` (the train CLI's default warmup_linear when absent). */
+  schedule?: "warmup_linear" | "warmup_constant" | "warmup_cosine";
 }
 
 /** Everything the demo run depends on. */
@@ -37,6 +41,11 @@ export interface DemoConfig {
   vqa: StageConfig;
   /** Beam width for the test captions (VLP's README: 5 on test). */
   beamSize: number;
+  /**
+   * OpenBLAS threads of every command (`--threads`): at this model size one thread computes about as fast
+   * as two, and leaves the second core to the training loader's Worker.
+   */
+  threads: number;
   seed: number;
 }
 
@@ -45,19 +54,28 @@ export const FULL: DemoConfig = {
   name: "full",
   scenes: { images: 1000, seed: 1, questionsPerImage: 5 },
   model: {
-    hidden_size: 128,
+    hidden_size: 96,
     num_hidden_layers: 2,
     num_attention_heads: 4,
-    intermediate_size: 256,
-    region_hidden_size: 128,
+    intermediate_size: 192,
+    region_hidden_size: 64,
     hidden_dropout_prob: 0,
     attention_probs_dropout_prob: 0,
-    initializer_range: 0.2,
+    initializer_range: 0.1,
   },
   pretrain: { epochs: 1, learningRate: 2e-4, batchSize: 4, maskProb: 0.4, maxPred: 8 },
-  caption: { epochs: 1, learningRate: 2e-4, batchSize: 4, maskProb: 0.4, maxPred: 8 },
-  vqa: { epochs: 2, learningRate: 2e-4, batchSize: 4, maskProb: 0, maxPred: 1 },
+  caption: { epochs: 1, learningRate: 2e-4, batchSize: 8, maskProb: 0.4, maxPred: 8 },
+  vqa: {
+    epochs: 4,
+    learningRate: 3e-4,
+    batchSize: 8,
+    maskProb: 0,
+    maxPred: 1,
+    warmup: 0.1,
+    schedule: "warmup_constant",
+  },
   beamSize: 5,
+  threads: 1,
   seed: 42,
 };
 
@@ -65,10 +83,7 @@ export const FULL: DemoConfig = {
 export const SMOKE: DemoConfig = {
   ...FULL,
   name: "smoke",
-  scenes: { images: 120, seed: 1, questionsPerImage: 5 },
-  model: { ...FULL.model, hidden_size: 64, intermediate_size: 128, region_hidden_size: 64 },
-  pretrain: { ...FULL.pretrain, epochs: 1 },
-  caption: { ...FULL.caption, epochs: 1 },
+  scenes: { images: 200, seed: 1, questionsPerImage: 5 },
   vqa: { ...FULL.vqa, epochs: 2 },
   beamSize: 3,
 };

@@ -9,6 +9,7 @@
  * DIR/pretrain/          masked LM, seq2seq 0.75 / bidirectional 0.25 on the training captions
  * DIR/caption/           caption fine-tuning from pretrain (seq2seq), validation CIDEr per epoch
  * DIR/vqa/               VQA fine-tuning from pretrain (bidirectional), validation accuracy per epoch
+ *                        (the two fine-tunings, each followed by its test runs, go in parallel on 2+ cores)
  * DIR/results/           test captions and answers of the trained and the untrained models
  * DIR/report/index.html  the report
  * DIR/summary.json       the figures
@@ -20,6 +21,7 @@ import { join } from "node:path";
 import { createBackend, createModel, readBertConfig, saveCheckpoint } from "@vlp/model";
 import type { DemoConfig } from "./config.ts";
 import { readSceneManifest, SCENE_FILES, type SceneManifest, SCENES_VERSION } from "./scenes/make_scenes.ts";
+import { countLines } from "./scenes/files.ts";
 import { runTask, type TaskRun } from "./tasks.ts";
 
 /** Figures of one model on the test split. */
@@ -35,6 +37,8 @@ export interface DemoRun {
   config: DemoConfig;
   manifest: SceneManifest;
   scenesReused: boolean;
+  /** Whether the caption and VQA fine-tunings (with their test runs) ran at the same time. */
+  parallel: boolean;
   runs: TaskRun[];
   trained: ModelScores;
   untrained: ModelScores;
@@ -65,7 +69,9 @@ export async function runDemo(opts: RunDemoOptions): Promise<DemoRun> {
   const { dir, config } = opts;
   const log = opts.log ?? ((m: string) => console.error(m));
   const backend = opts.backend ?? "blas";
-  const run = (task: string, args: string[]) => runTask(task, args, { passStderr: opts.verbose ?? true });
+  const verbose = opts.verbose ?? true;
+  const run = (task: string, args: string[], quiet = false) =>
+    runTask(task, args, { passStderr: verbose && !quiet });
   const runs: TaskRun[] = [];
   await Deno.mkdir(dir, { recursive: true });
 
@@ -101,12 +107,14 @@ export async function runDemo(opts: RunDemoOptions): Promise<DemoRun> {
   for (const stage of ["untrained", "pretrain", "caption", "vqa", "results"]) {
     await Deno.remove(join(dir, stage), { recursive: true }).catch(() => {});
   }
-  const vocabSize = (await Deno.readTextFile(S(F.vocab))).trimEnd().split("\n").length;
   const bertConfig = join(dir, "bert_config.json");
-  await Deno.writeTextFile(
-    bertConfig,
-    JSON.stringify({ vocab_size: vocabSize, hidden_act: "gelu", ...config.model }, null, 2) + "\n",
-  );
+  const bert = {
+    vocab_size: await countLines(S(F.vocab)),
+    hidden_act: "gelu",
+    ...config.model,
+    num_answers: await countLines(S(F.answers)),
+  };
+  await Deno.writeTextFile(bertConfig, JSON.stringify(bert, null, 2) + "\n");
   const modelConfig = await readBertConfig(bertConfig);
   await Deno.mkdir(join(dir, "untrained"), { recursive: true });
   const untrainedCaption = join(dir, "untrained", "model.0.bin");
@@ -135,6 +143,8 @@ export async function runDemo(opts: RunDemoOptions): Promise<DemoRun> {
     "--new_segment_ids",
     "--backend",
     backend,
+    "--threads",
+    String(config.threads),
   ];
   const trainArgs = (out: string, s: DemoConfig["pretrain"]) => [
     ...common,
@@ -155,6 +165,8 @@ export async function runDemo(opts: RunDemoOptions): Promise<DemoRun> {
     String(config.model.hidden_dropout_prob),
     "--seed",
     String(config.seed),
+    ...(s.warmup === undefined ? [] : ["--warmup_proportion", String(s.warmup)]),
+    ...(s.schedule === undefined ? [] : ["--sche_mode", s.schedule]),
   ];
   const captionData = ["--src_file", S(F.karpathy), "--split", "train", "--file_valid_jpgs", S(F.validJpgs)];
 
@@ -173,101 +185,126 @@ export async function runDemo(opts: RunDemoOptions): Promise<DemoRun> {
   runs.push(pre);
   const preCkpt = join(dir, "pretrain", `model.${config.pretrain.epochs}.bin`);
 
-  // ---- caption fine-tuning, beam search on test ------------------------------------------------------------
-  log("demo: caption fine-tuning (seq2seq)");
-  runs.push(
-    await run("train", [
-      ...trainArgs(join(dir, "caption"), config.caption),
-      ...captionData,
-      "--tasks",
-      "img2txt",
-      "--s2s_prob",
-      "1",
-      "--bi_prob",
-      "0",
-      "--model_recover_path",
-      preCkpt,
-      "--val_split",
-      "val",
-    ]),
-  );
-  const capCkpt = join(dir, "caption", `model.${config.caption.epochs}.bin`);
+  // ---- the two fine-tunings, both from the pre-trained weights: in parallel on 2+ cores ---------------------
+  // Each command uses one BLAS thread (config.threads) and a loader Worker, so two of them share 2 cores
+  // well; the caption branch then runs quietly (its stderr is kept for error messages).
+  const parallel = config.threads === 1 && navigator.hardwareConcurrency >= 2;
   await Deno.mkdir(join(dir, "results"), { recursive: true });
   const captionFiles = {
     trained: join(dir, "results", "captions_test_trained.json"),
     untrained: join(dir, "results", "captions_test_untrained.json"),
   };
-  const decode = async (ckpt: string, out: string) => {
-    log(`demo: captioning the test scenes (beam ${config.beamSize}) with ${ckpt}`);
-    const r = await run("decode", [
-      ...common.filter((a) => a !== "--do_lower_case"),
-      "--model_recover_path",
-      ckpt,
-      "--src_file",
-      S(F.karpathy),
-      "--split",
-      "test",
-      "--ref_file",
-      S(F.captionRefs.test),
-      "--beam_size",
-      String(config.beamSize),
-      "--batch_size",
-      "25",
-      "--output_file",
-      out,
-    ]);
-    runs.push(r);
-    return r.figures as { metrics: Record<string, number>; unavailable?: Record<string, string> };
-  };
-  const capTrained = await decode(capCkpt, captionFiles.trained);
-  const capUntrained = await decode(untrainedCaption, captionFiles.untrained);
 
-  // ---- VQA fine-tuning, test answers -----------------------------------------------------------------------
-  log("demo: VQA fine-tuning (bidirectional, --mask_prob 0 --max_pred 1)");
-  runs.push(
-    await run("train", [
-      ...trainArgs(join(dir, "vqa"), config.vqa),
-      "--tasks",
-      "vqa2",
-      "--src_file",
-      S(F.imdb.train),
-      "--answer_vocab",
-      S(F.answers),
-      "--s2s_prob",
-      "0",
-      "--bi_prob",
-      "1",
-      "--model_recover_path",
-      preCkpt,
-      "--val_src_file",
-      S(F.imdb.val),
-    ]),
-  );
-  const vqaCkpt = join(dir, "vqa", `model.${config.vqa.epochs}.bin`);
-  const evalVqa = async (ckpt: string) => {
-    log(`demo: answering the test questions with ${ckpt}`);
-    const r = await run("eval-vqa2", [
-      ...common,
-      "--model_recover_path",
-      ckpt,
-      "--src_file",
-      S(F.imdb.test),
-      "--split",
-      "test",
-      "--ref_file",
-      S(F.vqaAnnotations.test),
-      "--answer_vocab",
-      S(F.answers),
-      "--output_dir",
-      join(dir, "results"),
-      "--batch_size",
-      "25",
-    ]);
-    runs.push(r);
-    return vqaFigures(r);
+  /** Caption fine-tuning (seq2seq), then beam search on the test scenes with both models. */
+  const captionBranch = async (quiet: boolean) => {
+    const out: TaskRun[] = [];
+    log(`demo: caption fine-tuning (seq2seq)${quiet ? ", in parallel with VQA fine-tuning" : ""}`);
+    out.push(
+      await run("train", [
+        ...trainArgs(join(dir, "caption"), config.caption),
+        ...captionData,
+        "--tasks",
+        "img2txt",
+        "--s2s_prob",
+        "1",
+        "--bi_prob",
+        "0",
+        "--model_recover_path",
+        preCkpt,
+        "--val_split",
+        "val",
+      ], quiet),
+    );
+    const decode = async (ckpt: string, file: string) => {
+      log(`demo: captioning the test scenes (beam ${config.beamSize}) with ${ckpt}`);
+      const r = await run("decode", [
+        ...common.filter((a) => a !== "--do_lower_case"),
+        "--model_recover_path",
+        ckpt,
+        "--src_file",
+        S(F.karpathy),
+        "--split",
+        "test",
+        "--ref_file",
+        S(F.captionRefs.test),
+        "--beam_size",
+        String(config.beamSize),
+        "--batch_size",
+        "25",
+        "--output_file",
+        file,
+      ], quiet);
+      out.push(r);
+      return r.figures as { metrics: Record<string, number>; unavailable?: Record<string, string> };
+    };
+    const capCkpt = join(dir, "caption", `model.${config.caption.epochs}.bin`);
+    const trained = await decode(capCkpt, captionFiles.trained);
+    const untrained = await decode(untrainedCaption, captionFiles.untrained);
+    return { runs: out, trained, untrained };
   };
-  const vqaTrained = await evalVqa(vqaCkpt);
-  const vqaUntrained = await evalVqa(untrainedVqa);
+
+  /** VQA fine-tuning (bidirectional, `--mask_prob 0 --max_pred 1`), then the test answers of both models. */
+  const vqaBranch = async () => {
+    const out: TaskRun[] = [];
+    log("demo: VQA fine-tuning (bidirectional, --mask_prob 0 --max_pred 1)");
+    out.push(
+      await run("train", [
+        ...trainArgs(join(dir, "vqa"), config.vqa),
+        "--tasks",
+        "vqa2",
+        "--src_file",
+        S(F.imdb.train),
+        "--answer_vocab",
+        S(F.answers),
+        "--s2s_prob",
+        "0",
+        "--bi_prob",
+        "1",
+        "--model_recover_path",
+        preCkpt,
+        "--val_src_file",
+        S(F.imdb.val),
+      ]),
+    );
+    const evalVqa = async (ckpt: string) => {
+      log(`demo: answering the test questions with ${ckpt}`);
+      const r = await run("eval-vqa2", [
+        ...common,
+        "--model_recover_path",
+        ckpt,
+        "--src_file",
+        S(F.imdb.test),
+        "--split",
+        "test",
+        "--ref_file",
+        S(F.vqaAnnotations.test),
+        "--answer_vocab",
+        S(F.answers),
+        "--output_dir",
+        join(dir, "results"),
+        "--batch_size",
+        "25",
+      ]);
+      out.push(r);
+      return vqaFigures(r);
+    };
+    const trained = await evalVqa(join(dir, "vqa", `model.${config.vqa.epochs}.bin`));
+    const untrained = await evalVqa(untrainedVqa);
+    return { runs: out, trained, untrained };
+  };
+
+  let cap: Awaited<ReturnType<typeof captionBranch>>, vqa: Awaited<ReturnType<typeof vqaBranch>>;
+  if (parallel) {
+    // wait for both before reporting a failure, so that no command is left running
+    const [c, v] = await Promise.allSettled([captionBranch(true), vqaBranch()]);
+    if (c.status === "rejected") throw c.reason;
+    if (v.status === "rejected") throw v.reason;
+    [cap, vqa] = [c.value, v.value];
+  } else {
+    cap = await captionBranch(false);
+    vqa = await vqaBranch();
+  }
+  runs.push(...cap.runs, ...vqa.runs);
 
   return {
     dir,
@@ -275,20 +312,21 @@ export async function runDemo(opts: RunDemoOptions): Promise<DemoRun> {
     manifest: manifest!,
     scenesReused: reuse,
     runs,
+    parallel,
     trained: {
-      captions: capTrained.metrics,
-      unavailable: capTrained.unavailable ?? {},
-      vqa: vqaTrained.scores,
+      captions: cap.trained.metrics,
+      unavailable: cap.trained.unavailable ?? {},
+      vqa: vqa.trained.scores,
     },
     untrained: {
-      captions: capUntrained.metrics,
-      unavailable: capUntrained.unavailable ?? {},
-      vqa: vqaUntrained.scores,
+      captions: cap.untrained.metrics,
+      unavailable: cap.untrained.unavailable ?? {},
+      vqa: vqa.untrained.scores,
     },
     files: {
       scenes: scenesDir,
       captions: captionFiles,
-      answers: { trained: vqaTrained.resultsFile, untrained: vqaUntrained.resultsFile },
+      answers: { trained: vqa.trained.resultsFile, untrained: vqa.untrained.resultsFile },
       logs: {
         pretrain: join(dir, "pretrain", "train_log.jsonl"),
         caption: join(dir, "caption", "train_log.jsonl"),

@@ -149,7 +149,8 @@ export type LogRecord =
 
 const LOG = "train_log.jsonl", PLOT = "train_curve.svg";
 
-async function readLog(path: string): Promise<LogRecord[]> {
+/** The records of a `train_log.jsonl` (none when the file is missing; a line cut by a crash ends the log). */
+export async function readTrainLog(path: string): Promise<LogRecord[]> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -212,7 +213,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     await loadCheckpoint(model, modelPath(dir, epoch));
     restore(o, state);
     pending = state.loop.pendingMicroBatches;
-    records = (await readLog(logPath)).filter((r) => r.epoch <= epoch);
+    records = (await readTrainLog(logPath)).filter((r) => r.epoch <= epoch);
     records.push({ type: "resume", epoch, optimizer_step: optimizer.stepCount });
     startEpoch = epoch + 1;
   } else {
@@ -387,26 +388,33 @@ async function hostGrads(model: VlpModel): Promise<Map<string, Float32Array>> {
   return out;
 }
 
+/** Fields of an epoch record that are bookkeeping, not validation metrics. */
+const EPOCH_BOOKKEEPING = new Set([
+  "type",
+  "epoch",
+  "mean_loss",
+  "batches",
+  "examples",
+  "seconds",
+  "examples_per_s",
+  "load_wait_s",
+  "checkpoint_s",
+  "validate_s",
+  "optimizer_step",
+]);
+
+/** The validation metrics of an epoch record of the log (its numeric fields that are not bookkeeping). */
+export function epochMetrics(record: LogRecord): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(record).filter(([k, v]) => !EPOCH_BOOKKEEPING.has(k) && typeof v === "number"),
+  ) as Record<string, number>;
+}
+
 async function writePlot(dir: string, records: LogRecord[], batchesPerEpoch: number): Promise<void> {
   const losses = records.filter((r) => r.type === "batch").map((r) => r.loss as number);
-  const skip = new Set([
-    "type",
-    "epoch",
-    "mean_loss",
-    "batches",
-    "examples",
-    "seconds",
-    "examples_per_s",
-    "load_wait_s",
-    "checkpoint_s",
-    "validate_s",
-    "optimizer_step",
-  ]);
   const metrics = records.filter((r) => r.type === "epoch").map((r) => ({
     epoch: r.epoch,
-    values: Object.fromEntries(
-      Object.entries(r).filter(([k, v]) => !skip.has(k) && typeof v === "number") as [string, number][],
-    ),
+    values: epochMetrics(r),
   }));
   await writeBytesAtomic(
     join(dir, PLOT),

@@ -7,39 +7,14 @@
 import { join } from "node:path";
 import { RegionReader, writeBytesAtomic } from "@vlp/features";
 import { ciderD, ptbTokenize, questionAccuracy } from "@vlp/eval";
+import { epochMetrics, type LogRecord, readTrainLog } from "@vlp/train";
 import { answerAccuracy, blindAnswers, blindCaption } from "../baselines.ts";
 import { TARGETS } from "../config.ts";
 import type { DemoRun } from "../pipeline.ts";
+import { countLines } from "../scenes/files.ts";
 import { SCENE_FILES, type SceneRecord } from "../scenes/make_scenes.ts";
 import { renderReport, type ReportData, type Sample } from "./html.ts";
 import { type Chart, type DrawnBox, type Series, smooth } from "./svg.ts";
-
-/** A record of a train JSONL log. */
-type LogRecord = Record<string, unknown> & { type: string; epoch: number };
-
-/** Read a `train_log.jsonl` (missing file: no records). */
-export async function readTrainLog(path: string): Promise<LogRecord[]> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return [];
-    throw e;
-  }
-  return text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as LogRecord);
-}
-
-const EPOCH_BOOKKEEPING = new Set([
-  "type",
-  "epoch",
-  "mean_loss",
-  "batches",
-  "examples",
-  "seconds",
-  "examples_per_s",
-  "load_wait_s",
-  "optimizer_step",
-]);
 
 /** The loss curve of a log (batch loss by optimiser step: raw faint, smoothed bold). */
 export function lossChart(title: string, records: readonly LogRecord[]): Chart {
@@ -58,13 +33,17 @@ export function lossChart(title: string, records: readonly LogRecord[]): Chart {
 export function metricSeries(records: readonly LogRecord[], prefix: string): Series[] {
   const byName = new Map<string, [number, number][]>();
   for (const r of records.filter((r) => r.type === "epoch")) {
-    for (const [k, v] of Object.entries(r)) {
-      if (EPOCH_BOOKKEEPING.has(k) || k.endsWith("_s") || typeof v !== "number") continue;
+    for (const [k, v] of Object.entries(epochMetrics(r))) {
       if (!byName.has(k)) byName.set(k, []);
       byName.get(k)!.push([r.epoch, v]);
     }
   }
   return [...byName].map(([k, pts]) => ({ name: `${prefix} ${k}`, points: pts }));
+}
+
+/** A metric value with 4 significant digits. */
+function fmt(x: number): string {
+  return Number(x.toPrecision(4)).toString();
 }
 
 /** Everything the report needs beyond the run's figures. */
@@ -152,6 +131,7 @@ export async function reportData(inp: ReportInputs): Promise<ReportData> {
     reader.close();
   }
 
+  const answerCount = await countLines(join(run.files.scenes, SCENE_FILES.answers));
   const [pre, cap, vqa] = [
     await readTrainLog(run.files.logs.pretrain),
     await readTrainLog(run.files.logs.caption),
@@ -160,20 +140,23 @@ export async function reportData(inp: ReportInputs): Promise<ReportData> {
   const charts: Chart[] = [
     lossChart("pre-training loss (masked LM, s2s 0.75 / bi 0.25)", pre),
     lossChart("caption fine-tuning loss (masked LM, s2s)", cap),
-    lossChart("VQA fine-tuning loss (BCE × 3129)", vqa),
+    lossChart(`VQA fine-tuning loss (BCE × ${answerCount} answers)`, vqa),
   ];
-  const capMetrics = metricSeries(cap, "val");
-  if (capMetrics.length) {
-    charts.push({
-      title: "caption validation (greedy)",
-      xLabel: "epoch",
-      yLabel: "score",
-      series: capMetrics,
-    });
-  }
-  const vqaMetrics = metricSeries(vqa, "val");
-  if (vqaMetrics.length) {
-    charts.push({ title: "VQA validation", xLabel: "epoch", yLabel: "score", series: vqaMetrics });
+  // validation metrics per epoch: a chart from two epochs on, a note for a single epoch
+  const single: string[] = [];
+  for (
+    const [title, series] of [
+      ["caption validation (greedy)", metricSeries(cap, "val")],
+      ["VQA validation", metricSeries(vqa, "val")],
+    ] as const
+  ) {
+    if (series.some((s) => s.points.length > 1)) {
+      charts.push({ title, xLabel: "epoch", yLabel: "score", series: [...series] });
+    } else if (series.length) {
+      single.push(
+        `${title} after its one epoch: ${series.map((s) => `${s.name} ${fmt(s.points[0]![1])}`).join(", ")}`,
+      );
+    }
   }
 
   const m = run.manifest;
@@ -188,12 +171,19 @@ export async function reportData(inp: ReportInputs): Promise<ReportData> {
       blindVqa.toFixed(2)
     }% VQA accuracy. Captions of a tiny closed world share many words, so ` +
     `a fixed caption already scores well; the trained model has to beat these, not just the untrained one.`,
-    `The WordPiece vocabulary is the scenes' own (${
-      (await Deno.readTextFile(join(run.files.scenes, SCENE_FILES.vocab))).trimEnd().split("\n").length
-    } ` +
+    `The WordPiece vocabulary is the scenes' own (${await countLines(
+      join(run.files.scenes, SCENE_FILES.vocab),
+    )} ` +
     `tokens, BERT's special ids kept) and the model is tiny (see the configuration): this demonstrates the ` +
     `pipeline, it is not COCO.`,
   ];
+  if (single.length) notes.push(`${single.join("; ")}.`);
+  if (run.parallel) {
+    notes.push(
+      `The caption branch (fine-tuning, both decodes) and the VQA branch (fine-tuning, both evaluations) ran ` +
+        `at the same time, with one BLAS thread each: their commands' seconds overlap.`,
+    );
+  }
   if (run.trained.unavailable.METEOR || run.trained.unavailable.METEOR_noparaphrase) {
     notes.push(`METEOR: ${run.trained.unavailable.METEOR ?? run.trained.unavailable.METEOR_noparaphrase}`);
   }
@@ -211,6 +201,7 @@ export async function reportData(inp: ReportInputs): Promise<ReportData> {
       demo: run.config,
       backend: run.backend,
       scenes_reused: run.scenesReused,
+      fine_tunings_in_parallel: run.parallel,
       cpu_cores: navigator.hardwareConcurrency,
     },
     notes,

@@ -87,8 +87,10 @@ interface Region {
 export class SceneDetector {
   readonly dims: RegionDims;
   readonly dtype: RegionDtype;
-  /** [F, D] projection. */
-  readonly #proj: Float32Array;
+  /** [D, F] projection (transposed). */
+  readonly #projT: Float32Array;
+  /** [F] scratch: projection of one region's code. */
+  readonly #acc: Float32Array;
   /** 65536 standard normal values, indexed by random 16-bit numbers (fast noise). */
   readonly #normals: Float32Array;
   readonly #clutterClasses: number[];
@@ -97,7 +99,12 @@ export class SceneDetector {
     this.dims = opts.dims ?? VLP_DIMS;
     this.dtype = opts.dtype ?? "float16";
     const rng = new Rng(DETECTOR_SEED);
-    this.#proj = rng.fillNormal(new Float32Array(this.dims.F * CODE_SIZE), 0, 0.5); // [F, D]
+    const F = this.dims.F, proj = rng.fillNormal(new Float32Array(F * CODE_SIZE), 0, 0.5); // [F, D]
+    this.#projT = new Float32Array(CODE_SIZE * F); // [D, F]: rows of one code entry are contiguous
+    for (let j = 0; j < F; j++) {
+      for (let d = 0; d < CODE_SIZE; d++) this.#projT[d * F + j] = proj[j * CODE_SIZE + d]!;
+    }
+    this.#acc = new Float32Array(F);
     this.#normals = rng.fillNormal(new Float32Array(65536));
     const shapeIds = new Set(Object.values(SHAPE_CLASSES));
     this.#clutterClasses = [];
@@ -146,14 +153,16 @@ export class SceneDetector {
 
   /** scale · relu(P · code + noise − threshold): [F]. */
   #features(g: Region, rng: Rng, out: Float32Array): void {
-    const F = this.dims.F, P = this.#proj, z = this.#normals, code = g.code, s = NOISE * g.noise;
-    const nz: number[] = [];
-    for (let d = 0; d < CODE_SIZE; d++) if (code[d] !== 0) nz.push(d);
+    const F = this.dims.F, PT = this.#projT, acc = this.#acc, z = this.#normals, code = g.code;
+    const s = NOISE * g.noise;
+    acc.fill(0);
+    for (let d = 0; d < CODE_SIZE; d++) {
+      const c = code[d]!;
+      if (c === 0) continue;
+      for (let j = 0, k = d * F; j < F; j++, k++) acc[j] += PT[k]! * c;
+    }
     for (let j = 0; j < F; j++) {
-      let acc = 0;
-      for (const d of nz) acc += P[j * CODE_SIZE + d]! * code[d]!;
-      const n = z[rng.nextU32() >>> 16]!;
-      const v = acc + s * n - FEATURE_THRESHOLD;
+      const v = acc[j]! + s * z[rng.nextU32() >>> 16]! - FEATURE_THRESHOLD;
       out[j] = v > 0 ? FEATURE_SCALE * v : 0;
     }
   }

@@ -1,5 +1,5 @@
 /**
- * Atomic text and JSON writes (temporary file in the same folder, then rename).
+ * Atomic text and JSON writes (temporary file in the same folder, then rename), and line counts.
  *
  * @module
  */
@@ -13,4 +13,9 @@ export function writeTextAtomic(path: string, text: string): Promise<void> {
 /** Write a JSON file atomically (compact, one trailing newline). */
 export function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   return writeTextAtomic(path, JSON.stringify(value) + "\n");
+}
+
+/** The number of lines of a text file (a vocabulary or an answer list: one entry a line). */
+export async function countLines(path: string): Promise<number> {
+  return (await Deno.readTextFile(path)).trimEnd().split("\n").length;
 }

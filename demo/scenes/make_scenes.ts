@@ -4,7 +4,7 @@
  * ```
  * DIR/manifest.json                                   written last: options, counts, file names
  * DIR/scenes.json                                     ground truth (objects per image), for drawings
- * DIR/vocab.txt, DIR/answers_vqa.txt                  WordPiece vocabulary, 3129 answers
+ * DIR/vocab.txt, DIR/answers_vqa.txt                  WordPiece vocabulary, answer list
  * DIR/annotations/dataset_coco.json                   Karpathy format, splits train/val/test
  * DIR/annotations/coco_valid_jpgs.json
  * DIR/annotations/captions_{val,test}.json            COCO caption references (eval-captions)
@@ -40,7 +40,7 @@ import { CANVAS, sampleScene, type Scene } from "./scene.ts";
 import { buildAnswerList, buildWordpieceVocab } from "./vocab.ts";
 
 /** Format version of a scene set (bump when the generator's output changes). */
-export const SCENES_VERSION = 1;
+export const SCENES_VERSION = 2;
 
 /** Karpathy-style splits of a scene set. */
 export type SceneSplit = "train" | "val" | "test";
@@ -57,7 +57,7 @@ export interface MakeScenesOptions {
   questionsPerImage?: number;
   /** Feature / class-probability storage (default float16, as CC; COCO's originals are float32). */
   dtype?: RegionDtype;
-  /** An answer list to use instead of the generated one (must have 3129 lines and every scene answer). */
+  /** An answer list to use instead of the generated one (e.g. VQA 2.0's; it must have every scene answer). */
   answers?: string;
   /** Progress messages (default: none). */
   log?: (msg: string) => void;
@@ -184,7 +184,8 @@ export async function makeScenes(opts: MakeScenesOptions): Promise<SceneManifest
   );
   await writeTextAtomic(join(out, F.vocab), vocab.join("\n") + "\n");
   if (opts.answers) {
-    const list = await loadAnswerVocab(opts.answers);
+    const lines = (await Deno.readTextFile(opts.answers)).trimEnd().split("\n");
+    const list = await loadAnswerVocab(opts.answers, lines.length);
     const missing = ALL_ANSWERS.filter((a) => list.indexOf(a) === list.unkIndex);
     if (missing.length) {
       throw new RangeError(`Cannot use answer list "${opts.answers}": it lacks ${missing.join(", ")}`);

@@ -1,12 +1,12 @@
 /**
  * The scene set's vocabularies: a small WordPiece `vocab.txt` that keeps BERT's special-token ids (VLP
- * hard-codes `[PAD]`=0, `[UNK]`=100, `[CLS]`=101, `[SEP]`=102, `[MASK]`=103), and the 3129-line answer list
- * the VQA head needs (line 0 `<unk>`).
+ * hard-codes `[PAD]`=0, `[UNK]`=100, `[CLS]`=101, `[SEP]`=102, `[MASK]`=103), and the answer list of the VQA
+ * head (line 0 `<unk>`).
  *
  * @module
  */
 import { BasicTokenizer } from "@vlp/tokenizer";
-import { UNK, VQA_ANSWERS } from "@vlp/features";
+import { UNK } from "@vlp/features";
 
 /** BERT's layout of the first 104 ids. */
 export function bertSpecialTokens(): string[] {
@@ -42,16 +42,11 @@ export function buildWordpieceVocab(texts: Iterable<string>): string[] {
 }
 
 /**
- * A 3129-answer list with `<unk>` first: the given answers (sorted) followed by placeholder entries that no
- * question uses, so VLP's fixed answer head (A = 3129) fits. Users with the real VQA 2.0 list can use it
- * instead (`make-scenes --answers`); every scene answer is a VQA 2.0 answer.
+ * The answer list of a scene set: `<unk>` first, then every answer the questions can have (sorted). As
+ * VLP's 3129 answers are the frequent answers of VQA 2.0's training set, these are the answers of the scene
+ * set; the model's answer head takes its size from the list (`num_answers` in the demo's `bert_config.json`).
+ * Users with the real VQA 2.0 list can use it instead (`make-scenes --answers`): every scene answer is in it.
  */
-export function buildAnswerList(answers: Iterable<string>, size = VQA_ANSWERS): string[] {
-  const uniq = [...new Set(answers)].filter((a) => a !== UNK).sort();
-  if (uniq.length + 1 > size) {
-    throw new RangeError(`Cannot fit ${uniq.length} answers into a list of ${size}`);
-  }
-  const out = [UNK, ...uniq];
-  for (let i = 0; out.length < size; i++) out.push(`<unused answer ${i}>`);
-  return out;
+export function buildAnswerList(answers: Iterable<string>): string[] {
+  return [UNK, ...[...new Set(answers)].filter((a) => a !== UNK).sort()];
 }
