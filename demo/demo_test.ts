@@ -6,6 +6,7 @@
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { join } from "node:path";
+import { runCli } from "@vlp/testing";
 import { SMOKE_MARGINS } from "./cli/demo.ts";
 import { ARTEFACTS, checkReportInBrowser, chromiumAvailable } from "./report/browser.ts";
 
@@ -16,23 +17,17 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "vlp_demo_smoke_" });
     try {
-      const cli = new URL("./cli/demo.ts", import.meta.url).pathname;
-      const r = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", cli, "--smoke", "--quiet", "--dir", dir],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const stdout = new TextDecoder().decode(r.stdout), stderr = new TextDecoder().decode(r.stderr);
-      equal(r.code, 0, `demo --smoke failed:\n${stderr.slice(-3000)}\n${stdout}`);
-      const lines = stdout.trim().split("\n");
-      const fig = JSON.parse(lines.at(-1)!);
+      const r = await runCli("demo/cli/demo.ts", ["--smoke", "--quiet", "--dir", dir]);
+      equal(r.code, 0, `demo --smoke failed:\n${r.stderr.slice(-3000)}\n${r.stdout}`);
+      const fig = r.json;
       deepEqual(
         Object.keys(fig).slice(0, 7),
         ["CIDEr", "Bleu_4", "METEOR_noparaphrase", "ROUGE_L", "vqa_accuracy", "untrained", "blind"],
       );
       ok(fig.CIDEr - fig.untrained.CIDEr >= SMOKE_MARGINS.CIDEr);
       ok(fig.vqa_accuracy - fig.untrained.vqa_accuracy >= SMOKE_MARGINS.vqa_accuracy);
-      ok(stdout.includes("CIDEr-D") && stdout.includes("report:"));
+      ok(fig.CIDEr > fig.blind.CIDEr, "the captions use the image: better than the best fixed caption");
+      ok(r.stdout.includes("CIDEr-D") && r.stdout.includes("report:"));
       const html = await Deno.readTextFile(join(dir, "report", "index.html"));
       ok(!/https?:|<script/i.test(html));
       for (const stage of ["pretrain", "caption", "vqa"]) {

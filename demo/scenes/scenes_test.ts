@@ -1,6 +1,6 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { join } from "node:path";
-import { fixturePath, Rng } from "@vlp/testing";
+import { fixturePath, Rng, runCli } from "@vlp/testing";
 import {
   evalImageId,
   imagesOfSplits,
@@ -280,21 +280,16 @@ Deno.test("makeScenes: --answers takes a real list that has every answer, refuse
 });
 
 Deno.test("make-scenes CLI: bad flags exit 2; a run prints one JSON line of figures", async () => {
-  const cli = new URL("../cli/make_scenes.ts", import.meta.url).pathname;
-  const run = (args: string[]) =>
-    new Deno.Command(Deno.execPath(), { args: ["run", "-A", cli, ...args], stdout: "piped", stderr: "piped" })
-      .output();
+  const run = (args: string[]) => runCli("demo/cli/make_scenes.ts", args);
   const bad = await run(["--images", "5", "--out", "x"]);
   equal(bad.code, 2);
-  ok(new TextDecoder().decode(bad.stderr).includes("--images must be at least 10"));
+  ok(bad.stderr.includes("--images must be at least 10"));
   equal((await run([])).code, 2);
   const dir = await Deno.makeTempDir({ prefix: "scenes_cli_" });
   try {
     const r = await run(["--out", dir, "--images", "10", "--seed", "4"]);
-    equal(r.code, 0, new TextDecoder().decode(r.stderr));
-    const lines = new TextDecoder().decode(r.stdout).trim().split("\n");
-    const fig = JSON.parse(lines[lines.length - 1]!);
-    deepEqual([fig.images, fig.splits, fig.captions], [10, { train: 8, val: 1, test: 1 }, 50]);
+    equal(r.code, 0, r.stderr);
+    deepEqual([r.json.images, r.json.splits, r.json.captions], [10, { train: 8, val: 1, test: 1 }, 50]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
