@@ -28,6 +28,7 @@ Deno.test({
       ok(fig.vqa_accuracy - fig.untrained.vqa_accuracy >= SMOKE_MARGINS.vqa_accuracy);
       ok(fig.CIDEr > fig.blind.CIDEr, "the captions use the image: better than the best fixed caption");
       ok(r.stdout.includes("CIDEr-D") && r.stdout.includes("report:"));
+      deepEqual(JSON.parse(await Deno.readTextFile(join(dir, "summary.json"))), fig);
       const html = await Deno.readTextFile(join(dir, "report", "index.html"));
       ok(!/https?:|<script/i.test(html));
       for (const stage of ["pretrain", "caption", "vqa"]) {

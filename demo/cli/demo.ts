@@ -15,6 +15,7 @@ import { z } from "zod";
 import { FULL, SMOKE, TARGETS } from "../config.ts";
 import { type ModelScores, runDemo } from "../pipeline.ts";
 import { reportData, writeReport } from "../report/build.ts";
+import { writeJsonAtomic } from "../scenes/files.ts";
 import { ROOT } from "../tasks.ts";
 import { parseFlags, userPath } from "./flags.ts";
 
@@ -104,6 +105,7 @@ if (import.meta.main) {
           }, needs +${SMOKE_MARGINS.vqa_accuracy})`;
       }
     }
+    await writeJsonAtomic(join(dir, "summary.json"), out);
     console.log(JSON.stringify(out));
     if (failed) {
       console.error(`demo: ${failed}`);

@@ -83,3 +83,20 @@ Deno.test("logTicks: decades over a wide range, 1-2-5 steps over a narrow one", 
   deepEqual(logTicks(0.1, 3.4), [10, 100, 1000]);
   deepEqual(logTicks(0, 1), [1, 2, 5, 10]);
 });
+
+Deno.test("lineChart: the legend moves to the bottom right when the data fills the top right", () => {
+  const legendY = (svg: string) => Number(/<text x="[\d.]+" y="([\d.]+)" class="legend">/.exec(svg)![1]);
+  const rising = lineChart({
+    title: "t",
+    xLabel: "x",
+    yLabel: "y",
+    series: [{ name: "up", points: [[1, 0], [2, 5], [3, 10]] }],
+  });
+  const falling = lineChart({
+    title: "t",
+    xLabel: "x",
+    yLabel: "y",
+    series: [{ name: "down", points: [[1, 10], [2, 5], [3, 0]] }],
+  });
+  ok(legendY(rising) > legendY(falling) + 100, `${legendY(rising)} vs ${legendY(falling)}`);
+});

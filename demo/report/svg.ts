@@ -163,7 +163,14 @@ export function lineChart(chart: Chart, opts: { width?: number; height?: number 
     `<text transform="translate(13 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle" class="axis">` +
       `${esc(chart.yLabel)}</text>`,
   );
-  let legendY = m.t + 14;
+  // legend: top right, or bottom right when data lies under the top-right box
+  const named = chart.series.filter((s) => !s.faint).length;
+  const boxX = W - m.r - 124, boxH = 14 * named + 4;
+  const under = (top: number) =>
+    chart.series.some((s) =>
+      s.points.filter(finite).some(([x, y]) => sx(x) >= boxX && sy(y) >= top && sy(y) <= top + boxH)
+    );
+  let legendY = (under(m.t) ? H - m.b - boxH : m.t) + 14;
   chart.series.forEach((s, i) => {
     const colour = s.colour ?? PALETTE[i % PALETTE.length]!;
     const ok = s.points.filter(finite);
