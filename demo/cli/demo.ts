@@ -3,7 +3,8 @@
  * synthetic scene set, with the same commands a user runs on COCO — make the scenes (or reuse them),
  * pre-train (seq2seq 0.75 / bidirectional 0.25), fine-tune captioning, caption the test scenes with beam
  * search and score them, fine-tune VQA and score it — for the trained and the untrained model. Prints a
- * summary table and the report's path; the last stdout line is ONE JSON object of the figures.
+ * summary table and the report's path (relative to the folder the task was run from when it lies inside it);
+ * the last stdout line is ONE JSON object of the figures, also written to `DIR/summary.json`.
  *
  * `--smoke` runs a small version (CI) and fails (exit 1) unless the trained model beats the untrained one
  * by a wide margin. Exit status 2 for bad flags, 1 for a failed step.
@@ -17,7 +18,7 @@ import { type ModelScores, runDemo } from "../pipeline.ts";
 import { reportData, writeReport } from "../report/build.ts";
 import { writeJsonAtomic } from "../scenes/files.ts";
 import { ROOT } from "../tasks.ts";
-import { parseFlags, userPath } from "./flags.ts";
+import { parseFlags, shownPath, userPath } from "./flags.ts";
 
 const USAGE =
   "usage: demo [--smoke] [--dir DIR (runs/demo, runs/demo-smoke)] [--backend blas|reference] [--quiet]";
@@ -64,7 +65,7 @@ if (import.meta.main) {
   try {
     const run = await runDemo({ dir, config, verbose: !flags.quiet, backend: flags.backend });
     const data = await reportData({ run });
-    const report = await writeReport(dir, data);
+    const report = shownPath(await writeReport(dir, data));
     const seconds = (performance.now() - t0) / 1000;
     const t = figures(run.trained), u = figures(run.untrained);
     const fmt = (x: number | null, d = 3) => (x === null ? "n/a" : x.toFixed(d));

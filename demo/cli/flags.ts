@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, relative, resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { z } from "zod";
 
@@ -39,4 +39,10 @@ export function parseFlags<T>(
 /** A path from the command line, relative to the folder the user ran the task from (npm's INIT_CWD). */
 export function userPath(p: string): string {
   return isAbsolute(p) ? p : resolve(Deno.env.get("INIT_CWD") ?? Deno.cwd(), p);
+}
+
+/** A path for display: relative to the folder the user ran the task from when it lies inside it. */
+export function shownPath(p: string): string {
+  const rel = relative(Deno.env.get("INIT_CWD") ?? Deno.cwd(), p);
+  return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : p;
 }
