@@ -84,6 +84,8 @@ export interface WebGpuOptions extends RuntimeOptions {
   powerPreference?: GPUPowerPreference;
   /** Force one GEMM tile variant (tests); default: by problem size. */
   gemmTile?: GemmVariant["tile"];
+  /** The tile of every product of at least 128×128 (default: by transpose case, see `GEMM_TILES`). */
+  gemmLargeTile?: GemmVariant["tile"];
   /** Split-K for GEMMs with few output tiles and a long k (default on). */
   splitK?: boolean;
 }
@@ -418,7 +420,8 @@ export class WebGpuBackend implements Backend {
 
   #tile(g: NormalizedMatmul): GemmVariant["tile"] {
     if (this.#opts.gemmTile) return this.#opts.gemmTile;
-    return g.m >= 128 && g.n >= 128 ? "large" : "small";
+    if (g.m < 128 || g.n < 128) return "small";
+    return this.#opts.gemmLargeTile ?? (g.transA ? "half_n" : "large_k8");
   }
 
   /**
