@@ -196,9 +196,15 @@ const [B, T, P] = quick ? [2, 9, 3] : [64, 21, 3];
 const L = config.regions + 2 + T;
 const batch = trainingBatch(config, B, T, P);
 
-/** Training-step figures on `be`: one warm-up step (pipeline compilation, allocation), then `n` steps. */
-async function trainRun(be: WebGpuBackend, n: number) {
-  console.error(`training step: ${quick ? "micro" : "BERT-base"} config, B=${B}, L=${L}, P=${P}`);
+/**
+ * Training-step figures on `be`: one warm-up step (pipeline compilation, allocation), then `n` steps.
+ * `update`: BertAdam through `bertAdamUpdateGroup` (as the trainer does), one `bertAdamUpdate` per tensor,
+ * or none (forward + backward only).
+ */
+async function trainRun(be: WebGpuBackend, n: number, update: "group" | "per-tensor" | "none" = "group") {
+  console.error(
+    `training step: ${quick ? "micro" : "BERT-base"} config, B=${B}, L=${L}, P=${P}, BertAdam: ${update}`,
+  );
   const model = new VlpModel({ config, backend: be, seed: 42 });
   const m = be.alloc([model.table.total]), v = be.alloc([model.table.total]);
   const params = model.parameterViews(), grads = model.gradientViews();
@@ -208,16 +214,15 @@ async function trainRun(be: WebGpuBackend, n: number) {
   const step = (): Tensor => {
     model.zeroGrad();
     const loss = model.forwardBackward(batch);
-    for (const spec of model.table.specs) {
-      be.bertAdamUpdate({
-        param: params.get(spec.name)!,
-        grad: grads.get(spec.name)!,
-        m: ms.get(spec.name)!,
-        v: vs.get(spec.name)!,
-        lr: 1e-5,
-        weightDecay: spec.decay ? 0.01 : 0,
-      });
-    }
+    const tensors = model.table.specs.map((spec) => ({
+      param: params.get(spec.name)!,
+      grad: grads.get(spec.name)!,
+      m: ms.get(spec.name)!,
+      v: vs.get(spec.name)!,
+      weightDecay: spec.decay ? 0.01 : 0,
+    }));
+    if (update === "group") be.bertAdamUpdateGroup({ tensors, lr: 1e-5 });
+    if (update === "per-tensor") { for (const t of tensors) be.bertAdamUpdate({ ...t, lr: 1e-5 }); }
     return loss;
   };
 
@@ -239,6 +244,7 @@ async function trainRun(be: WebGpuBackend, n: number) {
   const secs = (performance.now() - t0) / 1000;
   const train = {
     config: quick ? "micro" : "bert-base",
+    update,
     B,
     L,
     P,
@@ -261,6 +267,9 @@ async function trainRun(be: WebGpuBackend, n: number) {
 }
 
 const train = await trainRun(be, steps);
+// where the step's time goes: the optimiser one tensor at a time, and no optimiser at all
+const trainPerTensor = await trainRun(be, Math.max(2, Math.ceil(steps / 2)), "per-tensor");
+const trainNoUpdate = await trainRun(be, Math.max(2, Math.ceil(steps / 2)), "none");
 
 // ---- tile sweep ---------------------------------------------------------------------------------------
 
@@ -300,6 +309,8 @@ console.log(JSON.stringify({
   bestGemmTflopsF32: best,
   syncMs: sync,
   train,
+  trainPerTensor,
+  trainNoUpdate,
   ...(values.sweep ? { sweep } : {}),
   targets: TARGETS,
   meetsTargets: !quick && best >= TARGETS.gemmTflopsF32 &&
