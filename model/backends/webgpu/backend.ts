@@ -40,7 +40,7 @@ import {
 } from "../../backend.ts";
 import { type NormalizedMatmul, normalizeMatmul } from "../reference.ts";
 import { dropoutThreshold } from "../../kernels/dropout.ts";
-import { bertAdamDefaults } from "../../kernels/bert_adam.ts";
+import { bertAdamDefaults, type BertAdamHyper } from "../../kernels/bert_adam.ts";
 import { requestGpu } from "./device.ts";
 import { type Bind, GpuRuntime, GpuTensor, gpuTensor, type RuntimeOptions } from "./runtime.ts";
 import type { KernelDef } from "./kernel.ts";
@@ -129,6 +129,19 @@ function f32Bits(v: number): number {
   const b = new DataView(new ArrayBuffer(4));
   b.setFloat32(0, v, true);
   return b.getUint32(0, true);
+}
+
+/** The uniforms of the BertAdam kernels (`ADAM_UNIFORMS`); 1 − β in float64 on the host. */
+function adamUniforms(h: Required<BertAdamHyper>): Record<string, number> {
+  return {
+    lr: h.lr,
+    b1: h.beta1,
+    one_minus_b1: 1 - h.beta1,
+    b2: h.beta2,
+    one_minus_b2: 1 - h.beta2,
+    eps: h.eps,
+    max_norm: h.maxGradNorm,
+  };
 }
 
 /** A range of a tensor as a binding. */
@@ -989,19 +1002,7 @@ export class WebGpuBackend implements Backend {
           v: range(ts.v, s, e),
           partial: range(parts.partial, 0, parts.count),
         },
-        {
-          n: e - s,
-          groups,
-          nparts: parts.count,
-          lr: h.lr,
-          wd: h.weightDecay,
-          b1: h.beta1,
-          one_minus_b1: 1 - h.beta1,
-          b2: h.beta2,
-          one_minus_b2: 1 - h.beta2,
-          eps: h.eps,
-          max_norm: h.maxGradNorm,
-        },
+        { n: e - s, groups, nparts: parts.count, wd: h.weightDecay, ...adamUniforms(h) },
         groups,
       );
     }
@@ -1058,13 +1059,7 @@ export class WebGpuBackend implements Backend {
       this.rt.dispatch(BERT_ADAM_GROUP_PARTIAL, { grad, ...common, partial }, sizes, plan.chunks);
       this.rt.dispatch(BERT_ADAM_GROUP, { param, grad, m, v, ...common, partial }, {
         ...sizes,
-        lr: h.lr,
-        b1: h.beta1,
-        one_minus_b1: 1 - h.beta1,
-        b2: h.beta2,
-        one_minus_b2: 1 - h.beta2,
-        eps: h.eps,
-        max_norm: h.maxGradNorm,
+        ...adamUniforms(h),
       }, plan.chunks);
       this.rt.free(partial);
     }
