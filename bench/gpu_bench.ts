@@ -6,7 +6,14 @@
  * Targets from the issue (H100): GEMM ≥ 20 TFLOP/s float32; training step ≥ 300 examples/s (the original's
  * 8-V100 COCO epoch is ~790 examples/s).
  *
- * Usage: `deno run -A bench/gpu_bench.ts [--quick] [--steps N] [--seconds S] [--allow-fallback]`.
+ * GEMM times are slopes: the time of 4N dispatches minus that of N, over 3N, each batch closed by one
+ * `sync()`, so that the fixed cost of a synchronisation (a buffer mapping: large under some virtualised
+ * drivers) does not count as GEMM time; that fixed cost is reported as `syncMs`.
+ *
+ * `--sweep` also measures every candidate tile of `GEMM_TILES` for the large products (backend option
+ * `gemmLargeTile`): the large GEMMs and a short training run with each, under `sweep`.
+ *
+ * Usage: `deno run -A bench/gpu_bench.ts [--quick] [--sweep] [--steps N] [--seconds S] [--allow-fallback]`.
  * `--quick` uses tiny shapes (a micro model: C 32, 2 layers, V 300, 6 regions; batch 2) so that the script
  * can be checked on a software
  * adapter; a software (fallback) adapter is refused without `--quick` or `--allow-fallback`, since its
@@ -17,6 +24,7 @@
 import { parseArgs } from "node:util";
 import {
   bertBaseConfig,
+  GEMM_TILES,
   namedViews,
   parseConfig,
   Rng,
@@ -32,6 +40,7 @@ const { values } = parseArgs({
   args: Deno.args,
   options: {
     quick: { type: "boolean", default: false },
+    sweep: { type: "boolean", default: false },
     "allow-fallback": { type: "boolean", default: false },
     steps: { type: "string" },
     seconds: { type: "string" },
@@ -42,7 +51,7 @@ const steps = Number(values.steps ?? (quick ? 2 : 10));
 const minSeconds = Number(values.seconds ?? (quick ? 0 : 1));
 if (!(Number.isInteger(steps) && steps > 0) || !(minSeconds >= 0)) {
   console.error(
-    "usage: deno run -A bench/gpu_bench.ts [--quick] [--steps N] [--seconds S] [--allow-fallback]",
+    "usage: deno run -A bench/gpu_bench.ts [--quick] [--sweep] [--steps N] [--seconds S] [--allow-fallback]",
   );
   Deno.exit(2);
 }
@@ -95,8 +104,26 @@ interface GemmFigure {
   tflops: number;
 }
 
-/** Time one GEMM shape: warm-up, then repeat until `minSeconds` (at least 3 runs; 2 with --quick). */
-async function timeGemm(s: GemmShape, f16: boolean): Promise<GemmFigure> {
+/** Seconds for `runs` calls of `run` and one sync. */
+async function timed(be: WebGpuBackend, run: () => void, runs: number): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < runs; i++) run();
+  await be.sync();
+  return (performance.now() - t0) / 1000;
+}
+
+/** The fixed cost of one `sync()` with no work recorded (ms, best of 5). */
+async function syncMs(be: WebGpuBackend): Promise<number> {
+  let best = Infinity;
+  for (let i = 0; i < 5; i++) best = Math.min(best, await timed(be, () => {}, 0));
+  return best * 1000;
+}
+
+/**
+ * Time one GEMM shape: warm-up, then pairs of batches of N and 4N dispatches (N grown until a batch of 4N
+ * takes ≥ 50 ms), repeated until `minSeconds`; ms per GEMM = the best slope (t(4N) − t(N)) / 3N.
+ */
+async function timeGemm(be: WebGpuBackend, s: GemmShape, f16: boolean): Promise<GemmFigure> {
   const batch = s.batch ?? 1;
   const rng = new Rng(1);
   const alloc = (n: number) => (f16 ? be.allocF16([n]) : be.alloc([n]));
@@ -119,15 +146,16 @@ async function timeGemm(s: GemmShape, f16: boolean): Promise<GemmFigure> {
         ? { batch: [batch], strideA: [s.m * s.k], strideB: [s.n * s.k], strideC: [s.m * s.n] }
         : {}),
     });
-  run();
-  await be.sync();
-  let runs = 0;
+  await timed(be, run, 1);
+  let n = 1;
+  while (!quick && n < 256 && (await timed(be, run, 4 * n)) < 0.05) n *= 2;
+  let best = Infinity;
   const t0 = performance.now();
-  while (runs < (quick ? 2 : 3) || performance.now() - t0 < minSeconds * 1000) {
-    for (let i = 0; i < (quick ? 1 : 5); i++, runs++) run();
-    await be.sync();
-  }
-  const ms = (performance.now() - t0) / runs;
+  do {
+    const t1 = await timed(be, run, n), t4 = await timed(be, run, 4 * n);
+    best = Math.min(best, Math.max(t4 - t1, 1e-9) / (3 * n));
+  } while (performance.now() - t0 < minSeconds * 1000);
+  const ms = best * 1000;
   for (const t of [a, b, c, bias]) be.free(t);
   const tflops = (2 * s.m * s.n * s.k * batch) / (ms * 1e-3) / 1e12;
   console.error(
@@ -138,12 +166,14 @@ async function timeGemm(s: GemmShape, f16: boolean): Promise<GemmFigure> {
   return { m: s.m, n: s.n, k: s.k, batch, ms, tflops };
 }
 
+const sync = await syncMs(be);
+console.error(`one sync with no work: ${sync.toFixed(3)} ms`);
 const gemm: Record<string, GemmFigure> = {};
-for (const s of gemmShapes()) gemm[s.name] = await timeGemm(s, false);
+for (const s of gemmShapes()) gemm[s.name] = await timeGemm(be, s, false);
 const gemmF16: Record<string, GemmFigure> = {};
 if (be.hasF16) {
   for (const s of gemmShapes().filter((x) => x.name.startsWith("fc"))) {
-    gemmF16[s.name] = await timeGemm(s, true);
+    gemmF16[s.name] = await timeGemm(be, s, true);
   }
 }
 
@@ -164,58 +194,108 @@ const microConfig = parseConfig({
 const config = quick ? microConfig : bertBaseConfig;
 const [B, T, P] = quick ? [2, 9, 3] : [64, 21, 3];
 const L = config.regions + 2 + T;
-console.error(`training step: ${quick ? "micro" : "BERT-base"} config, B=${B}, L=${L}, P=${P}`);
-const model = new VlpModel({ config, backend: be, seed: 42 });
-const m = be.alloc([model.table.total]), v = be.alloc([model.table.total]);
-const params = model.parameterViews(), grads = model.gradientViews();
-const ms = namedViews(be, model.table, m), vs = namedViews(be, model.table, v);
 const batch = trainingBatch(config, B, T, P);
 
-/** One step: zero gradients, forward + backward (dropout on), BertAdam on every tensor; the loss tensor. */
-function step(): Tensor {
-  model.zeroGrad();
-  const loss = model.forwardBackward(batch);
-  for (const spec of model.table.specs) {
-    be.bertAdamUpdate({
+/**
+ * Training-step figures on `be`: one warm-up step (pipeline compilation, allocation), then `n` steps.
+ * `update`: BertAdam through `bertAdamUpdateGroup` (as the trainer does), one `bertAdamUpdate` per tensor,
+ * or none (forward + backward only).
+ */
+async function trainRun(be: WebGpuBackend, n: number, update: "group" | "per-tensor" | "none" = "group") {
+  console.error(
+    `training step: ${quick ? "micro" : "BERT-base"} config, B=${B}, L=${L}, P=${P}, BertAdam: ${update}`,
+  );
+  const model = new VlpModel({ config, backend: be, seed: 42 });
+  const m = be.alloc([model.table.total]), v = be.alloc([model.table.total]);
+  const params = model.parameterViews(), grads = model.gradientViews();
+  const ms = namedViews(be, model.table, m), vs = namedViews(be, model.table, v);
+
+  /** One step: zero gradients, forward + backward (dropout on), BertAdam on every tensor; the loss. */
+  const step = (): Tensor => {
+    model.zeroGrad();
+    const loss = model.forwardBackward(batch);
+    const tensors = model.table.specs.map((spec) => ({
       param: params.get(spec.name)!,
       grad: grads.get(spec.name)!,
       m: ms.get(spec.name)!,
       v: vs.get(spec.name)!,
-      lr: 1e-5,
       weightDecay: spec.decay ? 0.01 : 0,
-    });
+    }));
+    if (update === "group") be.bertAdamUpdateGroup({ tensors, lr: 1e-5 });
+    if (update === "per-tensor") { for (const t of tensors) be.bertAdamUpdate({ ...t, lr: 1e-5 }); }
+    return loss;
+  };
+
+  let t0 = performance.now();
+  const firstLoss = await model.readScalar(step());
+  console.error(
+    `warm-up step: ${((performance.now() - t0) / 1000).toFixed(2)} s, loss ${firstLoss.toFixed(4)}`,
+  );
+  const d0 = be.rt.dispatchCount;
+  t0 = performance.now();
+  let loss: Tensor | null = null;
+  let recordMs = 0; // host time spent recording (and submitting) the steps' work
+  for (let i = 0; i < n; i++) {
+    const r0 = performance.now();
+    loss = step();
+    recordMs += performance.now() - r0;
   }
-  return loss;
+  const lastLoss = await model.readScalar(loss!);
+  const secs = (performance.now() - t0) / 1000;
+  const train = {
+    config: quick ? "micro" : "bert-base",
+    update,
+    B,
+    L,
+    P,
+    steps: n,
+    msPerStep: (secs * 1000) / n,
+    recordMsPerStep: recordMs / n,
+    examplesPerSec: (B * n) / secs,
+    dispatchesPerStep: (be.rt.dispatchCount - d0) / n,
+    gpuMiB: Math.round(be.rt.allocatedBytes / 2 ** 20),
+    firstLoss,
+    lastLoss,
+  };
+  console.error(
+    `training: ${train.msPerStep.toFixed(1)} ms/step, ${train.examplesPerSec.toFixed(2)} examples/s, ` +
+      `${train.recordMsPerStep.toFixed(1)} ms/step recording, ${train.dispatchesPerStep} dispatches/step, ` +
+      `${train.gpuMiB} MiB on the GPU`,
+  );
+  for (const t of [m, v]) be.free(t);
+  return train;
 }
 
-let t0 = performance.now();
-const firstLoss = await model.readScalar(step()); // warm-up: pipeline compilation, allocation
-console.error(
-  `warm-up step: ${((performance.now() - t0) / 1000).toFixed(2)} s, loss ${firstLoss.toFixed(4)}`,
-);
-const d0 = be.rt.dispatchCount;
-t0 = performance.now();
-let loss: Tensor | null = null;
-for (let i = 0; i < steps; i++) loss = step();
-const lastLoss = await model.readScalar(loss!);
-const secs = (performance.now() - t0) / 1000;
-const train = {
-  config: quick ? "micro" : "bert-base",
-  B,
-  L,
-  P,
-  steps,
-  msPerStep: (secs * 1000) / steps,
-  examplesPerSec: (B * steps) / secs,
-  dispatchesPerStep: (be.rt.dispatchCount - d0) / steps,
-  gpuMiB: Math.round(be.rt.allocatedBytes / 2 ** 20),
-  firstLoss,
-  lastLoss,
-};
-console.error(
-  `training: ${train.msPerStep.toFixed(1)} ms/step, ${train.examplesPerSec.toFixed(2)} examples/s, ` +
-    `${train.dispatchesPerStep} dispatches/step, ${train.gpuMiB} MiB on the GPU`,
-);
+const train = await trainRun(be, steps);
+// where the step's time goes: the optimiser one tensor at a time, and no optimiser at all
+const trainPerTensor = await trainRun(be, Math.max(2, Math.ceil(steps / 2)), "per-tensor");
+const trainNoUpdate = await trainRun(be, Math.max(2, Math.ceil(steps / 2)), "none");
+
+// ---- tile sweep ---------------------------------------------------------------------------------------
+
+/** Per candidate tile of the large products: their GEMM figures and a short training run. */
+const sweep: Record<
+  string,
+  { gemm: Record<string, GemmFigure>; train: Awaited<ReturnType<typeof trainRun>> }
+> = {};
+if (values.sweep) {
+  for (const tile of Object.keys(GEMM_TILES) as (keyof typeof GEMM_TILES)[]) {
+    if (tile === "small") continue; // never used for the large products
+    console.error(`-- sweep: large products on tile ${tile}`);
+    const tb = await WebGpuBackend.create({ gemmLargeTile: tile });
+    try {
+      const g: Record<string, GemmFigure> = {};
+      for (const s of gemmShapes().filter((x) => x.m >= 128 && x.n >= 128)) {
+        g[s.name] = await timeGemm(tb, s, false);
+      }
+      sweep[tile] = { gemm: g, train: await trainRun(tb, Math.max(2, Math.ceil(steps / 2))) };
+    } catch (e) {
+      console.error(`tile ${tile} failed: ${(e as Error).message}`);
+    } finally {
+      tb.destroy();
+    }
+  }
+}
 
 const best = Math.max(...Object.values(gemm).map((g) => g.tflops));
 console.log(JSON.stringify({
@@ -227,7 +307,11 @@ console.log(JSON.stringify({
   gemm,
   gemmF16,
   bestGemmTflopsF32: best,
+  syncMs: sync,
   train,
+  trainPerTensor,
+  trainNoUpdate,
+  ...(values.sweep ? { sweep } : {}),
   targets: TARGETS,
   meetsTargets: !quick && best >= TARGETS.gemmTflopsF32 &&
     train.examplesPerSec >= TARGETS.trainExamplesPerSec,

@@ -1,31 +1,42 @@
 #!/usr/bin/env bash
 # The WebGPU backend on a real GPU: the vlp-tiny parity check with --backend webgpu (forward, losses, every
 # gradient against the original implementation), then bench/gpu_bench.ts (GEMM TFLOP/s at BERT-base shapes,
-# BERT-base training-step examples/s). Meant for a machine with an NVIDIA GPU and its driver (Vulkan ICD);
-# installs what is missing: the Vulkan loader, Deno and the npm packages, the fixture.
+# BERT-base training-step examples/s), then, where python3 with PyTorch and CUDA is there and a VLP checkout
+# is at hand, the original's training step on the same GPU (bench/gpu_anchor.py) for a side-by-side ratio.
+# Meant for a machine with an NVIDIA GPU and its driver (Vulkan ICD); installs what is missing: the Vulkan
+# loader, Deno and the npm packages, the fixture.
 #
 # Usage (from anywhere; it works in the repository root):
-#   bench/gpu_check.sh --pack
+#   bench/gpu_check.sh --pack [--vlp DIR]
 #       On a machine with network access: fill .gpu/ with what an offline GPU machine may lack: the Vulkan
-#       loader package (.deb), the Deno binary and the npm packages (xz), the vlp-tiny fixture (xz).
-#   bench/gpu_check.sh [--quick] [--allow-fallback] [--out DIR]
+#       loader package (.deb), the Deno binary and the npm packages (xz), the vlp-tiny fixture (xz), and with
+#       --vlp the original's model code (DIR/pytorch_pretrained_bert, for the anchor).
+#   bench/gpu_check.sh [--quick] [--allow-fallback] [--sweep] [--out DIR] [--vlp DIR]
 #       The check. Missing pieces come from .gpu/ when it is there, else from the network (apt-get, npm).
 #       --quick runs the bench at tiny sizes; a software adapter (lavapipe) is refused unless --quick or
-#       --allow-fallback is given. --out DIR also writes parity.json, bench.json and check.log there.
+#       --allow-fallback is given. --sweep adds the bench's GEMM tile sweep. --out DIR also writes
+#       parity.json, bench.json, anchor.json and check.log there. The anchor runs when python3 has torch
+#       with CUDA and the VLP code is in --vlp DIR or .gpu/vlp.
 #
 # Progress and logs go to stderr; stdout gets the parity JSON line, the bench JSON line, and last ONE JSON
-# line {"parity": {...}, "bench": {...}}. Exit status: 0 when parity passes and the bench ran.
+# line {"parity": {...}, "bench": {...}, "anchor": {...} or null, "ratio_train": ours / the original's}.
+# Exit status: 0 when parity passes and the bench ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACK=0 QUICK=0 FALLBACK=0 OUTDIR=""
+PACK=0 QUICK=0 FALLBACK=0 SWEEP=0 OUTDIR="" VLP=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --pack) PACK=1 ;;
     --quick) QUICK=1 ;;
     --allow-fallback) FALLBACK=1 ;;
+    --sweep) SWEEP=1 ;;
     --out) OUTDIR="$2"; shift ;;
-    *) echo "usage: bench/gpu_check.sh --pack | [--quick] [--allow-fallback] [--out DIR]" >&2; exit 2 ;;
+    --vlp) VLP="$2"; shift ;;
+    *)
+      echo "usage: bench/gpu_check.sh --pack [--vlp DIR] | [--quick] [--allow-fallback] [--sweep] [--out DIR]" \
+        "[--vlp DIR]" >&2
+      exit 2 ;;
   esac
   shift
 done
@@ -47,23 +58,31 @@ untar_xz() { # archive dir
 if [ "$PACK" = 1 ]; then
   [ -x node_modules/.bin/deno ] || npm install --no-audit --no-fund
   mkdir -p .gpu/debs
-  log "Vulkan loader package"
+  log "Vulkan loader and GL dispatch packages"
   lists=$(mktemp -d)
   apt_amd64=(-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 "-oDir::State::Lists=$lists")
   mkdir -p "$lists/partial"
   apt-get "${apt_amd64[@]}" update -qq
-  (cd .gpu/debs && apt-get "${apt_amd64[@]}" download libvulkan1)
+  (cd .gpu/debs && apt-get "${apt_amd64[@]}" download libvulkan1 libglvnd0 libglx0 libegl1 libgl1 libopengl0 libgles2)
   rm -rf "$lists"
   log "Deno binary (xz, takes a minute)"
   xz -T0 -9 -c "$(readlink -f node_modules/.bin/deno)" >.gpu/deno.xz.tmp && mv .gpu/deno.xz.tmp .gpu/deno.xz
   log "npm packages"
+  # what the parity CLI and the bench import; onnxruntime-web (loaded only by --engine onnx), the browser
+  # driver and the bench-only packages stay behind to keep the pack small
   tar -cJf .gpu/node_modules.tar.xz.tmp --exclude=node_modules/@deno --exclude=node_modules/deno \
-    --exclude=node_modules/@types node_modules && mv .gpu/node_modules.tar.xz.tmp .gpu/node_modules.tar.xz
+    --exclude=node_modules/@types --exclude=node_modules/.bin --exclude=node_modules/onnxruntime-web \
+    --exclude=node_modules/wabt --exclude=node_modules/@huggingface --exclude=node_modules/playwright-core \
+    node_modules && mv .gpu/node_modules.tar.xz.tmp .gpu/node_modules.tar.xz
   log "vlp-tiny fixture (the files the parity check reads)"
   [ -d ../shared/fixtures/vlp-tiny ] || die "../shared/fixtures/vlp-tiny is missing"
-  tar -cJf .gpu/vlp-tiny.tar.xz.tmp -C ../shared/fixtures --exclude='vlp-tiny/decode_*' \
-    --exclude=vlp-tiny/region_cls_prob.npy --exclude=vlp-tiny/region_bbox.npy \
-    --exclude=vlp-tiny/params_after_bertadam3.npz vlp-tiny && mv .gpu/vlp-tiny.tar.xz.tmp .gpu/vlp-tiny.tar.xz
+  tar -cJf .gpu/vlp-tiny.tar.xz.tmp -C ../shared/fixtures --exclude=vlp-tiny/region_cls_prob.npy \
+    --exclude=vlp-tiny/region_bbox.npy vlp-tiny && mv .gpu/vlp-tiny.tar.xz.tmp .gpu/vlp-tiny.tar.xz
+  if [ -n "$VLP" ]; then
+    [ -f "$VLP/pytorch_pretrained_bert/modeling.py" ] || die "--vlp $VLP holds no pytorch_pretrained_bert/modeling.py"
+    log "the original's model code from $VLP"
+    rm -rf .gpu/vlp && mkdir -p .gpu/vlp && cp -r "$VLP/pytorch_pretrained_bert" .gpu/vlp/
+  fi
   size=$(du -cb .gpu/debs .gpu/*.xz | tail -1 | cut -f1)
   log ".gpu/ holds $((size / 1048576)) MiB: $(ls .gpu | tr '\n' ' ')"
   echo "{\"pack\":\".gpu\",\"bytes\":$size}"
@@ -74,10 +93,15 @@ fi
 export NO_COLOR=1 XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}" VLP_REQUIRE_GPU=1
 [ -n "$OUTDIR" ] && mkdir -p "$OUTDIR"
 
-# 1. the Vulkan loader (the GPU driver brings the ICD, not always the loader)
+# 1. the Vulkan loader, and the GL dispatch libraries NVIDIA's Vulkan driver (libGLX_nvidia) links against: the
+#    GPU driver brings the ICD, not always these
 export PATH="$PATH:/usr/sbin:/sbin"
 # (no grep -q: under pipefail its early exit would fail the pipeline by SIGPIPE)
-have_loader() { ldconfig -p 2>/dev/null | grep 'libvulkan\.so\.1' >/dev/null; }
+have_loader() {
+  local libs
+  libs=$(ldconfig -p 2>/dev/null)
+  grep 'libvulkan\.so\.1' <<<"$libs" >/dev/null && grep 'libGLdispatch\.so\.0' <<<"$libs" >/dev/null
+}
 if ! have_loader; then
   if ls .gpu/debs/*.deb >/dev/null 2>&1; then
     log "installing the Vulkan loader from .gpu/debs"
@@ -85,7 +109,8 @@ if ! have_loader; then
     ldconfig
   elif command -v apt-get >/dev/null; then
     log "installing the Vulkan loader with apt-get"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libvulkan1 >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libvulkan1 libglvnd0 libglx0 \
+      libegl1 libgl1 libopengl0 libgles2 >/dev/null
   fi
   have_loader || die "no Vulkan loader (libvulkan.so.1); run --pack where there is network"
 fi
@@ -149,15 +174,35 @@ echo "$parity"
 bench_flags=()
 [ "$QUICK" = 1 ] && bench_flags+=(--quick)
 [ "$FALLBACK" = 1 ] && bench_flags+=(--allow-fallback)
+[ "$SWEEP" = 1 ] && bench_flags+=(--sweep)
 log "bench/gpu_bench.ts ${bench_flags[*]:-}"
 bench=$(run_json "$DENO" run -A bench/gpu_bench.ts "${bench_flags[@]}") || status=1
 echo "$bench"
+# 7. the original on the same GPU, where it can run
+[ -z "$VLP" ] && [ -d .gpu/vlp ] && VLP=.gpu/vlp
+anchor=null
+if [ -n "$VLP" ] && [ "$QUICK" = 0 ] &&
+  python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+  log "bench/gpu_anchor.py: the original's training step on the same GPU"
+  anchor=$(run_json python3 bench/gpu_anchor.py --vlp "$VLP") || anchor=null
+  echo "$anchor"
+else
+  log "no anchor (needs --vlp DIR or .gpu/vlp, and python3 with torch on a CUDA GPU)"
+fi
 if [ -n "$OUTDIR" ]; then
   echo "$parity" >"$OUTDIR/parity.json"
   echo "$bench" >"$OUTDIR/bench.json"
+  echo "$anchor" >"$OUTDIR/anchor.json"
 fi
 case "$parity" in \{*) ;; *) parity=null ;; esac
 case "$bench" in \{*) ;; *) bench=null ;; esac
-echo "{\"parity\":$parity,\"bench\":$bench}"
+case "$anchor" in \{*) ;; *) anchor=null ;; esac
+ratio=null
+if [ "$bench" != null ] && [ "$anchor" != null ]; then
+  ratio=$(printf '%s\n%s\n' "$bench" "$anchor" | "$DENO" eval --quiet '
+const [b, a] = (await new Response(Deno.stdin.readable).text()).trim().split("\n").map((l) => JSON.parse(l));
+console.log((b.train.examplesPerSec / a.train.examplesPerSec).toFixed(3));') || ratio=null
+fi
+echo "{\"parity\":$parity,\"bench\":$bench,\"anchor\":$anchor,\"ratio_train\":$ratio}"
 [ "$status" = 0 ] || log "FAILED (see the lines above)"
 exit "$status"

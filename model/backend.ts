@@ -246,6 +246,13 @@ export interface Backend {
    * `maxGradNorm` on its own, update `m`, `v` and `param` in place, no bias correction. `grad` is read only.
    */
   bertAdamUpdate(args: BertAdamArgs): void;
+
+  /**
+   * BertAdam on several tensors: each exactly as {@linkcode Backend.bertAdamUpdate} updates it (its own
+   * gradient-norm clip and weight decay), the other hyper-parameters shared. Backends may batch the work
+   * (webgpu: two dispatches for all tensors that live in the same four buffers, instead of two per tensor).
+   */
+  bertAdamUpdateGroup(args: BertAdamGroupArgs): void;
 }
 
 /** Arguments of {@linkcode Backend.bertAdamUpdate}: four tensors of one size and the step's hyper-parameters. */
@@ -258,6 +265,21 @@ export interface BertAdamArgs extends BertAdamHyper {
   m: Tensor;
   /** second moment (read-write) */
   v: Tensor;
+}
+
+/** One tensor of {@linkcode Backend.bertAdamUpdateGroup}: four tensors of one size and its weight decay. */
+export interface BertAdamTensors {
+  param: Tensor;
+  grad: Tensor;
+  m: Tensor;
+  v: Tensor;
+  /** decoupled weight decay of this tensor (0.01, or 0 for biases and LayerNorm) */
+  weightDecay: number;
+}
+
+/** Arguments of {@linkcode Backend.bertAdamUpdateGroup}. */
+export interface BertAdamGroupArgs extends Omit<BertAdamHyper, "weightDecay"> {
+  tensors: readonly BertAdamTensors[];
 }
 
 /** Πshape. */

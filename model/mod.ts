@@ -24,6 +24,7 @@ export {
 } from "./backends/create.ts";
 export { WebGpuBackend, type WebGpuOptions } from "./backends/webgpu/backend.ts";
 export { NoAdapterError } from "./backends/webgpu/device.ts";
+export { GEMM_TILES } from "./backends/webgpu/kernels/matmul.ts";
 export * from "./checkpoint.ts";
 export * from "./masks.ts";
 export * from "./decode_schedule.ts";

@@ -1,6 +1,7 @@
 /**
  * BertAdam (pytorch_pretrained_bert `optimization.py`, spec 8.1) over a {@linkcode VlpModel}'s parameter
- * table, running where the parameters live through the backend op `bertAdamUpdate`.
+ * table, running where the parameters live through the backend op `bertAdamUpdateGroup` (all stepping tensors
+ * in one call: on webgpu two dispatches for the whole table).
  *
  * Per tensor and step, as the original:
  * 1. clip the tensor's own gradient to L2 norm `maxGradNorm` (not a global norm);
@@ -149,21 +150,15 @@ export class BertAdam {
 
   /** One update of every stepping tensor from the model's gradients (which are left as they are). */
   step(): void {
-    const o = this.options, lr = this.currentLr();
-    for (const s of this.#slots) {
-      this.#be.bertAdamUpdate({
-        param: s.param,
-        grad: s.grad,
-        m: s.m,
-        v: s.v,
-        lr,
-        weightDecay: s.weightDecay,
-        beta1: o.beta1,
-        beta2: o.beta2,
-        eps: o.eps,
-        maxGradNorm: o.maxGradNorm,
-      });
-    }
+    const o = this.options;
+    this.#be.bertAdamUpdateGroup({
+      tensors: this.#slots,
+      lr: this.currentLr(),
+      beta1: o.beta1,
+      beta2: o.beta2,
+      eps: o.eps,
+      maxGradNorm: o.maxGradNorm,
+    });
     this.#step++;
   }
 

@@ -21,6 +21,7 @@
 import {
   type Backend,
   type BertAdamArgs,
+  type BertAdamGroupArgs,
   type DType,
   type EmbeddingArgs,
   type EmbeddingBackwardArgs,
@@ -516,6 +517,11 @@ export class ReferenceBackend implements Backend {
   bertAdamUpdate({ param, grad, m, v, ...hyper }: BertAdamArgs): void {
     sameSize("bertAdamUpdate", param, grad, m, v);
     bertAdamUpdate(f(param), f(grad), f(m), f(v), hyper);
+  }
+  bertAdamUpdateGroup({ tensors, ...hyper }: BertAdamGroupArgs): void {
+    for (const { param, grad, m, v, weightDecay } of tensors) {
+      this.bertAdamUpdate({ ...hyper, param, grad, m, v, weightDecay });
+    }
   }
 }
 

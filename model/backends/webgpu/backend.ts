@@ -28,6 +28,7 @@
 import {
   type Backend,
   type BertAdamArgs,
+  type BertAdamGroupArgs,
   type DType,
   type EmbeddingArgs,
   type EmbeddingBackwardArgs,
@@ -39,7 +40,7 @@ import {
 } from "../../backend.ts";
 import { type NormalizedMatmul, normalizeMatmul } from "../reference.ts";
 import { dropoutThreshold } from "../../kernels/dropout.ts";
-import { bertAdamDefaults } from "../../kernels/bert_adam.ts";
+import { bertAdamDefaults, type BertAdamHyper } from "../../kernels/bert_adam.ts";
 import { requestGpu } from "./device.ts";
 import { type Bind, GpuRuntime, GpuTensor, gpuTensor, type RuntimeOptions } from "./runtime.ts";
 import type { KernelDef } from "./kernel.ts";
@@ -77,6 +78,8 @@ import { BCE_BACKWARD } from "./kernels/bce_backward.ts";
 import { REDUCE_PARTIALS } from "./kernels/reduce_partials.ts";
 import { SUM_SQUARES_PARTIAL } from "./kernels/sum_squares_partial.ts";
 import { BERT_ADAM } from "./kernels/bert_adam.ts";
+import { BERT_ADAM_GROUP } from "./kernels/bert_adam_group.ts";
+import { BERT_ADAM_GROUP_PARTIAL, GROUP_TAB_WORDS } from "./kernels/bert_adam_group_partial.ts";
 import { partialGroups } from "./kernels/partials.ts";
 
 /** Options of {@linkcode WebGpuBackend.create}. */
@@ -84,6 +87,8 @@ export interface WebGpuOptions extends RuntimeOptions {
   powerPreference?: GPUPowerPreference;
   /** Force one GEMM tile variant (tests); default: by problem size. */
   gemmTile?: GemmVariant["tile"];
+  /** The tile of every product of at least 128×128 (default: by transpose case, see `GEMM_TILES`). */
+  gemmLargeTile?: GemmVariant["tile"];
   /** Split-K for GEMMs with few output tiles and a long k (default on). */
   splitK?: boolean;
 }
@@ -93,6 +98,20 @@ type Args<K extends keyof Backend> = Backend[K] extends (a: infer A) => unknown 
 
 /** Rows per chunk of the two-stage column sums. */
 const CHUNK_ROWS = 64;
+
+/** Elements per workgroup of the grouped BertAdam kernels. */
+const ADAM_GROUP_CHUNK = 256 * 32;
+
+/** The tables of one group of BertAdam tensors that share their four buffers (cached by layout). */
+interface AdamGroupPlan {
+  /** spans binding the group's param, grad, m and v ranges */
+  spans: { param: GpuTensor; grad: GpuTensor; m: GpuTensor; v: GpuTensor };
+  /** per tensor: offsets, size, first chunk, chunks, weight decay (kernels/bert_adam_group_partial.ts) */
+  tab: GpuTensor;
+  /** the tensor of each chunk */
+  chunkTensor: GpuTensor;
+  chunks: number;
+}
 
 function sameSize(op: string, ...ts: Tensor[]): number {
   const n = ts[0].size;
@@ -112,6 +131,19 @@ function f32Bits(v: number): number {
   return b.getUint32(0, true);
 }
 
+/** The uniforms of the BertAdam kernels (`ADAM_UNIFORMS`); 1 − β in float64 on the host. */
+function adamUniforms(h: Required<BertAdamHyper>): Record<string, number> {
+  return {
+    lr: h.lr,
+    b1: h.beta1,
+    one_minus_b1: 1 - h.beta1,
+    b2: h.beta2,
+    one_minus_b2: 1 - h.beta2,
+    eps: h.eps,
+    max_norm: h.maxGradNorm,
+  };
+}
+
 /** A range of a tensor as a binding. */
 function range(t: GpuTensor, lo: number, hi: number): Bind {
   return { t, lo, hi };
@@ -124,6 +156,8 @@ export class WebGpuBackend implements Backend {
   /** The runtime (device, pools, recording). */
   readonly rt: GpuRuntime;
   readonly #opts: WebGpuOptions;
+  /** tables of the grouped BertAdam, by layout */
+  readonly #adamPlans = new Map<string, AdamGroupPlan>();
   /** elements one binding may span (minus alignment slack) */
   readonly #maxElems: number;
 
@@ -418,7 +452,8 @@ export class WebGpuBackend implements Backend {
 
   #tile(g: NormalizedMatmul): GemmVariant["tile"] {
     if (this.#opts.gemmTile) return this.#opts.gemmTile;
-    return g.m >= 128 && g.n >= 128 ? "large" : "small";
+    if (g.m < 128 || g.n < 128) return "small";
+    return this.#opts.gemmLargeTile ?? (g.transA ? "half_n" : "large_k8");
   }
 
   /**
@@ -967,22 +1002,114 @@ export class WebGpuBackend implements Backend {
           v: range(ts.v, s, e),
           partial: range(parts.partial, 0, parts.count),
         },
-        {
-          n: e - s,
-          groups,
-          nparts: parts.count,
-          lr: h.lr,
-          wd: h.weightDecay,
-          b1: h.beta1,
-          one_minus_b1: 1 - h.beta1,
-          b2: h.beta2,
-          one_minus_b2: 1 - h.beta2,
-          eps: h.eps,
-          max_norm: h.maxGradNorm,
-        },
+        { n: e - s, groups, nparts: parts.count, wd: h.weightDecay, ...adamUniforms(h) },
         groups,
       );
     }
     this.rt.free(parts.partial);
+  }
+  /**
+   * BertAdam on many tensors. Tensors whose param, grad, m and v are views of the same four buffers (a
+   * model's flat tables) go in groups whose ranges fit a binding: per group, one dispatch of partial sums
+   * of g² over chunks of ADAM_GROUP_CHUNK elements and one of the update (each tensor's clip from its own
+   * chunks' partials); the rest, one tensor at a time. Same arithmetic as `bertAdamUpdate`, except the
+   * order in which g² is summed.
+   */
+  bertAdamUpdateGroup({ tensors, ...hyper }: BertAdamGroupArgs): void {
+    const h = bertAdamDefaults({ ...hyper, weightDecay: 0 });
+    for (const t of tensors) bertAdamDefaults({ ...hyper, weightDecay: t.weightDecay });
+    const items = tensors.map((t) => ({
+      param: gpuTensor(t.param),
+      grad: gpuTensor(t.grad),
+      m: gpuTensor(t.m),
+      v: gpuTensor(t.v),
+      weightDecay: t.weightDecay,
+      n: sameSize("bertAdamUpdateGroup", t.param, t.grad, t.m, t.v),
+    }));
+    type Item = (typeof items)[number];
+    const single = ({ param, grad, m, v, weightDecay }: Item) =>
+      this.bertAdamUpdate({ ...hyper, param, grad, m, v, weightDecay });
+    // groups: consecutive tensors on the same four storages whose spans fit one binding
+    const groups: Item[][] = [];
+    const roles = ["param", "grad", "m", "v"] as const;
+    const span = (g: Item[], r: (typeof roles)[number]) =>
+      Math.max(...g.map((x) => x[r].offset + x.n)) - Math.min(...g.map((x) => x[r].offset));
+    for (const it of items) {
+      if (it.n === 0) continue;
+      if (it.n > this.#maxElems || roles.some((r) => it[r].elem !== "f32")) {
+        single(it);
+        continue;
+      }
+      const last = groups.at(-1);
+      const fits = last && roles.every((r) => last[0][r].storage === it[r].storage) &&
+        roles.every((r) => span([...last, it], r) <= this.#maxElems);
+      if (fits) last.push(it);
+      else groups.push([it]);
+    }
+    for (const g of groups) {
+      if (g.length === 1) {
+        single(g[0]);
+        continue;
+      }
+      const plan = this.#adamGroupPlan(g);
+      const { param, grad, m, v } = plan.spans;
+      const common = { tab: plan.tab, chunk_tensor: plan.chunkTensor };
+      const partial = this.rt.scratch(plan.chunks);
+      const sizes = { chunks: plan.chunks, ch: ADAM_GROUP_CHUNK };
+      this.rt.dispatch(BERT_ADAM_GROUP_PARTIAL, { grad, ...common, partial }, sizes, plan.chunks);
+      this.rt.dispatch(BERT_ADAM_GROUP, { param, grad, m, v, ...common, partial }, {
+        ...sizes,
+        ...adamUniforms(h),
+      }, plan.chunks);
+      this.rt.free(partial);
+    }
+  }
+
+  /** Tables of a group (uploaded once per layout: tensor offsets, sizes and weight decays). */
+  #adamGroupPlan(
+    g: { param: GpuTensor; grad: GpuTensor; m: GpuTensor; v: GpuTensor; weightDecay: number; n: number }[],
+  ): AdamGroupPlan {
+    const roles = ["param", "grad", "m", "v"] as const;
+    const key = roles.map((r) => `${g[0][r].storage.id}`).join(",") + ";" +
+      g.map((x) => `${roles.map((r) => x[r].offset).join(",")},${x.n},${x.weightDecay}`).join(";");
+    const cached = this.#adamPlans.get(key);
+    if (cached) return cached;
+    const lo = Object.fromEntries(roles.map((r) => [r, Math.min(...g.map((x) => x[r].offset))])) as Record<
+      (typeof roles)[number],
+      number
+    >;
+    const spans = Object.fromEntries(roles.map((r) => {
+      const hi = Math.max(...g.map((x) => x[r].offset + x.n));
+      return [r, new GpuTensor(g[0][r].storage, lo[r], [hi - lo[r]], "float", "f32", true)];
+    })) as AdamGroupPlan["spans"];
+    const tab = new Uint32Array(g.length * GROUP_TAB_WORDS);
+    const owner: number[] = [];
+    const bits = new DataView(new ArrayBuffer(4));
+    g.forEach((x, t) => {
+      const chunks = Math.ceil(x.n / ADAM_GROUP_CHUNK);
+      bits.setFloat32(0, x.weightDecay, true);
+      tab.set([
+        x.param.offset - lo.param,
+        x.grad.offset - lo.grad,
+        x.m.offset - lo.m,
+        x.v.offset - lo.v,
+        x.n,
+        owner.length,
+        chunks,
+        bits.getUint32(0, true),
+      ], t * GROUP_TAB_WORDS);
+      for (let c = 0; c < chunks; c++) owner.push(t);
+    });
+    const tabT = this.rt.alloc([tab.length], "int32", "i32", false);
+    this.rt.write(tabT, new Int32Array(tab.buffer));
+    const chunkTensor = this.rt.alloc([owner.length], "int32", "i32", false);
+    this.rt.write(chunkTensor, Int32Array.from(owner));
+    const plan = { spans, tab: tabT, chunkTensor, chunks: owner.length };
+    if (this.#adamPlans.size >= 16) {
+      for (const p of this.#adamPlans.values()) for (const t of [p.tab, p.chunkTensor]) this.rt.free(t);
+      this.#adamPlans.clear();
+    }
+    this.#adamPlans.set(key, plan);
+    return plan;
   }
 }

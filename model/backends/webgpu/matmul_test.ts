@@ -3,6 +3,7 @@ import { assertClose, Rng } from "@vlp/testing";
 import type { Backend, MatmulArgs, Tensor } from "../../backend.ts";
 import { ReferenceBackend } from "../reference.ts";
 import type { WebGpuBackend } from "./backend.ts";
+import { GEMM_TILES } from "./kernels/matmul.ts";
 import { gpuTest, openGpu, twin } from "./test_util.ts";
 
 interface Case {
@@ -111,7 +112,7 @@ gpuTest(
 );
 
 gpuTest(
-  "webgpu matmul: large-tile variant on a realistic small shape (B·L = 2·123 rows, C = 96, I = 384)",
+  "webgpu matmul: the large-product tiles on a realistic small shape (B·L = 2·123 rows, C = 96, I = 384)",
   async (gpu) => {
     const rng = new Rng(12);
     await gemmCase(gpu, rng, { m: 246, n: 384, k: 96, transB: true, bias: true }, "fc1 large tiles");
@@ -121,6 +122,26 @@ gpuTest(
       { m: 246, n: 130, k: 200, transA: false, transB: false, beta: 1 },
       "NN large tiles",
     );
+  },
+);
+
+gpuTest(
+  "webgpu matmul: every tile of GEMM_TILES, forced for the large products, matches the reference",
+  async (_gpu) => {
+    const rng = new Rng(16);
+    for (const tile of Object.keys(GEMM_TILES) as (keyof typeof GEMM_TILES)[]) {
+      // shapes that are not multiples of any tile, over every transpose case, with a bias or with beta
+      const be = await openGpu({ gemmLargeTile: tile, splitK: false });
+      try {
+        for (const [transA, transB] of TRANSPOSES) {
+          const label = `${tile} tA=${transA} tB=${transB}`;
+          await gemmCase(be, rng, { m: 300, n: 140, k: 37, transA, transB, bias: true, pad: 1 }, label);
+          await gemmCase(be, rng, { m: 130, n: 270, k: 21, transA, transB, beta: 0.5 }, `${label} beta`);
+        }
+      } finally {
+        be.destroy();
+      }
+    }
   },
 );
 

@@ -15,7 +15,7 @@
  * (+ h·WX·4), so that neighbouring invocations read neighbouring vec4s of the tiles.
  *
  * Variants (one pipeline each): transA × transB × tile ("large" 128×128 with 8×8 per invocation for
- * big products, "small" 64×64 with 4×4 for attention-sized ones) × storage ("f32", or "f16" for A and B
+ * big products, "small" 64×64 with 4×4 for attention-sized ones, and the candidates of `GEMM_TILES`) × storage ("f32", or "f16" for A and B
  * with float32 products and accumulation; C and bias stay float32).
  *
  * Grid: x = ⌈n/BN⌉, y = ⌈m/BM⌉, z = batch items from `z_base` (≤ 65,535 per dispatch; the backend
@@ -25,10 +25,22 @@
  */
 import type { KernelDef } from "../kernel.ts";
 
-/** Tile shapes of the GEMM variants. */
+/**
+ * Tile shapes of the GEMM variants. The backend uses `small` for products under 128×128; for larger ones
+ * `half_n` when A is transposed (weight gradients: k = B·L long) and `large_k8` otherwise, the fastest of
+ * these candidates on an NVIDIA H200 (`bench/gpu_bench.ts --sweep`; README). The backend option
+ * `gemmLargeTile` forces one for every large product. Each tile needs (BM·BK) and (BK·BN) to be multiples
+ * of the invocations per workgroup, (BM/TM)·(BN/TN).
+ */
 export const GEMM_TILES = {
   large: { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8 },
   small: { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 },
+  large_k8: { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 },
+  tall: { bm: 256, bn: 128, bk: 16, tm: 16, tn: 8 },
+  half_m: { bm: 64, bn: 128, bk: 16, tm: 8, tn: 8 },
+  half_n: { bm: 128, bn: 64, bk: 16, tm: 8, tn: 8 },
+  half_m_k8: { bm: 64, bn: 128, bk: 8, tm: 8, tn: 8 },
+  half_n_k8: { bm: 128, bn: 64, bk: 8, tm: 8, tn: 8 },
 } as const;
 
 /** Which GEMM variant. */
