@@ -10,5 +10,5 @@ export { assertClose, type CloseOptions, type DiffStats, diffStats, unravel } fr
 export { checkGradient, checkVjp, type GradCheckOptions } from "./grad_check.ts";
 export { Rng } from "@vlp/model/rng";
 export { fixturePath, SHARED } from "./shared.ts";
-export { microConfig, randomBatch, type RandomBatchOptions } from "./model.ts";
+export { microConfig, randomBatch, type RandomBatchOptions, smallConfig } from "./model.ts";
 export { cliCommand, type CliOptions, type CliResult, type Json, runCli } from "./cli.ts";

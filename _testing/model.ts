@@ -25,6 +25,25 @@ export const microConfig: VlpConfig = parseConfig({
   attentionDropout: 0.15,
 });
 
+/**
+ * Small but complete: every layer type, 2 layers, regions, masked LM and the VQA head, wide enough (C 32)
+ * for GPU kernels and benchmarks of the whole step.
+ */
+export const smallConfig: VlpConfig = parseConfig({
+  vocabSize: 300,
+  hiddenSize: 32,
+  numLayers: 2,
+  numHeads: 4,
+  intermediateSize: 64,
+  maxPositions: 64,
+  regions: 6,
+  regionFeatureSize: 20,
+  regionHiddenSize: 12,
+  regionGeometrySize: 9,
+  numAnswers: 17,
+  initializerRange: 0.1,
+});
+
 /** Options of {@linkcode randomBatch}. */
 export interface RandomBatchOptions {
   B: number;

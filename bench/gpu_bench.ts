@@ -14,7 +14,7 @@
  * `gemmLargeTile`): the large GEMMs and a short training run with each, under `sweep`.
  *
  * Usage: `deno run -A bench/gpu_bench.ts [--quick] [--sweep] [--steps N] [--seconds S] [--allow-fallback]`.
- * `--quick` uses tiny shapes (a micro model: C 32, 2 layers, V 300, 6 regions; batch 2) so that the script
+ * `--quick` uses tiny shapes (`smallConfig` of @vlp/testing: C 32, 2 layers, V 300, 6 regions; batch 2) so that the script
  * can be checked on a software
  * adapter; a software (fallback) adapter is refused without `--quick` or `--allow-fallback`, since its
  * figures would say nothing about a GPU. Progress goes to stderr; the last stdout line is ONE JSON object.
@@ -26,12 +26,12 @@ import {
   bertBaseConfig,
   GEMM_TILES,
   namedViews,
-  parseConfig,
   Rng,
   type Tensor,
   VlpModel,
   WebGpuBackend,
 } from "@vlp/model";
+import { smallConfig } from "@vlp/testing";
 import { trainingBatch } from "./batches.ts";
 
 const TARGETS = { gemmTflopsF32: 20, trainExamplesPerSec: 300 };
@@ -179,19 +179,7 @@ if (be.hasF16) {
 
 // ---- training step ------------------------------------------------------------------------------------
 
-const microConfig = parseConfig({
-  vocabSize: 1300,
-  hiddenSize: 32,
-  numLayers: 2,
-  numHeads: 4,
-  intermediateSize: 64,
-  maxPositions: 64,
-  regions: 6,
-  regionFeatureSize: 20,
-  regionHiddenSize: 12,
-  regionGeometrySize: 9,
-});
-const config = quick ? microConfig : bertBaseConfig;
+const config = quick ? smallConfig : bertBaseConfig;
 const [B, T, P] = quick ? [2, 9, 3] : [64, 21, 3];
 const L = config.regions + 2 + T;
 const batch = trainingBatch(config, B, T, P);
@@ -203,7 +191,7 @@ const batch = trainingBatch(config, B, T, P);
  */
 async function trainRun(be: WebGpuBackend, n: number, update: "group" | "per-tensor" | "none" = "group") {
   console.error(
-    `training step: ${quick ? "micro" : "BERT-base"} config, B=${B}, L=${L}, P=${P}, BertAdam: ${update}`,
+    `training step: ${quick ? "small" : "BERT-base"} config, B=${B}, L=${L}, P=${P}, BertAdam: ${update}`,
   );
   const model = new VlpModel({ config, backend: be, seed: 42 });
   const m = be.alloc([model.table.total]), v = be.alloc([model.table.total]);
@@ -243,7 +231,7 @@ async function trainRun(be: WebGpuBackend, n: number, update: "group" | "per-ten
   const lastLoss = await model.readScalar(loss!);
   const secs = (performance.now() - t0) / 1000;
   const train = {
-    config: quick ? "micro" : "bert-base",
+    config: quick ? "small" : "bert-base",
     update,
     B,
     L,

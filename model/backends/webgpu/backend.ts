@@ -102,6 +102,26 @@ const CHUNK_ROWS = 64;
 /** Elements per workgroup of the grouped BertAdam kernels. */
 const ADAM_GROUP_CHUNK = 256 * 32;
 
+/** The four tensors of BertAdam, in the order of the group kernels' tables. */
+const ADAM_ROLES = ["param", "grad", "m", "v"] as const;
+
+/** One tensor of a grouped BertAdam call. */
+interface AdamItem {
+  param: GpuTensor;
+  grad: GpuTensor;
+  m: GpuTensor;
+  v: GpuTensor;
+  weightDecay: number;
+  n: number;
+}
+
+/** Consecutive tensors on the same four buffers, and the element range [lo, hi) they span per role. */
+interface AdamGroup {
+  items: AdamItem[];
+  lo: number[];
+  hi: number[];
+}
+
 /** The tables of one group of BertAdam tensors that share their four buffers (cached by layout). */
 interface AdamGroupPlan {
   /** spans binding the group's param, grad, m and v ranges */
@@ -1018,7 +1038,7 @@ export class WebGpuBackend implements Backend {
   bertAdamUpdateGroup({ tensors, ...hyper }: BertAdamGroupArgs): void {
     const h = bertAdamDefaults({ ...hyper, weightDecay: 0 });
     for (const t of tensors) bertAdamDefaults({ ...hyper, weightDecay: t.weightDecay });
-    const items = tensors.map((t) => ({
+    const items: AdamItem[] = tensors.map((t) => ({
       param: gpuTensor(t.param),
       grad: gpuTensor(t.grad),
       m: gpuTensor(t.m),
@@ -1026,29 +1046,39 @@ export class WebGpuBackend implements Backend {
       weightDecay: t.weightDecay,
       n: sameSize("bertAdamUpdateGroup", t.param, t.grad, t.m, t.v),
     }));
-    type Item = (typeof items)[number];
-    const single = ({ param, grad, m, v, weightDecay }: Item) =>
+    const single = ({ param, grad, m, v, weightDecay }: AdamItem) =>
       this.bertAdamUpdate({ ...hyper, param, grad, m, v, weightDecay });
-    // groups: consecutive tensors on the same four storages whose spans fit one binding
-    const groups: Item[][] = [];
-    const roles = ["param", "grad", "m", "v"] as const;
-    const span = (g: Item[], r: (typeof roles)[number]) =>
-      Math.max(...g.map((x) => x[r].offset + x.n)) - Math.min(...g.map((x) => x[r].offset));
+    // groups: consecutive tensors on the same four storages whose spans [lo, hi) fit one binding
+    const groups: AdamGroup[] = [];
     for (const it of items) {
       if (it.n === 0) continue;
-      if (it.n > this.#maxElems || roles.some((r) => it[r].elem !== "f32")) {
+      if (it.n > this.#maxElems || ADAM_ROLES.some((r) => it[r].elem !== "f32")) {
         single(it);
         continue;
       }
       const last = groups.at(-1);
-      const fits = last && roles.every((r) => last[0][r].storage === it[r].storage) &&
-        roles.every((r) => span([...last, it], r) <= this.#maxElems);
-      if (fits) last.push(it);
-      else groups.push([it]);
+      const lo = ADAM_ROLES.map((r, i) => Math.min(last?.lo[i] ?? Infinity, it[r].offset));
+      const hi = ADAM_ROLES.map((r, i) => Math.max(last?.hi[i] ?? 0, it[r].offset + it.n));
+      if (
+        last && ADAM_ROLES.every((r, i) =>
+          last.items[0][r].storage === it[r].storage &&
+          hi[i] - lo[i] <= this.#maxElems
+        )
+      ) {
+        last.items.push(it);
+        last.lo = lo;
+        last.hi = hi;
+      } else {
+        groups.push({
+          items: [it],
+          lo: ADAM_ROLES.map((r) => it[r].offset),
+          hi: ADAM_ROLES.map((r) => it[r].offset + it.n),
+        });
+      }
     }
     for (const g of groups) {
-      if (g.length === 1) {
-        single(g[0]);
+      if (g.items.length === 1) {
+        single(g.items[0]);
         continue;
       }
       const plan = this.#adamGroupPlan(g);
@@ -1066,33 +1096,23 @@ export class WebGpuBackend implements Backend {
   }
 
   /** Tables of a group (uploaded once per layout: tensor offsets, sizes and weight decays). */
-  #adamGroupPlan(
-    g: { param: GpuTensor; grad: GpuTensor; m: GpuTensor; v: GpuTensor; weightDecay: number; n: number }[],
-  ): AdamGroupPlan {
-    const roles = ["param", "grad", "m", "v"] as const;
-    const key = roles.map((r) => `${g[0][r].storage.id}`).join(",") + ";" +
-      g.map((x) => `${roles.map((r) => x[r].offset).join(",")},${x.n},${x.weightDecay}`).join(";");
+  #adamGroupPlan({ items, lo, hi }: AdamGroup): AdamGroupPlan {
+    const key = ADAM_ROLES.map((r) => `${items[0][r].storage.id}`).join(",") + ";" +
+      items.map((x) => `${ADAM_ROLES.map((r) => x[r].offset).join(",")},${x.n},${x.weightDecay}`).join(";");
     const cached = this.#adamPlans.get(key);
     if (cached) return cached;
-    const lo = Object.fromEntries(roles.map((r) => [r, Math.min(...g.map((x) => x[r].offset))])) as Record<
-      (typeof roles)[number],
-      number
-    >;
-    const spans = Object.fromEntries(roles.map((r) => {
-      const hi = Math.max(...g.map((x) => x[r].offset + x.n));
-      return [r, new GpuTensor(g[0][r].storage, lo[r], [hi - lo[r]], "float", "f32", true)];
-    })) as AdamGroupPlan["spans"];
-    const tab = new Uint32Array(g.length * GROUP_TAB_WORDS);
+    const [param, grad, m, v] = ADAM_ROLES.map((r, i) =>
+      new GpuTensor(items[0][r].storage, lo[i], [hi[i] - lo[i]], "float", "f32", true)
+    );
+    const spans = { param, grad, m, v };
+    const tab = new Uint32Array(items.length * GROUP_TAB_WORDS);
     const owner: number[] = [];
     const bits = new DataView(new ArrayBuffer(4));
-    g.forEach((x, t) => {
+    items.forEach((x, t) => {
       const chunks = Math.ceil(x.n / ADAM_GROUP_CHUNK);
       bits.setFloat32(0, x.weightDecay, true);
       tab.set([
-        x.param.offset - lo.param,
-        x.grad.offset - lo.grad,
-        x.m.offset - lo.m,
-        x.v.offset - lo.v,
+        ...ADAM_ROLES.map((r, i) => x[r].offset - lo[i]),
         x.n,
         owner.length,
         chunks,

@@ -232,15 +232,17 @@ gpuTest(
     const ids = Int32Array.from(inputs.ids.data);
     ids[5] = 11; // V = 11
     gpu.write(t.ids, ids);
-    gpu.embedding({
-      ids: t.ids,
-      segmentIds: t.seg,
-      wte: t.wte,
-      wpe: t.wpe,
-      wtt: t.wtt,
-      posOffset: 0,
-      out: t.out,
-    });
+    const embed = () =>
+      gpu.embedding({
+        ids: t.ids,
+        segmentIds: t.seg,
+        wte: t.wte,
+        wpe: t.wpe,
+        wtt: t.wtt,
+        posOffset: 0,
+        out: t.out,
+      });
+    embed();
     await assert.rejects(gpu.read(t.out), (e: Error) => {
       assert.ok(e instanceof RangeError);
       assert.match(e.message, /kernel embedding: .*11 at flat position 5 is outside \[0, 11\)/);
@@ -253,15 +255,7 @@ gpuTest(
     await assert.rejects(gpu.sync(), /kernel gather_rows: row index -1 at flat position 1/);
     // the status word was cleared: the next call succeeds
     gpu.write(t.ids, inputs.ids.data);
-    gpu.embedding({
-      ids: t.ids,
-      segmentIds: t.seg,
-      wte: t.wte,
-      wpe: t.wpe,
-      wtt: t.wtt,
-      posOffset: 0,
-      out: t.out,
-    });
+    embed();
     await gpu.read(t.out);
     for (const x of Object.values(t)) gpu.free(x);
   },

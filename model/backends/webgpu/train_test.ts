@@ -1,27 +1,12 @@
 import assert from "node:assert/strict";
-import { assertClose, diffStats, randomBatch } from "@vlp/testing";
+import { assertClose, diffStats, randomBatch, smallConfig } from "@vlp/testing";
 import type { Backend, HostArray } from "../../backend.ts";
-import { parseConfig } from "../../config.ts";
 import { namedViews, type Task } from "../../params.ts";
 import { VlpModel } from "../../vlp.ts";
 import { ReferenceBackend } from "../reference.ts";
 import { gpuTest } from "./test_util.ts";
 
-// small but complete: every layer type, 2 layers, regions, masked LM and the VQA head
-const config = parseConfig({
-  vocabSize: 300,
-  hiddenSize: 32,
-  numLayers: 2,
-  numHeads: 4,
-  intermediateSize: 64,
-  maxPositions: 64,
-  regions: 6,
-  regionFeatureSize: 20,
-  regionHiddenSize: 12,
-  regionGeometrySize: 9,
-  numAnswers: 17,
-  initializerRange: 0.1,
-});
+const config = smallConfig;
 
 /** Train `steps` BertAdam steps (per-tensor clip, decay groups) from seed 7: every step's loss, the parameters. */
 async function train(
