@@ -13,7 +13,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { H5File, type ImageRegions, RegionReader, writeRegionFiles } from "@vlp/features";
+import { H5File } from "@vlp/io";
+import { type ImageRegions, RegionReader, writeRegionFiles } from "@vlp/features";
 import { Rng } from "@vlp/testing";
 
 const R = 100, F = 2048, K = 1601;

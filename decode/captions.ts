@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { writeBytesAtomic } from "@vlp/features";
+import { writeBytesAtomic } from "@vlp/io";
 import { detokenize, type Vocab } from "@vlp/tokenizer";
 
 /** One line of the COCO caption results format. */

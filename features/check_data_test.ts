@@ -1,8 +1,7 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { fixturePath, Rng } from "@vlp/testing";
 import { checkData, firstNonFinite } from "./check_data.ts";
-import { writeH5 } from "./h5_writer.ts";
-import type { NdArray } from "./ndarray.ts";
+import { type NdArray, writeH5 } from "@vlp/io";
 import { type ImageRegions, writeRegionFiles } from "./regions.ts";
 
 function arr(rng: Rng, shape: [number, number], dtype: "float16" | "float32" = "float32"): NdArray {

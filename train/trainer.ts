@@ -27,7 +27,7 @@
  * @module
  */
 import { join } from "node:path";
-import { writeBytesAtomic } from "@vlp/features";
+import { writeBytesAtomic } from "@vlp/io";
 import { loadCheckpoint, type Rng, type VlpModel } from "@vlp/model";
 import type { BertAdam } from "./bert_adam.ts";
 import type { HostBatch } from "./batch_builder.ts";

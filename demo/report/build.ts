@@ -5,7 +5,8 @@
  * @module
  */
 import { join } from "node:path";
-import { RegionReader, writeBytesAtomic } from "@vlp/features";
+import { writeBytesAtomic } from "@vlp/io";
+import { RegionReader } from "@vlp/features";
 import { ciderD, ptbTokenize, questionAccuracy } from "@vlp/eval";
 import { epochMetrics, type LogRecord, readTrainLog } from "@vlp/train";
 import { answerAccuracy, blindAnswers, blindCaption } from "../baselines.ts";

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { writeBytesAtomic } from "@vlp/features";
+import { writeBytesAtomic } from "@vlp/io";
 
 /** Write a text file atomically. */
 export function writeTextAtomic(path: string, text: string): Promise<void> {

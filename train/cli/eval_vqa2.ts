@@ -12,7 +12,8 @@
 import { basename, dirname, join, resolve } from "node:path";
 import { z } from "zod";
 import { parseVqaAnnotations, vqaAccuracy, type VqaQuestion } from "@vlp/eval";
-import { loadAnswerVocab, loadVqaImdb, writeBytesAtomic } from "@vlp/features";
+import { writeBytesAtomic } from "@vlp/io";
+import { loadAnswerVocab, loadVqaImdb } from "@vlp/features";
 import { vqaExamples } from "../examples.ts";
 import { BatchLoader } from "../loader.ts";
 import { vqaAnswerIndices } from "../validation.ts";

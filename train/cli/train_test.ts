@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadTorchStateDict } from "@vlp/features";
+import { loadTorchStateDict } from "@vlp/io";
 import { cliCommand, runCli } from "@vlp/testing";
 import { COCO_FLAGS, readTrainLog, TINY_MODEL_FLAGS } from "./cli_testing.ts";
 
