@@ -46,4 +46,4 @@ export {
 } from "./pickle.ts";
 export { type H5DatasetInfo, H5File, readH5 } from "./h5_reader.ts";
 export { H5Writer, writeH5 } from "./h5_writer.ts";
-export { writeBytesAtomic, writeFileAtomic } from "./atomic.ts";
+export { writeBytesAtomic, writeFileAtomic, writeTextAtomic } from "./atomic.ts";

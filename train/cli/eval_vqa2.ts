@@ -12,7 +12,7 @@
 import { basename, dirname, join, resolve } from "node:path";
 import { z } from "zod";
 import { parseVqaAnnotations, vqaAccuracy, type VqaQuestion } from "@vlp/eval";
-import { writeBytesAtomic } from "@vlp/io";
+import { writeTextAtomic } from "@vlp/io";
 import { loadAnswerVocab, loadVqaImdb } from "@vlp/features";
 import { vqaExamples } from "../examples.ts";
 import { BatchLoader } from "../loader.ts";
@@ -217,7 +217,7 @@ async function main(): Promise<void> {
         answer: vocab.words[idx[i]],
       }));
       const out = join(outDir, resultsFileName(ckpt, f.split));
-      await writeBytesAtomic(out, new TextEncoder().encode(JSON.stringify(predictions) + "\n"));
+      await writeTextAtomic(out, JSON.stringify(predictions) + "\n");
       log(`wrote ${predictions.length} answers to ${out}`);
       let accuracy: Record<string, unknown> | null = null;
       if (truth) {
