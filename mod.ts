@@ -13,8 +13,9 @@
  * - `@vlp/train`: pre-training, caption and VQA fine-tuning, SCST, BertAdam.
  * - `@vlp/eval`: BLEU, METEOR, ROUGE-L, CIDEr-D (coco-caption) and VQA accuracy.
  * - `@vlp/onnx`: ONNX export (encoder and incremental decoder graphs) and an onnxruntime-web engine.
+ * - `@vlp/command`: the command-line layer of every `deno task` command (flags, help, errors, exit statuses).
  *
- * Dependency direction: tokenizer, io and eval are leaves;
+ * Dependency direction: tokenizer, io, eval and command are leaves;
  * features uses io; model uses io; train and decode use model, features, io and tokenizer (and eval for
  * validation); onnx uses model and io only.
  *
@@ -28,3 +29,4 @@ export * as decode from "@vlp/decode";
 export * as train from "@vlp/train";
 export * as evaluation from "@vlp/eval";
 export * as onnx from "@vlp/onnx";
+export * as command from "@vlp/command";
