@@ -25,4 +25,4 @@ export {
 } from "./command.ts";
 export { type FlagKind, type FlagKinds, flagKinds, readFlags, UsageError, wantsHelp } from "./flags.ts";
 export { integer, number, validateFlags } from "./validate.ts";
-export { shownPath, userDir, userPath } from "./paths.ts";
+export { readText, shownPath, userDir, userPath } from "./paths.ts";

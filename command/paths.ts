@@ -22,3 +22,12 @@ export function shownPath(p: string): string {
   const rel = relative(userDir(), p);
   return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : p;
 }
+
+/** The text of an input file; a failure names the file and what it was meant to be. */
+export async function readText(path: string, what: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    throw new Error(`cannot read ${what} "${path}": ${(e as Error).message}`);
+  }
+}

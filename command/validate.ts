@@ -12,8 +12,11 @@ import { UsageError } from "./flags.ts";
 function issueText(issue: z.ZodIssue, raw: Record<string, unknown>): string {
   const name = issue.path.length ? String(issue.path[0]) : "";
   let msg = issue.message;
-  if (issue.code === z.ZodIssueCode.invalid_type && issue.received === "undefined") msg = "is required";
-  else if (issue.code === z.ZodIssueCode.invalid_type && issue.received === "nan") {
+  // zod's default texts are replaced; a schema's own messages are kept
+  if (issue.code === z.ZodIssueCode.invalid_type && msg === "Required") msg = "is required";
+  else if (
+    issue.code === z.ZodIssueCode.invalid_type && issue.received === "nan" && msg.startsWith("Expected")
+  ) {
     msg = `must be a number, got "${raw[name]}"`;
   } else if (issue.code === z.ZodIssueCode.invalid_enum_value && msg.startsWith("Invalid enum value")) {
     msg = `must be one of ${issue.options.join(", ")}, got "${issue.received}"`;
