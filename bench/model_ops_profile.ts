@@ -9,7 +9,7 @@
  * @module
  */
 import { z } from "zod";
-import { type Command, integer, startCommand } from "@vlp/command";
+import { integer, startCommand } from "@vlp/command";
 import { type Backend, bertBaseConfig, createBackend, type MatmulArgs, VlpModel } from "@vlp/model";
 import { trainingBatch } from "./batches.ts";
 import { RECORD_USAGE, recordFlag, reportFigures } from "./record.ts";
