@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadTorchStateDict } from "@vlp/io";
 import { cliCommand, runCli } from "@vlp/testing";
-import { COCO_FLAGS, readTrainLog, TINY_MODEL_FLAGS } from "./cli_testing.ts";
+import { COCO_FLAGS, readTrainLog, TINY_MODEL_FLAGS } from "./test_utils.ts";
 
 /** The flags of a tiny captioning run on the vlp-formats COCO files. */
 function captionFlags(outputDir: string, extra: string[] = []): string[] {
