@@ -187,7 +187,8 @@ async function main(values: z.infer<typeof Flags>): Promise<void> {
       h5py_full_images_per_s: pyFull,
       ratio_full: pyFull ? Number((ourFull / pyFull).toFixed(3)) : null,
       ours_model_inputs_images_per_s: ips(best(mine, "load_s")),
-    }, values.record);
+    }, values.record && pyFeat !== null); // a record compares with h5py; without it nothing is recorded
+    if (values.record && pyFeat === null) console.error("not recorded: h5py did not run (no anchor)");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
