@@ -21,8 +21,8 @@ const USAGE = `Usage: deno task make-scenes --out DIR [options]
 
 const Flags = z.object({
   out: z.string({ required_error: "--out DIR is required" }).min(1),
-  images: integer(10).default(1000),
-  seed: integer(0).default(1),
+  images: integer().min(10, "--images must be at least 10").default(1000),
+  seed: integer().min(0, "--seed must be >= 0").default(1),
   "questions-per-image": integer(2).max(8, "must be ≤ 8").default(5),
   float32: z.boolean().default(false),
   answers: z.string().optional(),
