@@ -25,4 +25,14 @@ export {
 } from "./command.ts";
 export { type FlagKind, type FlagKinds, flagKinds, readFlags, UsageError, wantsHelp } from "./flags.ts";
 export { integer, number, validateFlags } from "./validate.ts";
-export { readText, shownPath, userDir, userPath } from "./paths.ts";
+export {
+  checkOutputDir,
+  checkOutputFile,
+  type NamedPath,
+  type OutputCheckOptions,
+  readText,
+  refuseOverwritingInputs,
+  shownPath,
+  userDir,
+  userPath,
+} from "./paths.ts";
