@@ -12,8 +12,7 @@
  *
  * @module
  */
-import { basename, dirname, join } from "node:path";
-import { writeAll } from "./atomic.ts";
+import { temporaryPath, writeAll } from "./atomic.ts";
 import { bytesOf, type DType, fmtShape, ITEMSIZE, type NdArray, numel } from "./ndarray.ts";
 
 const UNDEF = 0xffffffffffffffffn;
@@ -147,7 +146,7 @@ export class H5Writer {
 
   /** Start writing `path` (written to a temporary file in the same folder until `close`). */
   static async create(path: string): Promise<H5Writer> {
-    const tmp = join(dirname(path), `.${basename(path)}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`);
+    const tmp = temporaryPath(path);
     const file = await Deno.open(tmp, { write: true, createNew: true });
     await writeAll(file, new Uint8Array(SUPERBLOCK_SIZE)); // patched on close
     return new H5Writer(path, tmp, file);

@@ -5,7 +5,8 @@
  *   pickle writer for object arrays such as VQA imdb files);
  * - PyTorch checkpoints, legacy (pre-1.6) and zip format (read), zip format (write, `torch.load` reads it);
  * - HDF5 files (read through h5wasm, float16 included; written by a small HDF5 writer of our own);
- * - atomic writes: a temporary file in the target's folder, renamed over the target when complete.
+ * - atomic writes: a temporary file in the target's folder, renamed over the target when complete; the
+ *   temporaries a killed process left behind are removed by the next writer (`removeStaleTemporaries`).
  *
  * No reader ever runs code from a file; every reader fails with an error naming the file (and key or
  * expected shape) on damaged or hostile input. What the files mean (region features, data sets) is
@@ -46,4 +47,11 @@ export {
 } from "./pickle.ts";
 export { type H5DatasetInfo, H5File, readH5 } from "./h5_reader.ts";
 export { H5Writer, writeH5 } from "./h5_writer.ts";
-export { writeBytesAtomic, writeFileAtomic, writeTextAtomic } from "./atomic.ts";
+export {
+  isTemporaryName,
+  removeStaleTemporaries,
+  temporaryPath,
+  writeBytesAtomic,
+  writeFileAtomic,
+  writeTextAtomic,
+} from "./atomic.ts";
