@@ -1,7 +1,9 @@
 /**
  * The data-set checker behind `deno task check-data`: walks the images of some Karpathy splits that the
  * valid-jpgs file admits, and reports every image whose appearance features, class probabilities or
- * boxes are missing, have the wrong shape or dtype, or contain NaN/Inf — before any training starts.
+ * boxes are missing, have the wrong shape or dtype, contain NaN/Inf, or hold absurd boxes — before any
+ * training starts. The checks on the arrays are those of `region_check.ts`, which the model's readers run
+ * too.
  *
  * @module
  */
@@ -18,39 +20,13 @@ import {
   MissingRegionError,
   type RegionDataset,
   type RegionLayout,
-  type RegionPart,
+  regionPaths,
   RegionReader,
   RegionShapeError,
 } from "./regions.ts";
+import { arrayProblem, PROBLEM_KINDS, type ProblemKind, type RegionProblem } from "./region_check.ts";
 
-/** What can be wrong with one array. */
-export type ProblemKind = "missing" | "shape" | "dtype" | "nonfinite" | "unreadable";
-/** Every problem kind, in report order. */
-export const PROBLEM_KINDS: readonly ProblemKind[] = ["missing", "shape", "dtype", "nonfinite", "unreadable"];
-
-/** One problem of one image. */
-export interface RegionProblem {
-  imgId: string;
-  part: RegionPart;
-  kind: ProblemKind;
-  message: string;
-}
-
-const FLOAT_DTYPES = new Set(["float16", "float32", "float64"]);
-
-/** Index of the first NaN/Inf element, or -1. float16 is checked on its bits. */
-export function firstNonFinite(a: NdArray): number {
-  if (a.dtype === "float16") {
-    const bits = new Uint16Array(a.data.buffer, a.data.byteOffset, a.data.length);
-    for (let i = 0; i < bits.length; i++) if ((bits[i]! & 0x7c00) === 0x7c00) return i;
-    return -1;
-  }
-  const d = a.data as Float32Array | Float64Array;
-  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return i;
-  return -1;
-}
-
-/** Check one image's three arrays; an empty list means the image is fine. */
+/** Check one image's three arrays as they are read for the model; an empty list means the image is fine. */
 export async function checkImage(
   reader: RegionReader,
   imgId: string,
@@ -71,17 +47,10 @@ export async function checkImage(
       } else throw e;
       continue;
     }
-    if (!FLOAT_DTYPES.has(a.dtype)) {
-      add("dtype", `${part} of "${imgId}" is ${a.dtype}, expected float16, float32 or float64`);
-      continue;
-    }
-    const bad = firstNonFinite(a);
-    if (bad >= 0) {
-      const cols = a.shape[1]!;
-      add(
-        "nonfinite",
-        `${part} of "${imgId}" has ${a.data[bad]} at [${Math.floor(bad / cols)}, ${bad % cols}]`,
-      );
+    const p = arrayProblem(part, a, reader.dims.K);
+    if (p) {
+      const path = regionPaths(reader.dataset, reader.imageRoot, imgId, reader.layout, filepath)[part];
+      add(p.kind, `${part} of "${imgId}" in "${path}" ${p.message}`);
     }
   }
   return problems;

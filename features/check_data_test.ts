@@ -1,8 +1,9 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { fixturePath, Rng } from "@vlp/testing";
-import { checkData, firstNonFinite } from "./check_data.ts";
+import { checkData } from "./check_data.ts";
 import { type NdArray, writeH5 } from "@vlp/io";
 import { type ImageRegions, writeRegionFiles } from "./regions.ts";
+import { boxes } from "./test_utils.ts";
 
 function arr(rng: Rng, shape: [number, number], dtype: "float16" | "float32" = "float32"): NdArray {
   const n = shape[0] * shape[1];
@@ -17,16 +18,18 @@ async function damagedDataset(dir: string): Promise<string[]> {
   const good = (): ImageRegions => ({
     feats: arr(rng, [100, 2048], "float16"),
     cls: arr(rng, [100, 1601], "float16"),
-    bbox: arr(rng, [100, 6]),
+    bbox: boxes(rng),
   });
   const ids = ["COCO_x_000000000101", "COCO_x_000000000102", "COCO_x_000000000103", "COCO_x_000000000104"];
   const more = ["COCO_x_000000000105", "COCO_x_000000000106", "COCO_x_000000000107", "COCO_x_000000000108"];
+  more.push("COCO_x_000000000109");
   const images = new Map<string, ImageRegions>();
   for (const id of [...ids, ...more]) images.set(id, good());
   images.get(ids[1]!)!.feats.data[5 * 2048 + 7] = NaN; // nonfinite
   images.get(ids[2]!)!.cls.data[3] = Infinity; // nonfinite (float16 Inf)
   images.get(ids[3]!)!.feats = arr(rng, [100, 1024], "float16"); // shape
   images.get(more[1]!)!.bbox = { dtype: "int32", shape: [100, 6], data: new Int32Array(600) }; // dtype
+  images.get(more[4]!)!.bbox.data[7 * 6 + 2] = -5; // box 7: x2 < x1
   const root = `${dir}/COCO/region_feat_gvd_wo_bgd`;
   await writeRegionFiles(images, { dataset: "coco", imageRoot: root });
   // more[0]: missing from the bbox file; more[2]: its cls shard deleted
@@ -74,11 +77,13 @@ Deno.test("checkData: every kind of damage is reported, per image and in the cou
       splits: ["train"],
       onProgress: (done) => progress.push(done),
     });
-    deepEqual([r.images, r.checked, r.notInValidJpgs, r.badImages], [7, 6, 1, 5]);
-    deepEqual(r.counts, { missing: 1, shape: 1, dtype: 1, nonfinite: 2, unreadable: 0 });
-    deepEqual(progress, [1, 2, 3, 4, 5, 6]);
+    deepEqual([r.images, r.checked, r.notInValidJpgs, r.badImages], [8, 7, 1, 6]);
+    deepEqual(r.counts, { missing: 1, shape: 1, dtype: 1, nonfinite: 2, box: 1, unreadable: 0 });
+    deepEqual(progress, [1, 2, 3, 4, 5, 6, 7]);
     const byId = new Map(r.problems.map((p) => [p.imgId, p]));
-    ok(byId.get("COCO_x_000000000102")!.message.includes("NaN at [5, 7]"));
+    ok(byId.get("COCO_x_000000000102")!.message.includes("NaN at [5, 7] (element 10247)"));
+    ok(byId.get("COCO_x_000000000102")!.message.includes("feat102.h5"));
+    ok(byId.get("COCO_x_000000000109")!.message.includes("absurd box: box 7 "));
     equal(byId.get("COCO_x_000000000103")!.part, "cls");
     ok(byId.get("COCO_x_000000000105")!.message.includes("missing from"));
     // the test split holds the image whose cls shard is gone
@@ -112,7 +117,10 @@ Deno.test("check-data CLI: exit codes and the final JSON line", async () => {
     const args = await damagedDataset(dir);
     const bad = await run([...args, "--split", "train", "test"]);
     equal(bad.code, 1, bad.stderr);
-    deepEqual([bad.json.checked, bad.json.bad_images, bad.json.missing, bad.json.nonfinite], [7, 6, 2, 2]);
+    deepEqual(
+      [bad.json.checked, bad.json.bad_images, bad.json.missing, bad.json.nonfinite, bad.json.box],
+      [8, 7, 2, 2, 1],
+    );
     ok(bad.stderr.includes("nonfinite\t"), bad.stderr);
     const F = fixturePath("fixtures/vlp-formats/COCO");
     const good = await run([
@@ -139,10 +147,4 @@ Deno.test("check-data CLI: exit codes and the final JSON line", async () => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-});
-
-Deno.test("firstNonFinite finds NaN/Inf in float16 bits and float32 values", () => {
-  equal(firstNonFinite({ dtype: "float16", shape: [3], data: Float16Array.from([1, -Infinity, 0]) }), 1);
-  equal(firstNonFinite({ dtype: "float16", shape: [2], data: Float16Array.from([65504, -65504]) }), -1);
-  equal(firstNonFinite({ dtype: "float32", shape: [2], data: Float32Array.from([0, NaN]) }), 1);
 });

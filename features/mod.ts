@@ -4,7 +4,8 @@
  * - region features in VLP's three on-disk layouts (COCO and CC HDF5 shards, Flickr30k's per-image npy
  *   files, the merged bbox file), shape-checked, and the 1607-d region vector the loader computes;
  * - data sets validated with zod: Karpathy-split JSON, valid-jpgs, Pythia VQA imdb, answers, soft scores;
- * - the data-set checker behind `deno task check-data`.
+ * - the checks on region arrays (float dtypes, finite values, sensible boxes) that the model's readers,
+ *   the data-set checker behind `deno task check-data` and writers of region files share.
  *
  * The container formats underneath (npy, pickle, HDF5, atomic writes) are `@vlp/io`.
  *
@@ -22,6 +23,7 @@ export {
   type ImageInputs,
   type ImageRegions,
   MissingRegionError,
+  RegionDataError,
   type RegionDataset,
   type RegionDims,
   type RegionLayout,
@@ -64,13 +66,14 @@ export {
   vqaSoftScores,
 } from "./vqa.ts";
 export { jsonPath, parseWith, readJson } from "./validate.ts";
+export { checkData, type CheckDataOptions, type CheckDataReport, checkImage } from "./check_data.ts";
 export {
-  checkData,
-  type CheckDataOptions,
-  type CheckDataReport,
-  checkImage,
+  arrayProblem,
+  boxProblem,
+  checkImageRegions,
   firstNonFinite,
+  MAX_BOX_COORDINATE,
   PROBLEM_KINDS,
   type ProblemKind,
   type RegionProblem,
-} from "./check_data.ts";
+} from "./region_check.ts";

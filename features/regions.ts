@@ -6,7 +6,9 @@
  * - all: one merged bbox file `<image_root>/<bbox file>` keyed by image id.
  *
  * {@linkcode RegionReader} returns an image's arrays as stored, or ready for the model: appearance
- * features as float32 and the 1607-d region vector.
+ * features as float32 and the 1607-d region vector, after the checks of `region_check.ts` (float dtypes,
+ * finite values, sensible boxes), so that damaged data stops a run with the image, file and first bad
+ * element instead of becoming NaN captions or a finite loss.
  *
  * @module
  */
@@ -22,6 +24,7 @@ import {
   writeNpy,
 } from "@vlp/io";
 import { regionVector } from "./region_vector.ts";
+import { arrayProblem, type ProblemKind } from "./region_check.ts";
 
 /** Data sets with a known region layout. */
 export type RegionDataset = "coco" | "cc" | "flickr30k";
@@ -110,6 +113,20 @@ export class RegionShapeError extends TypeError {
   constructor(message: string) {
     super(message);
     this.name = "RegionShapeError";
+  }
+}
+
+/** A region array holds what the model cannot use: an integer dtype, NaN/Inf, or absurd boxes. */
+export class RegionDataError extends RangeError {
+  constructor(
+    message: string,
+    readonly imgId: string,
+    readonly part: RegionPart,
+    readonly path: string,
+    readonly kind: ProblemKind,
+  ) {
+    super(message);
+    this.name = "RegionDataError";
   }
 }
 
@@ -225,9 +242,26 @@ export class RegionReader {
     };
   }
 
-  /** One image's model inputs: float32 features `[R, F]` and region vectors `[R, 6 + K]`. */
+  /**
+   * One image's model inputs: float32 features `[R, F]` and region vectors `[R, 6 + K]`. Throws
+   * {@linkcode RegionDataError} (naming the image, the file and the first bad element) when an array has
+   * an integer dtype or a non-finite value, or the boxes are absurd (see `region_check.ts`).
+   */
   async load(imgId: string, filepath = "trainval"): Promise<ImageInputs> {
     const r = await this.read(imgId, filepath);
+    for (const part of ["feats", "cls", "bbox"] as const) {
+      const p = arrayProblem(part, r[part], this.dims.K);
+      if (!p) continue;
+      const path = regionPaths(this.dataset, this.imageRoot, imgId, this.layout, filepath)[part];
+      throw new RegionDataError(
+        `Cannot load regions of ${this.dataset} image "${imgId}": ${part} in "${path}" ${p.message} ` +
+          `(deno task check-data lists every such image)`,
+        imgId,
+        part,
+        path,
+        p.kind,
+      );
+    }
     return {
       feats: toFloat32(r.feats),
       visPe: regionVector(toFloat32(r.bbox), toFloat32(r.cls), this.dims.R),

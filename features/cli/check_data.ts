@@ -1,7 +1,8 @@
 /**
  * `deno task check-data --dataset coco|flickr30k|cc --src-file F --image-root R --file-valid-jpgs V
  * [--split S ...]`: reports, before any training starts, every image of the split(s) whose region
- * features, class probabilities or boxes are missing, have the wrong shape or dtype, or contain NaN/Inf.
+ * features, class probabilities or boxes are missing, have the wrong shape or dtype, contain NaN/Inf, or
+ * hold absurd boxes.
  *
  * Optional: `--region-det-file-prefix P` and `--region-bbox-file B` (VLP's flags, relative to the image
  * root; defaults per data set), `--max-report N` (problems listed on stderr, default 50).
@@ -13,7 +14,8 @@
  */
 import { z } from "zod";
 import { type Command, integer, startCommand, userPath } from "@vlp/command";
-import { checkData, PROBLEM_KINDS } from "../check_data.ts";
+import { checkData } from "../check_data.ts";
+import { PROBLEM_KINDS } from "../region_check.ts";
 import { SPLITS } from "../karpathy.ts";
 
 const USAGE = `Usage: deno task check-data --dataset coco|flickr30k|cc --src-file F --image-root R
