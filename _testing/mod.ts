@@ -1,8 +1,8 @@
 /**
  * Private test helpers (not a workspace member, never published): closeness assertions that print the
  * first mismatches with their indices, the project's seeded RNG, float64 finite-difference gradient checks,
- * paths to the shared reference fixtures, a micro model configuration with random batches, and running a
- * CLI as a subprocess.
+ * paths to the shared reference fixtures, a micro model configuration with random batches, running a
+ * CLI as a subprocess, and plausible detector boxes.
  *
  * Naming: helpers shared by several members live here (`@vlp/testing`); a member's own test helpers live in
  * its `test_utils.ts` (next to its tests, never published). Configurations are named by size —
@@ -18,3 +18,4 @@ export { Rng } from "@vlp/model/rng";
 export { fixturePath, SHARED } from "./shared.ts";
 export { microConfig, randomBatch, type RandomBatchOptions, smallConfig } from "./model.ts";
 export { cliCommand, type CliOptions, type CliResult, type Json, runCli } from "./cli.ts";
+export { plausibleBoxes } from "./regions.ts";

@@ -1,9 +1,8 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { fixturePath, Rng } from "@vlp/testing";
+import { fixturePath, plausibleBoxes, Rng } from "@vlp/testing";
 import { checkData } from "./check_data.ts";
 import { type NdArray, writeH5 } from "@vlp/io";
 import { type ImageRegions, writeRegionFiles } from "./regions.ts";
-import { boxes } from "./test_utils.ts";
 
 function arr(rng: Rng, shape: [number, number], dtype: "float16" | "float32" = "float32"): NdArray {
   const n = shape[0] * shape[1];
@@ -18,7 +17,7 @@ async function damagedDataset(dir: string): Promise<string[]> {
   const good = (): ImageRegions => ({
     feats: arr(rng, [100, 2048], "float16"),
     cls: arr(rng, [100, 1601], "float16"),
-    bbox: boxes(rng),
+    bbox: plausibleBoxes(rng),
   });
   const ids = ["COCO_x_000000000101", "COCO_x_000000000102", "COCO_x_000000000103", "COCO_x_000000000104"];
   const more = ["COCO_x_000000000105", "COCO_x_000000000106", "COCO_x_000000000107", "COCO_x_000000000108"];

@@ -1,9 +1,8 @@
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
-import { Rng } from "@vlp/testing";
+import { plausibleBoxes, Rng } from "@vlp/testing";
 import type { NdArray } from "@vlp/io";
 import { arrayProblem, boxProblem, checkImageRegions, firstNonFinite } from "./region_check.ts";
 import { type ImageRegions, RegionDataError, RegionReader, writeRegionFiles } from "./regions.ts";
-import { boxes } from "./test_utils.ts";
 
 const DIMS = { R: 4, F: 8, K: 5 };
 
@@ -13,8 +12,7 @@ function image(rng: Rng, dtype: "float16" | "float32" = "float16"): ImageRegions
     for (let i = 0; i < data.length; i++) data[i] = rng.float();
     return { dtype, shape: [n, cols], data };
   };
-  const bbox = boxes(rng, DIMS.R);
-  for (let r = 0; r < DIMS.R; r++) bbox.data[r * 6 + 4] = r % DIMS.K;
+  const bbox = plausibleBoxes(rng, DIMS.R, DIMS.K);
   return { feats: arr(DIMS.R, DIMS.F), cls: arr(DIMS.R, DIMS.K), bbox };
 }
 
