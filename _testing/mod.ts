@@ -2,7 +2,7 @@
  * Private test helpers (not a workspace member, never published): closeness assertions that print the
  * first mismatches with their indices, the project's seeded RNG, float64 finite-difference gradient checks,
  * paths to the shared reference fixtures, a micro model configuration with random batches, running a
- * CLI as a subprocess, and plausible detector boxes.
+ * CLI as a subprocess, plausible detector boxes, and snapshots of files (inputs must stay byte-identical).
  *
  * Naming: helpers shared by several members live here (`@vlp/testing`); a member's own test helpers live in
  * its `test_utils.ts` (next to its tests, never published). Configurations are named by size —
@@ -19,3 +19,4 @@ export { fixturePath, SHARED } from "./shared.ts";
 export { microConfig, randomBatch, type RandomBatchOptions, smallConfig } from "./model.ts";
 export { cliCommand, type CliOptions, type CliResult, type Json, runCli } from "./cli.ts";
 export { plausibleBoxes } from "./regions.ts";
+export { FileSnapshot } from "./files.ts";

@@ -3,6 +3,9 @@
  *
  * - {@linkcode OnnxModel.load} reads `vlp_onnx.json`; the encoder and decoder sessions are created on first
  *   use (each holds its own copy of the weights).
+ * - The manifest's configuration is what runs: {@linkcode checkExportConfig} refuses a configuration from
+ *   elsewhere (`--config_path`, size flags) that contradicts it, so that the data pipeline never prepares
+ *   inputs for another model than the graphs compute.
  * - {@linkcode OnnxModel.forward}: the evaluation forward of a {@linkcode Batch} (sequence output, pooled
  *   output, MLM scores at `maskedPos`, VQA logits for a vqa2 export) as host arrays;
  *   {@linkcode OnnxModel.vqaLogits} is the VQA inference path.
@@ -33,9 +36,53 @@ import {
   type Numbers,
   type StartInputs,
   type StepInputs,
+  type VlpConfig,
 } from "@vlp/model";
-import { type OnnxManifest, readOnnxManifest } from "./export.ts";
+import { MANIFEST_FILE, type OnnxManifest, readOnnxManifest } from "./export.ts";
 import { createSession, loadRuntime, type OrtRuntime, type RuntimeOptions } from "./runtime.ts";
+
+/** The fields of a configuration that change what the graphs compute (dropout and init are training's). */
+const COMPUTE_FIELDS: readonly (keyof VlpConfig)[] = [
+  "vocabSize",
+  "hiddenSize",
+  "numLayers",
+  "numHeads",
+  "intermediateSize",
+  "maxPositions",
+  "typeVocabSize",
+  "layerNormEps",
+  "hiddenAct",
+  "regions",
+  "regionFeatureSize",
+  "regionHiddenSize",
+  "regionGeometrySize",
+  "numAnswers",
+];
+
+/**
+ * The configuration an export runs with: its manifest's. `config`, when given, is the configuration the rest
+ * of a command would use (read from `source`, e.g. `--config_path "bert_config.json"`); any field that
+ * changes the computation and differs from the manifest's is an error naming each field, so a contradicting
+ * configuration is never silently ignored.
+ */
+export function checkExportConfig(
+  manifest: OnnxManifest,
+  dir: string,
+  config?: VlpConfig,
+  source = "the configuration",
+): VlpConfig {
+  if (config) {
+    const diff = COMPUTE_FIELDS.filter((k) => config[k] !== manifest.config[k])
+      .map((k) => `${k} ${config[k]} (the export: ${manifest.config[k]})`);
+    if (diff.length) {
+      throw new RangeError(
+        `${source} contradicts the ONNX export "${dir}" (${MANIFEST_FILE}): ${diff.join(", ")}; ` +
+          `the export's configuration is what runs, so leave the configuration out or export this one`,
+      );
+    }
+  }
+  return manifest.config;
+}
 
 /** Host outputs of {@linkcode OnnxModel.forward} (shapes as in `ForwardOutputs` of `@vlp/model`). */
 export interface OnnxForwardOutputs {

@@ -37,5 +37,5 @@ export {
   type OrtRuntime,
   type RuntimeOptions,
 } from "./runtime.ts";
-export { OnnxDecoder, type OnnxForwardOutputs, OnnxModel } from "./engine.ts";
+export { checkExportConfig, OnnxDecoder, type OnnxForwardOutputs, OnnxModel } from "./engine.ts";
 export { ensureFixtureExport, greedyDecode, onnxParityChecks, type OnnxParityOptions } from "./parity.ts";

@@ -2,8 +2,13 @@
  * `deno task decode`: VLP's `decode_img2txt.py` — caption every image of a Karpathy split with a checkpoint
  * (greedy for `--beam_size 1`, beam search otherwise), write the COCO results file
  * `[{"image_id", "caption"}]` atomically, and, when references exist, score it with `@vlp/eval` and print the
- * metrics table. Every input is checked before decoding starts. Progress (images/s) and the table go to
- * stderr; stdout ends with ONE JSON line of figures. Exit code 1 on bad inputs, 2 on bad flags.
+ * metrics table. Every input and the output are checked before the first batch: the configuration (with
+ * `--engine onnx`: the export's manifest, which a contradicting `--config_path` cannot override), the
+ * vocabulary, the split (non-empty, no image id twice), the output (never one of the inputs, its folder
+ * writable with room for the results), every image's region arrays (present, well shaped, float, finite,
+ * sensible boxes), the references and Meteor tables, the checkpoint. Temporary files a killed run left in the
+ * output folder are removed. Progress (images/s) and the table go to stderr; stdout ends with ONE JSON line
+ * of figures. Exit code 1 on bad inputs, 2 on bad flags (an output that is an input included).
  *
  * See decode/README.md for the flags.
  *
@@ -13,7 +18,16 @@ import { existsSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { type Command, readText, startCommand, UsageError, userPath } from "@vlp/command";
+import {
+  checkOutputFile,
+  type Command,
+  readText,
+  refuseOverwritingInputs,
+  startCommand,
+  UsageError,
+  userPath,
+} from "@vlp/command";
+import { removeStaleTemporaries } from "@vlp/io";
 import {
   type CaptionDataset,
   DEFAULT_LAYOUTS,
@@ -25,6 +39,7 @@ import {
   loadValidJpgs,
   type RegionDims,
   type RegionLayout,
+  regionPaths,
   RegionReader,
   type Split,
   SPLITS,
@@ -42,7 +57,15 @@ import {
 } from "@vlp/model";
 import { Vocab } from "@vlp/tokenizer";
 import { loadMeteorResources, type MeteorResources, parseReferences, scoreCaptions } from "@vlp/eval";
-import { EXECUTION_PROVIDERS, type ExecutionProvider, OnnxModel } from "@vlp/onnx";
+import {
+  checkExportConfig,
+  EXECUTION_PROVIDERS,
+  type ExecutionProvider,
+  MANIFEST_FILE,
+  type OnnxManifest,
+  OnnxModel,
+  readOnnxManifest,
+} from "@vlp/onnx";
 import { CaptionDecoder } from "../caption_decoder.ts";
 import type { SpecialIds } from "../layout.ts";
 import { type CaptionResult, captionText, writeCaptionResults } from "../captions.ts";
@@ -53,7 +76,8 @@ const USAGE =
   `Usage: deno task decode --model_recover_path CKPT --vocab VOCAB.txt --src_file dataset_coco.json
                         --image_root DIR [options]
   --model_recover_path F    VLP checkpoint (legacy or zip torch.save of a state_dict)
-  --config_path F           BERT config JSON (bert_config.json); default BERT-base (cased, V 28996)
+  --config_path F           BERT config JSON (bert_config.json); default BERT-base (cased, V 28996), or
+                            with --engine onnx the export's (a config contradicting it is an error)
   --vocab F                 WordPiece vocabulary (the original takes it from --bert_model)
   --dataset D               coco | flickr30k | cc (default coco)
   --src_file F              Karpathy-split JSON (dataset_coco.json, ...)
@@ -167,9 +191,17 @@ function ignoreIds(spec: string | undefined, vocab: Vocab): number[] {
   });
 }
 
-async function loadConfig(f: Flags): Promise<VlpConfig> {
-  const base = f.config_path ? await readBertConfig(userPath(f.config_path)) : bertBaseConfig;
-  return f.max_position_embeddings ? parseConfig({ ...base, maxPositions: f.max_position_embeddings }) : base;
+/** The model configuration: `--config_path`, else the ONNX export's (with `--engine onnx`), else BERT-base. */
+async function loadConfig(f: Flags, manifest: OnnxManifest | null): Promise<VlpConfig> {
+  const configPath = f.config_path ? userPath(f.config_path) : undefined;
+  const base = configPath ? await readBertConfig(configPath) : manifest ? manifest.config : bertBaseConfig;
+  const config = f.max_position_embeddings
+    ? parseConfig({ ...base, maxPositions: f.max_position_embeddings })
+    : base;
+  if (!manifest) return config;
+  // the export is what runs: a configuration that contradicts it is an error, never ignored
+  const source = configPath ? `--config_path "${configPath}"` : "--max_position_embeddings";
+  return checkExportConfig(manifest, userPath(f.onnx_dir!), config, source);
 }
 
 /** Everything checked and loaded before decoding starts. */
@@ -193,7 +225,28 @@ interface Plan {
   outPath: string;
 }
 
-/** Check every input (see the module doc); exits with a message on the first problem. */
+/** Bytes of a results file, generously: an image id and T wordpieces of up to 24 bytes each per image. */
+function resultsBytes(images: number, T: number): number {
+  return 64 + images * (48 + 24 * T);
+}
+
+/** An evaluation id that two images of the split share (the results would hold two captions for it). */
+function duplicateId(images: KarpathyImage[], evalIds: number[]): string | null {
+  const first = new Map<number, number>();
+  for (let i = 0; i < evalIds.length; i++) {
+    const j = first.get(evalIds[i]);
+    if (j !== undefined) {
+      return `image id ${evalIds[i]} belongs to "${images[j].filename}" and "${images[i].filename}"`;
+    }
+    first.set(evalIds[i], i);
+  }
+  return null;
+}
+
+/**
+ * Check every input and the output (see the module doc), before any decoding: exits with a message on the
+ * first problem, having written nothing.
+ */
 async function prepare(f: Flags): Promise<Plan> {
   if (f.len_vis_input !== undefined && f.len_vis_input !== 100) {
     fail(`--len_vis_input ${f.len_vis_input}: VLP with region features uses exactly 100 regions`, 2);
@@ -201,12 +254,19 @@ async function prepare(f: Flags): Promise<Plan> {
   if (f.dataset === "cc" && f.file_valid_jpgs === "") {
     fail("--file_valid_jpgs is required for cc: it lists the images whose features exist", 2);
   }
-  const config = await loadConfig(f);
+  const onnxDir = f.engine === "onnx" ? userPath(f.onnx_dir!) : undefined;
+  const manifest = onnxDir ? await readOnnxManifest(onnxDir) : null;
+  const config = await loadConfig(f, manifest);
   const vocabPath = userPath(f.vocab);
   const vocab = await Vocab.load(vocabPath);
   if (vocab.size !== config.vocabSize) {
+    const of = f.config_path
+      ? ` "${userPath(f.config_path)}"`
+      : manifest
+      ? ` of "${onnxDir}"`
+      : " (BERT-base)";
     fail(
-      `vocabulary "${vocabPath}" has ${vocab.size} tokens but the model config says vocab_size ${config.vocabSize}`,
+      `vocabulary "${vocabPath}" has ${vocab.size} tokens but the model config${of} says vocab_size ${config.vocabSize}`,
     );
   }
   const special = (t: string) => vocab.id(t) ?? fail(`vocabulary "${vocabPath}" has no ${t} token`);
@@ -233,6 +293,8 @@ async function prepare(f: Flags): Promise<Plan> {
   }
   const dataset = f.dataset as CaptionDataset;
   const evalIds = images.map((img) => evalImageId(dataset, img, srcPath));
+  const dup = duplicateId(images, evalIds);
+  if (dup) fail(`"${srcPath}", split "${f.split}": ${dup}; the results would hold two captions for one id`);
 
   const imageRoot = userPath(f.image_root);
   const defaults = DEFAULT_LAYOUTS[dataset];
@@ -242,19 +304,41 @@ async function prepare(f: Flags): Promise<Plan> {
       : layoutEntry(imageRoot, f.region_det_file_prefix, defaults.detFilePrefix),
     bboxFile: layoutEntry(imageRoot, f.region_bbox_file, defaults.bboxFile),
   };
-  const dims = { R: config.regions, F: config.regionFeatureSize, K: config.regionGeometrySize - 6 };
-  console.error(`checking the region features of ${images.length} ${f.split} images under ${imageRoot}`);
-  const problems = await findRegionProblems(
-    images.map((img) => ({ imgId: featureId(img), filepath: featureDir(img) })),
-    { dataset, imageRoot, layout, dims },
-  );
-  if (problems.length > 0) {
-    fail(
-      `${problems.length} problem(s) with the region features, nothing decoded:\n  ` +
-        problems.slice(0, 10).join("\n  ") +
-        (problems.length > 10 ? `\n  ... (${problems.length} in all)` : ""),
-    );
+  const regionImages = images.map((img) => ({ imgId: featureId(img), filepath: featureDir(img) }));
+
+  // the output: never one of the inputs, writable, with room; before any work
+  const ckpt = userPath(f.model_recover_path ?? f.onnx_dir!);
+  const outPath = f.output_file
+    ? userPath(f.output_file)
+    : userPath(join("eval_results", `${modelId(ckpt, f.split)}_${f.split}.json`));
+  const regionFiles = new Set<string>();
+  for (const img of regionImages) {
+    const p = regionPaths(dataset, imageRoot, img.imgId, layout, img.filepath);
+    for (const path of [p.feats, p.cls, p.bbox]) regionFiles.add(path);
   }
+  const given = (name: string, v: string | undefined) => (v ? [{ name, path: userPath(v) }] : []);
+  await refuseOverwritingInputs([{ name: "--output_file", path: outPath }], [
+    ...given("--model_recover_path", f.model_recover_path),
+    ...given("--config_path", f.config_path),
+    { name: "--vocab", path: vocabPath },
+    { name: "--src_file", path: srcPath },
+    ...given("--file_valid_jpgs", f.file_valid_jpgs),
+    ...given("--ref_file", f.ref_file),
+    ...given("--meteor_paraphrase", f.meteor_paraphrase),
+    ...(manifest && onnxDir
+      ? [MANIFEST_FILE, manifest.files.encoder, manifest.files.decoder].map((n) => ({
+        name: "--onnx_dir",
+        path: join(onnxDir, n),
+      }))
+      : []),
+    { name: "--image_root", path: imageRoot },
+    ...[...regionFiles].map((path) => ({ name: "--image_root (a region file)", path })),
+  ]);
+  await checkOutputFile(outPath, "--output_file", {
+    bytes: resultsBytes(images.length, f.max_tgt_length),
+    create: !f.output_file,
+  });
+  const forbidIgnoreIds = ignoreIds(f.forbid_ignore_word, vocab);
 
   let refs: Map<string, string[]> | null = null;
   if (!f.no_eval) {
@@ -276,15 +360,19 @@ async function prepare(f: Flags): Promise<Plan> {
     else meteorMissingReason = `Meteor tables not found in ${dir} (pass --meteor_data DIR)`;
   }
 
-  const ckpt = userPath(f.model_recover_path ?? f.onnx_dir!);
-  const outPath = f.output_file
-    ? userPath(f.output_file)
-    : userPath(join("eval_results", `${modelId(ckpt, f.split)}_${f.split}.json`));
-  if (!existsSync(dirname(outPath))) {
-    if (f.output_file) fail(`the folder of --output_file "${outPath}" does not exist`);
-    await Deno.mkdir(dirname(outPath), { recursive: true });
+  const dims = { R: config.regions, F: config.regionFeatureSize, K: config.regionGeometrySize - 6 };
+  console.error(`checking the region features of ${images.length} ${f.split} images under ${imageRoot}`);
+  const problems = await findRegionProblems(regionImages, { dataset, imageRoot, layout, dims });
+  if (problems.length > 0) {
+    fail(
+      `${problems.length} problem(s) with the region features, nothing decoded:\n  ` +
+        problems.slice(0, 10).join("\n  ") +
+        (problems.length > 10 ? `\n  ... (${problems.length} in all)` : ""),
+    );
   }
-  const forbidIgnoreIds = ignoreIds(f.forbid_ignore_word, vocab);
+
+  await Deno.mkdir(dirname(outPath), { recursive: true });
+  await removeStaleTemporaries(dirname(outPath));
   return {
     f,
     config,
@@ -401,16 +489,9 @@ async function main(flags: Flags): Promise<void> {
   const { f, config } = plan;
   let model: VlpModel | OnnxModel, engine: string;
   if (f.engine === "onnx") {
-    model = await OnnxModel.load(userPath(f.onnx_dir!), { executionProvider: f.onnx_ep, threads: f.threads });
-    const c = model.manifest.config;
-    if (
-      c.regions !== config.regions || c.regionFeatureSize !== config.regionFeatureSize ||
-      c.regionGeometrySize !== config.regionGeometrySize || c.vocabSize !== config.vocabSize
-    ) {
-      fail(
-        `the ONNX export in ${f.onnx_dir} is for R ${c.regions}, F ${c.regionFeatureSize}, G ${c.regionGeometrySize}, V ${c.vocabSize}, not the configuration's`,
-      );
-    }
+    const dir = userPath(f.onnx_dir!);
+    model = await OnnxModel.load(dir, { executionProvider: f.onnx_ep, threads: f.threads });
+    checkExportConfig(model.manifest, dir, config); // the manifest read in prepare() is the same file
     engine = `onnxruntime-web/${model.runtime.executionProvider}`;
     console.error(`loading ${f.onnx_dir} (${engine}, ${model.runtime.threads} threads)`);
   } else {

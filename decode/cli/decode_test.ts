@@ -1,28 +1,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fixturePath, runCli } from "@vlp/testing";
-import { createBackend, createModel, readBertConfig, saveCheckpoint, VlpModel } from "@vlp/model";
+import { runCli } from "@vlp/testing";
+import { createBackend, createModel, readBertConfig } from "@vlp/model";
 import { featureDir, featureId, loadKarpathy, RegionReader } from "@vlp/features";
 import { Vocab } from "@vlp/tokenizer";
 import { exportOnnx } from "@vlp/onnx";
 import { CaptionDecoder } from "../caption_decoder.ts";
 import { captionText } from "../captions.ts";
-
-const COCO = fixturePath("fixtures/vlp-formats/COCO");
-const IMAGE_ROOT = join(COCO, "region_feat_gvd_wo_bgd");
-const VOCAB = fixturePath("data/bert-base-uncased-vocab.txt");
-// a tiny BERT config on the uncased vocabulary (the checkpoint's V must match the vocab file)
-const TINY = {
-  vocab_size: 30522,
-  hidden_size: 32,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  intermediate_size: 64,
-  hidden_act: "gelu",
-  max_position_embeddings: 512,
-  type_vocab_size: 2,
-  initializer_range: 0.2,
-};
+import { COCO, IMAGE_ROOT, TINY, tinyRun, VOCAB } from "./test_utils.ts";
 
 const run = (args: string[]) => runCli("decode/cli/decode.ts", args);
 
@@ -61,24 +46,7 @@ async function libraryCaptions(ckpt: string, configPath: string, split: string, 
 Deno.test("decode CLI on the vlp-formats COCO files with a tiny checkpoint: results JSON, metrics, bad inputs", async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "vlp-decode-" });
   try {
-    const configPath = join(dir, "bert_config.json");
-    await Deno.writeTextFile(configPath, JSON.stringify(TINY));
-    const config = await readBertConfig(configPath);
-    const ckpt = join(dir, "run", "model.3.bin");
-    await Deno.mkdir(join(dir, "run"));
-    await saveCheckpoint(new VlpModel({ config, backend: createBackend("reference"), seed: 7 }), ckpt);
-    const common = [
-      "--model_recover_path",
-      ckpt,
-      "--config_path",
-      configPath,
-      "--vocab",
-      VOCAB,
-      "--src_file",
-      join(COCO, "dataset_coco.json"),
-      "--image_root",
-      IMAGE_ROOT,
-    ];
+    const { configPath, config, ckpt, common } = await tinyRun(dir);
 
     await t.step("greedy on val: the library's captions, scored against the split's sentences", async () => {
       const out = join(dir, "val.json");
