@@ -5,22 +5,42 @@
  * `[{"question_id", "answer"}]` (atomically). With annotations (`--ref_file`, the official
  * `v2_mscoco_*_annotations.json`) or answers in the imdb, the accuracy is computed with the official rules
  * (`@vlp/eval`) and printed; for test2015 the file is for the evaluation server. `--model_recover_path` may
- * be a glob (every match is evaluated, as the original). Progress on stderr; stdout ends with ONE JSON line.
+ * be a glob (every match is evaluated, as the original). Everything that can be checked is checked before the
+ * first batch (see `prepare`): every checkpoint holds the whole model (no random VQA head), no results file
+ * is an input or another's, the annotations cover the questions, every image's region arrays are sound.
+ * Progress on stderr; stdout ends with ONE JSON line.
  *
  * @module
  */
 import { basename, dirname, join, resolve } from "node:path";
 import { z } from "zod";
 import { parseVqaAnnotations, vqaAccuracy, type VqaQuestion } from "@vlp/eval";
-import { writeTextAtomic } from "@vlp/io";
-import { loadAnswerVocab, loadVqaImdb } from "@vlp/features";
+import { removeStaleTemporaries, writeTextAtomic } from "@vlp/io";
+import { loadAnswerVocab, loadVqaImdb, type RegionLayout, regionPaths } from "@vlp/features";
+import { findRegionProblems } from "@vlp/decode";
+import { loadCheckpoint, openBackend, VlpModel } from "@vlp/model";
+import {
+  checkExportConfig,
+  EXECUTION_PROVIDERS,
+  type ExecutionProvider,
+  MANIFEST_FILE,
+  type OnnxManifest,
+  OnnxModel,
+  readOnnxManifest,
+} from "@vlp/onnx";
+import {
+  checkOutputDir,
+  type Command,
+  integer,
+  readText,
+  refuseOverwritingInputs,
+  startCommand,
+  userPath,
+} from "@vlp/command";
 import { vqaExamples } from "../examples.ts";
 import { BatchLoader } from "../loader.ts";
 import { vqaAnswerIndices } from "../validation.ts";
-import { type Command, integer, startCommand, userPath } from "@vlp/command";
-import { commonShape, createRunModel, loadModelSetup, regionOptions } from "./setup.ts";
-import type { VlpConfig } from "@vlp/model";
-import { EXECUTION_PROVIDERS, type ExecutionProvider, OnnxModel } from "@vlp/onnx";
+import { commonShape, loadModelSetup, regionOptions } from "./setup.ts";
 
 const USAGE =
   `Usage: deno task eval-vqa2 --model_recover_path CKPT --src_file imdb_val2014.npy --vocab VOCAB.txt
@@ -76,7 +96,11 @@ export function resultsFileName(checkpoint: string, split: string): string {
   return `vqa2-results-${basename(dirname(resolve(checkpoint)))}-${split}-${epoch}.json`;
 }
 
-/** Files matching a path whose last component may hold `*` and `?` (the original's `glob.glob`), sorted. */
+/**
+ * Files matching a path whose last component may hold `*` and `?` (the original's `glob.glob`), sorted. As
+ * `glob.glob`, a wildcard never matches a name starting with "." (hidden files, atomic writes' temporaries)
+ * unless the pattern starts with ".".
+ */
 export async function globFiles(pattern: string): Promise<string[]> {
   const dir = dirname(pattern), name = basename(pattern);
   if (!/[*?]/.test(name)) {
@@ -91,42 +115,93 @@ export async function globFiles(pattern: string): Promise<string[]> {
   );
   const out: string[] = [];
   try {
-    for await (const e of Deno.readDir(dir)) if (e.isFile && re.test(e.name)) out.push(join(dir, e.name));
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile && re.test(e.name) && (!e.name.startsWith(".") || name.startsWith("."))) {
+        out.push(join(dir, e.name));
+      }
+    }
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
   return out.sort();
 }
 
-/** An ONNX export for the VQA head, checked against the configuration the data pipeline uses. */
-async function loadOnnx(dir: string, f: z.infer<typeof Flags>, config: VlpConfig): Promise<OnnxModel> {
-  const onnx = await OnnxModel.load(dir, { executionProvider: f.onnx_ep, threads: f.threads });
-  const c = onnx.config;
-  if (onnx.manifest.task !== "vqa2") {
-    throw new RangeError(`"${dir}" was exported for ${onnx.manifest.task}, not vqa2`);
+/** The export for the VQA head (its manifest: the configuration that runs). */
+async function readVqaExport(dir: string): Promise<OnnxManifest> {
+  const manifest = await readOnnxManifest(dir);
+  if (manifest.task !== "vqa2") {
+    throw new RangeError(`"${dir}" was exported for ${manifest.task}, not vqa2 (export-onnx --task vqa2)`);
   }
-  if (
-    c.regions !== config.regions || c.vocabSize !== config.vocabSize || c.numAnswers !== config.numAnswers
-  ) {
+  return manifest;
+}
+
+/** What a checkpoint lacks, in words: its VQA head, or the first missing tensors. */
+function describeMissing(missing: readonly string[]): string {
+  const head = missing.filter((k) => k.startsWith("ans_classifier."));
+  const list = (ks: readonly string[]) => ks.slice(0, 4).join(", ") + (ks.length > 4 ? ", ..." : "");
+  if (head.length === missing.length) {
+    return `no VQA head (${list(head)}): a captioning or pre-training checkpoint? Fine-tune it with ` +
+      "train --tasks vqa2 first";
+  }
+  return `no ${list(missing)} (${missing.length} tensors)`;
+}
+
+/**
+ * Load a VQA checkpoint with `from_pretrained`'s rules, refusing one that lacks any of the model's tensors:
+ * the original fills those with a random init and answers from it, with only a warning.
+ */
+async function loadVqaCheckpoint(model: VlpModel, path: string): Promise<void> {
+  const r = await loadCheckpoint(model, path, { mode: "pretrained" });
+  if (r.missing.length) {
+    throw new RangeError(`Cannot evaluate checkpoint "${path}": it has ${describeMissing(r.missing)}`);
+  }
+  log(`loaded ${r.loaded.length} tensors from ${path}`);
+  if (r.ignored.length) log(`  in the file, not used: ${r.ignored.join(", ")}`);
+  for (const a of r.adapted) log(`  adapted: ${a}`);
+}
+
+/** The questions of `truth` that `questionIds` holds; none is an error (there would be nothing to score). */
+function scoredTruth(truth: VqaQuestion[], questionIds: number[], src: string, from: string): VqaQuestion[] {
+  const ids = new Set(questionIds);
+  const kept = truth.filter((q) => ids.has(q.question_id));
+  if (kept.length === 0) {
     throw new RangeError(
-      `"${dir}" is for R ${c.regions}, V ${c.vocabSize}, A ${c.numAnswers}, not the configuration's ` +
-        `(R ${config.regions}, V ${config.vocabSize}, A ${config.numAnswers})`,
+      `${from} has none of the ${ids.size} questions of "${src}": there is nothing to score ` +
+        "(another split's annotations?)",
     );
   }
-  log(`${dir}: onnxruntime-web on ${onnx.runtime.executionProvider}, ${onnx.runtime.threads} thread(s)`);
-  return onnx;
+  if (kept.length < ids.size) log(`note: ${from} covers ${kept.length} of the ${ids.size} questions`);
+  return kept;
 }
 
 const CMD: Command<z.infer<typeof Flags>> = { name: "eval-vqa2", usage: USAGE, flags: Flags };
 
-async function main(f: z.infer<typeof Flags>): Promise<void> {
-  const t0 = performance.now();
-  const { tokenizer, config, ids } = await loadModelSetup(f);
+type Flags = z.infer<typeof Flags>;
+
+/** Check every input and output before the first batch (see the module doc). */
+async function prepare(f: Flags) {
+  const onnxDir = f.engine === "onnx" ? userPath(f.onnx_dir!) : undefined;
+  const manifest = onnxDir ? await readVqaExport(onnxDir) : null;
+  const setup = await loadModelSetup(
+    f,
+    manifest ? { config: manifest.config, name: `the export "${onnxDir}"` } : undefined,
+  );
+  const config = manifest
+    ? checkExportConfig(
+      manifest,
+      onnxDir!,
+      setup.config,
+      f.config_path
+        ? `--config_path "${userPath(f.config_path)}"`
+        : "--len_vis_input / --max_position_embeddings",
+    )
+    : setup.config;
   const regions = regionOptions(f, config);
   const src = userPath(f.src_file);
   const imdb = await loadVqaImdb(src);
-  const examples = vqaExamples([imdb], tokenizer);
-  const vocab = await loadAnswerVocab(userPath(f.answer_vocab), config.numAnswers);
+  const examples = vqaExamples([imdb], setup.tokenizer);
+  const answerVocab = userPath(f.answer_vocab);
+  const vocab = await loadAnswerVocab(answerVocab, config.numAnswers);
   if (examples.exampleImage.length === 0) throw new RangeError(`"${src}" has no questions`);
 
   // the ground truth: official annotations, else the imdb's own answers (when every question has them)
@@ -135,7 +210,8 @@ async function main(f: z.infer<typeof Flags>): Promise<void> {
     log("test2015: no annotations; submit the results file to the VQA evaluation server (EvalAI)");
   } else if (f.ref_file) {
     const p = userPath(f.ref_file);
-    truth = parseVqaAnnotations(await Deno.readTextFile(p), p);
+    const all = parseVqaAnnotations(await readText(p, "annotations"), p);
+    truth = scoredTruth(all, imdb.questions.map((q) => q.question_id), src, `--ref_file "${p}"`);
   } else if (imdb.questions.every((q) => q.answers && q.answers.length > 0)) {
     truth = imdb.questions.map((q) => ({
       question_id: q.question_id,
@@ -148,15 +224,80 @@ async function main(f: z.infer<typeof Flags>): Promise<void> {
   }
 
   // with the onnx engine the export is the model; the checkpoint path (default: the export) names the file
-  const onnx = f.engine === "onnx" ? await loadOnnx(userPath(f.onnx_dir!), f, config) : null;
   const pattern = userPath(f.model_recover_path ?? f.onnx_dir!);
-  const checkpoints = onnx ? [pattern] : await globFiles(pattern);
+  const checkpoints = manifest ? [pattern] : await globFiles(pattern);
   if (checkpoints.length === 0) {
     throw new RangeError(`There are no models to recover: nothing matches "${pattern}"`);
   }
-  const outDir = userPath(f.output_dir);
-  await Deno.mkdir(outDir, { recursive: true });
 
+  // the outputs: never an input (nor each other), their folder writable with room
+  const outDir = userPath(f.output_dir);
+  const files = checkpoints.map((ckpt) => join(outDir, resultsFileName(ckpt, f.split)));
+  const { dataset, imageRoot } = regions;
+  const layout = regions.layout as RegionLayout;
+  const regionFiles = new Set<string>();
+  for (let i = 0; i < examples.imageIds.length; i++) {
+    const p = regionPaths(dataset, imageRoot, examples.imageIds[i], layout, examples.imageDirs[i]);
+    for (const path of [p.feats, p.cls, p.bbox]) regionFiles.add(path);
+  }
+  const given = (name: string, v: string | undefined) => (v ? [{ name, path: userPath(v) }] : []);
+  await refuseOverwritingInputs(files.map((path) => ({ name: "--output_dir (results file)", path })), [
+    ...(manifest ? [] : checkpoints.map((path) => ({ name: "--model_recover_path", path }))),
+    ...given("--config_path", f.config_path),
+    ...given("--vocab", f.vocab),
+    { name: "--src_file", path: src },
+    { name: "--answer_vocab", path: answerVocab },
+    ...given("--ref_file", f.ref_file),
+    ...(manifest
+      ? [MANIFEST_FILE, manifest.files.encoder, manifest.files.decoder].map((n) => ({
+        name: "--onnx_dir",
+        path: join(onnxDir!, n),
+      }))
+      : []),
+    { name: "--image_root", path: imageRoot },
+    ...[...regionFiles].map((path) => ({ name: "--image_root (a region file)", path })),
+  ]);
+  await checkOutputDir(outDir, "--output_dir", {
+    create: true,
+    bytes: checkpoints.length * (64 + 80 * imdb.questions.length),
+  });
+
+  // every image's region arrays, as the loader will read them
+  log(`checking the region features of ${examples.imageIds.length} images under ${imageRoot}`);
+  const problems = await findRegionProblems(
+    examples.imageIds.map((imgId, i) => ({ imgId, filepath: examples.imageDirs[i] })),
+    { dataset, imageRoot, layout, dims: regions.dims! },
+  );
+  if (problems.length > 0) {
+    throw new RangeError(
+      `${problems.length} problem(s) with the region features, nothing evaluated:\n  ` +
+        problems.slice(0, 10).join("\n  ") +
+        (problems.length > 10 ? `\n  ... (${problems.length} in all)` : ""),
+    );
+  }
+
+  // every checkpoint holds the whole model, the VQA head included (the first is left loaded)
+  let model: VlpModel | OnnxModel;
+  if (manifest) {
+    const onnx = await OnnxModel.load(onnxDir!, { executionProvider: f.onnx_ep, threads: f.threads });
+    log(
+      `${onnxDir}: onnxruntime-web on ${onnx.runtime.executionProvider}, ${onnx.runtime.threads} thread(s)`,
+    );
+    model = onnx;
+  } else {
+    const backend = await openBackend(f.backend, { threads: f.threads });
+    log(`${backend.name} backend`);
+    model = new VlpModel({ config, task: "vqa2", backend, seed: f.seed, noInit: true });
+    for (const ckpt of [...checkpoints.slice(1), checkpoints[0]]) await loadVqaCheckpoint(model, ckpt);
+  }
+  await Deno.mkdir(outDir, { recursive: true });
+  await removeStaleTemporaries(outDir);
+  return { config, regions, examples, vocab, imdb, truth, checkpoints, files, model, ids: setup.ids };
+}
+
+async function main(f: Flags): Promise<void> {
+  const t0 = performance.now();
+  const { config, regions, examples, vocab, imdb, truth, checkpoints, files, model, ids } = await prepare(f);
   const loader = new BatchLoader({
     examples,
     regions,
@@ -178,8 +319,8 @@ async function main(f: z.infer<typeof Flags>): Promise<void> {
   });
   const outputs: Record<string, unknown>[] = [];
   try {
-    for (const ckpt of checkpoints) {
-      const model = onnx ?? await createRunModel(f, config, "vqa2", ckpt, log);
+    for (const [c, ckpt] of checkpoints.entries()) {
+      if (c > 0 && model instanceof VlpModel) await loadVqaCheckpoint(model, ckpt);
       const te = performance.now();
       let last = 0;
       const idx = await vqaAnswerIndices(model, loader, (done, total) => {
@@ -197,16 +338,12 @@ async function main(f: z.infer<typeof Flags>): Promise<void> {
         question_id: q.question_id,
         answer: vocab.words[idx[i]],
       }));
-      const out = join(outDir, resultsFileName(ckpt, f.split));
+      const out = files[c];
       await writeTextAtomic(out, JSON.stringify(predictions) + "\n");
       log(`wrote ${predictions.length} answers to ${out}`);
       let accuracy: Record<string, unknown> | null = null;
       if (truth) {
-        const known = new Set(truth.map((q) => q.question_id));
-        const results = new Map(
-          predictions.filter((p) => known.has(p.question_id)).map((p) => [p.question_id, p.answer]),
-        );
-        const r = vqaAccuracy(truth.filter((q) => results.has(q.question_id)), results);
+        const r = vqaAccuracy(truth, new Map(predictions.map((p) => [p.question_id, p.answer])));
         accuracy = { overall: r.overall, perAnswerType: r.perAnswerType };
         log(`overall accuracy: ${r.overall}`);
         for (const [k, v] of Object.entries(r.perAnswerType)) if (k) log(`  ${k}: ${v}`);

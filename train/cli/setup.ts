@@ -62,9 +62,15 @@ export interface ModelSetup {
   ids: SpecialIds;
 }
 
-/** Read the vocabulary and the configuration, and check that they agree. */
-export async function loadModelSetup(f: CommonFlags): Promise<ModelSetup> {
-  const base = f.config_path ? await readBertConfig(userPath(f.config_path)) : bertBaseConfig;
+/**
+ * Read the vocabulary and the configuration, and check that they agree. `fallback` is the configuration
+ * without `--config_path` (default BERT-base; an ONNX export's own for its engine).
+ */
+export async function loadModelSetup(
+  f: CommonFlags,
+  fallback: { config: VlpConfig; name: string } = { config: bertBaseConfig, name: "BERT-base cased" },
+): Promise<ModelSetup> {
+  const base = f.config_path ? await readBertConfig(userPath(f.config_path)) : fallback.config;
   const config = parseConfig({
     ...base,
     hiddenDropout: f.drop_prob,
@@ -78,7 +84,7 @@ export async function loadModelSetup(f: CommonFlags): Promise<ModelSetup> {
   if (vocab.size !== config.vocabSize) {
     throw new RangeError(
       `The vocabulary "${vocabPath}" has ${vocab.size} tokens but the model configuration${
-        f.config_path ? ` "${userPath(f.config_path)}"` : " (BERT-base cased)"
+        f.config_path ? ` "${userPath(f.config_path)}"` : ` (${fallback.name})`
       } says vocab_size ${config.vocabSize}`,
     );
   }
