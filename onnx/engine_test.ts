@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { assertClose, randomBatch, Rng } from "@vlp/testing";
 import { IncrementalDecoder, type StartInputs } from "@vlp/model";
-import { OnnxModel } from "./engine.ts";
+import { checkExportConfig, OnnxModel } from "./engine.ts";
 import { exportToTemp, sessionConfig, sessionModel } from "./test_utils.ts";
 import { hasWebGpuAdapter } from "./runtime.ts";
 
@@ -108,4 +108,38 @@ Deno.test({
   ...opts,
   ignore: !(await hasWebGpuAdapter()),
   fn: () => compareDecoders("webgpu", 3), // each new shape compiles shaders: slow on a CPU adapter
+});
+
+Deno.test("checkExportConfig: the manifest's configuration runs; a contradicting one names every field", async () => {
+  const model = sessionModel("img2txt");
+  const { dir, result } = await exportToTemp(model);
+  try {
+    const m = result.manifest;
+    assert.equal(checkExportConfig(m, dir), m.config);
+    assert.equal(
+      checkExportConfig(m, dir, { ...sessionConfig, hiddenDropout: 0, initializerRange: 1 }),
+      m.config,
+    );
+    assert.throws(
+      () =>
+        checkExportConfig(
+          m,
+          dir,
+          { ...sessionConfig, hiddenSize: 32, vocabSize: 28996 },
+          '--config_path "c.json"',
+        ),
+      (e: Error) => {
+        assert.ok(e instanceof RangeError);
+        assert.equal(
+          e.message,
+          `--config_path "c.json" contradicts the ONNX export "${dir}" (vlp_onnx.json): vocabSize 28996 (the ` +
+            "export: 120), hiddenSize 32 (the export: 16); the export's configuration is what runs, so leave " +
+            "the configuration out or export this one",
+        );
+        return true;
+      },
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -6,14 +6,22 @@
  * (VLP's overrides applied: 6 segment types, LayerNorm eps 1e-5) or a fixture `manifest.json` (its `config`
  * field); default: VLP's BERT-base (bert-base-cased) configuration. `--fp16` stores the weights as float16.
  *
+ * Before the checkpoint is read: no output is one of the inputs (`--model_recover_path`, `--config_path`; by
+ * path, link or dev+ino: exit 2), DIR can be written with room for the graphs, and DIR holds no file of the
+ * export's names that is not a previous export's (an `encoder.onnx` without a readable `vlp_onnx.json` is
+ * someone else's: exit 1, nothing replaced). A previous export in DIR is replaced; temporary files a killed
+ * run left there are removed.
+ *
  * Output: progress on stderr, then ONE JSON line on stdout:
  * `{"out", "task", "fp16", "opset", "encoderBytes", "decoderBytes", "seconds"}`. Exit code 2 on bad flags,
  * 1 on failure (one line naming the file).
  *
  * @module
  */
+import { join } from "node:path";
 import { z } from "zod";
-import { type Command, startCommand, userPath } from "@vlp/command";
+import { checkOutputDir, type Command, refuseOverwritingInputs, startCommand, userPath } from "@vlp/command";
+import { removeStaleTemporaries } from "@vlp/io";
 import {
   bertBaseConfig,
   type BertJsonConfig,
@@ -23,7 +31,35 @@ import {
   type VlpConfig,
 } from "@vlp/model";
 import { fixtureConfig, type FixtureManifest } from "@vlp/model/parity";
-import { exportOnnx } from "../export.ts";
+import { exportOnnx, MANIFEST_FILE, readOnnxManifest } from "../export.ts";
+
+/** The files an export writes into its folder. */
+const EXPORT_FILES = ["encoder.onnx", "decoder.onnx", MANIFEST_FILE];
+
+/**
+ * Refuse an output folder holding files of the export's names that no export of ours wrote: replacing them
+ * would destroy someone else's files. A previous export (a readable manifest) may be replaced.
+ */
+async function checkExportDir(out: string): Promise<void> {
+  const present: string[] = [];
+  for (const name of EXPORT_FILES) {
+    try {
+      await Deno.lstat(join(out, name));
+      present.push(name);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory)) throw e;
+    }
+  }
+  if (present.length === 0) return;
+  try {
+    await readOnnxManifest(out);
+  } catch (e) {
+    throw new Error(
+      `--out "${out}" holds ${present.join(", ")} but no export of ours (${(e as Error).message}): ` +
+        "nothing is replaced; choose another --out or move those files",
+    );
+  }
+}
 
 const Flags = z.object({
   model_recover_path: z.string().min(1, "--model_recover_path CKPT is required"),
@@ -65,6 +101,22 @@ async function readConfig(path: string): Promise<VlpConfig> {
 
 async function main(flags: Flags): Promise<void> {
   const t0 = performance.now();
+  const ckpt = userPath(flags.model_recover_path), out = userPath(flags.out);
+  await refuseOverwritingInputs(
+    EXPORT_FILES.map((name) => ({ name: "--out", path: join(out, name) })),
+    [
+      { name: "--model_recover_path", path: ckpt },
+      ...(flags.config_path ? [{ name: "--config_path", path: userPath(flags.config_path) }] : []),
+    ],
+  );
+  let ckptBytes: number; // the graphs hold the weights (twice: encoder, decoder)
+  try {
+    ckptBytes = (await Deno.stat(ckpt)).size;
+  } catch (e) {
+    throw new Error(`cannot read --model_recover_path "${ckpt}": ${(e as Error).message}`);
+  }
+  await checkOutputDir(out, "--out", { create: true, bytes: (flags.fp16 ? 1 : 2) * ckptBytes });
+  await checkExportDir(out);
   const config = flags.config_path ? await readConfig(userPath(flags.config_path)) : bertBaseConfig;
   console.error(
     `loading ${flags.model_recover_path} (${flags.task}, C ${config.hiddenSize}, ${config.numLayers} layers)`,
@@ -73,9 +125,10 @@ async function main(flags: Flags): Promise<void> {
     config,
     task: flags.task,
     backend: new ReferenceBackend(),
-    checkpoint: userPath(flags.model_recover_path),
+    checkpoint: ckpt,
   });
-  const r = await exportOnnx(model, userPath(flags.out), {
+  await removeStaleTemporaries(out);
+  const r = await exportOnnx(model, out, {
     fp16: flags.fp16,
     source: flags.model_recover_path,
     log: (l) => console.error(l),
