@@ -34,6 +34,13 @@ export class FileSnapshot {
   /** Fail unless the same files are there with the same bytes (links: the same targets). */
   async assertUnchanged(message = "the files changed"): Promise<void> {
     const now = await FileSnapshot.of(...this.paths);
-    deepEqual(Object.fromEntries([...now.files].sort()), Object.fromEntries([...this.files].sort()), message);
+    const diff = [
+      ...[...this.files.keys()].filter((p) => !now.files.has(p)).map((p) => `removed ${p}`),
+      ...[...now.files.keys()].filter((p) => !this.files.has(p)).map((p) => `added ${p}`),
+      ...[...now.files].filter(([p, d]) => this.files.has(p) && this.files.get(p) !== d).map(([p]) =>
+        `changed ${p}`
+      ),
+    ];
+    deepEqual(diff, [], `${message}: ${diff.slice(0, 10).join(", ")}`);
   }
 }

@@ -8,10 +8,11 @@
  */
 import { z } from "zod";
 import { makeScenes } from "../scenes/make_scenes.ts";
-import { type Command, integer, startCommand, userPath } from "@vlp/command";
+import { type Command, exitWithFailure, integer, startCommand, userPath } from "@vlp/command";
 
 const USAGE = `Usage: deno task make-scenes --out DIR [options]
-  --out DIR                 where the scene set goes (VLP's COCO layout)
+  --out DIR                 where the scene set goes (VLP's COCO layout): a new or empty folder, or a
+                            scene set make-scenes wrote (replaced; any other file there stops it)
   --images N                scenes (default 1000, at least 10)
   --seed S                  (default 1)
   --questions-per-image K   2..8 (default 5)
@@ -60,7 +61,6 @@ if (import.meta.main) {
       seconds: Number(seconds.toFixed(2)),
     }));
   } catch (e) {
-    console.error(`make-scenes: ${(e as Error).message}`);
-    Deno.exit(1);
+    exitWithFailure("make-scenes", e); // one line; exit 2 for an output that is the --answers input
   }
 }

@@ -2,6 +2,7 @@
  * Write a synthetic scene set in VLP's original on-disk formats (COCO layout), through `@vlp/features`:
  *
  * ```
+ * DIR/vlp_outputs.json                                the ledger of the files make-scenes wrote (owned_folder.ts)
  * DIR/manifest.json                                   written last: options, counts, file names
  * DIR/scenes.json                                     ground truth (objects per image), for drawings
  * DIR/vocab.txt, DIR/answers_vqa.txt                  WordPiece vocabulary, answer list
@@ -15,6 +16,10 @@
  * ```
  *
  * Images are named `COCO_scenes_<12 digits>.jpg` (feature key `COCO_scenes_<id>`, evaluation id `<id>`).
+ *
+ * DIR must be new, empty, or a scene set make-scenes wrote: a rerun replaces exactly the files of the previous
+ * set (its ledger) and stops, before removing anything, at any other file there (`OwnedFolder`). The options
+ * and the `--answers` list are checked before the folder is touched.
  *
  * @module
  */
@@ -35,6 +40,8 @@ import { writeJsonAtomic, writeTextAtomic } from "./files.ts";
 import { ALL_ANSWERS, questionsFor, type SceneQuestion } from "./questions.ts";
 import { CANVAS, sampleScene, type Scene } from "./scene.ts";
 import { buildAnswerList, buildWordpieceVocab } from "./vocab.ts";
+import { OwnedFolder } from "../owned_folder.ts";
+import { refuseOverwritingInputs } from "@vlp/command";
 
 /** Format version of a scene set (bump when the generator's output changes). */
 export const SCENES_VERSION = 2;
@@ -170,7 +177,26 @@ export async function makeScenes(opts: MakeScenesOptions): Promise<SceneManifest
   }
   const out = opts.out;
   const F = SCENE_FILES;
-  await Deno.remove(join(out, "manifest.json")).catch(() => {});
+  // the inputs first: the answer list must hold every scene answer, and is never one of the outputs
+  let answerWords: string[] | undefined;
+  if (opts.answers) {
+    const lines = (await Deno.readTextFile(opts.answers)).trimEnd().split("\n");
+    const list = await loadAnswerVocab(opts.answers, lines.length);
+    const missing = ALL_ANSWERS.filter((a) => list.indexOf(a) === list.unkIndex);
+    if (missing.length) {
+      throw new RangeError(`Cannot use answer list "${opts.answers}": it lacks ${missing.join(", ")}`);
+    }
+    answerWords = [...list.words];
+    const outputs = [F.vocab, F.answers, F.scenes, F.karpathy, F.validJpgs, "manifest.json"];
+    await refuseOverwritingInputs(
+      outputs.map((rel) => ({ name: "--out", path: join(out, rel) })),
+      [{ name: "--answers", path: opts.answers }],
+    );
+  }
+  // the folder: new, empty or ours; the previous set's files go, nothing else
+  const owned = await OwnedFolder.claim(out, "make-scenes");
+  await owned.clear(["."]);
+  await owned.begin(".");
   for (const d of ["annotations", "vqa", F.imageRoot]) await Deno.mkdir(join(out, d), { recursive: true });
 
   // Text first: scenes, captions, questions, vocabularies.
@@ -180,17 +206,10 @@ export async function makeScenes(opts: MakeScenesOptions): Promise<SceneManifest
     records.flatMap((r) => [...r.captions, ...r.questions.map((q) => q.question)]),
   );
   await writeTextAtomic(join(out, F.vocab), vocab.join("\n") + "\n");
-  if (opts.answers) {
-    const lines = (await Deno.readTextFile(opts.answers)).trimEnd().split("\n");
-    const list = await loadAnswerVocab(opts.answers, lines.length);
-    const missing = ALL_ANSWERS.filter((a) => list.indexOf(a) === list.unkIndex);
-    if (missing.length) {
-      throw new RangeError(`Cannot use answer list "${opts.answers}": it lacks ${missing.join(", ")}`);
-    }
-    await writeTextAtomic(join(out, F.answers), list.words.join("\n") + "\n");
-  } else {
-    await writeTextAtomic(join(out, F.answers), buildAnswerList(ALL_ANSWERS).join("\n") + "\n");
-  }
+  await writeTextAtomic(
+    join(out, F.answers),
+    (answerWords ?? buildAnswerList(ALL_ANSWERS)).join("\n") + "\n",
+  );
   await writeJsonAtomic(join(out, F.scenes), {
     version: SCENES_VERSION,
     seed,
@@ -251,6 +270,7 @@ export async function makeScenes(opts: MakeScenesOptions): Promise<SceneManifest
     files: F,
   };
   await writeJsonAtomic(join(out, "manifest.json"), manifest);
+  await owned.record(".");
   return manifest;
 }
 

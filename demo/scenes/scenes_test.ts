@@ -1,6 +1,6 @@
-import { deepEqual, equal, ok } from "node:assert/strict";
+import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { join } from "node:path";
-import { fixturePath, Rng, runCli } from "@vlp/testing";
+import { FileSnapshot, fixturePath, Rng, runCli } from "@vlp/testing";
 import {
   evalImageId,
   imagesOfSplits,
@@ -268,12 +268,55 @@ Deno.test("makeScenes: --answers takes a real list that has every answer, refuse
       await Deno.readTextFile(join(dir, SCENE_FILES.answers)),
       (await loadAnswerVocab(fixturePath("data/vqa2_answers_vqa.txt"))).words.join("\n") + "\n",
     );
-    const bad = join(dir, "bad.txt");
+    const bad = await Deno.makeTempFile({ prefix: "answers_" });
     await Deno.writeTextFile(bad, buildAnswerList(["red"]).join("\n"));
     let err: Error | undefined;
     await makeScenes({ out: dir, images: 10, answers: bad }).catch((e) => (err = e));
+    await Deno.remove(bad);
     ok(/lacks 0, 1, 2/.test(err!.message), err?.message);
-    equal(await readSceneManifest(dir), undefined);
+    equal((await readSceneManifest(dir))?.images, 10, "the refused run left the previous set as it was");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("make-scenes never writes into a folder it did not make, and a rerun replaces only its own files", async () => {
+  const run = (args: string[]) => runCli("demo/cli/make_scenes.ts", args);
+  const dir = await Deno.makeTempDir({ prefix: "scenes_guard_" });
+  try {
+    // someone else's folder with a vocab.txt of the same name: refused, untouched
+    const theirs = join(dir, "theirs");
+    await Deno.mkdir(theirs);
+    await Deno.writeTextFile(join(theirs, "vocab.txt"), "[PAD]\nmy own vocabulary\n");
+    const before = await FileSnapshot.of(theirs);
+    const r = await run(["--out", theirs, "--images", "10"]);
+    equal(r.code, 1, r.stderr);
+    match(r.stderr, /^make-scenes: ".*theirs" is not empty \(vocab\.txt\) and make-scenes did not make it/);
+    equal(r.stderr.trim().split("\n").length, 1);
+    await before.assertUnchanged();
+    // its own folder: a rerun with other options replaces the set
+    const mine = join(dir, "mine");
+    equal((await run(["--out", mine, "--images", "20", "--seed", "1"])).code, 0);
+    const again = await run(["--out", mine, "--images", "10", "--seed", "3"]);
+    equal(again.code, 0, again.stderr);
+    equal((await readSceneManifest(mine))?.images, 10);
+    // a file of the user's inside it stops the rerun before anything is removed
+    await Deno.writeTextFile(join(mine, "annotations", "notes.txt"), "mine");
+    const ours = await FileSnapshot.of(mine);
+    const stop = await run(["--out", mine, "--images", "10"]);
+    equal(stop.code, 1);
+    match(
+      stop.stderr,
+      /holds 1 file\(s\) it did not write or that changed since \("annotations\/notes\.txt"\): nothing removed/,
+    );
+    await ours.assertUnchanged();
+    await Deno.remove(join(mine, "annotations", "notes.txt"));
+    const set = await FileSnapshot.of(mine);
+    // --answers that is one of the outputs: exit 2, untouched
+    const answers = await run(["--out", mine, "--images", "10", "--answers", join(mine, "answers_vqa.txt")]);
+    equal(answers.code, 2, answers.stderr);
+    match(answers.stderr, /--out ".*answers_vqa\.txt" is the file of --answers/);
+    await set.assertUnchanged();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
