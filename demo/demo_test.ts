@@ -8,6 +8,8 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { runCli } from "@vlp/testing";
 import { SMOKE_MARGINS } from "./cli/demo.ts";
+import { DEMO_PARTS } from "./pipeline.ts";
+import { LEDGER } from "./owned_folder.ts";
 import { ARTEFACTS, checkReportInBrowser, chromiumAvailable } from "./report/browser.ts";
 
 Deno.test({
@@ -34,6 +36,21 @@ Deno.test({
       for (const stage of ["pretrain", "caption", "vqa"]) {
         ok((await Deno.stat(join(dir, stage, "train_log.jsonl"))).size > 0, stage);
       }
+      // every file the run wrote is in its ledger (so a rerun removes exactly these), nothing pending
+      const ledger = JSON.parse(await Deno.readTextFile(join(dir, LEDGER)));
+      const written: string[] = [];
+      for (const part of DEMO_PARTS) {
+        const walk = async (rel: string): Promise<void> => {
+          const info = await Deno.stat(join(dir, rel));
+          if (!info.isDirectory) {
+            written.push(rel);
+            equal(ledger.files[rel]?.size, info.size, rel);
+          } else for await (const e of Deno.readDir(join(dir, rel))) await walk(join(rel, e.name));
+        };
+        await walk(part);
+      }
+      deepEqual(Object.keys(ledger.files).sort(), written.sort());
+      deepEqual(ledger.pending, {});
       if (chromiumAvailable()) {
         await Deno.mkdir(ARTEFACTS, { recursive: true });
         const seen = await checkReportInBrowser(

@@ -13,7 +13,12 @@
  * DIR/results/           test captions and answers of the trained and the untrained models
  * DIR/report/index.html  the report
  * DIR/summary.json       the figures
+ * DIR/vlp_outputs.json   the ledger of every file the demo wrote (owned_folder.ts)
  * ```
+ *
+ * DIR must be new, empty, or a folder the demo made: a rerun removes exactly the files of the previous run
+ * (those the ledger lists, and those of a step that was cut short) and stops, before removing anything, at
+ * any other file in its parts. The scene set is make-scenes' own folder, under the same rule.
  *
  * @module
  */
@@ -23,6 +28,19 @@ import type { DemoConfig } from "./config.ts";
 import { readSceneManifest, SCENE_FILES, type SceneManifest, SCENES_VERSION } from "./scenes/make_scenes.ts";
 import { countLines, writeTextAtomic } from "./scenes/files.ts";
 import { runTask, type TaskRun } from "./tasks.ts";
+import { OwnedFolder } from "./owned_folder.ts";
+
+/** What the demo writes in its folder, besides the scene set (make-scenes' own). */
+export const DEMO_PARTS: readonly string[] = [
+  "bert_config.json",
+  "untrained",
+  "pretrain",
+  "caption",
+  "vqa",
+  "results",
+  "report",
+  "summary.json",
+];
 
 /** Figures of one model on the test split. */
 export interface ModelScores {
@@ -34,6 +52,8 @@ export interface ModelScores {
 /** What a demo run produced (paths absolute). */
 export interface DemoRun {
   dir: string;
+  /** the run folder and its ledger: record what is written there after the run (report, summary) */
+  folder: OwnedFolder;
   config: DemoConfig;
   manifest: SceneManifest;
   scenesReused: boolean;
@@ -73,7 +93,16 @@ export async function runDemo(opts: RunDemoOptions): Promise<DemoRun> {
   const run = (task: string, args: string[], quiet = false) =>
     runTask(task, args, { passStderr: verbose && !quiet });
   const runs: TaskRun[] = [];
-  await Deno.mkdir(dir, { recursive: true });
+  // the folder: new, empty or the demo's; the previous run's files go (nothing else) before any work
+  const folder = await OwnedFolder.claim(dir, "demo");
+  await folder.clear(DEMO_PARTS);
+  /** Run a step that writes `part`, recording what it wrote. */
+  const step = async <T>(part: string, fn: () => Promise<T>): Promise<T> => {
+    await folder.begin(part);
+    const r = await fn();
+    await folder.record(part);
+    return r;
+  };
 
   // ---- scenes ---------------------------------------------------------------------------------------------
   const scenesDir = join(dir, "scenes");
@@ -104,9 +133,6 @@ export async function runDemo(opts: RunDemoOptions): Promise<DemoRun> {
   const F = SCENE_FILES;
 
   // ---- model size, untrained baselines --------------------------------------------------------------------
-  for (const stage of ["untrained", "pretrain", "caption", "vqa", "results"]) {
-    await Deno.remove(join(dir, stage), { recursive: true }).catch(() => {});
-  }
   const bertConfig = join(dir, "bert_config.json");
   const bert = {
     vocab_size: await countLines(S(F.vocab)),
@@ -114,20 +140,22 @@ export async function runDemo(opts: RunDemoOptions): Promise<DemoRun> {
     ...config.model,
     num_answers: await countLines(S(F.answers)),
   };
-  await writeTextAtomic(bertConfig, JSON.stringify(bert, null, 2) + "\n");
+  await step("bert_config.json", () => writeTextAtomic(bertConfig, JSON.stringify(bert, null, 2) + "\n"));
   const modelConfig = await readBertConfig(bertConfig);
-  await Deno.mkdir(join(dir, "untrained"), { recursive: true });
   const untrainedCaption = join(dir, "untrained", "model.0.bin");
   const untrainedVqa = join(dir, "untrained", "vqa_model.0.bin");
   const cpu = createBackend("reference");
-  await saveCheckpoint(
-    await createModel({ config: modelConfig, backend: cpu, task: "img2txt", seed: config.seed }),
-    untrainedCaption,
-  );
-  await saveCheckpoint(
-    await createModel({ config: modelConfig, backend: cpu, task: "vqa2", seed: config.seed }),
-    untrainedVqa,
-  );
+  await step("untrained", async () => {
+    await Deno.mkdir(join(dir, "untrained"), { recursive: true });
+    await saveCheckpoint(
+      await createModel({ config: modelConfig, backend: cpu, task: "img2txt", seed: config.seed }),
+      untrainedCaption,
+    );
+    await saveCheckpoint(
+      await createModel({ config: modelConfig, backend: cpu, task: "vqa2", seed: config.seed }),
+      untrainedVqa,
+    );
+  });
 
   const common = [
     "--config_path",
@@ -172,16 +200,17 @@ export async function runDemo(opts: RunDemoOptions): Promise<DemoRun> {
 
   // ---- pre-training (VLP's CC recipe: seq2seq 0.75 / bidirectional 0.25) ----------------------------------
   log("demo: pre-training (masked LM, seq2seq 0.75 / bidirectional 0.25)");
-  const pre = await run("train", [
-    ...trainArgs(join(dir, "pretrain"), config.pretrain),
-    ...captionData,
-    "--tasks",
-    "img2txt",
-    "--s2s_prob",
-    "0.75",
-    "--bi_prob",
-    "0.25",
-  ]);
+  const pre = await step("pretrain", () =>
+    run("train", [
+      ...trainArgs(join(dir, "pretrain"), config.pretrain),
+      ...captionData,
+      "--tasks",
+      "img2txt",
+      "--s2s_prob",
+      "0.75",
+      "--bi_prob",
+      "0.25",
+    ]));
   runs.push(pre);
   const preCkpt = join(dir, "pretrain", `model.${config.pretrain.epochs}.bin`);
 
@@ -189,6 +218,7 @@ export async function runDemo(opts: RunDemoOptions): Promise<DemoRun> {
   // Each command uses one BLAS thread (config.threads) and a loader Worker, so two of them share 2 cores
   // well; the caption branch then runs quietly (its stderr is kept for error messages).
   const parallel = config.threads === 1 && navigator.hardwareConcurrency >= 2;
+  await folder.begin("results");
   await Deno.mkdir(join(dir, "results"), { recursive: true });
   const captionFiles = {
     trained: join(dir, "results", "captions_test_trained.json"),
@@ -200,20 +230,21 @@ export async function runDemo(opts: RunDemoOptions): Promise<DemoRun> {
     const out: TaskRun[] = [];
     log(`demo: caption fine-tuning (seq2seq)${quiet ? ", in parallel with VQA fine-tuning" : ""}`);
     out.push(
-      await run("train", [
-        ...trainArgs(join(dir, "caption"), config.caption),
-        ...captionData,
-        "--tasks",
-        "img2txt",
-        "--s2s_prob",
-        "1",
-        "--bi_prob",
-        "0",
-        "--model_recover_path",
-        preCkpt,
-        "--val_split",
-        "val",
-      ], quiet),
+      await step("caption", () =>
+        run("train", [
+          ...trainArgs(join(dir, "caption"), config.caption),
+          ...captionData,
+          "--tasks",
+          "img2txt",
+          "--s2s_prob",
+          "1",
+          "--bi_prob",
+          "0",
+          "--model_recover_path",
+          preCkpt,
+          "--val_split",
+          "val",
+        ], quiet)),
     );
     const decode = async (ckpt: string, file: string) => {
       log(`demo: captioning the test scenes (beam ${config.beamSize}) with ${ckpt}`);
@@ -248,23 +279,24 @@ export async function runDemo(opts: RunDemoOptions): Promise<DemoRun> {
     const out: TaskRun[] = [];
     log("demo: VQA fine-tuning (bidirectional, --mask_prob 0 --max_pred 1)");
     out.push(
-      await run("train", [
-        ...trainArgs(join(dir, "vqa"), config.vqa),
-        "--tasks",
-        "vqa2",
-        "--src_file",
-        S(F.imdb.train),
-        "--answer_vocab",
-        S(F.answers),
-        "--s2s_prob",
-        "0",
-        "--bi_prob",
-        "1",
-        "--model_recover_path",
-        preCkpt,
-        "--val_src_file",
-        S(F.imdb.val),
-      ]),
+      await step("vqa", () =>
+        run("train", [
+          ...trainArgs(join(dir, "vqa"), config.vqa),
+          "--tasks",
+          "vqa2",
+          "--src_file",
+          S(F.imdb.train),
+          "--answer_vocab",
+          S(F.answers),
+          "--s2s_prob",
+          "0",
+          "--bi_prob",
+          "1",
+          "--model_recover_path",
+          preCkpt,
+          "--val_src_file",
+          S(F.imdb.val),
+        ])),
     );
     const evalVqa = async (ckpt: string) => {
       log(`demo: answering the test questions with ${ckpt}`);
@@ -305,9 +337,11 @@ export async function runDemo(opts: RunDemoOptions): Promise<DemoRun> {
     vqa = await vqaBranch();
   }
   runs.push(...cap.runs, ...vqa.runs);
+  await folder.record("results");
 
   return {
     dir,
+    folder,
     config,
     manifest: manifest!,
     scenesReused: reuse,

@@ -18,11 +18,13 @@ import { type ModelScores, runDemo } from "../pipeline.ts";
 import { reportData, writeReport } from "../report/build.ts";
 import { writeJsonAtomic } from "../scenes/files.ts";
 import { ROOT } from "../tasks.ts";
-import { type Command, shownPath, startCommand, userPath } from "@vlp/command";
+import { type Command, exitWithFailure, shownPath, startCommand, userPath } from "@vlp/command";
 
 const USAGE = `Usage: deno task demo [--smoke] [--dir DIR] [--backend blas|reference] [--quiet]
   --smoke        the small version (CI): fails unless the trained model beats the untrained one widely
-  --dir DIR      where the scenes, runs and report go (default runs/demo, runs/demo-smoke with --smoke)
+  --dir DIR      where the scenes, runs and report go (default runs/demo, runs/demo-smoke with --smoke):
+                 a new or empty folder, or one the demo made (its previous run is replaced; files of
+                 anyone else's there stop it)
   --backend B    blas | reference (default blas)
   --quiet        no progress of the steps
   --help         show this text`;
@@ -66,7 +68,9 @@ if (import.meta.main) {
   try {
     const run = await runDemo({ dir, config, verbose: !flags.quiet, backend: flags.backend });
     const data = await reportData({ run });
+    await run.folder.begin("report");
     const report = shownPath(await writeReport(dir, data));
+    await run.folder.record("report");
     const seconds = (performance.now() - t0) / 1000;
     const t = figures(run.trained), u = figures(run.untrained);
     const fmt = (x: number | null, d = 3) => (x === null ? "n/a" : x.toFixed(d));
@@ -107,14 +111,15 @@ if (import.meta.main) {
           }, needs +${SMOKE_MARGINS.vqa_accuracy})`;
       }
     }
+    await run.folder.begin("summary.json");
     await writeJsonAtomic(join(dir, "summary.json"), out);
+    await run.folder.record("summary.json");
     console.log(JSON.stringify(out));
     if (failed) {
       console.error(`demo: ${failed}`);
       Deno.exit(1);
     }
   } catch (e) {
-    console.error(`demo: ${(e as Error).message}`);
-    Deno.exit(1);
+    exitWithFailure("demo", e);
   }
 }
