@@ -345,6 +345,19 @@ async function prepare(f: Flags): Promise<Plan> {
     if (f.ref_file) {
       const refPath = userPath(f.ref_file);
       refs = parseReferences(await readText(refPath, "references"), refPath);
+      // scoring nothing is an error, not a null metric after hours of decoding
+      const covered = evalIds.filter((id) => refs!.has(String(id))).length;
+      if (covered === 0) {
+        fail(
+          `--ref_file "${refPath}" has references for none of the ${images.length} images of split ` +
+            `"${f.split}": there would be nothing to score (another split's references? --no_eval to skip scoring)`,
+        );
+      }
+      if (covered < images.length) {
+        console.error(
+          `note: --ref_file covers ${covered} of the ${images.length} images; only those are scored`,
+        );
+      }
     } else if (images.every((img) => img.sentences.length > 0)) {
       refs = new Map(images.map((img, i) => [String(evalIds[i]), img.sentences.map((s) => s.raw)]));
     } else {

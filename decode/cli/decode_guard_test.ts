@@ -60,7 +60,7 @@ Deno.test("decode refuses an output that is one of its inputs, or cannot be writ
   }
 });
 
-Deno.test("decode refuses duplicate image ids and non-finite or absurd region data before the first batch", async () => {
+Deno.test("decode refuses duplicate image ids, references of other images, and non-finite or absurd region data before the first batch", async () => {
   const dir = await Deno.makeTempDir({ prefix: "vlp-decode-guard-" });
   try {
     const { common } = await tinyRun(dir);
@@ -112,6 +112,8 @@ Deno.test("decode refuses duplicate image ids and non-finite or absurd region da
       ],
     ];
     reader.close();
+    const otherRefs = join(dir, "other_refs.json");
+    await Deno.writeTextFile(otherRefs, JSON.stringify({ "1": ["a caption of another image"] }));
     const inputs = await FileSnapshot.of(dir, COCO);
     const out = join(dir, "never.json");
     assertRefused(
@@ -119,6 +121,12 @@ Deno.test("decode refuses duplicate image ids and non-finite or absurd region da
       1,
       /dup\.json", split "val": image id 184613 belongs to "COCO_val2014_000000184613\.jpg" and "COCO_train2014_000000184613\.jpg"/,
       "duplicate ids",
+    );
+    assertRefused(
+      await run([...common, "--split", "val", "--output_file", out, "--ref_file", otherRefs]),
+      1,
+      /--ref_file ".*other_refs\.json" has references for none of the 2 images of split "val": there would be nothing to score/,
+      "references of other images",
     );
     for (const [root, text] of roots) {
       const r = await run([
