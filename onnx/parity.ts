@@ -33,6 +33,7 @@ import {
   readManifest,
   TOLERANCES,
 } from "@vlp/model/parity";
+import { removeStaleTemporaries } from "@vlp/io";
 import { exportOnnx, MANIFEST_FILE } from "./export.ts";
 import { OnnxModel } from "./engine.ts";
 import type { RuntimeOptions } from "./runtime.ts";
@@ -53,12 +54,16 @@ async function isEmptyDir(dir: string): Promise<boolean> {
   }
 }
 
-/** Export the fixture's checkpoint into `onnxDir` when that directory is empty or absent; true if it did. */
+/**
+ * Export the fixture's checkpoint into `onnxDir` when that directory is empty or absent (temporary files of
+ * a killed export aside, which are removed); true if it did.
+ */
 export async function ensureFixtureExport(
   fixtureDir: string,
   onnxDir: string,
   log: (line: string) => void = () => {},
 ): Promise<boolean> {
+  await removeStaleTemporaries(onnxDir);
   if (!(await isEmptyDir(onnxDir))) {
     try {
       await Deno.stat(join(onnxDir, MANIFEST_FILE));

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { fixturePath } from "@vlp/testing";
 import { onnxParityChecks } from "./parity.ts";
 
@@ -9,6 +10,10 @@ Deno.test({
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "vlp-onnx-parity-" });
     try {
+      // a temporary file a killed export left does not make the folder someone else's
+      const child = new Deno.Command(Deno.execPath(), { args: ["eval", ""] }).spawn();
+      await child.status;
+      await Deno.writeTextFile(join(dir, `.encoder.onnx.tmp-${child.pid}-0badf00d`), "half a graph");
       const checks = await onnxParityChecks(fixturePath("fixtures/vlp-tiny"), dir, { threads: 1 });
       const names = checks.map((c) => c.name).sort();
       assert.deepEqual(names, [
@@ -21,6 +26,11 @@ Deno.test({
         "sequence_output_s2s",
         "vqa_logits",
         "vqa_pred_idx",
+      ]);
+      assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
+        "decoder.onnx",
+        "encoder.onnx",
+        "vlp_onnx.json",
       ]);
       const failed = checks.filter((c) => !c.pass);
       assert.deepEqual(
