@@ -29,6 +29,8 @@ import { readSceneManifest, SCENE_FILES, type SceneManifest, SCENES_VERSION } fr
 import { countLines, writeTextAtomic } from "./scenes/files.ts";
 import { runTask, type TaskRun } from "./tasks.ts";
 import { OwnedFolder } from "./owned_folder.ts";
+import { checkOutputDir } from "@vlp/command";
+import { VLP_DIMS } from "@vlp/features";
 
 /** What the demo writes in its folder, besides the scene set (make-scenes' own). */
 export const DEMO_PARTS: readonly string[] = [
@@ -111,6 +113,11 @@ export async function runDemo(opts: RunDemoOptions): Promise<DemoRun> {
   const reuse = manifest !== undefined && manifest.version === SCENES_VERSION &&
     manifest.images === want.images &&
     manifest.seed === want.seed && manifest.questionsPerImage === want.questionsPerImage;
+  // room for what the run writes: the scene set's float16 regions ([R, F] + [R, K] per image) unless
+  // reused, and a margin for checkpoints, logs and results
+  const { R, F: Fd, K } = VLP_DIMS;
+  const sceneBytes = reuse ? 0 : want.images * (2 * R * (Fd + K) + 4096);
+  await checkOutputDir(dir, "--dir", { bytes: sceneBytes + 64 * 2 ** 20 });
   if (reuse) log(`demo: reusing the scene set in ${scenesDir}`);
   else {
     log(`demo: making ${want.images} scenes in ${scenesDir}`);
