@@ -5,6 +5,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -70,4 +71,29 @@ function lastJsonLine(stdout: string): Json | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * A command that refused to run: its exit status, a message matching `message`, no stack trace, and none of
+ * the signs of work in `started` (e.g. a progress line) on stderr.
+ */
+export function assertRefused(
+  r: CliResult,
+  code: number,
+  message: RegExp,
+  opts: { started?: RegExp; what?: string } = {},
+): void {
+  const what = opts.what ?? message.source;
+  assert.equal(r.code, code, `${what}: exit ${r.code}: ${r.stderr}`);
+  assert.match(r.stderr, message, what);
+  assert.ok(!/\n\s+at /.test(r.stderr), `${what}: a stack trace:\n${r.stderr}`);
+  if (opts.started) assert.ok(!opts.started.test(r.stderr), `${what}: the work started:\n${r.stderr}`);
+}
+
+/** The pid of a process that has ended (to name a temporary file a killed process left). */
+export async function endedPid(): Promise<number> {
+  const child = new Deno.Command(Deno.execPath(), { args: ["eval", ""], stdout: "null", stderr: "null" })
+    .spawn();
+  await child.status;
+  return child.pid;
 }

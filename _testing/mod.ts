@@ -17,6 +17,14 @@ export { checkGradient, checkVjp, type GradCheckOptions } from "./grad_check.ts"
 export { Rng } from "@vlp/model/rng";
 export { fixturePath, SHARED } from "./shared.ts";
 export { microConfig, randomBatch, type RandomBatchOptions, smallConfig } from "./model.ts";
-export { cliCommand, type CliOptions, type CliResult, type Json, runCli } from "./cli.ts";
+export {
+  assertRefused,
+  cliCommand,
+  type CliOptions,
+  type CliResult,
+  endedPid,
+  type Json,
+  runCli,
+} from "./cli.ts";
 export { plausibleBoxes } from "./regions.ts";
 export { FileSnapshot } from "./files.ts";

@@ -2,14 +2,7 @@ import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { join } from "node:path";
 import { isTemporaryName, removeStaleTemporaries, temporaryPath, writeTextAtomic } from "./atomic.ts";
 import { H5Writer } from "./h5_writer.ts";
-
-/** The pid of a process that has ended. */
-async function endedPid(): Promise<number> {
-  const child = new Deno.Command(Deno.execPath(), { args: ["eval", ""], stdout: "null", stderr: "null" })
-    .spawn();
-  await child.status;
-  return child.pid;
-}
+import { endedPid } from "@vlp/testing";
 
 Deno.test("temporary names: hidden, recognised, never a data file's name", () => {
   const t = temporaryPath("/runs/x/model.3.bin");

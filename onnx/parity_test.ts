@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fixturePath } from "@vlp/testing";
+import { endedPid, fixturePath } from "@vlp/testing";
 import { onnxParityChecks } from "./parity.ts";
 
 Deno.test({
@@ -11,9 +11,7 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "vlp-onnx-parity-" });
     try {
       // a temporary file a killed export left does not make the folder someone else's
-      const child = new Deno.Command(Deno.execPath(), { args: ["eval", ""] }).spawn();
-      await child.status;
-      await Deno.writeTextFile(join(dir, `.encoder.onnx.tmp-${child.pid}-0badf00d`), "half a graph");
+      await Deno.writeTextFile(join(dir, `.encoder.onnx.tmp-${await endedPid()}-0badf00d`), "half a graph");
       const checks = await onnxParityChecks(fixturePath("fixtures/vlp-tiny"), dir, { threads: 1 });
       const names = checks.map((c) => c.name).sort();
       assert.deepEqual(names, [

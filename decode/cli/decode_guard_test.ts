@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FileSnapshot, runCli } from "@vlp/testing";
+import { assertRefused, type CliResult, endedPid, FileSnapshot, runCli } from "@vlp/testing";
 import { createBackend, createModel } from "@vlp/model";
 import { type ImageRegions, RegionReader, writeRegionFiles } from "@vlp/features";
 import { exportOnnx } from "@vlp/onnx";
@@ -18,13 +18,9 @@ const SHARD = join(
   "feat_cls_1000/coco_detection_vg_100dets_gvd_checkpoint_trainval_feat613.h5",
 );
 
-/** A failure before decoding: the status, the message on one line of its own, nothing decoded. */
-function assertRefused(r: { code: number; stderr: string }, code: number, text: RegExp, what: string): void {
-  assert.equal(r.code, code, `${what}: ${r.stderr}`);
-  assert.match(r.stderr, text, what);
-  assert.ok(!/decoding \d+ images/.test(r.stderr), `${what}: decoding started`);
-  assert.ok(!/\n\s+at /.test(r.stderr), `${what}: a stack trace`);
-}
+/** A failure before decoding: the status, the message, no stack trace, nothing decoded. */
+const refused = (r: CliResult, code: number, text: RegExp, what: string) =>
+  assertRefused(r, code, text, { what, started: /decoding \d+ images/ });
 
 Deno.test("decode refuses an output that is one of its inputs, or cannot be written, before any work", async () => {
   const dir = await Deno.makeTempDir({ prefix: "vlp-decode-guard-" });
@@ -52,7 +48,7 @@ Deno.test("decode refuses an output that is one of its inputs, or cannot be writ
       [join(dir, "a_file", "out.json"), 1, /".*a_file" is a file, not a folder/],
     ];
     for (const [out, code, text] of cases) {
-      assertRefused(await run([...args, "--split", "val", "--output_file", out]), code, text, out);
+      refused(await run([...args, "--split", "val", "--output_file", out]), code, text, out);
     }
     await inputs.assertUnchanged("an input changed");
   } finally {
@@ -116,13 +112,13 @@ Deno.test("decode refuses duplicate image ids, references of other images, and n
     await Deno.writeTextFile(otherRefs, JSON.stringify({ "1": ["a caption of another image"] }));
     const inputs = await FileSnapshot.of(dir, COCO);
     const out = join(dir, "never.json");
-    assertRefused(
+    refused(
       await run([...common, "--split", "val", "--output_file", out, "--src_file", dupSrc]),
       1,
       /dup\.json", split "val": image id 184613 belongs to "COCO_val2014_000000184613\.jpg" and "COCO_train2014_000000184613\.jpg"/,
       "duplicate ids",
     );
-    assertRefused(
+    refused(
       await run([...common, "--split", "val", "--output_file", out, "--ref_file", otherRefs]),
       1,
       /--ref_file ".*other_refs\.json" has references for none of the 2 images of split "val": there would be nothing to score/,
@@ -139,7 +135,7 @@ Deno.test("decode refuses duplicate image ids, references of other images, and n
         "--image_root",
         root,
       ]);
-      assertRefused(r, 1, /problem\(s\) with the region features, nothing decoded/, root);
+      refused(r, 1, /problem\(s\) with the region features, nothing decoded/, root);
       assert.match(r.stderr, text);
     }
     await assert.rejects(Deno.stat(out), Deno.errors.NotFound);
@@ -163,9 +159,7 @@ Deno.test("decode --engine onnx: the export's manifest is the configuration; a c
     // a temporary file a killed run left in the output folder
     const outDir = join(dir, "out");
     await Deno.mkdir(outDir);
-    const dead = new Deno.Command(Deno.execPath(), { args: ["eval", ""] }).spawn();
-    await dead.status;
-    const stale = join(outDir, `.val.json.tmp-${dead.pid}-0badf00d`);
+    const stale = join(outDir, `.val.json.tmp-${await endedPid()}-0badf00d`);
     await Deno.writeTextFile(stale, "[{");
     const onnx = [
       "--vocab",
@@ -180,7 +174,7 @@ Deno.test("decode --engine onnx: the export's manifest is the configuration; a c
     ];
     const inputs = await FileSnapshot.of(onnxDir, COCO, ckpt, wrong);
     const bad = await run([...onnx, "--config_path", wrong, "--output_file", join(outDir, "val.json")]);
-    assertRefused(
+    refused(
       bad,
       1,
       /--config_path ".*wrong\.json" contradicts the ONNX export ".*onnx" \(vlp_onnx\.json\): hiddenSize 16 \(the export: 32\), numLayers 3 \(the export: 2\)/,

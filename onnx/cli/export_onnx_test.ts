@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FileSnapshot, fixturePath, runCli } from "@vlp/testing";
+import { endedPid, FileSnapshot, fixturePath, runCli } from "@vlp/testing";
 import { readOnnxManifest } from "../export.ts";
 
 const FIXTURE = fixturePath("fixtures/vlp-tiny");
@@ -86,9 +86,7 @@ Deno.test("export-onnx never replaces its inputs or files it did not write; it r
     // a previous export is replaced, and a killed run's temporary file removed
     const out = join(dir, "export");
     assert.equal((await run(args(out))).code, 0);
-    const child = new Deno.Command(Deno.execPath(), { args: ["eval", ""] }).spawn();
-    await child.status;
-    const stale = join(out, `.encoder.onnx.tmp-${child.pid}-0badf00d`);
+    const stale = join(out, `.encoder.onnx.tmp-${await endedPid()}-0badf00d`);
     await Deno.writeTextFile(stale, "half");
     const again = await run([...args(out), "--fp16"]);
     assert.equal(again.code, 0, again.stderr);

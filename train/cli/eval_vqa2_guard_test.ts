@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FileSnapshot, fixturePath, runCli } from "@vlp/testing";
+import { assertRefused, type CliResult, endedPid, FileSnapshot, fixturePath, runCli } from "@vlp/testing";
 import { type ImageRegions, loadVqaImdb, RegionReader, vqaFeatureId, writeRegionFiles } from "@vlp/features";
 import { createBackend, readBertConfig, saveCheckpoint, type Task, VlpModel } from "@vlp/model";
 import { exportOnnx } from "@vlp/onnx";
@@ -21,12 +21,8 @@ const CONFIG = TINY_MODEL_FLAGS[TINY_MODEL_FLAGS.indexOf("--config_path") + 1];
 const run = (args: string[]) => runCli("train/cli/eval_vqa2.ts", args);
 
 /** A failure before the first batch: the status, the message, no stack trace, nothing evaluated. */
-function assertRefused(r: { code: number; stderr: string }, code: number, text: RegExp, what: string): void {
-  assert.equal(r.code, code, `${what}: ${r.stderr}`);
-  assert.match(r.stderr, text, what);
-  assert.ok(!/questions\/s|wrote \d+ answers/.test(r.stderr), `${what}: evaluation started`);
-  assert.ok(!/\n\s+at /.test(r.stderr), `${what}: a stack trace`);
-}
+const refused = (r: CliResult, code: number, text: RegExp, what: string) =>
+  assertRefused(r, code, text, { what, started: /questions\/s|wrote \d+ answers/ });
 
 /** A random model of the tiny configuration saved at `path`. */
 async function checkpoint(path: string, task: Task, seed = 1): Promise<VlpModel> {
@@ -38,13 +34,6 @@ async function checkpoint(path: string, task: Task, seed = 1): Promise<VlpModel>
   });
   await saveCheckpoint(model, path);
   return model;
-}
-
-/** The pid of a process that has ended. */
-async function endedPid(): Promise<number> {
-  const child = new Deno.Command(Deno.execPath(), { args: ["eval", ""] }).spawn();
-  await child.status;
-  return child.pid;
 }
 
 Deno.test("globFiles: a wildcard skips hidden files (atomic writes' temporaries) as glob.glob does", async () => {
@@ -154,7 +143,7 @@ Deno.test("eval-vqa2 refuses a checkpoint without a VQA head, outputs that are i
       ],
     ];
     for (const [extra, code, text] of cases) {
-      assertRefused(await run([...base, ...extra]), code, text, extra.join(" "));
+      refused(await run([...base, ...extra]), code, text, extra.join(" "));
     }
     await inputs.assertUnchanged("an input changed, or an output appeared");
   } finally {
@@ -195,7 +184,7 @@ Deno.test("eval-vqa2 --engine onnx: the export's manifest is the configuration; 
     ]
       .concat(["--engine", "onnx", "--onnx_dir", onnxDir, "--output_dir", out]);
     const inputs = await FileSnapshot.of(onnxDir, wrong, root);
-    assertRefused(
+    refused(
       await run([...base, "--config_path", wrong]),
       1,
       /--config_path ".*wrong\.json" contradicts the ONNX export ".*onnx" \(vlp_onnx\.json\): hiddenSize 64 \(the export: 32\)/,
