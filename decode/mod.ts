@@ -62,4 +62,10 @@ export {
   writeCaptionResults,
 } from "./captions.ts";
 export { formatDuration, Progress } from "./progress.ts";
-export { findRegionProblems, type RegionCheckOptions, type RegionImage } from "./preflight.ts";
+export {
+  assertRegionsSound,
+  findRegionProblems,
+  type RegionCheckOptions,
+  regionFiles,
+  type RegionImage,
+} from "./preflight.ts";

@@ -12,6 +12,7 @@ import {
   type RegionDataset,
   type RegionDims,
   type RegionLayout,
+  regionPaths,
   RegionReader,
 } from "@vlp/features";
 
@@ -52,4 +53,35 @@ export async function findRegionProblems(
     reader.close();
   }
   return problems;
+}
+
+/** Every region file `images` are read from (so that no output lands on one). */
+export function regionFiles(
+  images: readonly RegionImage[],
+  o: Pick<RegionCheckOptions, "dataset" | "imageRoot" | "layout">,
+): string[] {
+  const files = new Set<string>();
+  for (const img of images) {
+    const p = regionPaths(o.dataset, o.imageRoot, img.imgId, o.layout, img.filepath);
+    for (const path of [p.feats, p.cls, p.bbox]) files.add(path);
+  }
+  return [...files];
+}
+
+/**
+ * {@linkcode findRegionProblems}, as one error listing the first ten problems: `N problem(s) with the region
+ * features, <consequence>:` and one indented line each.
+ */
+export async function assertRegionsSound(
+  images: readonly RegionImage[],
+  o: RegionCheckOptions,
+  consequence: string,
+): Promise<void> {
+  const problems = await findRegionProblems(images, o);
+  if (problems.length === 0) return;
+  throw new RangeError(
+    `${problems.length} problem(s) with the region features, ${consequence}:\n  ` +
+      problems.slice(0, 10).join("\n  ") +
+      (problems.length > 10 ? `\n  ... (${problems.length} in all)` : ""),
+  );
 }

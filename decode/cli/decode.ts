@@ -39,7 +39,6 @@ import {
   loadValidJpgs,
   type RegionDims,
   type RegionLayout,
-  regionPaths,
   RegionReader,
   type Split,
   SPLITS,
@@ -69,7 +68,7 @@ import {
 import { CaptionDecoder } from "../caption_decoder.ts";
 import type { SpecialIds } from "../layout.ts";
 import { type CaptionResult, captionText, writeCaptionResults } from "../captions.ts";
-import { findRegionProblems } from "../preflight.ts";
+import { assertRegionsSound, regionFiles } from "../preflight.ts";
 import { Progress } from "../progress.ts";
 
 const USAGE =
@@ -311,11 +310,6 @@ async function prepare(f: Flags): Promise<Plan> {
   const outPath = f.output_file
     ? userPath(f.output_file)
     : userPath(join("eval_results", `${modelId(ckpt, f.split)}_${f.split}.json`));
-  const regionFiles = new Set<string>();
-  for (const img of regionImages) {
-    const p = regionPaths(dataset, imageRoot, img.imgId, layout, img.filepath);
-    for (const path of [p.feats, p.cls, p.bbox]) regionFiles.add(path);
-  }
   const given = (name: string, v: string | undefined) => (v ? [{ name, path: userPath(v) }] : []);
   await refuseOverwritingInputs([{ name: "--output_file", path: outPath }], [
     ...given("--model_recover_path", f.model_recover_path),
@@ -332,7 +326,10 @@ async function prepare(f: Flags): Promise<Plan> {
       }))
       : []),
     { name: "--image_root", path: imageRoot },
-    ...[...regionFiles].map((path) => ({ name: "--image_root (a region file)", path })),
+    ...regionFiles(regionImages, { dataset, imageRoot, layout }).map((path) => ({
+      name: "--image_root (a region file)",
+      path,
+    })),
   ]);
   await checkOutputFile(outPath, "--output_file", {
     bytes: resultsBytes(images.length, f.max_tgt_length),
@@ -375,14 +372,7 @@ async function prepare(f: Flags): Promise<Plan> {
 
   const dims = { R: config.regions, F: config.regionFeatureSize, K: config.regionGeometrySize - 6 };
   console.error(`checking the region features of ${images.length} ${f.split} images under ${imageRoot}`);
-  const problems = await findRegionProblems(regionImages, { dataset, imageRoot, layout, dims });
-  if (problems.length > 0) {
-    fail(
-      `${problems.length} problem(s) with the region features, nothing decoded:\n  ` +
-        problems.slice(0, 10).join("\n  ") +
-        (problems.length > 10 ? `\n  ... (${problems.length} in all)` : ""),
-    );
-  }
+  await assertRegionsSound(regionImages, { dataset, imageRoot, layout, dims }, "nothing decoded");
 
   await Deno.mkdir(dirname(outPath), { recursive: true });
   await removeStaleTemporaries(dirname(outPath));

@@ -16,8 +16,8 @@ import { basename, dirname, join, resolve } from "node:path";
 import { z } from "zod";
 import { parseVqaAnnotations, vqaAccuracy, type VqaQuestion } from "@vlp/eval";
 import { removeStaleTemporaries, writeTextAtomic } from "@vlp/io";
-import { loadAnswerVocab, loadVqaImdb, type RegionLayout, regionPaths } from "@vlp/features";
-import { findRegionProblems } from "@vlp/decode";
+import { loadAnswerVocab, loadVqaImdb, type RegionLayout } from "@vlp/features";
+import { assertRegionsSound, regionFiles } from "@vlp/decode";
 import { loadCheckpoint, openBackend, VlpModel } from "@vlp/model";
 import {
   checkExportConfig,
@@ -235,11 +235,7 @@ async function prepare(f: Flags) {
   const files = checkpoints.map((ckpt) => join(outDir, resultsFileName(ckpt, f.split)));
   const { dataset, imageRoot } = regions;
   const layout = regions.layout as RegionLayout;
-  const regionFiles = new Set<string>();
-  for (let i = 0; i < examples.imageIds.length; i++) {
-    const p = regionPaths(dataset, imageRoot, examples.imageIds[i], layout, examples.imageDirs[i]);
-    for (const path of [p.feats, p.cls, p.bbox]) regionFiles.add(path);
-  }
+  const regionImages = examples.imageIds.map((imgId, i) => ({ imgId, filepath: examples.imageDirs[i] }));
   const given = (name: string, v: string | undefined) => (v ? [{ name, path: userPath(v) }] : []);
   await refuseOverwritingInputs(files.map((path) => ({ name: "--output_dir (results file)", path })), [
     ...(manifest ? [] : checkpoints.map((path) => ({ name: "--model_recover_path", path }))),
@@ -255,7 +251,10 @@ async function prepare(f: Flags) {
       }))
       : []),
     { name: "--image_root", path: imageRoot },
-    ...[...regionFiles].map((path) => ({ name: "--image_root (a region file)", path })),
+    ...regionFiles(regionImages, { dataset, imageRoot, layout }).map((path) => ({
+      name: "--image_root (a region file)",
+      path,
+    })),
   ]);
   await checkOutputDir(outDir, "--output_dir", {
     create: true,
@@ -264,17 +263,11 @@ async function prepare(f: Flags) {
 
   // every image's region arrays, as the loader will read them
   log(`checking the region features of ${examples.imageIds.length} images under ${imageRoot}`);
-  const problems = await findRegionProblems(
-    examples.imageIds.map((imgId, i) => ({ imgId, filepath: examples.imageDirs[i] })),
+  await assertRegionsSound(
+    regionImages,
     { dataset, imageRoot, layout, dims: regions.dims! },
+    "nothing evaluated",
   );
-  if (problems.length > 0) {
-    throw new RangeError(
-      `${problems.length} problem(s) with the region features, nothing evaluated:\n  ` +
-        problems.slice(0, 10).join("\n  ") +
-        (problems.length > 10 ? `\n  ... (${problems.length} in all)` : ""),
-    );
-  }
 
   // every checkpoint holds the whole model, the VQA head included (the first is left loaded)
   let model: VlpModel | OnnxModel;
