@@ -31,7 +31,7 @@ function main(): void {
   const annPath = userPath(flags.annotations), resPath = userPath(flags.results);
   const questions = parseVqaAnnotations(cli.read(annPath, "annotations"), annPath);
   const results = parseVqaResults(cli.read(resPath, "results"), resPath);
-  const r = vqaAccuracy(questions, results);
+  const r = vqaAccuracy(questions, results, { annotations: annPath, results: resPath });
   const lines = [`questions: ${questions.length}`, `overall: ${r.overall.toFixed(2)}`, "per answer type:"];
   for (const [k, v] of Object.entries(r.perAnswerType)) lines.push(`  ${k.padEnd(24)} ${v.toFixed(2)}`);
   lines.push("per question type:");

@@ -208,9 +208,7 @@ export function beamSearch(
             const i = at[e];
             if (sets.has(p.used1, i)) continue;
             const chunks = p.chunks + (p.lastMatchEnd !== -1 && i !== p.lastMatchEnd ? 1 : 0);
-            if (beam.wouldKeep(m1, m2, chunks, distance)) {
-              offer(BRANCH, p, m1, m2, chunks, distance, b, e, null);
-            } else counters.scored++, seq++;
+            offer(BRANCH, p, m1, m2, chunks, distance, b, e, null);
             distance += Math.abs(current - i); // sic: the original adds it to the path that skips
           }
           continue;
