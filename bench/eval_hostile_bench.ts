@@ -16,6 +16,7 @@
 import { parseArgs } from "node:util";
 import { fixturePath } from "@vlp/testing";
 import { bleu, ciderD, cookCorpus, loadMeteorResources, Meteor, ptbTokenize, rouge } from "@vlp/eval";
+import { ptbScanner } from "../eval/ptb/ptb_tokenizer.ts";
 
 /** One hostile input: the candidate caption and the references of its image. */
 interface HostileCase {
@@ -60,6 +61,8 @@ const CASES: Record<string, () => HostileCase> = {
   sgml_1mb: () => ({ candidate: "<!a".repeat(333_333), refs: REFS }),
   // A URL token of 200,000 dots: Meteor's multi-dot rewriting loop.
   url_dots_200k: () => ({ candidate: `see http://${".".repeat(200_000)}x now`, refs: REFS }),
+  // Thousands of repeated words on both sides: 4.5 million candidate matches, over METEOR's limit.
+  both_long_3k: () => ({ candidate: "a ".repeat(3000), refs: ["a ".repeat(1500) + "dog"] }),
 };
 
 /** Peak resident set size of this process in MB (Linux `VmHWM`). */
@@ -72,7 +75,7 @@ function peakRssMb(): number {
 async function runCase(name: string): Promise<void> {
   const meteorRes = await loadMeteorResources(fixturePath("data/meteor"));
   const c = CASES[name]();
-  const times: Record<string, number> = {};
+  const times: Record<string, number | string> = {};
   const time = <T>(stage: string, f: () => T): T => {
     const t0 = performance.now();
     const r = f();
@@ -86,7 +89,15 @@ async function runCase(name: string): Promise<void> {
   const b = time("bleu_s", () => bleu([tokCand], tokRefs, cooked));
   const r = time("rouge_s", () => rouge([tokCand], tokRefs));
   const d = time("cider_s", () => ciderD([tokCand], tokRefs, { cooked }));
-  const m = time("meteor_s", () => new Meteor(meteorRes).score([tokCand], tokRefs));
+  const meteor = new Meteor(meteorRes);
+  let meteorScore: number | null = null;
+  const t0 = performance.now();
+  try {
+    meteorScore = meteor.score([tokCand], tokRefs).score;
+  } catch (e) {
+    times.meteor_error = (e as Error).message; // the candidate limit
+  }
+  times.meteor_s = Number(((performance.now() - t0) / 1000).toFixed(3));
   console.log(JSON.stringify({
     case: name,
     candidate_chars: c.candidate.length,
@@ -94,10 +105,16 @@ async function runCase(name: string): Promise<void> {
     references: c.refs.length,
     ...times,
     peak_rss_mb: peakRssMb(),
+    ptb_dfa_steps_per_char: Number(
+      (ptbScanner().scanned / (c.candidate.length + c.refs.join("").length)).toFixed(2),
+    ),
+    meteor_candidates: meteor.aligner.counters.work,
+    meteor_paths_scored: meteor.aligner.counters.scored,
+    meteor_paths_built: meteor.aligner.counters.built,
     Bleu_4: b.score[3],
     ROUGE_L: r.score,
     CIDEr: d.score,
-    METEOR_noparaphrase: m.score,
+    METEOR_noparaphrase: meteorScore,
   }));
 }
 
