@@ -237,6 +237,14 @@ export function collectStage(
   return { blocks, cov1, cov2, work };
 }
 
+/** Whether `words` occur in `line` from `at` on. */
+function occursAt(line: Int32Array, at: number, words: Int32Array): boolean {
+  for (let k = 0; k < words.length; k++) {
+    if (at + k === line.length || line[at + k] !== words[k]) return false;
+  }
+  return true;
+}
+
 /**
  * The paraphrase module: paraphrases in the test of reference phrases (per reference position, per
  * paraphrase, test positions ascending), then paraphrases in the reference of test phrases (per test
@@ -251,52 +259,38 @@ function paraphraseBlocks(
   blocks: Block[][],
   charge: (n: number) => void,
 ): void {
-  const n1 = test.words.length, n2 = ref.length;
+  const n2 = ref.length;
   const { line: line1, byId: byId1 } = test.paraphraseIds();
   const line2 = Int32Array.from(ref, (w) => pt.translate(w));
-  const byId2 = new Map<number, number[]>();
-  line2.forEach((id, j) => {
-    const l = byId2.get(id);
-    if (l === undefined) byId2.set(id, [j]);
-    else l.push(j);
-  });
-  const all1 = Array.from({ length: n1 }, (_, i) => i), all2 = Array.from({ length: n2 }, (_, j) => j);
-  const occursAt = (line: Int32Array, at: number, words: Int32Array) => {
-    for (let k = 0; k < words.length; k++) {
-      if (at + k === line.length || line[at + k] !== words[k]) return false;
-    }
-    return true;
-  };
   const found: { at: number[]; len1: number[]; len2: number[] }[] = Array.from(
     { length: n2 },
     () => ({ at: [], len1: [], len2: [] }),
   );
-  for (let j = 0; j < n2; j++) {
-    const pars = pt.paths(line2, j);
-    for (let p = 0; p < pars.length; p += 2) {
-      const words = pt.paraphrase(pars[p + 1]);
-      const starts = words.length === 0 ? all1 : byId1.get(words[0]) ?? [];
-      charge(starts.length);
-      for (const i of starts) {
-        if (occursAt(line1, i, words)) {
-          found[j].at.push(i), found[j].len1.push(words.length), found[j].len2.push(pars[p]);
-        }
+  const add = (j: number, i: number, len1: number, len2: number) => {
+    found[j].at.push(i);
+    found[j].len1.push(len1);
+    found[j].len2.push(len2);
+  };
+  // Phrases of `from` with their paraphrases found in `into` (positions ascending), in the original's order.
+  const scan = (
+    from: Int32Array,
+    into: Int32Array,
+    intoById: Map<number, number[]>,
+    match: (fromPos: number, phraseLen: number, intoPos: number, parLen: number) => void,
+  ) => {
+    const all = Array.from({ length: into.length }, (_, k) => k);
+    for (let a = 0; a < from.length; a++) {
+      const pars = pt.paths(from, a);
+      for (let p = 0; p < pars.length; p += 2) {
+        const words = pt.paraphrase(pars[p + 1]);
+        const starts = words.length === 0 ? all : intoById.get(words[0]) ?? [];
+        charge(starts.length);
+        for (const b of starts) if (occursAt(into, b, words)) match(a, pars[p], b, words.length);
       }
     }
-  }
-  for (let i = 0; i < n1; i++) {
-    const pars = pt.paths(line1, i);
-    for (let p = 0; p < pars.length; p += 2) {
-      const words = pt.paraphrase(pars[p + 1]);
-      const starts = words.length === 0 ? all2 : byId2.get(words[0]) ?? [];
-      charge(starts.length);
-      for (const j of starts) {
-        if (occursAt(line2, j, words)) {
-          found[j].at.push(i), found[j].len1.push(pars[p]), found[j].len2.push(words.length);
-        }
-      }
-    }
-  }
+  };
+  scan(line2, line1, byId1, (j, len2, i, len1) => add(j, i, len1, len2));
+  scan(line1, line2, groupPositions(line2), (i, len1, j, len2) => add(j, i, len1, len2));
   found.forEach((f, j) => {
     if (f.at.length === 0) return;
     blocks[j].push({ module: mod, at: f.at, len1: f.len1, len2: f.len2 });
