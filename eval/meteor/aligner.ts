@@ -12,9 +12,10 @@
  *
  * Cost: time linear in the sentence lengths plus the number of candidate matches (times the beam width),
  * memory linear in the sentence lengths. Candidate matches are at most (test words) x (reference words)
- * per module, so a long caption against ordinary references stays linear in its length; the optional
- * `limit` on the work of one alignment turns a pathological pair (thousands of repeated words on both
- * sides) into a {@linkcode MeteorWorkLimitError} instead of minutes of search.
+ * per module, so a long caption against ordinary references stays linear in its length. `collect` and
+ * `search` are the two halves of `align`: the candidates of every reference of a caption can be collected
+ * (and their number checked against a `limit`) before any search, so that a pathological pair (thousands
+ * of repeated words on both sides) is a {@linkcode MeteorWorkLimitError} instead of minutes of search.
  *
  * @module
  */
@@ -30,12 +31,19 @@ import { beamSearch } from "./beam.ts";
 import { javaHash } from "./java_compat.ts";
 import type { MeteorResources } from "./resources.ts";
 import { snowballEnglish } from "./snowball_english.ts";
-import { collectStage, TestSentence, type WordLookups } from "./stage.ts";
+import { collectStage, fixedMatches, type Stage, TestSentence, type WordLookups } from "./stage.ts";
 
 /** An alignment: Meteor's statistics and the chosen match starting at each reference word (or null). */
 export interface Alignment {
   stats: AlignmentStats;
   matches: (Match | null)[];
+}
+
+/** A test sentence and a reference with their candidate matches, ready for the search. */
+export interface CollectedPair {
+  test: TestSentence;
+  words2: readonly string[];
+  stage: Stage;
 }
 
 /** Work done by an {@linkcode Aligner} (cumulative). */
@@ -98,40 +106,35 @@ export class Aligner {
   }
 
   /**
-   * Aligns a test sentence (words, or {@linkcode prepare}d) with a reference. Throws a
-   * {@linkcode MeteorWorkLimitError} when collecting the candidates would take more than `limit` work.
+   * Collects the candidate matches of a test sentence (words, or {@linkcode prepare}d) and a reference,
+   * without searching yet (so that a caller can check the work of all references first). Throws a
+   * {@linkcode MeteorWorkLimitError} when that would take more than `limit` work.
    */
-  align(test: readonly string[] | TestSentence, words2: readonly string[], limit = Infinity): Alignment {
+  collect(
+    test: readonly string[] | TestSentence,
+    words2: readonly string[],
+    limit = Infinity,
+  ): CollectedPair {
     const t = test instanceof TestSentence ? test : this.prepare(test);
-    const words1 = t.words, n1 = words1.length, n2 = words2.length;
     // Identical sentences only need exact matches (this avoids beam search errors).
-    const identical = n1 === n2 && words2.every((w, j) => javaHash(w) === t.keys[j]);
+    const identical = t.words.length === words2.length && words2.every((w, j) => javaHash(w) === t.keys[j]);
     const modsUsed = identical ? 1 : this.modules.length;
     const stage = collectStage(t, words2, this.modules, modsUsed, this.lookups, limit);
     this.counters.work += stage.work;
+    return { test: t, words2, stage };
+  }
 
-    // One-to-one matches without competition are fixed before the search.
-    const fixedAt = new Array<Match | null>(n2).fill(null);
-    for (let j = 0; j < n2; j++) {
-      const bs = stage.blocks[j];
-      if (bs.length !== 1 || bs[0].at.length !== 1) continue;
-      const b = bs[0];
-      const m: Match = {
-        start: j,
-        length: b.len2 === null ? 1 : b.len2[0],
-        matchStart: b.at[0],
-        matchLength: b.len1 === null ? 1 : b.len1[0],
-        module: b.module,
-      };
-      let overlap = false;
-      for (let k = 0; k < m.length; k++) if (stage.cov2[j + k] !== 1) overlap = true;
-      for (let k = 0; k < m.matchLength; k++) if (stage.cov1[m.matchStart + k] !== 1) overlap = true;
-      if (!overlap) fixedAt[j] = m;
-    }
-    const matches = beamSearch(stage, n1, fixedAt, this.weights, this.counters);
+  /** Searches the best alignment of a collected pair. */
+  search({ test, words2, stage }: CollectedPair): Alignment {
+    const matches = beamSearch(stage, test.words.length, fixedMatches(stage), this.weights, this.counters);
     return {
-      stats: alignmentStats(words1, words2, matches, this.modules.length, this.functionWords),
+      stats: alignmentStats(test.words, words2, matches, this.modules.length, this.functionWords),
       matches,
     };
+  }
+
+  /** {@linkcode collect} then {@linkcode search}. */
+  align(test: readonly string[] | TestSentence, words2: readonly string[], limit = Infinity): Alignment {
+    return this.search(this.collect(test, words2, limit));
   }
 }

@@ -19,8 +19,9 @@ import { MeteorWorkLimitError } from "./stage.ts";
 /**
  * Most candidate word matches (over all its references) that one hypothesis may have. Meteor's search
  * grows with the product of the sentence lengths; ordinary captions have tens, a 100,000-word caption
- * against five references about 1.6 million; past this limit (thousands of repeated words on both sides)
- * scoring is refused with an error rather than left to run for minutes.
+ * against five references about 400,000; past this limit (thousands of repeated words on both sides, or
+ * a caption of hundreds of thousands of words) scoring is refused with an error, before any search,
+ * rather than left to run for minutes.
  */
 export const METEOR_MAX_CANDIDATES = 1 << 22;
 
@@ -163,23 +164,26 @@ export class Meteor {
   segmentStats(hypothesis: string, references: readonly string[]): MeteorStats {
     const test = this.aligner.prepare(this.words(hypothesis));
     let best: MeteorStats | null = null, bestScore = -1;
+    // All candidates first, so that a hypothesis over the limit is refused before any search.
     const start = this.aligner.counters.work;
-    for (const r of references) {
-      const left = this.maxCandidates - (this.aligner.counters.work - start);
-      let alignment;
-      try {
-        alignment = this.aligner.align(test, this.words(r), left);
-      } catch (e) {
-        if (!(e instanceof MeteorWorkLimitError)) throw e;
-        const refWords = references.reduce((n, x) => n + this.words(x).length, 0);
-        throw new MeteorWorkLimitError(
-          `a caption of ${test.words.length} words against ${references.length} references of ${refWords} words ` +
-            `in all gives more than ${this.maxCandidates} candidate word matches, the most METEOR searches ` +
-            "(its cost grows with the product of the lengths); shorten the caption",
-          e.work,
-          this.maxCandidates,
-        );
-      }
+    let pairs;
+    try {
+      pairs = references.map((r) =>
+        this.aligner.collect(test, this.words(r), this.maxCandidates - (this.aligner.counters.work - start))
+      );
+    } catch (e) {
+      if (!(e instanceof MeteorWorkLimitError)) throw e;
+      const refWords = references.reduce((n, x) => n + this.words(x).length, 0);
+      throw new MeteorWorkLimitError(
+        `a caption of ${test.words.length} words against ${references.length} references of ${refWords} words ` +
+          `in all gives more than ${this.maxCandidates} candidate word matches, the most METEOR searches ` +
+          "(its cost grows with the product of the lengths); shorten the caption",
+        e.work,
+        this.maxCandidates,
+      );
+    }
+    for (const pair of pairs) {
+      const alignment = this.aligner.search(pair);
       const stats = fromAlignment(alignment.stats);
       const score = meteorScore(stats, this.weights);
       if (score > bestScore) {

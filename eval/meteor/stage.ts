@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { MeteorModule } from "./alignment.ts";
+import type { Match, MeteorModule } from "./alignment.ts";
 import { javaHash } from "./java_compat.ts";
 import type { ParaphraseTable } from "./resources.ts";
 
@@ -33,9 +33,6 @@ export interface Block {
 export interface Stage {
   /** Per reference position, its blocks in module order. */
   blocks: Block[][];
-  /** How many candidate matches cover each test / reference word. */
-  cov1: Int32Array;
-  cov2: Int32Array;
   /** Work counted against the limit: candidate matches + paraphrase probes. */
   work: number;
 }
@@ -165,7 +162,7 @@ export function collectStage(
   lookups: WordLookups,
   limit: number,
 ): Stage {
-  const n1 = test.words.length, n2 = ref.length;
+  const n2 = ref.length;
   const keys2 = Int32Array.from(ref, javaHash);
   const blocks: Block[][] = Array.from({ length: n2 }, () => []);
   let work = 0;
@@ -224,17 +221,51 @@ export function collectStage(
     }
   }
 
-  const cov1 = new Int32Array(n1), cov2 = new Int32Array(n2);
-  for (let j = 0; j < n2; j++) {
-    for (const b of blocks[j]) {
+  return { blocks, work };
+}
+
+/**
+ * The matches fixed before the search (Meteor's "one-to-one, non-overlapping matches are definite"): at a
+ * reference position with exactly one candidate, that candidate when no other candidate covers any of its
+ * words. Coverage is counted only for the test words of such candidates, so the cost is one pass over the
+ * candidates and no array over the test sentence.
+ */
+export function fixedMatches(stage: Stage): (Match | null)[] {
+  const n2 = stage.blocks.length;
+  const single: (Match | null)[] = stage.blocks.map((bs, j) => {
+    if (bs.length !== 1 || bs[0].at.length !== 1) return null;
+    const b = bs[0];
+    return {
+      start: j,
+      length: b.len2 === null ? 1 : b.len2[0],
+      matchStart: b.at[0],
+      matchLength: b.len1 === null ? 1 : b.len1[0],
+      module: b.module,
+    };
+  });
+  const cov1 = new Map<number, number>(), cov2 = new Int32Array(n2);
+  for (const m of single) {
+    if (m !== null) { for (let k = 0; k < m.matchLength; k++) cov1.set(m.matchStart + k, 0); }
+  }
+  if (cov1.size === 0) return single;
+  stage.blocks.forEach((bs, j) => {
+    for (const b of bs) {
       for (let e = 0; e < b.at.length; e++) {
         const l1 = b.len1 === null ? 1 : b.len1[e], l2 = b.len2 === null ? 1 : b.len2[e];
-        for (let k = 0; k < l1; k++) cov1[b.at[e] + k]++;
+        for (let k = 0; k < l1; k++) {
+          const c = cov1.get(b.at[e] + k);
+          if (c !== undefined) cov1.set(b.at[e] + k, c + 1);
+        }
         for (let k = 0; k < l2; k++) cov2[j + k]++;
       }
     }
-  }
-  return { blocks, cov1, cov2, work };
+  });
+  return single.map((m) => {
+    if (m === null) return null;
+    for (let k = 0; k < m.length; k++) if (cov2[m.start + k] !== 1) return null;
+    for (let k = 0; k < m.matchLength; k++) if (cov1.get(m.matchStart + k) !== 1) return null;
+    return m;
+  });
 }
 
 /** Whether `words` occur in `line` from `at` on. */
