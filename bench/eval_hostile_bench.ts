@@ -8,15 +8,17 @@
  * METEOR_noparaphrase (tables loaded before the clock starts), on one image whose references come from
  * `../shared/fixtures/metrics/cap_fakecap126.refs.json`.
  *
- * `deno run -A bench/eval_hostile_bench.ts [--cases a,b,...] [--max-rss-mb 6000] [--timeout-s 300]`
+ * `deno run -A bench/eval_hostile_bench.ts [--cases NAME...] [--max_rss_mb 4000] [--timeout_s 300] [--record]`
  * Ends with one JSON line of the figures on stdout; progress goes to stderr.
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { z } from "zod";
+import { type Command, integer, startCommand } from "@vlp/command";
 import { fixturePath } from "@vlp/testing";
 import { bleu, ciderD, cookCorpus, loadMeteorResources, Meteor, ptbTokenize, rouge } from "@vlp/eval";
 import { ptbScanner } from "../eval/ptb/ptb_tokenizer.ts";
+import { RECORD_USAGE, recordFlag, reportFigures } from "./record.ts";
 
 /** One hostile input: the candidate caption and the references of its image. */
 interface HostileCase {
@@ -152,30 +154,34 @@ async function spawnCase(name: string, maxRssMb: number, timeoutS: number): Prom
   return { ...JSON.parse(lines[lines.length - 1]), wall_s: wall };
 }
 
-const { values } = parseArgs({
-  options: {
-    case: { type: "string" },
-    cases: { type: "string", default: Object.keys(CASES).join(",") },
-    "max-rss-mb": { type: "string", default: "6000" },
-    "timeout-s": { type: "string", default: "300" },
-  },
+const NAMES = Object.keys(CASES) as [string, ...string[]];
+const Flags = z.object({
+  cases: z.array(z.enum(NAMES)).default(NAMES),
+  case: z.enum(NAMES).optional(),
+  max_rss_mb: integer(1).default(4000),
+  timeout_s: integer(1).default(300),
+  ...recordFlag,
 });
-if (values.case !== undefined) {
-  await runCase(values.case);
+const CMD: Command<z.infer<typeof Flags>> = {
+  name: "eval_hostile_bench",
+  usage:
+    `Usage: deno run -A bench/eval_hostile_bench.ts [--cases NAME...] [--max_rss_mb MB] [--timeout_s S] [--record]
+  --cases NAME...  only these cases (default all): ${NAMES.join(", ")}
+  --max_rss_mb MB  kill a case whose resident memory passes MB (default 4000)
+  --timeout_s S    kill a case still running after S seconds (default 300)
+  --case NAME      run one case in this process (what each subprocess is given)
+${RECORD_USAGE}`,
+  flags: Flags,
+};
+const flags = startCommand(CMD);
+if (flags.case !== undefined) {
+  await runCase(flags.case);
 } else {
-  const names = values.cases.split(",");
-  const unknown = names.filter((n) => !(n in CASES));
-  if (unknown.length > 0) {
-    console.error(
-      `eval_hostile_bench: unknown case ${unknown.join(", ")} (known: ${Object.keys(CASES).join(", ")})`,
-    );
-    Deno.exit(2);
-  }
   const results = [];
-  for (const n of names) {
-    const r = await spawnCase(n, Number(values["max-rss-mb"]), Number(values["timeout-s"]));
+  for (const n of flags.cases) {
+    const r = await spawnCase(n, flags.max_rss_mb, flags.timeout_s);
     console.error(JSON.stringify(r));
     results.push(r);
   }
-  console.log(JSON.stringify({ bench: "eval_hostile", cases: results }));
+  await reportFigures(import.meta.url, { bench: "eval_hostile", cases: results }, flags.record);
 }
