@@ -114,6 +114,16 @@ const CASES: Case[] = [
       /Cannot score "DIR\/res\.json" against "DIR\/ann\.json": .*none of the answered question ids is annotated/,
   },
   {
+    name: "eval-vqa, malformed annotations JSON",
+    cli: "eval_vqa.ts",
+    files: {
+      "ann.json": '{"annotations": [\n  {"question_id": 1,, "answers": []}]}',
+      "res.json": vqaResults,
+    },
+    args: ["--annotations", "ann.json", "--results", "res.json"],
+    message: /^eval-vqa: Cannot parse "DIR\/ann\.json": malformed JSON .*line 2 column/,
+  },
+  {
     name: "eval-vqa, a bad annotation entry",
     cli: "eval_vqa.ts",
     files: {
