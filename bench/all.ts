@@ -29,6 +29,7 @@ export interface BenchScript {
 export const SCRIPTS: readonly BenchScript[] = [
   { script: "tokenizer_bench.ts" },
   { script: "eval_bench.ts" },
+  { script: "eval_hostile_bench.ts" },
   { script: "features_bench.ts" },
   { script: "model_bench.ts" },
   { script: "model_ops_profile.ts" },

@@ -12,6 +12,7 @@ import { cookCorpus } from "./metrics/ngram_ids.ts";
 import { rouge } from "./metrics/rouge.ts";
 import { Meteor } from "./meteor/meteor.ts";
 import type { MeteorResources } from "./meteor/resources.ts";
+import { MeteorWorkLimitError } from "./meteor/stage.ts";
 import { ptbTokenize } from "./ptb/ptb_tokenizer.ts";
 
 /** Why SPICE is never computed here. */
@@ -30,6 +31,8 @@ export interface CaptionScoreOptions {
   pretokenized?: boolean;
   /** Progress messages (e.g. to stderr). */
   log?: (msg: string) => void;
+  /** The files `refs` and `results` came from, named in error messages. */
+  files?: { refs?: string; results?: string };
 }
 
 /** Result of {@linkcode scoreCaptions}. */
@@ -58,6 +61,9 @@ export function scoreCaptions(
   const refMap = new Map<ImageId, readonly string[]>(
     refs instanceof Map ? [...refs].map(([k, v]) => [String(k), v]) : Object.entries(refs),
   );
+  const resultsName = opts.files?.results !== undefined ? `"${opts.files.results}"` : "the caption results";
+  const refsName = opts.files?.refs !== undefined ? `"${opts.files.refs}"` : "the references";
+  const fail = (why: string) => new RangeError(`Cannot score ${resultsName} against ${refsName}: ${why}`);
   const candidates = new Map<ImageId, string>();
   const dup: string[] = [], extra: string[] = [];
   for (const r of results) {
@@ -68,21 +74,20 @@ export function scoreCaptions(
   }
   const show = (ids: string[]) =>
     ids.slice(0, 10).join(", ") + (ids.length > 10 ? `, ... (${ids.length} in all)` : "");
-  if (dup.length > 0) {
-    throw new RangeError(`Caption results: more than one caption for image ids ${show(dup)}`);
+  if (dup.length > 0) throw fail(`more than one caption for image ids ${show(dup)}`);
+  if (extra.length === results.length) {
+    throw fail(`none of the result image ids (${show(extra)}) has references; results of another split?`);
   }
-  if (extra.length > 0) throw new RangeError(`Caption results: image ids ${show(extra)} have no references`);
+  if (extra.length > 0) throw fail(`image ids ${show(extra)} have no references`);
   const missing = [...refMap.keys()].filter((id) => !candidates.has(id));
   if (missing.length > 0 && !opts.allowMissing) {
-    throw new RangeError(
-      `Caption results: no caption for ${missing.length} of ${refMap.size} reference images (${
-        show(missing)
-      }); ` +
+    throw fail(
+      `no caption for ${missing.length} of ${refMap.size} reference images (${show(missing)}); ` +
         "pass allowMissing (CLI: --subset) to score only the images with results",
     );
   }
   const ids = [...refMap.keys()].filter((id) => candidates.has(id));
-  if (ids.length === 0) throw new RangeError("Caption results: nothing to score (no results)");
+  if (ids.length === 0) throw fail("nothing to score (no results, or no references)");
 
   // Tokenize all references as one batch and all candidates as another, as coco-caption does.
   const log = opts.log ?? (() => {});
@@ -108,7 +113,13 @@ export function scoreCaptions(
   let meteor: { name: string; perImage: number[] } | null = null;
   if (opts.meteor) {
     log("METEOR");
-    const m = new Meteor(opts.meteor).score(tokCands, refsPerImage);
+    let m;
+    try {
+      m = new Meteor(opts.meteor).score(tokCands, refsPerImage, ids.map((id) => `image ${id}`));
+    } catch (e) {
+      if (e instanceof MeteorWorkLimitError) throw fail(e.message);
+      throw e;
+    }
     metrics[m.name] = m.score;
     meteor = m;
     if (m.name !== "METEOR") {

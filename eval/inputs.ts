@@ -12,27 +12,60 @@ import type { VqaQuestion } from "./vqa/accuracy.ts";
 /** Image id as a string key (COCO ids are numbers; JSON object keys are strings). */
 export type ImageId = string;
 
-/** Parses JSON text, turning a parse failure into a SyntaxError that names the file. */
+/** A short one-line excerpt of a text (for error messages). */
+function excerpt(s: string, max = 60): string {
+  const t = s.replace(/\s+/g, " ");
+  return t.length > max ? t.slice(0, max) + "..." : t;
+}
+
+/**
+ * Parses JSON text, turning a parse failure into a SyntaxError that names the file and shows the text
+ * where parsing stopped.
+ */
 export function parseJson(text: string, file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new SyntaxError(`Cannot parse "${file}": malformed JSON (${(e as Error).message})`);
+    const msg = (e as Error).message;
+    const at = /at position (\d+)/.exec(msg);
+    const near = at === null
+      ? ""
+      : `, near \`${excerpt(text.slice(Math.max(0, Number(at[1]) - 30), Number(at[1]) + 30))}\``;
+    throw new SyntaxError(`Cannot parse "${file}": malformed JSON (${msg})${near}`);
   }
 }
 
-/** Formats zod issues as "key.path: message" lines. */
-function issues(err: z.ZodError, max = 5): string {
-  const list = err.issues.slice(0, max).map((i) =>
-    `${i.path.length > 0 ? i.path.join(".") : "(root)"}: ${i.message}`
-  );
-  return list.join("; ") + (err.issues.length > max ? `; ... (${err.issues.length} problems)` : "");
+/**
+ * zod's problems, the first one first: the first bad entry of a list (its index and an excerpt of it),
+ * the key and what is wrong, then how many problems there are in all.
+ */
+function issues(err: z.ZodError, data: unknown): string {
+  const first = err.issues[0];
+  const k = first.path.findIndex((p) => typeof p === "number");
+  let where: string;
+  if (k >= 0) {
+    // deno-lint-ignore no-explicit-any
+    const entry = first.path.slice(0, k + 1).reduce((o: any, p) => o?.[p], data);
+    const list = first.path.slice(0, k).join(".");
+    const key = first.path.slice(k + 1).join(".");
+    where = `${list ? `${list} ` : ""}entry ${first.path[k]} ${excerpt(JSON.stringify(entry) ?? "")}` +
+      (key ? `, key "${key}"` : "");
+  } else {
+    where = first.path.length > 0 ? `key "${first.path.join(".")}"` : "the top level";
+  }
+  const more = err.issues.length > 1 ? ` (${err.issues.length} problems; the first is shown)` : "";
+  return `${where}: ${first.message}${more}`;
 }
 
 function validate<T>(schema: z.ZodType<T>, data: unknown, file: string, what: string): T {
   const r = schema.safeParse(data);
-  if (!r.success) throw new TypeError(`Cannot read "${file}" as ${what}: ${issues(r.error)}`);
+  if (!r.success) throw new TypeError(`Cannot read "${file}" as ${what}: ${issues(r.error, data)}`);
   return r.data;
+}
+
+/** The error for a file that holds nothing to evaluate. */
+function nothingIn(file: string, what: string): RangeError {
+  return new RangeError(`Cannot evaluate "${file}": it holds no ${what}; there is nothing to score`);
 }
 
 /**
@@ -91,10 +124,13 @@ export function parseReferences(text: string, file: string): Map<ImageId, string
       refs.get(id)!.push(a.caption);
     }
     for (const [id, caps] of refs) if (caps.length === 0) refs.delete(id);
+    if (refs.size === 0) throw nothingIn(file, 'caption annotations (its "annotations" list is empty)');
     return refs;
   }
   const simple = validate(simpleRefsSchema, data, file, 'references {"<image_id>": ["caption", ...]}');
-  return new Map(topLevelKeys(text).map((k) => [k, simple[k]]));
+  const refs = new Map(topLevelKeys(text).map((k) => [k, simple[k]]));
+  if (refs.size === 0) throw nothingIn(file, "references (no image ids)");
+  return refs;
 }
 
 const resultsSchema = z.array(z.object({ image_id: imageIdSchema, caption: z.string() }).passthrough());
@@ -105,9 +141,16 @@ export interface CaptionResult {
   caption: string;
 }
 
-/** Caption results `[{"image_id", "caption"}]` from JSON text. */
+/** Caption results `[{"image_id", "caption"}]` from JSON text; an empty list is an error. */
 export function parseResults(text: string, file: string): CaptionResult[] {
-  return validate(resultsSchema, parseJson(text, file), file, 'caption results [{"image_id", "caption"}]');
+  const list = validate(
+    resultsSchema,
+    parseJson(text, file),
+    file,
+    'caption results [{"image_id", "caption"}]',
+  );
+  if (list.length === 0) throw nothingIn(file, "caption results (an empty list)");
+  return list;
 }
 
 const vqaOfficialSchema = z.object({
@@ -129,9 +172,18 @@ const vqaSimpleSchema = z.array(
   }).passthrough(),
 );
 
-/** VQA annotations: the official `{"annotations": [...]}` file or the simplified list (answers as strings). */
+/**
+ * VQA annotations: the official `{"annotations": [...]}` file or the simplified list (answers as
+ * strings); no questions at all is an error.
+ */
 export function parseVqaAnnotations(text: string, file: string): VqaQuestion[] {
   const data = parseJson(text, file);
+  const questions = vqaQuestions(data, file);
+  if (questions.length === 0) throw nothingIn(file, "VQA questions (no annotations)");
+  return questions;
+}
+
+function vqaQuestions(data: unknown, file: string): VqaQuestion[] {
   if (Array.isArray(data)) {
     return validate(vqaSimpleSchema, data, file, "VQA annotations (list)").map((q) => ({
       question_id: q.question_id,
@@ -152,7 +204,7 @@ const vqaResultsSchema = z.array(
   z.object({ question_id: z.number().int(), answer: z.string() }).passthrough(),
 );
 
-/** VQA results `[{"question_id", "answer"}]`; a repeated question id is an error. */
+/** VQA results `[{"question_id", "answer"}]`; a repeated question id or an empty list is an error. */
 export function parseVqaResults(text: string, file: string): Map<number, string> {
   const list = validate(
     vqaResultsSchema,
@@ -167,5 +219,6 @@ export function parseVqaResults(text: string, file: string): Map<number, string>
     }
     out.set(r.question_id, r.answer);
   }
+  if (out.size === 0) throw nothingIn(file, "VQA answers (an empty list)");
   return out;
 }

@@ -37,7 +37,14 @@ export { lcsLength, rouge, rougeL } from "./metrics/rouge.ts";
 export { CiderD, ciderD, type CiderDf, ciderDf, type CiderOptions } from "./metrics/cider.ts";
 export { npMean, pyRound } from "./metrics/py_compat.ts";
 export { cookCorpus, type CookedCorpus } from "./metrics/ngram_ids.ts";
-export { Meteor, type MeteorResult, meteorScore, type MeteorStats } from "./meteor/meteor.ts";
+export {
+  Meteor,
+  METEOR_MAX_CANDIDATES,
+  type MeteorResult,
+  meteorScore,
+  type MeteorStats,
+} from "./meteor/meteor.ts";
+export { MeteorWorkLimitError } from "./meteor/stage.ts";
 export {
   loadMeteorResources,
   type MeteorResources,

@@ -55,7 +55,7 @@ Deno.test("eval-captions CLI: clear errors for malformed JSON, bad shapes and mi
     assert.match(r.stderr, /bad\.json": malformed JSON/);
     r = await run("eval_captions.ts", ["--refs", `${dir}/refs.json`, "--results", `${dir}/shape.json`]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /shape\.json" as caption results.*0\.caption/);
+    assert.match(r.stderr, /shape\.json" as caption results.*entry 0 .*key "caption"/);
     r = await run("eval_captions.ts", ["--refs", `${dir}/refs.json`, "--results", `${dir}/res.json`]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /no caption for 1 of 2 reference images \(2\)/);

@@ -74,6 +74,7 @@ async function main(flags: Flags): Promise<void> {
     meteorMissingReason,
     allowMissing: flags.subset,
     log: (m) => console.error(m),
+    files: { refs: refsPath, results: resultsPath },
   });
   console.error(`${r.perImage.size} images scored in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
   console.error(table(r.metrics, r.unavailable));

@@ -32,7 +32,7 @@ async function main(flags: Flags): Promise<void> {
   const annPath = userPath(flags.annotations), resPath = userPath(flags.results);
   const questions = parseVqaAnnotations(await readText(annPath, "annotations"), annPath);
   const results = parseVqaResults(await readText(resPath, "results"), resPath);
-  const r = vqaAccuracy(questions, results);
+  const r = vqaAccuracy(questions, results, { annotations: annPath, results: resPath });
   const lines = [`questions: ${questions.length}`, `overall: ${r.overall.toFixed(2)}`, "per answer type:"];
   for (const [k, v] of Object.entries(r.perAnswerType)) lines.push(`  ${k.padEnd(24)} ${v.toFixed(2)}`);
   lines.push("per question type:");

@@ -1,337 +1,140 @@
 /**
- * Meteor 1.5's word aligner, step for step: the matching modules (exact, stem, synonym, paraphrase)
- * collect candidate matches for each reference position, one-to-one matches without competition are
- * fixed, and a beam search (40 paths, left to right over the reference) picks the alignment with the
- * most weighted matched words, then the fewest chunks, then the smallest distance.
+ * Meteor 1.5's word aligner (`Aligner.align`): the matching modules (exact, stem, synonym, paraphrase)
+ * collect candidate matches for each reference position (`stage.ts`), one-to-one matches without
+ * competition are fixed, and a beam search (40 paths, left to right over the reference; `beam.ts`) picks
+ * the alignment with the most weighted matched words, then the fewest chunks, then the smallest distance.
  *
- * Faithful to the original in its details: words are compared by Java hash code; the search weights
- * are 1.0 for exact and 0.5 for the other modules and are added to INTEGER counters (so a lone 0.5
- * adds nothing); when a search path branches, the distance of each branch is added to the path that
- * skips the position instead of to the branch; ties keep the order of a stable sort.
+ * Faithful to the original in its details: words are compared by Java hash code; the search weights are
+ * 1.0 for exact and 0.5 for the other modules and are added to INTEGER counters (so a lone 0.5 adds
+ * nothing); when a search path branches, the distance of each branch is added to the path that skips the
+ * position instead of to the branch; ties keep the order of a stable sort. `aligner_reference.ts` is the
+ * plain step-for-step twin; the tests check that both give the same alignments.
+ *
+ * Cost: time linear in the sentence lengths plus the number of candidate matches (times the beam width),
+ * memory linear in the sentence lengths. Candidate matches are at most (test words) x (reference words)
+ * per module, so a long caption against ordinary references stays linear in its length. `collect` and
+ * `search` are the two halves of `align`: the candidates of every reference of a caption can be collected
+ * (and their number checked against a `limit`) before any search, so that a pathological pair (thousands
+ * of repeated words on both sides) is a {@linkcode MeteorWorkLimitError} instead of minutes of search.
  *
  * @module
  */
+import {
+  type AlignmentStats,
+  alignmentStats,
+  checkModules,
+  type Match,
+  type MeteorModule,
+  SEARCH_WEIGHT,
+} from "./alignment.ts";
+import { beamSearch } from "./beam.ts";
 import { javaHash } from "./java_compat.ts";
 import type { MeteorResources } from "./resources.ts";
 import { snowballEnglish } from "./snowball_english.ts";
+import { collectStage, fixedMatches, type Stage, TestSentence, type WordLookups } from "./stage.ts";
 
-/** Matching modules, in Meteor's numbering. */
-export type MeteorModule = "exact" | "stem" | "synonym" | "paraphrase";
-
-/** One match: `length` reference words from `start` against `matchLength` test words from `matchStart`. */
-interface Match {
-  start: number;
-  length: number;
-  matchStart: number;
-  matchLength: number;
-  /** Index of the module in the module list. */
-  module: number;
-}
-
-/** Per-module counts of an alignment, as `Alignment` holds them. */
-export interface AlignmentStats {
-  testLength: number;
-  referenceLength: number;
-  testFunctionWords: number;
-  referenceFunctionWords: number;
-  /** Per module: matched content / function words of the test and of the reference. */
-  testContent: number[];
-  referenceContent: number[];
-  testFunction: number[];
-  referenceFunction: number[];
-  chunks: number;
-}
-
-/** A search path (Meteor's `PartialAlignment`). */
-class Path {
+/** An alignment: Meteor's statistics and the chosen match starting at each reference word (or null). */
+export interface Alignment {
+  stats: AlignmentStats;
   matches: (Match | null)[];
-  used1: Uint8Array;
-  used2: Uint8Array;
-  matches1 = 0;
-  matches2 = 0;
-  chunks = 0;
-  idx = 0;
-  lastMatchEnd = -1;
-  distance = 0;
+}
 
-  constructor(matches: (Match | null)[], used1: Uint8Array, used2: Uint8Array) {
-    this.matches = matches;
-    this.used1 = used1;
-    this.used2 = used2;
-  }
+/** A test sentence and a reference with their candidate matches, ready for the search. */
+export interface CollectedPair {
+  test: TestSentence;
+  words2: readonly string[];
+  stage: Stage;
+}
 
-  copy(): Path {
-    const p = new Path(this.matches.slice(), this.used1.slice(), this.used2.slice());
-    p.matches1 = this.matches1;
-    p.matches2 = this.matches2;
-    p.chunks = this.chunks;
-    p.idx = this.idx;
-    p.lastMatchEnd = this.lastMatchEnd;
-    p.distance = this.distance;
-    return p;
-  }
+/** Work done by an {@linkcode Aligner} (cumulative). */
+export interface AlignerCounters {
+  /** Candidate matches collected (plus positions probed for multi-word paraphrases). */
+  work: number;
+  /** Candidate paths scored by the beam search. */
+  scored: number;
+  /** Search paths built. */
+  built: number;
+}
 
-  isUsed(m: Match): boolean {
-    for (let i = 0; i < m.length; i++) if (this.used2[m.start + i]) return true;
-    for (let i = 0; i < m.matchLength; i++) if (this.used1[m.matchStart + i]) return true;
-    return false;
-  }
+/** A string-keyed cache that forgets everything once its keys exceed `maxChars` characters in all. */
+export class BoundedCache<V> {
+  private map = new Map<string, V>();
+  private chars = 0;
+  constructor(private readonly maxChars: number) {}
 
-  setUsed(m: Match): void {
-    for (let i = 0; i < m.length; i++) this.used2[m.start + i] = 1;
-    for (let i = 0; i < m.matchLength; i++) this.used1[m.matchStart + i] = 1;
-  }
-
-  /** Takes match `m` (Java: `int += double`, truncated). */
-  add(m: Match, weight: number): void {
-    this.matches1 = Math.trunc(this.matches1 + m.matchLength * weight);
-    this.matches2 = Math.trunc(this.matches2 + m.length * weight);
-    if (this.lastMatchEnd !== -1 && m.matchStart !== this.lastMatchEnd) this.chunks++;
-    this.idx = m.start + m.length;
-    this.lastMatchEnd = m.matchStart + m.matchLength;
+  get(key: string, make: (key: string) => V): V {
+    let v = this.map.get(key);
+    if (v === undefined) {
+      v = make(key);
+      if (this.chars + key.length > this.maxChars) {
+        this.map.clear();
+        this.chars = 0;
+      }
+      this.map.set(key, v);
+      this.chars += key.length;
+    }
+    return v;
   }
 }
 
-/** Meteor's `PARTIAL_COMPARE_TOTAL`: more weighted matches, then fewer chunks, then less distance. */
-function comparePaths(x: Path, y: Path): number {
-  const matchDiff = y.matches1 + y.matches2 - (x.matches1 + x.matches2);
-  if (matchDiff !== 0) return matchDiff > 0 ? 1 : -1;
-  if (x.chunks !== y.chunks) return x.chunks - y.chunks;
-  return x.distance - y.distance;
-}
-
-/** Search weight of each module (Meteor sets 1.0 for exact, 0.5 for the others, whatever the scoring weights). */
-const SEARCH_WEIGHT: Record<MeteorModule, number> = { exact: 1, stem: 0.5, synonym: 0.5, paraphrase: 0.5 };
-
-/** Beam width of the search. */
-export const METEOR_BEAM = 40;
-
-/** Aligns a test sentence with a reference (both already normalised and split into words). */
+/** Aligns test sentences with references (both already normalised and split into words). */
 export class Aligner {
+  readonly counters: AlignerCounters = { work: 0, scored: 0, built: 0 };
   private readonly modules: readonly MeteorModule[];
-  private readonly res: MeteorResources;
-  private stemCache = new Map<string, number>();
+  private readonly weights: readonly number[];
+  private readonly lookups: WordLookups;
 
   constructor(modules: readonly MeteorModule[], res: MeteorResources) {
-    if (modules.includes("paraphrase") && res.paraphrase === undefined) {
-      throw new TypeError("Meteor: the paraphrase module needs a paraphrase table");
-    }
+    checkModules(modules, res);
     this.modules = modules;
-    this.res = res;
-  }
-
-  private stemKey(w: string): number {
-    let k = this.stemCache.get(w);
-    if (k === undefined) this.stemCache.set(w, k = javaHash(snowballEnglish(w)));
-    return k;
-  }
-
-  /** Candidate matches per reference position and coverage counts (Meteor's `Stage`). */
-  private collect(words1: readonly string[], words2: readonly string[], modsUsed: number) {
-    const n1 = words1.length, n2 = words2.length;
-    const keys1 = words1.map(javaHash), keys2 = words2.map(javaHash);
-    const matches: Match[][] = Array.from({ length: n2 }, () => []);
-    const cov1 = new Int32Array(n1), cov2 = new Int32Array(n2);
-    const add = (m: Match) => {
-      matches[m.start].push(m);
-      for (let k = 0; k < m.matchLength; k++) cov1[m.matchStart + k]++;
-      for (let k = 0; k < m.length; k++) cov2[m.start + k]++;
+    this.weights = modules.map((m) => SEARCH_WEIGHT[m]);
+    const stems = new BoundedCache<number>(1 << 22), syns = new BoundedCache<ReadonlySet<number>>(1 << 22);
+    const syn = res.synonyms;
+    this.lookups = {
+      stemKey: (w) => stems.get(w, (x) => javaHash(snowballEnglish(x))),
+      synSets: (w) => syns.get(w, (x) => new Set([...syn.synSets(x), ...syn.stemSynSets(x)])),
+      paraphrase: res.paraphrase,
     };
-    const one = (j: number, i: number, module: number) =>
-      add({ start: j, length: 1, matchStart: i, matchLength: 1, module });
-    for (let mod = 0; mod < modsUsed; mod++) {
-      const kind = this.modules[mod];
-      if (kind === "exact") {
-        for (let j = 0; j < n2; j++) for (let i = 0; i < n1; i++) if (keys1[i] === keys2[j]) one(j, i, mod);
-      } else if (kind === "stem") {
-        const s1 = words1.map((w) => this.stemKey(w)), s2 = words2.map((w) => this.stemKey(w));
-        for (let j = 0; j < n2; j++) {
-          for (let i = 0; i < n1; i++) if (s1[i] === s2[j] && keys1[i] !== keys2[j]) one(j, i, mod);
-        }
-      } else if (kind === "synonym") {
-        const syn = this.res.synonyms;
-        const sets1 = words1.map((w) => new Set([...syn.synSets(w), ...syn.stemSynSets(w)]));
-        const sets2 = words2.map((w) => new Set([...syn.synSets(w), ...syn.stemSynSets(w)]));
-        for (let j = 0; j < n2; j++) {
-          for (let i = 0; i < n1; i++) {
-            let shared = false;
-            for (const s of sets1[i]) {
-              if (sets2[j].has(s)) {
-                shared = true;
-                break;
-              }
-            }
-            if (shared && keys1[i] !== keys2[j]) one(j, i, mod);
-          }
-        }
-      } else {
-        this.paraphraseMatches(words1, words2, mod, add);
-      }
-    }
-    return { keys1, keys2, matches, cov1, cov2 };
+    this.functionWords = res.functionWords;
   }
 
-  private paraphraseMatches(
-    words1: readonly string[],
+  private readonly functionWords: ReadonlySet<string>;
+
+  /** Indexes a test sentence once, for aligning it with several references. */
+  prepare(words1: readonly string[]): TestSentence {
+    return new TestSentence(words1, this.lookups);
+  }
+
+  /**
+   * Collects the candidate matches of a test sentence (words, or {@linkcode prepare}d) and a reference,
+   * without searching yet (so that a caller can check the work of all references first). Throws a
+   * {@linkcode MeteorWorkLimitError} when that would take more than `limit` work.
+   */
+  collect(
+    test: readonly string[] | TestSentence,
     words2: readonly string[],
-    mod: number,
-    add: (m: Match) => void,
-  ) {
-    const pt = this.res.paraphrase!;
-    const line1 = Int32Array.from(words1, (w) => pt.translate(w));
-    const line2 = Int32Array.from(words2, (w) => pt.translate(w));
-    const occursAt = (line: Int32Array, at: number, words: Int32Array) => {
-      for (let k = 0; k < words.length; k++) {
-        if (at + k === line.length || line[at + k] !== words[k]) return false;
-      }
-      return true;
-    };
-    // Paraphrases in the test of reference phrases, then paraphrases in the reference of test phrases.
-    for (let j = 0; j < line2.length; j++) {
-      const pars = pt.paths(line2, j);
-      for (let p = 0; p < pars.length; p += 2) {
-        const words = pt.paraphrase(pars[p + 1]);
-        for (let i = 0; i < line1.length; i++) {
-          if (occursAt(line1, i, words)) {
-            add({ start: j, length: pars[p], matchStart: i, matchLength: words.length, module: mod });
-          }
-        }
-      }
-    }
-    for (let i = 0; i < line1.length; i++) {
-      const pars = pt.paths(line1, i);
-      for (let p = 0; p < pars.length; p += 2) {
-        const words = pt.paraphrase(pars[p + 1]);
-        for (let j = 0; j < line2.length; j++) {
-          if (occursAt(line2, j, words)) {
-            add({ start: j, length: words.length, matchStart: i, matchLength: pars[p], module: mod });
-          }
-        }
-      }
-    }
-  }
-
-  /** Aligns `words1` (test) with `words2` (reference) and returns Meteor's alignment statistics. */
-  align(words1: readonly string[], words2: readonly string[]): AlignmentStats {
-    const n1 = words1.length, n2 = words2.length;
-    const identical = n1 === n2 && words1.every((w, i) => javaHash(w) === javaHash(words2[i]));
+    limit = Infinity,
+  ): CollectedPair {
+    const t = test instanceof TestSentence ? test : this.prepare(test);
     // Identical sentences only need exact matches (this avoids beam search errors).
+    const identical = t.words.length === words2.length && words2.every((w, j) => javaHash(w) === t.keys[j]);
     const modsUsed = identical ? 1 : this.modules.length;
-    const { matches, cov1, cov2 } = this.collect(words1, words2, modsUsed);
+    const stage = collectStage(t, words2, this.modules, modsUsed, this.lookups, limit);
+    this.counters.work += stage.work;
+    return { test: t, words2, stage };
+  }
 
-    // One-to-one matches without competition are fixed before the search.
-    const start = new Path(new Array<Match | null>(n2).fill(null), new Uint8Array(n1), new Uint8Array(n2));
-    for (let i = 0; i < n2; i++) {
-      if (matches[i].length !== 1) continue;
-      const m = matches[i][0];
-      let overlap = false;
-      for (let k = 0; k < m.length; k++) if (cov2[i + k] !== 1) overlap = true;
-      for (let k = 0; k < m.matchLength; k++) if (cov1[m.matchStart + k] !== 1) overlap = true;
-      if (!overlap) {
-        start.matches[i] = m;
-        start.setUsed(m);
-      }
-    }
-    const best = this.resolve(matches, start, n2);
-
-    const fw = this.res.functionWords;
-    const isFn1 = words1.map((w) => fw.has(w.toLowerCase()));
-    const isFn2 = words2.map((w) => fw.has(w.toLowerCase()));
-    const nm = this.modules.length;
-    const stats: AlignmentStats = {
-      testLength: n1,
-      referenceLength: n2,
-      testFunctionWords: isFn1.filter((x) => x).length,
-      referenceFunctionWords: isFn2.filter((x) => x).length,
-      testContent: new Array(nm).fill(0),
-      referenceContent: new Array(nm).fill(0),
-      testFunction: new Array(nm).fill(0),
-      referenceFunction: new Array(nm).fill(0),
-      chunks: 0,
+  /** Searches the best alignment of a collected pair. */
+  search({ test, words2, stage }: CollectedPair): Alignment {
+    const matches = beamSearch(stage, test.words.length, fixedMatches(stage), this.weights, this.counters);
+    return {
+      stats: alignmentStats(test.words, words2, matches, this.modules.length, this.functionWords),
+      matches,
     };
-    for (const m of best.matches) {
-      if (m === null) continue;
-      for (let k = 0; k < m.matchLength; k++) {
-        if (isFn1[m.matchStart + k]) stats.testFunction[m.module]++;
-        else stats.testContent[m.module]++;
-      }
-      for (let k = 0; k < m.length; k++) {
-        if (isFn2[m.start + k]) stats.referenceFunction[m.module]++;
-        else stats.referenceContent[m.module]++;
-      }
-    }
-    stats.chunks = countChunks(best.matches);
-    return stats;
   }
 
-  /** The beam search over reference positions 0..n2. */
-  private resolve(matches: Match[][], start: Path, n2: number): Path {
-    const weight = this.modules.map((m) => SEARCH_WEIGHT[m]);
-    let next: Path[] = [start];
-    for (let current = 0; current <= n2; current++) {
-      const paths = next;
-      next = [];
-      paths.sort(comparePaths);
-      for (let rank = 0; rank < METEOR_BEAM && rank < paths.length; rank++) {
-        const path = paths[rank];
-        if (current === n2) {
-          if (path.lastMatchEnd !== -1) path.chunks++;
-          next.push(path);
-          continue;
-        }
-        if (path.used2[current]) {
-          if (current < path.idx) {
-            next.push(path);
-          } else if (path.matches[path.idx] !== null) {
-            // A match fixed before the search.
-            const m = path.matches[path.idx]!;
-            path.add(m, weight[m.module]);
-            path.distance += Math.abs(m.start - m.matchStart);
-            next.push(path);
-          }
-          continue;
-        }
-        for (const m of matches[current]) {
-          if (path.isUsed(m)) continue;
-          const branch = path.copy();
-          branch.setUsed(m);
-          branch.matches[current] = m;
-          branch.add(m, weight[m.module]);
-          path.distance += Math.abs(m.start - m.matchStart); // sic: the original adds it to `path`
-          next.push(branch);
-        }
-        // Or skip this position.
-        if (path.lastMatchEnd !== -1) {
-          path.chunks++;
-          path.lastMatchEnd = -1;
-        }
-        path.idx++;
-        next.push(path);
-      }
-      if (next.length === 0) next.push(paths[0]);
-    }
-    next.sort(comparePaths);
-    return next[0];
+  /** {@linkcode collect} then {@linkcode search}. */
+  align(test: readonly string[] | TestSentence, words2: readonly string[], limit = Infinity): Alignment {
+    return this.search(this.collect(test, words2, limit));
   }
-}
-
-/** Number of chunks (runs of matches contiguous in both sentences) of a final alignment. */
-function countChunks(matches: readonly (Match | null)[]): number {
-  let chunks = 0, idx = 0, lastMatchEnd = -1;
-  while (idx < matches.length) {
-    const m = matches[idx];
-    if (m === null) {
-      if (lastMatchEnd !== -1) {
-        chunks++;
-        lastMatchEnd = -1;
-      }
-      idx++;
-    } else {
-      if (lastMatchEnd !== -1 && m.matchStart !== lastMatchEnd) chunks++;
-      idx = m.start + m.length;
-      lastMatchEnd = m.matchStart + m.matchLength;
-    }
-  }
-  if (lastMatchEnd !== -1) chunks++;
-  return chunks;
 }

@@ -9,10 +9,21 @@
  *
  * @module
  */
-import { Aligner, type AlignmentStats, type MeteorModule } from "./aligner.ts";
+import { Aligner, BoundedCache } from "./aligner.ts";
+import type { AlignmentStats, MeteorModule } from "./alignment.ts";
 import { javaTokens } from "./java_compat.ts";
 import { normalizeEnglish } from "./normalizer.ts";
 import type { MeteorResources } from "./resources.ts";
+import { MeteorWorkLimitError } from "./stage.ts";
+
+/**
+ * Most candidate word matches (over all its references) that one hypothesis may have. Meteor's search
+ * grows with the product of the sentence lengths; ordinary captions have tens, a 100,000-word caption
+ * against five references about 400,000; past this limit (thousands of repeated words on both sides, or
+ * a caption of hundreds of thousands of words) scoring is refused with an error, before any search,
+ * rather than left to run for minutes.
+ */
+export const METEOR_MAX_CANDIDATES = 1 << 22;
 
 /** Meteor's English parameters (task "rank"). */
 export const METEOR_EN = { alpha: 0.85, beta: 0.2, gamma: 0.6, delta: 0.75 } as const;
@@ -127,32 +138,53 @@ export interface MeteorResult {
 export class Meteor {
   readonly modules: readonly MeteorModule[];
   readonly weights: readonly number[];
-  private aligner: Aligner;
-  private normCache = new Map<string, string[]>();
+  /** The word aligner; its `counters` say how much work the scoring took. */
+  readonly aligner: Aligner;
+  private readonly maxCandidates: number;
+  /** Normalised words by text (references repeat across calls); forgets all past 16 M characters. */
+  private normCache = new BoundedCache<string[]>(1 << 24);
 
-  constructor(res: MeteorResources) {
+  /** `maxCandidates`: the limit per hypothesis (default {@linkcode METEOR_MAX_CANDIDATES}). */
+  constructor(res: MeteorResources, opts: { maxCandidates?: number } = {}) {
     this.modules = res.paraphrase ? ["exact", "stem", "synonym", "paraphrase"] : ["exact", "stem", "synonym"];
     this.weights = this.modules.map((m) => METEOR_EN_WEIGHTS[m]);
     this.aligner = new Aligner(this.modules, res);
+    this.maxCandidates = opts.maxCandidates ?? METEOR_MAX_CANDIDATES;
   }
 
   /** `-norm` then lowercase, split into words (as Meteor's `Alignment` does). */
   words(text: string): string[] {
-    let w = this.normCache.get(text);
-    if (w === undefined) {
-      w = javaTokens(normalizeEnglish(text).toLowerCase());
-      if (this.normCache.size > 100_000) this.normCache.clear();
-      this.normCache.set(text, w);
-    }
-    return w;
+    return this.normCache.get(text, (t) => javaTokens(normalizeEnglish(t).toLowerCase()));
   }
 
-  /** Statistics of one hypothesis against its references: those of the best-scoring reference. */
+  /**
+   * Statistics of one hypothesis against its references: those of the best-scoring reference. Throws a
+   * {@linkcode MeteorWorkLimitError} past the candidate limit.
+   */
   segmentStats(hypothesis: string, references: readonly string[]): MeteorStats {
-    const test = this.words(hypothesis);
+    const test = this.aligner.prepare(this.words(hypothesis));
     let best: MeteorStats | null = null, bestScore = -1;
-    for (const r of references) {
-      const stats = fromAlignment(this.aligner.align(test, this.words(r)));
+    // All candidates first, so that a hypothesis over the limit is refused before any search.
+    const start = this.aligner.counters.work;
+    let pairs;
+    try {
+      pairs = references.map((r) =>
+        this.aligner.collect(test, this.words(r), this.maxCandidates - (this.aligner.counters.work - start))
+      );
+    } catch (e) {
+      if (!(e instanceof MeteorWorkLimitError)) throw e;
+      const refWords = references.reduce((n, x) => n + this.words(x).length, 0);
+      throw new MeteorWorkLimitError(
+        `a caption of ${test.words.length} words against ${references.length} references of ${refWords} words ` +
+          `in all gives more than ${this.maxCandidates} candidate word matches, the most METEOR searches ` +
+          "(its cost grows with the product of the lengths); shorten the caption",
+        e.work,
+        this.maxCandidates,
+      );
+    }
+    for (const pair of pairs) {
+      const alignment = this.aligner.search(pair);
+      const stats = fromAlignment(alignment.stats);
       const score = meteorScore(stats, this.weights);
       if (score > bestScore) {
         best = stats;
@@ -163,8 +195,15 @@ export class Meteor {
     return best;
   }
 
-  /** Corpus and per-hypothesis METEOR (`hypotheses[i]` against `references[i]`). */
-  score(hypotheses: readonly string[], references: readonly (readonly string[])[]): MeteorResult {
+  /**
+   * Corpus and per-hypothesis METEOR (`hypotheses[i]` against `references[i]`). A hypothesis over the
+   * candidate limit is a {@linkcode MeteorWorkLimitError} naming it by `labels[i]` (default "hypothesis i").
+   */
+  score(
+    hypotheses: readonly string[],
+    references: readonly (readonly string[])[],
+    labels?: readonly string[],
+  ): MeteorResult {
     if (hypotheses.length !== references.length) {
       throw new RangeError(`Meteor: ${hypotheses.length} hypotheses but ${references.length} reference sets`);
     }
@@ -173,7 +212,17 @@ export class Meteor {
     for (let i = 0; i < hypotheses.length; i++) {
       // coco-caption's wrapper removes "|||" and one level of double spaces from the hypothesis.
       const hyp = hypotheses[i].replaceAll("|||", "").replaceAll("  ", " ");
-      const s = this.segmentStats(hyp, references[i]);
+      let s: MeteorStats;
+      try {
+        s = this.segmentStats(hyp, references[i]);
+      } catch (e) {
+        if (!(e instanceof MeteorWorkLimitError)) throw e;
+        throw new MeteorWorkLimitError(
+          `METEOR: ${labels?.[i] ?? `hypothesis ${i}`}: ${e.message}`,
+          e.work,
+          e.limit,
+        );
+      }
       stats.push(s);
       perImage.push(meteorScore(s, this.weights));
       addStats(total, s);

@@ -118,3 +118,15 @@ Deno.test("Snowball English stemmer on a sample of words (checked against Meteor
   );
   assert.deepEqual(wrong, []);
 });
+
+Deno.test("Snowball English stemmer: y after vowels, and a 1-MB word of them in linear time", () => {
+  assert.equal(snowballEnglish("yayy"), "yayi");
+  assert.equal(snowballEnglish("sayyid"), "sayyid");
+  assert.equal(snowballEnglish("employed"), "employ");
+  const t0 = performance.now();
+  const long = snowballEnglish("ay".repeat(500_000));
+  assert.equal(long.length, 1_000_000);
+  assert.ok(!long.includes("Y"));
+  // Safety net only (rebuilding the word per y took minutes).
+  assert.ok(performance.now() - t0 < 20_000);
+});

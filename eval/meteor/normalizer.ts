@@ -17,7 +17,7 @@ const ALNUM = "0-9" + ALPHA;
 // Code-point aware ("u"), like Java's regex: a surrogate pair is one character.
 const SEP_OTHER = new RegExp(`([^${ALNUM} \\t\\n\\x0B\\f\\r.'\`,\\-\u2018\u2019])`, "gu");
 const MULTI_DOT = /\.([.]+)/g;
-const MULTI_DOT2 = /DOTMULTI\.([^.])/g;
+const MULTI_DOT_RUN = /DOTMULTI(\.+)/g;
 const COMMA1 = /([^0-9])[,]([^0-9])/g;
 const COMMA2 = /([0-9])[,]([^0-9])/g;
 const COMMA3 = /([^0-9])[,]([0-9])/g;
@@ -43,11 +43,7 @@ const NBP = new Map<string, "any" | "num">([
 export function normalizeEnglish(line: string): string {
   let w = " " + line + " ";
   w = w.replace(SEP_OTHER, " $1 ");
-  w = w.replace(MULTI_DOT, " DOTMULTI$1");
-  while (w.includes("DOTMULTI.")) {
-    w = w.replace(MULTI_DOT2, "DOTDOTMULTI $1");
-    w = w.replaceAll("DOTMULTI.", "DOTDOTMULTI");
-  }
+  w = expandMultiDots(w.replace(MULTI_DOT, " DOTMULTI$1"));
   w = w.replace(COMMA1, "$1 , $2").replace(COMMA2, "$1 , $2").replace(COMMA3, "$1 , $2");
   w = w.replace(QUOTE1, "'").replace(QUOTE2, ' " ');
   w = w.replaceAll("\u2013", "-").replaceAll("--", "-");
@@ -72,8 +68,43 @@ export function normalizeEnglish(line: string): string {
     }
     out += " ";
   }
-  w = out;
-  while (w.includes("DOTDOTMULTI")) w = w.replaceAll("DOTDOTMULTI", "DOTMULTI.");
-  w = w.replaceAll("DOTMULTI", ".");
-  return javaTrim(w.replace(WHITE, " "));
+  return javaTrim(restoreMultiDots(out).replace(WHITE, " "));
+}
+
+/**
+ * The original's loop, in one pass:
+ * `while (w.contains("DOTMULTI.")) { w = w.replaceAll("DOTMULTI\\.([^.])", "DOTDOTMULTI $1");
+ * w = w.replaceAll("DOTMULTI.", "DOTDOTMULTI"); }`. Each round takes one dot off every "DOTMULTI" followed
+ * by dots (the last one with a space before the next character), so "DOTMULTI" + r dots ends as
+ * "DOT" x r + "DOTMULTI " after r rounds: quadratic as a loop over a long run of dots, linear here. The one
+ * interaction between runs is in the first round: when a "DOTMULTI." whose next character is the "D" of
+ * an adjacent "DOTMULTI." is rewritten with its space, that "D" is consumed, so the adjacent one (if it
+ * has one dot) gets no space.
+ */
+export function expandMultiDots(w: string): string {
+  let prevEnd = -1, prevTookNext = false;
+  return w.replace(MULTI_DOT_RUN, (match: string, dots: string, offset: number) => {
+    const r = dots.length, end = offset + match.length;
+    const consumed = r === 1 && prevTookNext && prevEnd === offset;
+    const space = end < w.length && !consumed;
+    prevTookNext = r === 1 && space;
+    prevEnd = end;
+    return "DOT".repeat(r) + "DOTMULTI" + (space ? " " : "");
+  });
+}
+
+/**
+ * The original's `while (w.contains("DOTDOTMULTI")) w = w.replaceAll("DOTDOTMULTI", "DOTMULTI.");
+ * w = w.replaceAll("DOTMULTI", ".");` in one pass: "DOT" x a + "DOTMULTI" becomes a + 1 dots.
+ */
+export function restoreMultiDots(w: string): string {
+  let out = "", last = 0;
+  for (let k = w.indexOf("DOTMULTI"); k !== -1; k = w.indexOf("DOTMULTI", k + 8)) {
+    // The "DOT"s right before it (never reaching back into the previous "DOTMULTI").
+    let s = k;
+    while (s - 3 >= last && w.startsWith("DOT", s - 3)) s -= 3;
+    out += w.slice(last, s) + ".".repeat((k - s) / 3 + 1);
+    last = k + 8;
+  }
+  return out + w.slice(last);
 }

@@ -82,15 +82,16 @@ export function snowballEnglish(word: string): string {
   // Prelude: drop an initial apostrophe, mark consonant y as Y.
   let w = word.startsWith("'") ? word.slice(1) : word;
   let yFound = false;
-  if (w.startsWith("y")) {
-    w = "Y" + w.slice(1);
-    yFound = true;
-  }
-  for (let i = 1; i < w.length; i++) {
-    if (w[i] === "y" && isVowel(w[i - 1])) {
-      w = w.slice(0, i) + "Y" + w.slice(i + 1);
-      yFound = true;
+  if (w.includes("y")) {
+    // In one pass over the letters (rebuilding the string per y would be quadratic in a long word).
+    const cs = w.split("");
+    for (let i = 0; i < cs.length; i++) {
+      if (cs[i] === "y" && (i === 0 || isVowel(cs[i - 1]))) {
+        cs[i] = "Y";
+        yFound = true;
+      }
     }
+    if (yFound) w = cs.join("");
   }
 
   // Regions R1 and R2.

@@ -3,7 +3,7 @@ import { fixturePath } from "@vlp/testing";
 import { Rng } from "@vlp/testing";
 import { bleu, bleuReference } from "./bleu.ts";
 import { CiderD, ciderD } from "./cider.ts";
-import { rouge } from "./rouge.ts";
+import { lcsLength, rouge } from "./rouge.ts";
 
 interface Expected {
   metrics: Record<string, number>;
@@ -77,4 +77,36 @@ Deno.test("fast BLEU / CIDEr-D (integer n-gram ids) equal their string-keyed twi
     const cr = hyps.map((h, i) => twin.score(h, refs[i]));
     cf.perImage.forEach((v, i) => near(v, cr[i], `trial ${trial} image ${i}`));
   }
+});
+
+/** coco-caption's `my_lcs`: the full (len(a)+1) x (len(b)+1) table, the plain twin of `lcsLength`. */
+function lcsTable(a: readonly string[], b: readonly string[]): number {
+  const t = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      t[i][j] = a[i - 1] === b[j - 1] ? t[i - 1][j - 1] + 1 : Math.max(t[i - 1][j], t[i][j - 1]);
+    }
+  }
+  return t[a.length][b.length];
+}
+
+Deno.test("ROUGE-L's LCS: equals the full table on random pairs, and keeps one row on a 2M-word caption", () => {
+  const rng = new Rng(11);
+  const words = ["a", "dog", "the", "on", "man"];
+  const list = (n: number) => Array.from({ length: n }, () => words[rng.int(words.length)]);
+  for (let trial = 0; trial < 300; trial++) {
+    const a = list(rng.int(40)), b = list(rng.int(40));
+    assert.equal(lcsLength(a, b), lcsTable(a, b), `${a.join(" ")} | ${b.join(" ")}`);
+  }
+  // A full table here would be 2M x 17 numbers (over 130 MB); one row of the shorter side is 68 bytes.
+  const long = list(2_000_000), ref = list(16);
+  const used = () => {
+    const m = Deno.memoryUsage();
+    return m.heapUsed + m.external;
+  };
+  const before = used();
+  const n = lcsLength(long, ref);
+  assert.ok(used() - before < 32 * 2 ** 20, `${(used() - before) / 2 ** 20} MB`);
+  assert.ok(n > 0 && n <= 16);
+  assert.equal(lcsLength(ref, long), n);
 });

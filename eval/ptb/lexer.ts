@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { FAIL_MEMO_MIN_RUN, type FailMemo } from "./fail_memo.ts";
 
 /** A set of code units: sorted, disjoint, inclusive ranges `[lo0, hi0, lo1, hi1, ...]`. */
 export type CharSet = readonly number[];
@@ -291,7 +292,12 @@ class FullMatcher {
   }
 
   matches(text: string, from: number, to: number): boolean {
-    return this.dfa.prefixAccepts(text, from, to)[to - from] === 1;
+    return this.dfa.matchesWhole(text, from, to);
+  }
+
+  /** Code units read so far. */
+  get scanned(): number {
+    return this.dfa.scanned;
   }
 }
 
@@ -332,6 +338,10 @@ export class Scanner<T> {
   private dfaAccept: number[] = [];
   private dfaIndex = new Map<string, number>();
   private trailing: ({ head: FullMatcher; tail: FullMatcher } | null)[];
+  /** Scratch of {@linkcode match}: the DFA state at each position of the current scan. */
+  private trail = new Int32Array(256);
+  /** Code units read by {@linkcode match} so far (a work counter). */
+  scanned = 0;
 
   constructor(rules: readonly Rule<T>[]) {
     this.rules = rules;
@@ -416,6 +426,7 @@ export class Scanner<T> {
     for (let i = from;; i++) {
       if (this.dfaAccept[state] >= 0) out[i - from] = 1;
       if (i === to) break;
+      this.scanned++;
       const cls = this.classOf[text.charCodeAt(i)];
       let next = this.dfaTrans[state][cls];
       if (next === UNKNOWN) next = this.step(state, cls);
@@ -425,32 +436,66 @@ export class Scanner<T> {
     return out;
   }
 
+  /** Whether some rule matches exactly `text[from, to)` (reads until the DFA dies or `to`). */
+  matchesWhole(text: string, from: number, to: number): boolean {
+    let state = 0;
+    for (let i = from; i < to; i++) {
+      this.scanned++;
+      const cls = this.classOf[text.charCodeAt(i)];
+      let next = this.dfaTrans[state][cls];
+      if (next === UNKNOWN) next = this.step(state, cls);
+      if (next === DEAD) return false;
+      state = next;
+    }
+    return this.dfaAccept[state] >= 0;
+  }
+
   /**
    * The longest match at `pos` (ties to the earliest rule); for a rule with trailing context, `length`
-   * is that of the token text without the context. Null when no rule matches.
+   * is that of the token text without the context. Null when no rule matches. With a `memo` for `text`,
+   * failing configurations are remembered and skipped ({@linkcode FailMemo}), which keeps a whole
+   * tokenization linear; `scanned` counts the code units the DFA read.
    */
-  match(text: string, pos: number): ScanMatch | null {
-    let state = 0, bestRule = -1, bestEnd = -1;
-    for (let i = pos;; i++) {
+  match(text: string, pos: number, memo?: FailMemo): ScanMatch | null {
+    let state = 0, bestRule = -1, bestEnd = -1, i = pos;
+    let trail = this.trail;
+    for (;; i++) {
+      if (memo !== undefined) {
+        if (memo.active && memo.has(state, i)) break;
+        if (i - pos >= trail.length) {
+          const bigger = new Int32Array(2 * trail.length);
+          bigger.set(trail);
+          this.trail = trail = bigger;
+        }
+        trail[i - pos] = state;
+      }
       const a = this.dfaAccept[state];
       if (a >= 0) {
         bestRule = a;
         bestEnd = i;
       }
       if (i === text.length) break;
+      this.scanned++;
       const cls = this.classOf[text.charCodeAt(i)];
       let next = this.dfaTrans[state][cls];
       if (next === UNKNOWN) next = this.step(state, cls);
       if (next === DEAD) break;
       state = next;
     }
+    if (memo !== undefined) {
+      // Every configuration after the last accept leads to no accept.
+      const from = Math.max(pos, bestEnd + 1);
+      if (i - from + 1 >= FAIL_MEMO_MIN_RUN) { for (let k = from; k <= i; k++) memo.add(trail[k - pos], k); }
+    }
     if (bestRule < 0) return null;
     const t = this.trailing[bestRule];
     if (t === null) return { rule: bestRule, length: bestEnd - pos };
     // Longest head whose remainder matches the trailing context.
+    const before = t.head.scanned + t.tail.scanned;
     const heads = t.head.acceptPositions(text, pos, bestEnd);
     for (let k = bestEnd; k >= pos; k--) {
       if (heads[k - pos] === 1 && t.tail.matches(text, k, bestEnd)) {
+        this.scanned += t.head.scanned + t.tail.scanned - before;
         return { rule: bestRule, length: k - pos };
       }
     }

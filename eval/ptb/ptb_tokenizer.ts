@@ -11,27 +11,31 @@
  *
  * @module
  */
+import { FailMemo } from "./fail_memo.ts";
 import { Scanner } from "./lexer.ts";
 import { type Action, NEWLINE_TOKEN, PTB_RULES } from "./ptb_rules.ts";
 
 let scanner: Scanner<Action> | null = null;
 
-/** The PTBLexer scanner (built on first use, about 10 ms). */
-function ptbScanner(): Scanner<Action> {
+/** The PTBLexer scanner (built on first use, about 10 ms); its `scanned` counts the work done. */
+export function ptbScanner(): Scanner<Action> {
   scanner ??= new Scanner(PTB_RULES);
   return scanner;
 }
 
 /**
  * Stanford PTBTokenizer with `-preserveLines -lowerCase` on one text: the tokens of each output line.
- * A line break in the input (or any other NEWLINE of PTBLexer) starts a new output line.
+ * A line break in the input (or any other NEWLINE of PTBLexer) starts a new output line. Linear in the
+ * length of the text (scans remember failing configurations, see `fail_memo.ts`); `memo: false` scans as
+ * JFlex does, quadratic on texts built for it (the plain twin the tests compare with).
  */
-export function ptbTokenizeText(text: string): string[][] {
+export function ptbTokenizeText(text: string, opts: { memo?: boolean } = {}): string[][] {
   const sc = ptbScanner();
   const lines: string[][] = [[]];
+  const memo = opts.memo === false ? undefined : new FailMemo(text.length);
   let pos = 0;
   while (pos < text.length) {
-    const m = sc.match(text, pos)!; // the last rules match any single code unit
+    const m = sc.match(text, pos, memo)!; // the last rules match any single code unit
     const action = sc.rules[m.rule].action;
     const token = action(text.slice(pos, pos + m.length));
     pos += m.length - (action.pushback ?? 0);

@@ -67,20 +67,30 @@ function percentMean(xs: readonly number[]): number {
 
 /**
  * Accuracy of `results` (question id -> predicted answer) over `questions`. Every question needs a
- * result and every result a question; otherwise a RangeError names the offending ids.
+ * result and every result a question; otherwise a RangeError names the offending ids. No questions at
+ * all is an error too (an accuracy of nothing is not a number). `files` (where the annotations and the
+ * results came from) are named in the messages.
  */
 export function vqaAccuracy(
   questions: readonly VqaQuestion[],
   results: ReadonlyMap<number, string>,
+  files?: { annotations?: string; results?: string },
 ): VqaResult {
+  const resName = files?.results !== undefined ? `"${files.results}"` : "the VQA results";
+  const annName = files?.annotations !== undefined ? `"${files.annotations}"` : "the annotations";
+  const fail = (why: string) => new RangeError(`Cannot score ${resName} against ${annName}: ${why}`);
+  if (questions.length === 0) throw fail("there are no questions, so nothing to score");
   const known = new Set(questions.map((q) => q.question_id));
   const missing = questions.filter((q) => !results.has(q.question_id)).map((q) => q.question_id);
   const extra = [...results.keys()].filter((id) => !known.has(id));
   if (missing.length > 0 || extra.length > 0) {
     const show = (ids: number[]) =>
       ids.slice(0, 10).join(", ") + (ids.length > 10 ? `, ... (${ids.length})` : "");
-    throw new RangeError(
-      "VQA results do not correspond to the annotations:" +
+    const none = extra.length > 0 && extra.length === results.size
+      ? " none of the answered question ids is annotated (results of another split?);"
+      : "";
+    throw fail(
+      "the results do not correspond to the annotations:" + none +
         (missing.length > 0 ? ` no answer for question ids ${show(missing)};` : "") +
         (extra.length > 0 ? ` answers for unknown question ids ${show(extra)};` : ""),
     );
@@ -90,7 +100,7 @@ export function vqaAccuracy(
   const perQuestion = new Map<number, { acc: number; accPercentRounded: number }>();
   for (const q of questions) {
     if (q.answers.length === 0) {
-      throw new RangeError(`VQA question ${q.question_id} has no ground-truth answers`);
+      throw fail(`question ${q.question_id} has no ground-truth answers`);
     }
     const acc = questionAccuracy(results.get(q.question_id)!, q.answers);
     all.push(acc);
