@@ -336,7 +336,11 @@ async function main(f: Flags): Promise<void> {
       log(`wrote ${predictions.length} answers to ${out}`);
       let accuracy: Record<string, unknown> | null = null;
       if (truth) {
-        const r = vqaAccuracy(truth, new Map(predictions.map((p) => [p.question_id, p.answer])));
+        const scored = new Set(truth.map((q) => q.question_id)); // the annotations may cover a part
+        const results = new Map(
+          predictions.filter((p) => scored.has(p.question_id)).map((p) => [p.question_id, p.answer]),
+        );
+        const r = vqaAccuracy(truth, results);
         accuracy = { overall: r.overall, perAnswerType: r.perAnswerType };
         log(`overall accuracy: ${r.overall}`);
         for (const [k, v] of Object.entries(r.perAnswerType)) if (k) log(`  ${k}: ${v}`);

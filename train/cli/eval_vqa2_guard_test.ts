@@ -190,8 +190,24 @@ Deno.test("eval-vqa2 --engine onnx: the export's manifest is the configuration; 
       /--config_path ".*wrong\.json" contradicts the ONNX export ".*onnx" \(vlp_onnx\.json\): hiddenSize 64 \(the export: 32\)/,
       "contradicting config",
     );
-    const good = await run(base); // no --config_path: V 30522 from the manifest, not BERT-base's 28996
+    // no --config_path: V 30522 from the manifest, not BERT-base's 28996; annotations of half the questions
+    const half = imdb.questions.slice(0, imdb.questions.length / 2);
+    const refFile = join(dir, "half_annotations.json");
+    await Deno.writeTextFile(
+      refFile,
+      JSON.stringify({
+        annotations: half.map((q) => ({
+          question_id: q.question_id,
+          question_type: "what",
+          answer_type: "other",
+          answers: q.answers!.map((answer, i) => ({ answer, answer_id: i + 1 })),
+        })),
+      }),
+    );
+    const good = await run([...base, "--ref_file", refFile]);
     assert.equal(good.code, 0, good.stderr);
+    assert.match(good.stderr, new RegExp(`covers ${half.length} of the ${imdb.questions.length} questions`));
+    assert.equal(typeof good.json.checkpoints[0].accuracy.overall, "number");
     assert.equal(good.json.checkpoints.length, 1);
     assert.equal(
       JSON.parse(await Deno.readTextFile(good.json.checkpoints[0].results_file)).length,
