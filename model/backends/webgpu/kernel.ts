@@ -20,7 +20,10 @@
  */
 import { WGSL_HELPERS, type WgslHelper } from "./wgsl.ts";
 
-/** Element type of a storage binding. `u32` binds any 4-byte tensor as raw bits (copies, fills). */
+/**
+ * Element type of a storage binding, spelled as in WGSL (`array<f32>`, ...). `u32` binds any 4-byte tensor
+ * as raw bits (copies, fills).
+ */
 export type ElemType = "f32" | "i32" | "u32" | "f16";
 
 /** One storage binding of a kernel. */
@@ -69,11 +72,6 @@ export function paramBytes(k: KernelDef): number {
   return Math.ceil((paramFields(k).length * 4) / 16) * 16;
 }
 
-/** WGSL element type of a binding (atomic status words aside). */
-function wgslElem(t: ElemType): string {
-  return t;
-}
-
 /** The full WGSL source of a kernel; `aliased` declares every storage binding read_write. */
 export function kernelSource(k: KernelDef, aliased = false): string {
   const [wx, wy] = k.workgroupSize;
@@ -88,9 +86,7 @@ export function kernelSource(k: KernelDef, aliased = false): string {
   k.bindings.forEach((b, i) => {
     const access = aliased ? "read_write" : b.access;
     lines.push(
-      `@group(0) @binding(${i + 1}) var<storage, ${access}> ${b.name}: array<${
-        wgslElem(b.type)
-      }>; // ${b.shape}`,
+      `@group(0) @binding(${i + 1}) var<storage, ${access}> ${b.name}: array<${b.type}>; // ${b.shape}`,
     );
   });
   if (k.status) {
