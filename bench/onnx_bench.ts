@@ -36,7 +36,7 @@ import { trainingBatch } from "./batches.ts";
 
 /** VLP's beam search (`@vlp/decode`) over an engine, all 20 steps: the chosen sequence of each image. */
 async function beamDecode(engine: DecodingEngine, inputs: StartInputs, W: number): Promise<Int32Array> {
-  const r = await beamSearch(new ModelScorer(engine, inputs), { beamSize: W, stopEarly: false });
+  const r = await beamSearch(new ModelScorer(engine, inputs), { width: W, stopEarly: false });
   return padSequences(r.hypotheses.map((h) => h.tokens), engine.maxSteps);
 }
 

@@ -51,7 +51,7 @@ for (const [i, c] of data.cases.entries()) {
       return row;
     };
     const opts = {
-      beamSize: c.beam_size,
+      width: c.beam_size,
       eosId: data.eos,
       lengthPenalty: c.length_penalty,
       minLen: c.min_len,

@@ -14,11 +14,13 @@ import {
   BACKEND_NAMES,
   type BackendName,
   bertBaseConfig,
+  LEN_VIS_INPUT,
   loadCheckpoint,
   openBackend,
   parseConfig,
   readBertConfig,
   type Task,
+  TRAIN_SEED,
   type VlpConfig,
   VlpModel,
 } from "@vlp/model";
@@ -59,7 +61,7 @@ export const commonShape = {
   enable_butd: z.boolean().default(false).refine((v) => v, {
     message: "is required: region features are the only input VLP supports (the original asserts it too)",
   }),
-  len_vis_input: posInt("len_vis_input").default(100),
+  len_vis_input: posInt("len_vis_input").default(LEN_VIS_INPUT),
   dataset: z.enum(["coco", "flickr30k", "cc"], { message: "must be coco, flickr30k or cc" }).default("coco"),
   image_root: z.string({ required_error: "is required (the root of the region features)" }).min(1),
   region_bbox_file: z.string().min(1).optional(),
@@ -68,7 +70,7 @@ export const commonShape = {
     message: `must be one of ${BACKEND_NAMES.join(", ")}`,
   }).default("blas"),
   threads: posInt("threads").optional(),
-  seed: num("seed").int("--seed must be an integer").default(42),
+  seed: num("seed").int("--seed must be an integer").default(TRAIN_SEED),
   max_position_embeddings: posInt("max_position_embeddings").optional(),
   num_workers: num("num_workers").int().min(0, "--num_workers must be ≥ 0").default(1),
 };
