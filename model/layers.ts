@@ -271,9 +271,9 @@ export interface DropoutPlan {
   seed: () => number;
 }
 
-/** Buffers of the attention output block (BertSelfOutput). */
-export interface AttentionOutputBuffers {
-  /** [rows, C] ctx·Woᵀ + bo (scratch) */
+/** Buffers of an output block (the attention output block, or the FFN's second half). */
+export interface OutputBlockBuffers {
+  /** [rows, C] in·Wᵀ + b (scratch) */
   proj: Tensor;
   /** [rows, C] its dropout (scratch; training only) */
   dropped: Tensor;
@@ -286,6 +286,84 @@ export interface AttentionOutputBuffers {
   out: Tensor;
 }
 
+/** Buffers of the FFN block (BertIntermediate + BertOutput). */
+export interface FfnBuffers extends OutputBlockBuffers {
+  /** [rows, I] intermediate pre-activation (scratch) */
+  pre: Tensor;
+  /** [rows, I] GELU output */
+  act: Tensor;
+  /** [rows, I] GELU derivative at `pre`, written when given (for the backward) */
+  grad?: Tensor;
+}
+
+/** The Linear and the LayerNorm of an output block (weights, or their gradients). */
+interface OutputBlockParams {
+  w: Tensor;
+  b: Tensor;
+  lnW: Tensor;
+  lnB: Tensor;
+}
+
+const attnOutputParams = (w: LayerTensors): OutputBlockParams => ({
+  w: w.attnOutW,
+  b: w.attnOutB,
+  lnW: w.ln1W,
+  lnB: w.ln1B,
+});
+const ffnOutputParams = (w: LayerTensors): OutputBlockParams => ({
+  w: w.ffnOutW,
+  b: w.ffnOutB,
+  lnW: w.ln2W,
+  lnB: w.ln2B,
+});
+
+/**
+ * An output block (BertSelfOutput and BertOutput are the same arithmetic), on `inp` [rows, ·] and the
+ * residual x [rows, C]: res = dropout(inp·Wᵀ + b) + x ;  out = LN(res).
+ */
+function outputBlockForward(
+  be: Backend,
+  p: OutputBlockParams,
+  inp: Tensor,
+  x: Tensor,
+  t: OutputBlockBuffers,
+  eps: number,
+  drop: DropoutSite | null,
+): void {
+  linear(be, inp, p.w, p.b, t.proj);
+  if (drop) be.dropout({ x: t.proj, out: t.dropped, ...drop });
+  be.add({ a: drop ? t.dropped : t.proj, b: x, out: t.res });
+  be.layernorm({ x: t.res, weight: p.lnW, bias: p.lnB, out: t.out, mean: t.mean, rstd: t.rstd, eps });
+}
+
+/**
+ * Backward of an output block from dout = d(out): writes d(res) (the residual part of d(x)) into `dres` and
+ * d(inp) into `dinp`. Scratch: `ddrop` [rows, C]. Parameter gradients accumulate into `g`.
+ */
+function outputBlockBackward(
+  be: Backend,
+  p: OutputBlockParams,
+  g: OutputBlockParams,
+  a: { inp: Tensor; res: Tensor; mean: Tensor; rstd: Tensor },
+  d: { dout: Tensor; dres: Tensor; ddrop: Tensor; dinp: Tensor },
+  drop: DropoutSite | null,
+): void {
+  // out = LN(res)
+  be.layernormBackward({
+    dout: d.dout,
+    x: a.res,
+    mean: a.mean,
+    rstd: a.rstd,
+    weight: p.lnW,
+    dx: d.dres,
+    dweight: g.lnW,
+    dbias: g.lnB,
+  });
+  // res = dropout(inp·Wᵀ + b) + x
+  if (drop) be.dropoutBackward({ dout: d.dres, dx: d.ddrop, ...drop });
+  linearBackward(be, { x: a.inp, w: p.w, dy: drop ? d.ddrop : d.dres, dx: d.dinp, dw: g.w, db: g.b });
+}
+
 /**
  * The attention output block (BertSelfOutput) on ctx, x [rows, C]:
  *
@@ -296,35 +374,11 @@ export function attentionOutputForward(
   w: LayerTensors,
   ctx: Tensor,
   x: Tensor,
-  t: AttentionOutputBuffers,
+  t: OutputBlockBuffers,
   eps: number,
   drop: DropoutSite | null,
 ): void {
-  linear(be, ctx, w.attnOutW, w.attnOutB, t.proj);
-  if (drop) be.dropout({ x: t.proj, out: t.dropped, ...drop });
-  be.add({ a: drop ? t.dropped : t.proj, b: x, out: t.res });
-  be.layernorm({ x: t.res, weight: w.ln1W, bias: w.ln1B, out: t.out, mean: t.mean, rstd: t.rstd, eps });
-}
-
-/** Buffers of the FFN block (BertIntermediate + BertOutput). */
-export interface FfnBuffers {
-  /** [rows, I] intermediate pre-activation (scratch) */
-  pre: Tensor;
-  /** [rows, I] GELU output */
-  act: Tensor;
-  /** [rows, I] GELU derivative at `pre`, written when given (for the backward) */
-  grad?: Tensor;
-  /** [rows, C] act·Wo2ᵀ + bo2 (scratch) */
-  proj: Tensor;
-  /** [rows, C] its dropout (scratch; training only) */
-  dropped: Tensor;
-  /** [rows, C] residual sum */
-  res: Tensor;
-  /** [rows] LayerNorm statistics */
-  mean: Tensor;
-  rstd: Tensor;
-  /** [rows, C] the block's (and the layer's) output */
-  out: Tensor;
+  outputBlockForward(be, attnOutputParams(w), ctx, x, t, eps, drop);
 }
 
 /**
@@ -343,10 +397,7 @@ export function ffnForward(
 ): void {
   linear(be, x, w.ffnInW, w.ffnInB, t.pre);
   be.gelu({ x: t.pre, out: t.act, ...(t.grad ? { grad: t.grad } : {}) });
-  linear(be, t.act, w.ffnOutW, w.ffnOutB, t.proj);
-  if (drop) be.dropout({ x: t.proj, out: t.dropped, ...drop });
-  be.add({ a: drop ? t.dropped : t.proj, b: x, out: t.res });
-  be.layernorm({ x: t.res, weight: w.ln2W, bias: w.ln2B, out: t.out, mean: t.mean, rstd: t.rstd, eps });
+  outputBlockForward(be, ffnOutputParams(w), t.act, x, t, eps, drop);
 }
 
 /**
@@ -361,27 +412,12 @@ export function ffnBackward(
   d: { dout: Tensor; dx: Tensor; ddrop: Tensor; dact: Tensor; dpre: Tensor },
   drop: DropoutSite | null,
 ): void {
-  // out = LN2(res)
-  be.layernormBackward({
+  outputBlockBackward(be, ffnOutputParams(w), ffnOutputParams(g), { ...a, inp: a.act }, {
     dout: d.dout,
-    x: a.res,
-    mean: a.mean,
-    rstd: a.rstd,
-    weight: w.ln2W,
-    dx: d.dx,
-    dweight: g.ln2W,
-    dbias: g.ln2B,
-  });
-  // res = dropout(act·Wo2ᵀ + bo2) + x
-  if (drop) be.dropoutBackward({ dout: d.dx, dx: d.ddrop, ...drop });
-  linearBackward(be, {
-    x: a.act,
-    w: w.ffnOutW,
-    dy: drop ? d.ddrop : d.dx,
-    dx: d.dact,
-    dw: g.ffnOutW,
-    db: g.ffnOutB,
-  });
+    dres: d.dx,
+    ddrop: d.ddrop,
+    dinp: d.dact,
+  }, drop);
   be.mul({ a: d.dact, b: a.grad, out: d.dpre }); // GELU backward with the saved derivative
   // d(x) = d(res) + dpre·Wi  (accumulated onto dx)
   linearBackward(be, {
@@ -407,27 +443,10 @@ export function attentionOutputBackward(
   d: { dout: Tensor; dres: Tensor; ddrop: Tensor; dctx: Tensor },
   drop: DropoutSite | null,
 ): void {
-  // out = LN1(res)
-  be.layernormBackward({
-    dout: d.dout,
-    x: a.res,
-    mean: a.mean,
-    rstd: a.rstd,
-    weight: w.ln1W,
-    dx: d.dres,
-    dweight: g.ln1W,
-    dbias: g.ln1B,
-  });
-  // res = dropout(ctx·Woᵀ + bo) + x
-  if (drop) be.dropoutBackward({ dout: d.dres, dx: d.ddrop, ...drop });
-  linearBackward(be, {
-    x: a.ctx,
-    w: w.attnOutW,
-    dy: drop ? d.ddrop : d.dres,
-    dx: d.dctx,
-    dw: g.attnOutW,
-    db: g.attnOutB,
-  });
+  outputBlockBackward(be, attnOutputParams(w), attnOutputParams(g), { ...a, inp: a.ctx }, {
+    ...d,
+    dinp: d.dctx,
+  }, drop);
 }
 
 /**

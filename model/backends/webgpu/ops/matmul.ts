@@ -31,6 +31,14 @@ export interface GemmOptions {
   splitK?: boolean;
 }
 
+/** The tensors of one product (views of the call's, after splits). */
+interface Operands {
+  a: GpuTensor;
+  b: GpuTensor;
+  c: GpuTensor;
+  bias: GpuTensor | null;
+}
+
 /** Products with m or n below this use the `small` tile. */
 export const LARGE_TILE_MIN = 128;
 
@@ -64,20 +72,14 @@ export function matmul(d: Dispatcher, opts: GemmOptions, args: MatmulArgs): void
   if (a.elem !== b.elem) throw new TypeError(`Cannot run matmul: a is ${a.elem}, b is ${b.elem}`);
   if (c.elem !== "f32") throw new TypeError("Cannot run matmul: c must be float32");
   const bias = args.bias ? gpuTensor(args.bias, "matmul bias") : null;
-  planMatmul(d, opts, g, a, b, c, bias);
+  planMatmul(d, opts, g, { a, b, c, bias });
 }
 
 /** Dispatch a product whose operands fit their bindings, or split it (see the module doc). */
-function planMatmul(
-  d: Dispatcher,
-  opts: GemmOptions,
-  g: NormalizedMatmul,
-  a: GpuTensor,
-  b: GpuTensor,
-  c: GpuTensor,
-  bias: GpuTensor | null,
-): void {
+function planMatmul(d: Dispatcher, opts: GemmOptions, g: NormalizedMatmul, x: Operands): void {
+  const { a, b, c, bias } = x;
   if (g.m === 0 || g.n === 0 || g.batch.includes(0)) return;
+  const plan = (h: NormalizedMatmul, o: Partial<Operands>) => planMatmul(d, opts, h, { ...x, ...o });
   const sa = matmulSpan(g.transA ? g.k : g.m, g.transA ? g.m : g.k, g.lda, g.strideA, g.batch);
   const sb = matmulSpan(g.transB ? g.n : g.k, g.transB ? g.k : g.n, g.ldb, g.strideB, g.batch);
   const sc = matmulSpan(g.m, g.n, g.ldc, g.strideC, g.batch);
@@ -86,17 +88,17 @@ function planMatmul(
   const maxDim = d.rt.maxWorkgroupsPerDim;
   const fits = sa * a.elemBytes <= max * 4 && sb * b.elemBytes <= max * 4 && sc <= max;
   if (fits && Math.ceil(g.n / tile.bn) <= maxDim && Math.ceil(g.m / tile.bm) <= maxDim) {
-    if (splitK(d, opts, g, a, b, c, bias)) return;
-    return gemm(
-      d,
-      opts,
-      g,
-      d.sub(a, 0, Math.max(1, sa)),
-      d.sub(b, 0, Math.max(1, sb)),
-      d.sub(c, 0, sc),
+    if (splitK(d, opts, g, x)) return;
+    const fitted = {
+      a: d.sub(a, 0, Math.max(1, sa)),
+      b: d.sub(b, 0, Math.max(1, sb)),
+      c: d.sub(c, 0, sc),
       bias,
-    );
+    };
+    return gemm(d, opts, g, fitted);
   }
+  // the operands from element `o` on (views of the rest)
+  const from = (t: GpuTensor, o: number) => d.sub(t, o, t.size - o);
   // split a batch dimension first
   const bd = g.batch.findIndex((v) => v > 1);
   if (bd >= 0 && !fits) {
@@ -104,16 +106,12 @@ function planMatmul(
     const b1 = [...g.batch] as [number, number, number], b2 = [...g.batch] as [number, number, number];
     b1[bd] = half;
     b2[bd] = g.batch[bd] - half;
-    planMatmul(d, opts, { ...g, batch: b1 }, a, b, c, bias);
-    planMatmul(
-      d,
-      opts,
-      { ...g, batch: b2 },
-      d.sub(a, half * g.strideA[bd], a.size - half * g.strideA[bd]),
-      d.sub(b, half * g.strideB[bd], b.size - half * g.strideB[bd]),
-      d.sub(c, half * g.strideC[bd], c.size - half * g.strideC[bd]),
-      bias,
-    );
+    plan({ ...g, batch: b1 }, {});
+    plan({ ...g, batch: b2 }, {
+      a: from(a, half * g.strideA[bd]),
+      b: from(b, half * g.strideB[bd]),
+      c: from(c, half * g.strideC[bd]),
+    });
     return;
   }
   // then m, n or k, depending on which operand is too large
@@ -134,41 +132,19 @@ function planMatmul(
     ? Math.floor(size / (2 * SPLIT_ALIGN)) * SPLIT_ALIGN
     : Math.floor(size / 2);
   if (dim === "m") {
-    planMatmul(d, opts, { ...g, m: h }, a, b, c, bias);
-    const ao = g.transA ? h : h * g.lda;
-    planMatmul(
-      d,
-      opts,
-      { ...g, m: g.m - h },
-      d.sub(a, ao, a.size - ao),
-      b,
-      d.sub(c, h * g.ldc, c.size - h * g.ldc),
-      bias,
-    );
+    plan({ ...g, m: h }, {});
+    plan({ ...g, m: g.m - h }, { a: from(a, g.transA ? h : h * g.lda), c: from(c, h * g.ldc) });
   } else if (dim === "n") {
-    planMatmul(d, opts, { ...g, n: h }, a, b, c, bias);
-    const bo = g.transB ? h * g.ldb : h;
-    planMatmul(
-      d,
-      opts,
-      { ...g, n: g.n - h },
-      a,
-      d.sub(b, bo, b.size - bo),
-      d.sub(c, h, c.size - h),
-      bias ? d.sub(bias, h, bias.size - h) : null,
-    );
+    plan({ ...g, n: h }, {});
+    plan({ ...g, n: g.n - h }, {
+      b: from(b, g.transB ? h * g.ldb : h),
+      c: from(c, h),
+      bias: bias ? from(bias, h) : null,
+    });
   } else {
-    planMatmul(d, opts, { ...g, k: h }, a, b, c, bias);
+    plan({ ...g, k: h }, {});
     const ao = g.transA ? h * g.lda : h, bo = g.transB ? h : h * g.ldb;
-    planMatmul(
-      d,
-      opts,
-      { ...g, k: g.k - h, beta: 1 },
-      d.sub(a, ao, a.size - ao),
-      d.sub(b, bo, b.size - bo),
-      c,
-      null,
-    );
+    plan({ ...g, k: g.k - h, beta: 1 }, { a: from(a, ao), b: from(b, bo), bias: null });
   }
 }
 
@@ -177,15 +153,8 @@ function planMatmul(
  * partial products over k-ranges into scratch [S, m, n], then sum_rows adds them, in order, into C.
  * Only for one batch item, contiguous C, beta ∈ {0, 1} and no bias. Returns false when it does not apply.
  */
-function splitK(
-  d: Dispatcher,
-  opts: GemmOptions,
-  g: NormalizedMatmul,
-  a: GpuTensor,
-  b: GpuTensor,
-  c: GpuTensor,
-  bias: GpuTensor | null,
-): boolean {
+function splitK(d: Dispatcher, opts: GemmOptions, g: NormalizedMatmul, x: Operands): boolean {
+  const { a, b, c, bias } = x;
   if (opts.splitK === false || bias || g.ldc !== g.n || !(g.beta === 0 || g.beta === 1)) return false;
   if (g.batch[0] * g.batch[1] * g.batch[2] !== 1 || g.k < SPLIT_K_MIN_K) return false;
   const t = GEMM_TILES.small;
@@ -203,15 +172,12 @@ function splitK(
   for (let s = 0, k0 = 0; k0 < g.k; s++, k0 += kc) {
     const kk = Math.min(kc, g.k - k0);
     const ao = g.transA ? k0 * g.lda : k0, bo = g.transB ? k0 : k0 * g.ldb;
-    gemm(
-      d,
-      opts,
-      { ...g, k: kk, beta: 0, ldc: g.n },
-      d.sub(a, ao, a.size - ao),
-      d.sub(b, bo, b.size - bo),
-      d.sub(scratch, s * g.m * g.n, g.m * g.n),
-      null,
-    );
+    gemm(d, opts, { ...g, k: kk, beta: 0, ldc: g.n }, {
+      a: d.sub(a, ao, a.size - ao),
+      b: d.sub(b, bo, b.size - bo),
+      c: d.sub(scratch, s * g.m * g.n, g.m * g.n),
+      bias: null,
+    });
     parts++;
   }
   const n = g.m * g.n;
@@ -226,15 +192,8 @@ function splitK(
 }
 
 /** One GEMM whose operands fit their bindings: dispatches of ≤ maxWorkgroupsPerDim batch items each. */
-function gemm(
-  d: Dispatcher,
-  opts: GemmOptions,
-  g: NormalizedMatmul,
-  a: GpuTensor,
-  b: GpuTensor,
-  c: GpuTensor,
-  bias: GpuTensor | null,
-): void {
+function gemm(d: Dispatcher, opts: GemmOptions, g: NormalizedMatmul, x: Operands): void {
+  const { a, b, c, bias } = x;
   const tile = gemmTile(g, opts);
   const t = GEMM_TILES[tile];
   const k = gemmKernel({
