@@ -14,8 +14,9 @@
  *         loss   = Σ BCE-with-logits / B
  *   pooled = tanh(h[:,0]·Wpᵀ + bp)                                         [B, C]   (outputs only)
  *
- * The backward is the same list reversed. Activation buffers are allocated once per batch shape and
- * reused; gradients accumulate into one flat buffer until {@linkcode VlpModel.zeroGrad}.
+ * Each line is a layer function (embeddings.ts, layers.ts, heads.ts), the same ones the incremental decoder
+ * calls; the backward is the same list reversed. Activation buffers (activations.ts) are allocated once per
+ * batch shape and reused; gradients accumulate into one flat buffer until {@linkcode VlpModel.zeroGrad}.
  *
  * @example Usage
  * ```ts
