@@ -4,6 +4,12 @@
  * paths to the shared reference fixtures, a micro model configuration with random batches, and running a
  * CLI as a subprocess.
  *
+ * Naming: helpers shared by several members live here (`@vlp/testing`); a member's own test helpers live in
+ * its `test_utils.ts` (next to its tests, never published). Configurations are named by size —
+ * `microConfig` (float64 finite differences), `smallConfig` (every layer, C 32) — and a member's own
+ * configuration is named by its use (e.g. onnx's `sessionConfig`), never reusing these names. Assertions
+ * are `assert*`, gradient checks `check*`.
+ *
  * @module
  */
 export { assertClose, type CloseOptions, type DiffStats, diffStats, unravel } from "./assert_close.ts";

@@ -4,7 +4,7 @@
  * runs, as in the original), greedy and beam 5, on the blas backend (or `--backend`).
  *
  *   deno run -A bench/decode_bench.ts [--rounds 3] [--backend blas] [--threads N] [--images 8]
- *                                     [--vlp DIR [--python /usr/bin/python3]]
+ *                                     [--vlp DIR [--python /usr/bin/python3]] [--record]
  *
  * Anchor (the ORIGINAL VLP decoder, `decode_img2txt.py` on PyTorch 1.13 CPU, same machine type, batch 8,
  * 20 steps): greedy 0.385 images/s, beam 5 0.204 images/s (the issue's figures). With `--vlp DIR` (a checkout
@@ -15,23 +15,37 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { z } from "zod";
+import { type Command, integer, startCommand } from "@vlp/command";
 import { type BackendName, bertBaseConfig, createBackend, Rng, VlpModel } from "@vlp/model";
 import { CaptionDecoder } from "@vlp/decode";
+import { RECORD_USAGE, recordFlag, reportFigures } from "./record.ts";
 
 const ANCHOR = { greedy: 0.385, beam5: 0.204 };
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    rounds: { type: "string", default: "3" },
-    backend: { type: "string", default: "blas" },
-    threads: { type: "string" },
-    images: { type: "string", default: "8" },
-    vlp: { type: "string" },
-    python: { type: "string", default: "/usr/bin/python3" },
-  },
+const Flags = z.object({
+  rounds: integer(1).default(3),
+  backend: z.enum(["blas", "reference", "reference64"]).default("blas"),
+  threads: integer(1).optional(),
+  images: integer(1).default(8),
+  vlp: z.string().min(1).optional(),
+  python: z.string().min(1).default("/usr/bin/python3"),
+  ...recordFlag,
 });
+const CMD: Command<z.infer<typeof Flags>> = {
+  name: "decode_bench",
+  usage: `Usage: deno run -A bench/decode_bench.ts [--rounds N] [--backend B] [--threads N] [--images N]
+                                   [--vlp DIR [--python PATH]] [--record]
+  --rounds N     rounds of greedy and beam 5 (default 3; the best is reported, with the median)
+  --backend B    blas | reference | reference64 (default blas)
+  --threads N    OpenBLAS threads
+  --images N     images per batch (default 8)
+  --vlp DIR      a checkout of the original VLP: run its decoder side by side (needs PyTorch)
+  --python PATH  the Python for --vlp (default /usr/bin/python3)
+${RECORD_USAGE}`,
+  flags: Flags,
+};
+const values = startCommand(CMD);
 const rounds = Number(values.rounds), B = Number(values.images), W = 5;
 const backend = createBackend(values.backend as BackendName, {
   threads: values.threads ? Number(values.threads) : undefined,
@@ -171,4 +185,4 @@ console.error(
   `greedy ${out.greedy.images_per_s} images/s (${out.greedy.ratio}x the anchor), ` +
     `beam 5 ${out.beam5.images_per_s} images/s (${out.beam5.ratio}x)`,
 );
-console.log(JSON.stringify(out));
+await reportFigures(import.meta.url, out, values.record);

@@ -7,19 +7,28 @@
  *   - `meteor_s`: METEOR_noparaphrase on the tokenized text (tables loaded beforehand, `meteor_load_s`).
  * Ends with one JSON line of the figures on stdout.
  *
- * `deno run -A bench/eval_bench.ts [--runs N]`
+ * `deno run -A bench/eval_bench.ts [--runs N] [--record]`
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { z } from "zod";
+import { type Command, integer, startCommand } from "@vlp/command";
 import { fixturePath } from "@vlp/testing";
 import { bleu, ciderD, cookCorpus, loadMeteorResources, Meteor, ptbTokenize, rouge } from "@vlp/eval";
+import { RECORD_USAGE, recordFlag, reportFigures } from "./record.ts";
 
 /** coco-caption (Python 2.7 scorers + Stanford PTBTokenizer) on the same task, seconds. */
 const ANCHOR_PYTHON_S = 25.3;
 
-const { values } = parseArgs({ options: { runs: { type: "string", default: "3" } } });
-const runs = Math.max(1, Number(values.runs));
+const Flags = z.object({ runs: integer(1).default(3), ...recordFlag });
+const CMD: Command<z.infer<typeof Flags>> = {
+  name: "eval_bench",
+  usage: `Usage: deno run -A bench/eval_bench.ts [--runs N] [--record]
+  --runs N  timed runs after one warm-up (default 3; the median is reported)
+${RECORD_USAGE}`,
+  flags: Flags,
+};
+const { runs, record } = startCommand(CMD);
 
 const data = JSON.parse(Deno.readTextFileSync(fixturePath("data/coco_captions_val2017.json")));
 const byImage = new Map<number, string[]>();
@@ -74,7 +83,7 @@ for (let i = 0; i < runs; i++) {
 }
 
 const coreS = median(coreTimes);
-console.log(JSON.stringify({
+await reportFigures(import.meta.url, {
   bench: "eval_captions_coco_val2017",
   images: ids.length,
   captions: nCaptions,
@@ -88,4 +97,4 @@ console.log(JSON.stringify({
   ROUGE_L: result.rougeL,
   CIDEr: result.cider,
   METEOR_noparaphrase: meteorScore,
-}));
+}, record);

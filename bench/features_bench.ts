@@ -2,7 +2,7 @@
  * Region-feature read throughput from float16 HDF5 shards (CC layout: `[R, F]` features and `[R, K]` class
  * probabilities in float16, boxes in float32), side by side with Debian's h5py reading the same files.
  *
- * As a script (`deno run -A bench/features_bench.ts [--images N] [--rounds R] [--python PATH]`): writes a
+ * As a script (`deno run -A bench/features_bench.ts [--images N] [--rounds R] [--python PATH] [--record]`): writes a
  * feature shard, a class shard and a bbox file of N images (default 300, about 220 MB) into a temporary
  * folder, then for R rounds (default 3) times, in turn, our reader and `/usr/bin/python3` + h5py over all
  * images: (1) the float16 feature array alone, (2) all three arrays of an image as stored; ours also
@@ -12,9 +12,28 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { H5File, type ImageRegions, RegionReader, writeRegionFiles } from "@vlp/features";
+import { z } from "zod";
+import { type Command, integer, startCommand } from "@vlp/command";
+import { H5File } from "@vlp/io";
+import { type ImageRegions, RegionReader, writeRegionFiles } from "@vlp/features";
 import { Rng } from "@vlp/testing";
+import { RECORD_USAGE, recordFlag, reportFigures } from "./record.ts";
+
+const Flags = z.object({
+  images: integer(1).default(300),
+  rounds: integer(1).default(3),
+  python: z.string().min(1).default("/usr/bin/python3"),
+  ...recordFlag,
+});
+const CMD: Command<z.infer<typeof Flags>> = {
+  name: "features_bench",
+  usage: `Usage: deno run -A bench/features_bench.ts [--images N] [--rounds R] [--python PATH] [--record]
+  --images N     images in the shards (default 300, about 220 MB)
+  --rounds R     alternating rounds of ours and h5py (default 3; the best is reported)
+  --python PATH  the Python with h5py (default /usr/bin/python3)
+${RECORD_USAGE}`,
+  flags: Flags,
+};
 
 const R = 100, F = 2048, K = 1601;
 
@@ -105,16 +124,8 @@ async function ours(ids: string[], reader: RegionReader, feat: H5File): Promise<
   }
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      images: { type: "string", default: "300" },
-      rounds: { type: "string", default: "3" },
-      python: { type: "string", default: "/usr/bin/python3" },
-    },
-  });
-  const n = Number(values.images), rounds = Number(values.rounds);
+async function main(values: z.infer<typeof Flags>): Promise<void> {
+  const n = values.images, rounds = values.rounds;
   const dir = await Deno.makeTempDir({ prefix: "features_bench" });
   try {
     console.error(`writing ${n} images of float16 shards into ${dir} ...`);
@@ -164,7 +175,7 @@ async function main(): Promise<void> {
         (pyFull ? ` | h5py ${pyFull} images/s | ratio ${(ourFull / pyFull).toFixed(2)}` : "") + "\n" +
         `  model inputs      ours ${ips(best(mine, "load_s"))} images/s (float32 features + 1607-d vectors)`,
     );
-    console.log(JSON.stringify({
+    await reportFigures(import.meta.url, {
       images: n,
       rounds,
       disk_mb: Number(mb.toFixed(1)),
@@ -176,14 +187,15 @@ async function main(): Promise<void> {
       h5py_full_images_per_s: pyFull,
       ratio_full: pyFull ? Number((ourFull / pyFull).toFixed(3)) : null,
       ours_model_inputs_images_per_s: ips(best(mine, "load_s")),
-    }));
+    }, values.record && pyFeat !== null); // a record compares with h5py; without it nothing is recorded
+    if (values.record && pyFeat === null) console.error("not recorded: h5py did not run (no anchor)");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 }
 
 if (import.meta.main) {
-  await main();
+  await main(startCommand(CMD));
 } else {
   // deno bench: a small version (20 images)
   const dir = await Deno.makeTempDir({ prefix: "features_bench" });

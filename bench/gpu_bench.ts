@@ -13,7 +13,8 @@
  * `--sweep` also measures every candidate tile of `GEMM_TILES` for the large products (backend option
  * `gemmLargeTile`): the large GEMMs and a short training run with each, under `sweep`.
  *
- * Usage: `deno run -A bench/gpu_bench.ts [--quick] [--sweep] [--steps N] [--seconds S] [--allow-fallback]`.
+ * Usage: `deno run -A bench/gpu_bench.ts [--quick] [--sweep] [--steps N] [--seconds S] [--allow-fallback]
+ * [--record]`.
  * `--quick` uses tiny shapes (`smallConfig` of @vlp/testing: C 32, 2 layers, V 300, 6 regions; batch 2) so that the script
  * can be checked on a software
  * adapter; a software (fallback) adapter is refused without `--quick` or `--allow-fallback`, since its
@@ -21,7 +22,8 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { z } from "zod";
+import { type Command, integer, number, startCommand } from "@vlp/command";
 import {
   bertBaseConfig,
   GEMM_TILES,
@@ -33,28 +35,35 @@ import {
 } from "@vlp/model";
 import { smallConfig } from "@vlp/testing";
 import { trainingBatch } from "./batches.ts";
+import { RECORD_USAGE, recordFlag, reportFigures } from "./record.ts";
 
 const TARGETS = { gemmTflopsF32: 20, trainExamplesPerSec: 300 };
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    quick: { type: "boolean", default: false },
-    sweep: { type: "boolean", default: false },
-    "allow-fallback": { type: "boolean", default: false },
-    steps: { type: "string" },
-    seconds: { type: "string" },
-  },
+const Flags = z.object({
+  quick: z.boolean().default(false),
+  sweep: z.boolean().default(false),
+  "allow-fallback": z.boolean().default(false),
+  steps: integer(1).optional(),
+  seconds: number().min(0, "must be ≥ 0").optional(),
+  ...recordFlag,
 });
+const CMD: Command<z.infer<typeof Flags>> = {
+  name: "gpu_bench",
+  usage:
+    `Usage: deno run -A bench/gpu_bench.ts [--quick] [--sweep] [--steps N] [--seconds S] [--allow-fallback]
+                                [--record]
+  --quick           tiny shapes, to check the script on a software adapter
+  --sweep           also time every GEMM tile candidate for the large products
+  --steps N         training steps timed (default 10; 2 with --quick)
+  --seconds S       least time per GEMM measurement (default 1; 0 with --quick)
+  --allow-fallback  run on a software (fallback) adapter without --quick
+${RECORD_USAGE}`,
+  flags: Flags,
+};
+const values = startCommand(CMD);
 const quick = values.quick;
-const steps = Number(values.steps ?? (quick ? 2 : 10));
-const minSeconds = Number(values.seconds ?? (quick ? 0 : 1));
-if (!(Number.isInteger(steps) && steps > 0) || !(minSeconds >= 0)) {
-  console.error(
-    "usage: deno run -A bench/gpu_bench.ts [--quick] [--sweep] [--steps N] [--seconds S] [--allow-fallback]",
-  );
-  Deno.exit(2);
-}
+const steps = values.steps ?? (quick ? 2 : 10);
+const minSeconds = values.seconds ?? (quick ? 0 : 1);
 
 const be = await WebGpuBackend.create();
 const fallback = be.rt.gpu.isFallback;
@@ -286,7 +295,7 @@ if (values.sweep) {
 }
 
 const best = Math.max(...Object.values(gemm).map((g) => g.tflops));
-console.log(JSON.stringify({
+await reportFigures(import.meta.url, {
   bench: "gpu",
   adapter: be.adapterName,
   fallback,
@@ -303,5 +312,5 @@ console.log(JSON.stringify({
   targets: TARGETS,
   meetsTargets: !quick && best >= TARGETS.gemmTflopsF32 &&
     train.examplesPerSec >= TARGETS.trainExamplesPerSec,
-}));
+}, values.record);
 be.destroy();

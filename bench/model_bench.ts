@@ -13,29 +13,51 @@
  *
  * Under `deno bench` it registers the same calls on a small configuration instead.
  *
- * Usage: `deno run -A bench/model_bench.ts [--batch 8] [--threads 2] [--iters 3] [--backend blas] [--simd false]`.
+ * Usage: `deno run -A bench/model_bench.ts [--batch 8] [--threads 2] [--iters 3] [--backend blas] [--simd false]
+ * [--record]`.
  * Prints progress on stderr and ONE JSON line of figures on stdout.
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { bertBaseConfig, cpuData, createBackend, parseConfig, VlpModel } from "@vlp/model";
+import { z } from "zod";
+import { type Command, integer, startCommand } from "@vlp/command";
+import {
+  BACKEND_NAMES,
+  type BackendName,
+  bertBaseConfig,
+  cpuData,
+  createBackend,
+  parseConfig,
+  VlpModel,
+} from "@vlp/model";
 import { trainingBatch } from "./batches.ts";
+import { RECORD_USAGE, recordFlag, reportFigures } from "./record.ts";
+
+const Flags = z.object({
+  batch: integer(1).default(8),
+  threads: integer(1).default(2),
+  iters: integer(1).default(3),
+  backend: z.enum(BACKEND_NAMES as [BackendName, ...BackendName[]]).default("blas"),
+  simd: z.enum(["true", "false"]).default("true"),
+  ...recordFlag,
+});
+const CMD: Command<z.infer<typeof Flags>> = {
+  name: "bench:model",
+  usage:
+    `Usage: deno task bench:model [--batch B] [--threads N] [--iters N] [--backend B] [--simd false] [--record]
+  --batch B      examples per step (default 8)
+  --threads N    OpenBLAS threads (default 2)
+  --iters N      timed iterations after one warm-up (default 3; the median is reported)
+  --backend B    ${BACKEND_NAMES.join(" | ")} (default blas)
+  --simd false   without the WebAssembly SIMD kernels
+${RECORD_USAGE}`,
+  flags: Flags,
+};
 
 const ANCHOR = { forward: 2.19, trainStep: 0.63 };
 
 /** The script: BERT-base figures as one JSON line. */
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      batch: { type: "string", default: "8" },
-      threads: { type: "string", default: "2" },
-      iters: { type: "string", default: "3" },
-      backend: { type: "string", default: "blas" },
-      simd: { type: "string", default: "true" },
-    },
-  });
+async function main(values: z.infer<typeof Flags>): Promise<void> {
   const B = Number(values.batch), threads = Number(values.threads), iters = Number(values.iters);
   const config = bertBaseConfig;
   const T = 21, L = config.regions + 2 + T, P = 3;
@@ -109,7 +131,7 @@ async function main(): Promise<void> {
       }x); ` +
       `peak RSS ${(peakRss / 2 ** 30).toFixed(2)} GiB`,
   );
-  console.log(JSON.stringify({
+  await reportFigures(import.meta.url, {
     bench: "model",
     backend: be.name,
     threads,
@@ -126,11 +148,11 @@ async function main(): Promise<void> {
     anchor: ANCHOR,
     forwardRatio: +(fwdEx / ANCHOR.forward).toFixed(3),
     trainStepRatio: +(stepEx / ANCHOR.trainStep).toFixed(3),
-  }));
+  }, values.record);
 }
 
 if (import.meta.main) {
-  await main();
+  await main(startCommand(CMD));
 } else {
   // under `deno bench`: the same calls on a small configuration, so that the suite stays quick
   const config = parseConfig({

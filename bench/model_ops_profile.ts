@@ -4,21 +4,31 @@
  * (`loss`) and one training forward+backward of BERT-base at batch 8, L = 123, and prints the milliseconds
  * per operation (matmul split into plain and batched) on stderr and as ONE JSON line on stdout.
  *
- * Usage: `deno run -A bench/model_ops_profile.ts [--backend blas] [--threads 2] [--batch 8]`
+ * Usage: `deno run -A bench/model_ops_profile.ts [--backend blas] [--threads 2] [--batch 8] [--record]`
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { z } from "zod";
+import { integer, startCommand } from "@vlp/command";
 import { type Backend, bertBaseConfig, createBackend, type MatmulArgs, VlpModel } from "@vlp/model";
 import { trainingBatch } from "./batches.ts";
+import { RECORD_USAGE, recordFlag, reportFigures } from "./record.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    backend: { type: "string", default: "blas" },
-    threads: { type: "string", default: "2" },
-    batch: { type: "string", default: "8" },
-  },
+const Flags = z.object({
+  backend: z.enum(["blas", "reference"]).default("blas"),
+  threads: integer(1).default(2),
+  batch: integer(1).default(8),
+  ...recordFlag,
+});
+const values = startCommand<z.infer<typeof Flags>>({
+  name: "model_ops_profile",
+  usage:
+    `Usage: deno run -A bench/model_ops_profile.ts [--backend blas|reference] [--threads N] [--batch B] [--record]
+  --backend B  a synchronous CPU backend: blas | reference (default blas)
+  --threads N  OpenBLAS threads (default 2)
+  --batch B    examples (default 8)
+${RECORD_USAGE}`,
+  flags: Flags,
 });
 const inner = createBackend(values.backend as "blas", { threads: Number(values.threads) });
 const times = new Map<string, number>();
@@ -61,6 +71,8 @@ for (
     `${name}: ${total.toFixed(0)} ms; ${Object.entries(ops).map(([k, v]) => `${k} ${v}`).join(", ")}`,
   );
 }
-console.log(
-  JSON.stringify({ bench: "model_ops_profile", backend: inner.name, batch: B, seqLen: L, ...result }),
+await reportFigures(
+  import.meta.url,
+  { bench: "model_ops_profile", backend: inner.name, batch: B, seqLen: L, ...result },
+  values.record,
 );

@@ -16,12 +16,14 @@
  * a shared machine). The export itself (both graphs, written once into a temporary directory, or read from
  * `--onnx_dir`) is timed too.
  *
- * Usage: `deno run -A bench/onnx_bench.ts [--batch 8] [--images 2] [--threads 2] [--iters 3] [--onnx_dir DIR]`.
+ * Usage: `deno run -A bench/onnx_bench.ts [--batch 8] [--images 2] [--threads 2] [--iters 3] [--onnx_dir DIR]
+ * [--record]`.
  * Prints progress on stderr and ONE JSON line of figures on stdout.
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { z } from "zod";
+import { type Command, integer, startCommand } from "@vlp/command";
 import {
   bertBaseConfig,
   createBackend,
@@ -33,6 +35,29 @@ import {
 import { exportOnnx, OnnxModel, readOnnxManifest } from "@vlp/onnx";
 import { beamSearch, decodeLayout, ModelScorer, padSequences } from "@vlp/decode";
 import { trainingBatch } from "./batches.ts";
+import { RECORD_USAGE, recordFlag, reportFigures } from "./record.ts";
+
+const Flags = z.object({
+  batch: integer(1).default(8),
+  images: integer(1).default(2),
+  threads: integer(1).default(2),
+  iters: integer(1).default(3),
+  onnx_dir: z.string().min(1).optional(),
+  ...recordFlag,
+});
+const CMD: Command<z.infer<typeof Flags>> = {
+  name: "onnx_bench",
+  usage:
+    `Usage: deno run -A bench/onnx_bench.ts [--batch B] [--images N] [--threads N] [--iters N] [--onnx_dir DIR]
+                                     [--record]
+  --batch B       examples of the forward (default 8)
+  --images N      images of the beam-5 decode (default 2)
+  --threads N     OpenBLAS threads and onnxruntime-web wasm threads (default 2)
+  --iters N       rounds of each engine (default 3; the median is reported)
+  --onnx_dir DIR  an existing export of the same model (default: export into a temporary folder)
+${RECORD_USAGE}`,
+  flags: Flags,
+};
 
 /** VLP's beam search (`@vlp/decode`) over an engine, all 20 steps: the chosen sequence of each image. */
 async function beamDecode(engine: DecodingEngine, inputs: StartInputs, W: number): Promise<Int32Array> {
@@ -57,17 +82,7 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ wall: number; cpu: numb
   return { wall: (performance.now() - t) / 1000, cpu: cpuSeconds() - c, value };
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      batch: { type: "string", default: "8" },
-      images: { type: "string", default: "2" },
-      threads: { type: "string", default: "2" },
-      iters: { type: "string", default: "3" },
-      onnx_dir: { type: "string" },
-    },
-  });
+async function main(values: z.infer<typeof Flags>): Promise<void> {
   const B = Number(values.batch), images = Number(values.images), threads = Number(values.threads);
   const iters = Number(values.iters), W = 5;
   const config = bertBaseConfig;
@@ -177,7 +192,7 @@ async function main(): Promise<void> {
         }x)`,
     );
     const r3 = (x: number) => +x.toFixed(3);
-    console.log(JSON.stringify({
+    await reportFigures(import.meta.url, {
       bench: "onnx",
       config: "bert-base",
       threads,
@@ -212,11 +227,11 @@ async function main(): Promise<void> {
       exportSeconds: Number.isNaN(exportS) ? null : r3(exportS),
       sessionSeconds: { encoder: r3(encoderSessionS), decoder: r3(decoderSessionS) },
       loadAverage: Deno.loadavg().map((x) => +x.toFixed(2)),
-    }));
+    }, values.record);
   } finally {
     await onnx.release();
     if (temp) await Deno.remove(dir, { recursive: true });
   }
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) await main(startCommand(CMD));

@@ -2,7 +2,7 @@
  * Tokenizer throughput over the 25,014 real COCO val2017 captions, side by side with `@huggingface/tokenizers`
  * (a BERT tokenizer.json built offline from the same vocabulary: BertNormalizer, BertPreTokenizer, WordPiece).
  *
- * As a script (`deno run -A bench/tokenizer_bench.ts [--rounds N]`): checks that both give identical tokens
+ * As a script (`deno run -A bench/tokenizer_bench.ts [--rounds N] [--record]`): checks that both give identical tokens
  * and ids on every caption (exit 1 otherwise), times alternating rounds of encoding all captions in uncased
  * and cased mode, prints a table and ends with one JSON line of the figures (best round of each). The
  * figures also give the speed of our general path (the one non-ASCII text takes) on the same captions.
@@ -10,10 +10,21 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import { type Command, integer, startCommand } from "@vlp/command";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { BertTokenizer, Vocab } from "@vlp/tokenizer";
+import { RECORD_USAGE, recordFlag, reportFigures } from "./record.ts";
+
+const Flags = z.object({ rounds: integer(1).default(7), ...recordFlag });
+const CMD: Command<z.infer<typeof Flags>> = {
+  name: "tokenizer_bench",
+  usage: `Usage: deno run -A bench/tokenizer_bench.ts [--rounds N] [--record]
+  --rounds N  timed rounds of each tokenizer (default 7; the best is reported)
+${RECORD_USAGE}`,
+  flags: Flags,
+};
 
 const SHARED = new URL("../../shared/", import.meta.url);
 const VOCAB = fileURLToPath(new URL("data/bert-base-uncased-vocab.txt", SHARED));
@@ -134,12 +145,7 @@ function timeRound(c: Contender, captions: string[]): { seconds: number; tokens:
   return { seconds: (performance.now() - t0) / 1000, tokens };
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({ args: Deno.args, options: { rounds: { type: "string", default: "7" } } });
-  const rounds = Number(values.rounds);
-  if (!Number.isInteger(rounds) || rounds < 1) {
-    throw new RangeError(`--rounds must be a positive integer, got ${values.rounds}`);
-  }
+async function main({ rounds, record }: z.infer<typeof Flags>): Promise<void> {
   const vocab = await Vocab.load(VOCAB);
   const captions = loadCaptions();
   const figures: Record<string, number | string> = {
@@ -191,12 +197,12 @@ async function main(): Promise<void> {
       }x |`,
     );
   }
-  console.log(JSON.stringify(figures));
+  await reportFigures(import.meta.url, figures, record && !failed);
   if (failed) Deno.exit(1);
 }
 
 if (import.meta.main) {
-  await main();
+  await main(startCommand(CMD));
 } else {
   const vocab = Vocab.loadSync(VOCAB);
   const captions = loadCaptions();

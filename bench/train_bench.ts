@@ -17,13 +17,15 @@
  * forward/backward, BertAdam update and zeroGrad) / (time of the batch loop), which machine noise cannot skew;
  * and against the separately measured pure-compute figures, 1 − end-to-end / pure compute.
  *
- * Usage: `deno run -A bench/train_bench.ts [--images 200] [--batches 3] [--threads 2] [--skip-model-bench]`.
+ * Usage: `deno run -A bench/train_bench.ts [--images 200] [--batches 3] [--threads 2] [--skip-model-bench]
+ * [--record]`.
  * Progress on stderr, ONE JSON line of figures on stdout.
  *
  * @module
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { z } from "zod";
+import { type Command, integer, startCommand } from "@vlp/command";
 import { bertBaseConfig, createBackend, VlpModel } from "@vlp/model";
 import { BertTokenizer } from "@vlp/tokenizer";
 import { SPECIAL_IDS } from "@vlp/decode";
@@ -37,16 +39,28 @@ import {
   train,
   writeSyntheticRegions,
 } from "@vlp/train";
+import { RECORD_USAGE, recordFlag, reportFigures } from "./record.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    images: { type: "string", default: "200" },
-    batches: { type: "string", default: "3" },
-    threads: { type: "string", default: "2" },
-    "skip-model-bench": { type: "boolean", default: false },
-  },
+const Flags = z.object({
+  images: integer(1).default(200),
+  batches: integer(1).default(3),
+  threads: integer(1).default(2),
+  "skip-model-bench": z.boolean().default(false),
+  ...recordFlag,
 });
+const CMD: Command<z.infer<typeof Flags>> = {
+  name: "train_bench",
+  usage:
+    `Usage: deno run -A bench/train_bench.ts [--images N] [--batches N] [--threads N] [--skip-model-bench]
+                                  [--record]
+  --images N          synthetic images for the loader and the training run (default 200)
+  --batches N         batches per epoch of the end-to-end run (default 3)
+  --threads N         OpenBLAS threads (default 2)
+  --skip-model-bench  do not run bench/model_bench.ts for the comparison
+${RECORD_USAGE}`,
+  flags: Flags,
+};
+const values = startCommand(CMD);
 const IMAGES = Number(values.images), BATCHES = Number(values.batches), THREADS = Number(values.threads);
 const B = 8;
 const log = (s: string) => console.error(s);
@@ -227,4 +241,4 @@ log(
     `${(100 * figures.overheadVsComputeOnly).toFixed(1)}% vs compute-only steps in this process` +
     (mbStep ? `, ${(100 * figures.overheadVsModelBench!).toFixed(1)}% vs bench/model_bench.ts` : ""),
 );
-console.log(JSON.stringify(figures));
+await reportFigures(import.meta.url, figures, values.record);

@@ -12,13 +12,13 @@
  *
  * Output: one human line per check on stderr, then ONE JSON object as the last stdout line:
  * `{"fixture", "engine", "backend", "checks": {name: {maxAbs, maxRel, pass}}, "checked", "failed"}`.
- * Exit code 1 when any check fails (2 on bad usage). A member whose checks cannot run (unreadable fixture,
+ * Exit code 1 when any check fails (2 on bad flags). A member whose checks cannot run (unreadable fixture,
  * no WebGPU adapter) reports one failed check named `<member>:error`.
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { z } from "zod";
+import { type Command, integer, startCommand, userPath } from "@vlp/command";
 import { type Backend, BACKEND_NAMES, type BackendName, openBackend } from "@vlp/model";
 import { modelParityChecks, type ParityCheck } from "@vlp/model/parity";
 import { ensureFixtureExport, EXECUTION_PROVIDERS, OnnxModel, onnxParityChecks } from "@vlp/onnx";
@@ -26,9 +26,9 @@ import { decodeParityChecks } from "@vlp/decode/parity";
 import { bertAdamParityChecks } from "@vlp/train/parity";
 
 const Flags = z.object({
-  fixture: z.string().min(1, "--fixture DIR is required"),
+  fixture: z.string({ required_error: "--fixture DIR is required" }).min(1, "--fixture DIR is required"),
   backend: z.enum(BACKEND_NAMES as [string, ...string[]]).default("blas"),
-  threads: z.coerce.number().int().positive().optional(),
+  threads: integer(1).optional(),
   engine: z.enum(["model", "onnx"]).default("model"),
   onnx_dir: z.string().min(1).optional(),
   onnx_ep: z.enum(EXECUTION_PROVIDERS as [string, ...string[]]).default("wasm"),
@@ -102,34 +102,20 @@ const SOURCES: CheckSource[] = [
   },
 ];
 
-function usage(msg: string): never {
-  console.error(
-    `error: ${msg}\nusage: deno task parity --fixture DIR [--backend ${
-      BACKEND_NAMES.join("|")
-    }] [--threads N] [--engine model|onnx --onnx_dir OUT [--onnx_ep ${EXECUTION_PROVIDERS.join("|")}]]`,
-  );
-  Deno.exit(2);
-}
+const USAGE = `Usage: deno task parity --fixture DIR [--backend B] [--threads N]
+       deno task parity --fixture DIR --engine onnx --onnx_dir OUT [--onnx_ep P] [--threads N]
+  --fixture DIR   a reference fixture of the original (manifest.json, npy/npz, model.bin), e.g.
+                  ../shared/fixtures/vlp-tiny
+  --backend B     ${BACKEND_NAMES.join(" | ")} (default blas)
+  --threads N     OpenBLAS threads (onnx engine: wasm threads)
+  --engine E      model | onnx (default model: our engine on --backend)
+  --onnx_dir OUT  with --engine onnx: the export to check (written there first when the folder is empty)
+  --onnx_ep P     with --engine onnx: ${EXECUTION_PROVIDERS.join(" | ")} (default wasm)
+  --help          show this text`;
 
-let flags: z.infer<typeof Flags>;
-try {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      fixture: { type: "string" },
-      backend: { type: "string" },
-      threads: { type: "string" },
-      engine: { type: "string" },
-      onnx_dir: { type: "string" },
-      onnx_ep: { type: "string" },
-    },
-  });
-  const r = Flags.safeParse(values);
-  if (!r.success) usage(r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
-  flags = r.data;
-} catch (e) {
-  usage((e as Error).message);
-}
+const CMD: Command<z.infer<typeof Flags>> = { name: "parity", usage: USAGE, flags: Flags };
+const flags = startCommand(CMD);
+const fixture = userPath(flags.fixture);
 
 const checks: Record<string, { maxAbs: number; maxRel: number; pass: boolean }> = {};
 let failed = 0;
@@ -143,7 +129,7 @@ const sources = SOURCES.filter((s) => s.engine === flags.engine);
 // the backend is opened once (webgpu's adapter and device requests are asynchronous) and shared
 let target: Target | null = null;
 try {
-  target = flags.engine === "onnx" ? { engine: "onnx", onnxDir: flags.onnx_dir! } : {
+  target = flags.engine === "onnx" ? { engine: "onnx", onnxDir: userPath(flags.onnx_dir!) } : {
     engine: "model",
     backend: await openBackend(flags.backend as BackendName, { threads: flags.threads }),
   };
@@ -156,7 +142,7 @@ for (const src of target ? sources : []) {
     `[${src.member}] ${flags.fixture} on ${flags.engine === "onnx" ? "onnxruntime-web" : flags.backend}`,
   );
   try {
-    for (const c of await src.run(flags.fixture, target!, (l) => console.error(`[${src.member}] ${l}`))) {
+    for (const c of await src.run(fixture, target!, (l) => console.error(`[${src.member}] ${l}`))) {
       checks[c.name] = { maxAbs: c.maxAbs, maxRel: c.maxRel, pass: c.pass };
       if (!c.pass) failed++;
     }

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { writeBytesAtomic } from "@vlp/features";
+import { writeTextAtomic } from "@vlp/io";
 import { detokenize, type Vocab } from "@vlp/tokenizer";
 
 /** One line of the COCO caption results format. */
@@ -46,5 +46,5 @@ export function captionTexts(ids: Int32Array, B: number, vocab: Vocab): string[]
 /** Write `[{"image_id", "caption"}, ...]` to `path` atomically (one result per line). */
 export async function writeCaptionResults(path: string, results: readonly CaptionResult[]): Promise<void> {
   const body = results.map((r) => JSON.stringify({ image_id: r.image_id, caption: r.caption })).join(",\n");
-  await writeBytesAtomic(path, new TextEncoder().encode(results.length ? `[\n${body}\n]\n` : "[]\n"));
+  await writeTextAtomic(path, results.length ? `[\n${body}\n]\n` : "[]\n");
 }

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { H5File, type RegionDataset, type RegionDims, type RegionLayout, regionPaths } from "@vlp/features";
+import { H5File } from "@vlp/io";
+import { type RegionDataset, type RegionDims, type RegionLayout, regionPaths } from "@vlp/features";
 
 /** One image to check: its feature id and (Flickr30k layout) its folder. */
 export interface RegionImage {

@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { createBackend, createModel, readBertConfig, saveCheckpoint } from "@vlp/model";
 import type { DemoConfig } from "./config.ts";
 import { readSceneManifest, SCENE_FILES, type SceneManifest, SCENES_VERSION } from "./scenes/make_scenes.ts";
-import { countLines } from "./scenes/files.ts";
+import { countLines, writeTextAtomic } from "./scenes/files.ts";
 import { runTask, type TaskRun } from "./tasks.ts";
 
 /** Figures of one model on the test split. */
@@ -114,7 +114,7 @@ export async function runDemo(opts: RunDemoOptions): Promise<DemoRun> {
     ...config.model,
     num_answers: await countLines(S(F.answers)),
   };
-  await Deno.writeTextFile(bertConfig, JSON.stringify(bert, null, 2) + "\n");
+  await writeTextAtomic(bertConfig, JSON.stringify(bert, null, 2) + "\n");
   const modelConfig = await readBertConfig(bertConfig);
   await Deno.mkdir(join(dir, "untrained"), { recursive: true });
   const untrainedCaption = join(dir, "untrained", "model.0.bin");

@@ -13,7 +13,7 @@ import {
   loadValidJpgs,
   type Split,
 } from "./karpathy.ts";
-import type { NdArray } from "./ndarray.ts";
+import type { NdArray } from "@vlp/io";
 import {
   MissingRegionError,
   type RegionDataset,

@@ -1,5 +1,6 @@
 import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import { fixturePath } from "@vlp/testing";
+import { readNpyObjectsFile, writeNpyObjects } from "@vlp/io";
 import {
   evalImageId,
   featureDir,
@@ -113,6 +114,20 @@ Deno.test("VQA imdb: header and questions with their 10 answers", async () => {
     "COCO_val2014_000000391895",
   ]);
   for (const x of imdb.questions) equal(x.answers!.length, 10);
+});
+
+Deno.test("VQA imdb: a file re-written by writeNpyObjects loads as the same imdb", async () => {
+  const path = `${FORMATS}/vqa/imdb_val2014.npy`;
+  const tmp = await Deno.makeTempFile({ suffix: ".npy" });
+  try {
+    await Deno.writeFile(tmp, writeNpyObjects((await readNpyObjectsFile(path)).items));
+    deepEqual(
+      await loadVqaImdb(tmp, { requireAnswers: true }),
+      await loadVqaImdb(path, { requireAnswers: true }),
+    );
+  } finally {
+    await Deno.remove(tmp);
+  }
 });
 
 Deno.test("answer vocabulary: 3129 answers, <unk> first", async () => {

@@ -1,48 +1,21 @@
 /**
- * @vlp/features: every file VLP reads and writes, read safely.
+ * @vlp/features: VLP's region features and data sets, read and validated.
  *
- * - numpy `.npy` / `.npz` (read and write), object arrays through a safe pickle reader (and a plain-data
- *   pickle writer for object arrays such as VQA imdb files);
- * - PyTorch checkpoints, legacy (pre-1.6) and zip format (read), zip format (write, `torch.load` reads it);
- * - HDF5 region shards (read through h5wasm, float16 included; written by a small HDF5 writer of our own),
- *   Flickr30k's per-image npy files, the merged bbox file, and the 1607-d region vector;
+ * - region features in VLP's three on-disk layouts (COCO and CC HDF5 shards, Flickr30k's per-image npy
+ *   files, the merged bbox file), shape-checked, and the 1607-d region vector the loader computes;
  * - data sets validated with zod: Karpathy-split JSON, valid-jpgs, Pythia VQA imdb, answers, soft scores;
+ * - the data-set checker behind `deno task check-data`.
+ *
+ * The container formats underneath (npy, pickle, HDF5, atomic writes) are `@vlp/io`.
  *
  * ```ts
- * import { loadTorchStateDict, readNpyFile, toFloat32 } from "@vlp/features";
- * const sd = await loadTorchStateDict("model.30.bin");
- * const w = toFloat32(sd.get("bert.pooler.dense.weight")!); // [C, C]
+ * import { RegionReader } from "@vlp/features";
+ * const regions = RegionReader.open({ dataset: "coco", imageRoot: "COCO/region_feat_gvd_wo_bgd" });
+ * const { feats, visPe } = await regions.load("COCO_val2014_000000391895"); // [R, F], [R, G]
  * ```
  *
  * @module
  */
-export { type DType, type NdArray, type NdData, toFloat32 } from "./ndarray.ts";
-export {
-  type NpyHeader,
-  type NpyObjects,
-  readNpy,
-  readNpyFile,
-  readNpyHeader,
-  readNpyObjects,
-  readNpyObjectsFile,
-  writeNpy,
-  writeNpyObjects,
-} from "./npy.ts";
-export { Pickler, pickleValue, PyFloat } from "./pickle_writer.ts";
-export { readNpz, readNpzBytes, writeNpz } from "./npz.ts";
-export { loadTorchStateDict } from "./torch_load.ts";
-export { saveTorchStateDict } from "./torch_save.ts";
-export {
-  isTuple,
-  type PickleGlobals,
-  type PyBuildable,
-  type PyGlobal,
-  unpickle,
-  type UnpickleOptions,
-  type UnpickleResult,
-} from "./pickle.ts";
-export { type H5DatasetInfo, H5File, readH5 } from "./h5_reader.ts";
-export { H5Writer, writeH5 } from "./h5_writer.ts";
 export { LN_EPS, regionVector } from "./region_vector.ts";
 export {
   DEFAULT_LAYOUTS,
@@ -91,7 +64,6 @@ export {
   vqaSoftScores,
 } from "./vqa.ts";
 export { jsonPath, parseWith, readJson } from "./validate.ts";
-export { writeBytesAtomic, writeFileAtomic } from "./atomic.ts";
 export {
   checkData,
   type CheckDataOptions,

@@ -11,11 +11,16 @@
  * @module
  */
 import { join } from "node:path";
-import { H5File } from "./h5_reader.ts";
-import { writeH5 } from "./h5_writer.ts";
-import { fmtShape, type NdArray, toFloat32 } from "./ndarray.ts";
-import { readNpyFile, writeNpy } from "./npy.ts";
-import { writeBytesAtomic } from "./atomic.ts";
+import {
+  fmtShape,
+  H5File,
+  type NdArray,
+  readNpyFile,
+  toFloat32,
+  writeBytesAtomic,
+  writeH5,
+  writeNpy,
+} from "@vlp/io";
 import { regionVector } from "./region_vector.ts";
 
 /** Data sets with a known region layout. */

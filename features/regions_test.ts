@@ -1,11 +1,8 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { assertClose, fixturePath, Rng } from "@vlp/testing";
-import { readNpyFile, toFloat32 } from "./mod.ts";
+import { H5File, type NdArray, readH5, readNpyFile, toFloat32, writeH5 } from "@vlp/io";
 import { type ImageRegions, regionPaths, RegionReader, shardOf, writeRegionFiles } from "./regions.ts";
 import { regionVector } from "./region_vector.ts";
-import { H5File, readH5 } from "./h5_reader.ts";
-import { writeH5 } from "./h5_writer.ts";
-import type { NdArray } from "./ndarray.ts";
 
 const FORMATS = fixturePath("fixtures/vlp-formats");
 const expected = JSON.parse(await Deno.readTextFile(`${FORMATS}/expected.json`)) as Record<

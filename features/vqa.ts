@@ -6,7 +6,7 @@
  * @module
  */
 import { z } from "zod";
-import { readNpyObjects } from "./npy.ts";
+import { readNpyObjects } from "@vlp/io";
 import { parseWith } from "./validate.ts";
 
 /** Element 0 of an imdb file. */

@@ -1,5 +1,5 @@
 /**
- * VLP checkpoints: strict loading of a state_dict (legacy or zip `torch.save`, read by `@vlp/features`),
+ * VLP checkpoints: strict loading of a state_dict (legacy or zip `torch.save`, read by `@vlp/io`),
  * `from_pretrained`'s adaptation rules for BERT/UniLM initial weights, and saving our parameters back as a
  * VLP state_dict (zip format, `cls.predictions.decoder.weight` stored tied to the word embeddings).
  *
@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { loadTorchStateDict, type NdArray, saveTorchStateDict, toFloat32 } from "@vlp/features";
+import { loadTorchStateDict, type NdArray, saveTorchStateDict, toFloat32 } from "@vlp/io";
 import type { VlpConfig } from "./config.ts";
 import { fmtShape } from "./backend.ts";
 import { checkParamShape, TIED_KEYS } from "./params.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadTorchStateDict, type NdArray, readNpz, toFloat32 } from "@vlp/features";
+import { loadTorchStateDict, type NdArray, readNpz, toFloat32 } from "@vlp/io";
 import { assertClose, fixturePath, microConfig } from "@vlp/testing";
 import {
   adaptPretrained,

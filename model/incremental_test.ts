@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { assertClose, fixturePath, microConfig, Rng } from "@vlp/testing";
-import { readNpyFile, toFloat32 } from "@vlp/features";
+import { readNpyFile, toFloat32 } from "@vlp/io";
 import { ReferenceBackend } from "./backends/reference.ts";
 import { VlpModel } from "./vlp.ts";
 import { IncrementalDecoder } from "./incremental.ts";

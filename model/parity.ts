@@ -19,7 +19,7 @@
  * @module
  */
 import { join } from "node:path";
-import { loadTorchStateDict, type NdArray, readNpyFile, readNpz, toFloat32 } from "@vlp/features";
+import { loadTorchStateDict, type NdArray, readNpyFile, readNpz, toFloat32 } from "@vlp/io";
 import type { Backend, Tensor } from "./backend.ts";
 import { parseConfig, type VlpConfig } from "./config.ts";
 import { loadStateDict } from "./checkpoint.ts";

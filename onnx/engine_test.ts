@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { assertClose, randomBatch, Rng } from "@vlp/testing";
 import { IncrementalDecoder, type StartInputs } from "@vlp/model";
 import { OnnxModel } from "./engine.ts";
-import { exportToTemp, smallConfig, smallModel } from "./test_utils.ts";
+import { exportToTemp, sessionConfig, sessionModel } from "./test_utils.ts";
 import { hasWebGpuAdapter } from "./runtime.ts";
 
 const TOL = { atol: 1e-4, rtol: 1e-4 };
@@ -13,11 +13,11 @@ Deno.test({
   name: "OnnxModel.forward equals VlpModel.forward (sequence, pooled, MLM scores, VQA logits)",
   ...opts,
   fn: async () => {
-    const model = smallModel("vqa2");
+    const model = sessionModel("vqa2");
     const { dir } = await exportToTemp(model);
     try {
       const onnx = await OnnxModel.load(dir, { threads: 1 });
-      const batch = randomBatch(smallConfig, { B: 3, T: 6, P: 2, mode: "s2s" });
+      const batch = randomBatch(sessionConfig, { B: 3, T: 6, P: 2, mode: "s2s" });
       const ours = model.forward(batch), be = model.backend;
       const got = await onnx.forward(batch);
       assertClose(got.sequenceOutput, await be.read(ours.sequenceOutput), {
@@ -43,10 +43,10 @@ Deno.test({
   name: "OnnxModel rejects VQA inference on an img2txt export and malformed masked positions",
   ...opts,
   fn: async () => {
-    const { dir } = await exportToTemp(smallModel("img2txt"));
+    const { dir } = await exportToTemp(sessionModel("img2txt"));
     try {
       const onnx = await OnnxModel.load(dir, { threads: 1 });
-      const batch = randomBatch(smallConfig, { B: 2, T: 3, P: 1, mode: "s2s" });
+      const batch = randomBatch(sessionConfig, { B: 2, T: 3, P: 1, mode: "s2s" });
       await assert.rejects(() => onnx.vqaLogits(batch), TypeError);
       await assert.rejects(() => onnx.forward({ ...batch, maskedPos: [1, 2, 3] }), TypeError);
       await onnx.release();
@@ -58,11 +58,11 @@ Deno.test({
 
 /** Start, expand, steps with random tokens and random beam back-pointers: logits of both engines. */
 async function compareDecoders(executionProvider: "wasm" | "webgpu", T: number) {
-  const model = smallModel("img2txt", 5);
+  const model = sessionModel("img2txt", 5);
   const { dir } = await exportToTemp(model);
   try {
     const onnx = await OnnxModel.load(dir, { threads: 1, executionProvider });
-    const { regions: R, regionFeatureSize: F, regionGeometrySize: G, vocabSize: V } = smallConfig;
+    const { regions: R, regionFeatureSize: F, regionGeometrySize: G, vocabSize: V } = sessionConfig;
     const B = 2, W = 3, A = R + 2, L = A + T, rng = new Rng(8);
     const inputs: StartInputs = {
       regionFeats: rng.fillNormal(new Float32Array(B * R * F)),

@@ -17,7 +17,7 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
-import { writeBytesAtomic } from "@vlp/features";
+import { writeBytesAtomic } from "@vlp/io";
 import { type Task, type VlpConfig, VlpConfigSchema, type VlpModel } from "@vlp/model";
 import { IR_VERSION, type ValueSpec } from "./graph_builder.ts";
 import {

@@ -6,7 +6,7 @@ import { decodeModel } from "./graph_builder.ts";
 import { exportOnnx, MANIFEST_FILE, readOnnxManifest } from "./export.ts";
 import { OnnxModel } from "./engine.ts";
 import { ensureFixtureExport } from "./parity.ts";
-import { exportToTemp, smallConfig, smallModel } from "./test_utils.ts";
+import { exportToTemp, sessionConfig, sessionModel } from "./test_utils.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -61,7 +61,7 @@ Deno.test({
   name: "an fp16 export is about half the size and stays close to the float32 one",
   ...opts,
   fn: async () => {
-    const model = smallModel("vqa2");
+    const model = sessionModel("vqa2");
     const f32 = await exportToTemp(model), f16 = await exportToTemp(model, true);
     try {
       // every weight is stored in half the bytes (int64 and float constants stay as they are)
@@ -74,7 +74,7 @@ Deno.test({
       assert.equal(w32, model.table.count * 4);
       assert.ok(f16.result.bytes.encoder < f32.result.bytes.encoder);
       assert.equal((await readOnnxManifest(f16.dir)).fp16, true);
-      const batch = randomBatch(smallConfig, { B: 2, T: 4, P: 1, mode: "s2s" });
+      const batch = randomBatch(sessionConfig, { B: 2, T: 4, P: 1, mode: "s2s" });
       const a = await (await OnnxModel.load(f32.dir, { threads: 1 })).forward(batch);
       const b = await (await OnnxModel.load(f16.dir, { threads: 1 })).forward(batch);
       assertClose(b.sequenceOutput, a.sequenceOutput, { atol: 2e-2, rtol: 0, name: "fp16 sequence_output" });

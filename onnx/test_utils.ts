@@ -7,8 +7,11 @@
 import { parseConfig, ReferenceBackend, type Task, type VlpConfig, VlpModel } from "@vlp/model";
 import { exportOnnx, type ExportResult } from "./export.ts";
 
-/** A configuration small enough for fast sessions (vocabulary above the [MASK] id 103). */
-export const smallConfig: VlpConfig = parseConfig({
+/**
+ * A configuration small enough for fast ONNX Runtime sessions (vocabulary above the [MASK] id 103); not
+ * `@vlp/testing`'s `smallConfig` (C 32), which the GPU tests and benches use.
+ */
+export const sessionConfig: VlpConfig = parseConfig({
   vocabSize: 120,
   hiddenSize: 16,
   numLayers: 2,
@@ -23,9 +26,9 @@ export const smallConfig: VlpConfig = parseConfig({
   initializerRange: 0.5,
 });
 
-/** A seeded random model of {@linkcode smallConfig} on the float32 reference backend. */
-export function smallModel(task: Task = "vqa2", seed = 3): VlpModel {
-  return new VlpModel({ config: smallConfig, task, backend: new ReferenceBackend(), seed });
+/** A seeded random model of {@linkcode sessionConfig} on the float32 reference backend. */
+export function sessionModel(task: Task = "vqa2", seed = 3): VlpModel {
+  return new VlpModel({ config: sessionConfig, task, backend: new ReferenceBackend(), seed });
 }
 
 /** Export a model into a new temporary directory; returns the directory and the result. */

@@ -6,6 +6,7 @@
  * @module
  */
 import wabtInit from "wabt";
+import { writeTextAtomic } from "@vlp/io";
 import { encodeBase64 } from "./base64.ts";
 import { SIMD_KERNELS_WAT } from "../model/backends/simd_kernels.wat.ts";
 
@@ -28,7 +29,5 @@ export const SIMD_KERNELS_WASM_BASE64: string = [
 ${lines}
 ].join("");
 `;
-const tmp = `${out.pathname}.tmp`;
-await Deno.writeTextFile(tmp, text);
-await Deno.rename(tmp, out.pathname);
+await writeTextAtomic(out.pathname, text);
 console.log(JSON.stringify({ bytes: bytes.length, path: "model/backends/simd_kernels.wasm.ts" }));

@@ -18,7 +18,7 @@
  * @module
  */
 import { join } from "node:path";
-import { readNpz, toFloat32 } from "@vlp/features";
+import { readNpz, toFloat32 } from "@vlp/io";
 import { type Backend, loadCheckpoint, VlpModel } from "@vlp/model";
 import {
   checkList,

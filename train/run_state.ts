@@ -15,7 +15,7 @@
  * @module
  */
 import { join } from "node:path";
-import { type NdArray, readNpz, saveTorchStateDict, writeNpz } from "@vlp/features";
+import { type NdArray, readNpz, saveTorchStateDict, writeNpz } from "@vlp/io";
 import { type RngState, stateDict, type VlpModel } from "@vlp/model";
 import type { BertAdamState } from "./bert_adam.ts";
 

@@ -27,7 +27,7 @@
  * @module
  */
 import { join } from "node:path";
-import { writeBytesAtomic } from "@vlp/features";
+import { writeTextAtomic } from "@vlp/io";
 import { loadCheckpoint, type Rng, type VlpModel } from "@vlp/model";
 import type { BertAdam } from "./bert_adam.ts";
 import type { HostBatch } from "./batch_builder.ts";
@@ -219,14 +219,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   } else {
     model.zeroGrad();
   }
-  await writeBytesAtomic(
-    join(dir, "opt.json"),
-    new TextEncoder().encode(JSON.stringify(o.settings, null, 2) + "\n"),
-  );
-  await writeBytesAtomic(
-    logPath,
-    new TextEncoder().encode(records.map((r) => JSON.stringify(r) + "\n").join("")),
-  );
+  await writeTextAtomic(join(dir, "opt.json"), JSON.stringify(o.settings, null, 2) + "\n");
+  await writeTextAtomic(logPath, records.map((r) => JSON.stringify(r) + "\n").join(""));
   const log = await Deno.open(logPath, { append: true });
   const enc = new TextEncoder();
   const append = (r: LogRecord) => {
@@ -416,10 +410,8 @@ async function writePlot(dir: string, records: LogRecord[], batchesPerEpoch: num
     epoch: r.epoch,
     values: epochMetrics(r),
   }));
-  await writeBytesAtomic(
+  await writeTextAtomic(
     join(dir, PLOT),
-    new TextEncoder().encode(
-      lossPlotSvg({ losses, batchesPerEpoch, metrics, title: `training loss (${dir})` }),
-    ),
+    lossPlotSvg({ losses, batchesPerEpoch, metrics, title: `training loss (${dir})` }),
   );
 }

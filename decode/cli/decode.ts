@@ -12,8 +12,8 @@
 import { existsSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { z } from "zod";
+import { type Command, readText, startCommand, UsageError, userPath } from "@vlp/command";
 import {
   type CaptionDataset,
   DEFAULT_LAYOUTS,
@@ -136,72 +136,11 @@ const Flags = z.object({
 });
 type Flags = z.infer<typeof Flags>;
 
+const CMD: Command<Flags> = { name: "decode", usage: USAGE, flags: Flags };
+
+/** Stop with a message: a usage error (exit 2) or a failure (exit 1), printed by `@vlp/command`. */
 function fail(msg: string, code = 1): never {
-  console.error(`decode: ${msg}`);
-  Deno.exit(code);
-}
-
-/** A path from the command line, relative to where the user ran the task. */
-function userPath(p: string): string {
-  return isAbsolute(p) ? p : resolve(Deno.env.get("INIT_CWD") ?? Deno.cwd(), p);
-}
-
-function parseFlags(args: string[]): Flags {
-  const s = { type: "string" } as const, b = { type: "boolean" } as const;
-  let values: Record<string, unknown>;
-  try {
-    values = parseArgs({
-      args,
-      strict: true,
-      options: {
-        model_recover_path: s,
-        config_path: s,
-        vocab: s,
-        dataset: s,
-        src_file: s,
-        split: s,
-        image_root: s,
-        region_det_file_prefix: s,
-        region_bbox_file: s,
-        file_valid_jpgs: s,
-        beam_size: s,
-        length_penalty: s,
-        forbid_duplicate_ngrams: b,
-        forbid_ignore_word: s,
-        ngram_size: s,
-        min_len: s,
-        max_tgt_length: s,
-        batch_size: s,
-        output_file: s,
-        ref_file: s,
-        no_eval: b,
-        meteor_data: s,
-        meteor_paraphrase: s,
-        backend: s,
-        threads: s,
-        max_position_embeddings: s,
-        enable_butd: b,
-        new_segment_ids: b,
-        len_vis_input: s,
-        seed: s,
-        engine: s,
-        onnx_dir: s,
-        onnx_ep: s,
-        help: { type: "boolean", short: "h" },
-      },
-    }).values;
-  } catch (e) {
-    fail(`${(e as Error).message}\n${USAGE}`, 2);
-  }
-  if (values.help) {
-    console.error(USAGE);
-    Deno.exit(0);
-  }
-  const r = Flags.safeParse(values);
-  if (!r.success) {
-    fail(`${r.error.issues.map((i) => `--${i.path.join(".")}: ${i.message}`).join("; ")}\n${USAGE}`, 2);
-  }
-  return r.data;
+  throw code === 2 ? new UsageError(msg) : new Error(msg);
 }
 
 /** `<image_root>`-relative layout entry from a flag (an absolute flag value is made relative, as os.path.join). */
@@ -323,7 +262,7 @@ async function prepare(f: Flags): Promise<Plan> {
   if (!f.no_eval) {
     if (f.ref_file) {
       const refPath = userPath(f.ref_file);
-      refs = parseReferences(await Deno.readTextFile(refPath), refPath);
+      refs = parseReferences(await readText(refPath, "references"), refPath);
     } else if (images.every((img) => img.sentences.length > 0)) {
       refs = new Map(images.map((img, i) => [String(evalIds[i]), img.sentences.map((s) => s.raw)]));
     } else {
@@ -458,9 +397,9 @@ function score(p: Plan, results: CaptionResult[]) {
   return { metrics: s.metrics, unavailable: s.unavailable, scored: kept.length };
 }
 
-async function main(): Promise<void> {
+async function main(flags: Flags): Promise<void> {
   const t0 = performance.now();
-  const plan = await prepare(parseFlags(Deno.args));
+  const plan = await prepare(flags);
   const { f, config } = plan;
   let model: VlpModel | OnnxModel, engine: string;
   if (f.engine === "onnx") {
@@ -513,10 +452,4 @@ function round(x: number): number {
   return Math.round(x * 1e4) / 1e4;
 }
 
-if (import.meta.main) {
-  try {
-    await main();
-  } catch (e) {
-    fail((e as Error).message);
-  }
-}
+if (import.meta.main) await main(startCommand(CMD));

@@ -18,12 +18,16 @@ import { type ModelScores, runDemo } from "../pipeline.ts";
 import { reportData, writeReport } from "../report/build.ts";
 import { writeJsonAtomic } from "../scenes/files.ts";
 import { ROOT } from "../tasks.ts";
-import { parseFlags, shownPath, userPath } from "./flags.ts";
+import { type Command, shownPath, startCommand, userPath } from "@vlp/command";
 
-const USAGE =
-  "usage: demo [--smoke] [--dir DIR (runs/demo, runs/demo-smoke)] [--backend blas|reference] [--quiet]";
+const USAGE = `Usage: deno task demo [--smoke] [--dir DIR] [--backend blas|reference] [--quiet]
+  --smoke        the small version (CI): fails unless the trained model beats the untrained one widely
+  --dir DIR      where the scenes, runs and report go (default runs/demo, runs/demo-smoke with --smoke)
+  --backend B    blas | reference (default blas)
+  --quiet        no progress of the steps
+  --help         show this text`;
 
-const schema = z.object({
+const Flags = z.object({
   smoke: z.boolean().default(false),
   dir: z.string().min(1).optional(),
   backend: z.enum(["blas", "reference"]).default("blas"),
@@ -52,13 +56,10 @@ function table(rows: [string, string, string, string, string][]): string {
   ).join("\n");
 }
 
+const CMD: Command<z.infer<typeof Flags>> = { name: "demo", usage: USAGE, flags: Flags };
+
 if (import.meta.main) {
-  const flags = parseFlags("demo", USAGE, Deno.args, {
-    smoke: { type: "boolean" },
-    dir: { type: "string" },
-    backend: { type: "string" },
-    quiet: { type: "boolean" },
-  }, schema);
+  const flags = startCommand(CMD);
   const config = flags.smoke ? SMOKE : FULL;
   const dir = flags.dir ? userPath(flags.dir) : join(ROOT, "runs", flags.smoke ? "demo-smoke" : "demo");
   const t0 = performance.now();

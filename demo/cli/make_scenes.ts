@@ -8,30 +8,30 @@
  */
 import { z } from "zod";
 import { makeScenes } from "../scenes/make_scenes.ts";
-import { parseFlags, userPath } from "./flags.ts";
+import { type Command, integer, startCommand, userPath } from "@vlp/command";
 
-const USAGE =
-  "usage: make-scenes --out DIR [--images N (1000)] [--seed S (1)] [--questions-per-image K (5)] [--float32] " +
-  "[--answers answers_vqa.txt]";
+const USAGE = `Usage: deno task make-scenes --out DIR [options]
+  --out DIR                 where the scene set goes (VLP's COCO layout)
+  --images N                scenes (default 1000, at least 10)
+  --seed S                  (default 1)
+  --questions-per-image K   2..8 (default 5)
+  --float32                 region features in float32 (default float16)
+  --answers FILE            an answer list to use (e.g. VQA 2.0's answers_vqa.txt; must hold every scene answer)
+  --help                    show this text`;
 
-const schema = z.object({
+const Flags = z.object({
   out: z.string({ required_error: "--out DIR is required" }).min(1),
-  images: z.coerce.number().int().min(10, "--images must be at least 10").default(1000),
-  seed: z.coerce.number().int().min(0, "--seed must be >= 0").default(1),
-  "questions-per-image": z.coerce.number().int().min(2).max(8).default(5),
+  images: integer().min(10, "--images must be at least 10").default(1000),
+  seed: integer().min(0, "--seed must be >= 0").default(1),
+  "questions-per-image": integer(2).max(8, "must be ≤ 8").default(5),
   float32: z.boolean().default(false),
   answers: z.string().optional(),
 });
 
+const CMD: Command<z.infer<typeof Flags>> = { name: "make-scenes", usage: USAGE, flags: Flags };
+
 if (import.meta.main) {
-  const flags = parseFlags("make-scenes", USAGE, Deno.args, {
-    out: { type: "string" },
-    images: { type: "string" },
-    seed: { type: "string" },
-    "questions-per-image": { type: "string" },
-    float32: { type: "boolean" },
-    answers: { type: "string" },
-  }, schema);
+  const flags = startCommand(CMD);
   const t0 = performance.now();
   try {
     const out = userPath(flags.out);

@@ -5,7 +5,8 @@
  * @module
  */
 import { join } from "node:path";
-import { RegionReader, writeBytesAtomic } from "@vlp/features";
+import { writeTextAtomic } from "@vlp/io";
+import { RegionReader } from "@vlp/features";
 import { ciderD, ptbTokenize, questionAccuracy } from "@vlp/eval";
 import { epochMetrics, type LogRecord, readTrainLog } from "@vlp/train";
 import { answerAccuracy, blindAnswers, blindCaption } from "../baselines.ts";
@@ -213,6 +214,6 @@ export async function reportData(inp: ReportInputs): Promise<ReportData> {
 export async function writeReport(dir: string, data: ReportData): Promise<string> {
   await Deno.mkdir(join(dir, "report"), { recursive: true });
   const path = join(dir, "report", "index.html");
-  await writeBytesAtomic(path, new TextEncoder().encode(renderReport(data)));
+  await writeTextAtomic(path, renderReport(data));
   return path;
 }

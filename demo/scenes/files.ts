@@ -1,14 +1,11 @@
 /**
- * Atomic text and JSON writes (temporary file in the same folder, then rename), and line counts.
+ * Atomic JSON writes (through `@vlp/io`: temporary file in the same folder, then rename), and line counts.
  *
  * @module
  */
-import { writeBytesAtomic } from "@vlp/features";
+import { writeTextAtomic } from "@vlp/io";
 
-/** Write a text file atomically. */
-export function writeTextAtomic(path: string, text: string): Promise<void> {
-  return writeBytesAtomic(path, new TextEncoder().encode(text));
-}
+export { writeTextAtomic };
 
 /** Write a JSON file atomically (compact, one trailing newline). */
 export function writeJsonAtomic(path: string, value: unknown): Promise<void> {

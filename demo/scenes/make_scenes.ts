@@ -19,6 +19,7 @@
  * @module
  */
 import { join } from "node:path";
+import { type NdArray, writeBytesAtomic, writeH5, writeNpyObjects } from "@vlp/io";
 import {
   DEFAULT_LAYOUTS,
   featureId,
@@ -26,11 +27,7 @@ import {
   loadAnswerVocab,
   regionPaths,
   shardOf,
-  writeBytesAtomic,
-  writeH5,
-  writeNpyObjects,
 } from "@vlp/features";
-import type { NdArray } from "@vlp/features";
 import { Rng } from "@vlp/model/rng";
 import { captionsFor } from "./captions.ts";
 import { type RegionDtype, SceneDetector } from "./detector.ts";

@@ -12,7 +12,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { Cli, userPath } from "./cli_util.ts";
+import { type Command, readText, startCommand, userPath } from "@vlp/command";
 import { scoreCaptions } from "../captions.ts";
 import { parseReferences, parseResults } from "../inputs.ts";
 import { loadMeteorResources, type MeteorResources } from "../meteor/resources.ts";
@@ -39,7 +39,9 @@ const Flags = z.object({
   subset: z.boolean().default(false),
 });
 
-const cli = new Cli("eval-captions", USAGE);
+type Flags = z.infer<typeof Flags>;
+
+const CMD: Command<Flags> = { name: "eval-captions", usage: USAGE, flags: Flags };
 
 /** The stderr table: one row per metric. */
 function table(metrics: Record<string, number>, unavailable: Record<string, string>): string {
@@ -48,19 +50,11 @@ function table(metrics: Record<string, number>, unavailable: Record<string, stri
   return ["metric               score", ...rows, ...na].join("\n");
 }
 
-async function main(): Promise<void> {
-  const flags = cli.flags(Deno.args, {
-    refs: { type: "string" },
-    results: { type: "string" },
-    "per-image": { type: "boolean" },
-    "meteor-paraphrase": { type: "string" },
-    "meteor-data": { type: "string" },
-    subset: { type: "boolean" },
-  }, Flags);
+async function main(flags: Flags): Promise<void> {
   const refsPath = userPath(flags.refs), resultsPath = userPath(flags.results);
   const t0 = performance.now();
-  const refs = parseReferences(cli.read(refsPath, "references"), refsPath);
-  const results = parseResults(cli.read(resultsPath, "results"), resultsPath);
+  const refs = parseReferences(await readText(refsPath, "references"), refsPath);
+  const results = parseResults(await readText(resultsPath, "results"), resultsPath);
 
   let meteor: MeteorResources | undefined;
   let meteorMissingReason: string | undefined;
@@ -70,7 +64,7 @@ async function main(): Promise<void> {
     const para = flags["meteor-paraphrase"] !== undefined ? userPath(flags["meteor-paraphrase"]) : undefined;
     meteor = await loadMeteorResources(dataDir, para);
   } else if (flags["meteor-data"] !== undefined || flags["meteor-paraphrase"] !== undefined) {
-    cli.fail(`Meteor tables not found: "${dataDir}" has no english.synsets`);
+    throw new Error(`Meteor tables not found: "${dataDir}" has no english.synsets`);
   } else {
     meteorMissingReason = `Meteor tables not found in ${dataDir} (pass --meteor-data DIR)`;
   }
@@ -88,4 +82,4 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(out));
 }
 
-if (import.meta.main) await cli.run(main);
+if (import.meta.main) await main(startCommand(CMD));

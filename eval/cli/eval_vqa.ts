@@ -10,7 +10,7 @@
  * @module
  */
 import { z } from "zod";
-import { Cli, userPath } from "./cli_util.ts";
+import { type Command, readText, startCommand, userPath } from "@vlp/command";
 import { parseVqaAnnotations, parseVqaResults } from "../inputs.ts";
 import { vqaAccuracy } from "../vqa/accuracy.ts";
 
@@ -24,13 +24,14 @@ const Flags = z.object({
   results: z.string({ required_error: "--results FILE is required" }).min(1),
 });
 
-const cli = new Cli("eval-vqa", USAGE);
+type Flags = z.infer<typeof Flags>;
 
-function main(): void {
-  const flags = cli.flags(Deno.args, { annotations: { type: "string" }, results: { type: "string" } }, Flags);
+const CMD: Command<Flags> = { name: "eval-vqa", usage: USAGE, flags: Flags };
+
+async function main(flags: Flags): Promise<void> {
   const annPath = userPath(flags.annotations), resPath = userPath(flags.results);
-  const questions = parseVqaAnnotations(cli.read(annPath, "annotations"), annPath);
-  const results = parseVqaResults(cli.read(resPath, "results"), resPath);
+  const questions = parseVqaAnnotations(await readText(annPath, "annotations"), annPath);
+  const results = parseVqaResults(await readText(resPath, "results"), resPath);
   const r = vqaAccuracy(questions, results);
   const lines = [`questions: ${questions.length}`, `overall: ${r.overall.toFixed(2)}`, "per answer type:"];
   for (const [k, v] of Object.entries(r.perAnswerType)) lines.push(`  ${k.padEnd(24)} ${v.toFixed(2)}`);
@@ -45,4 +46,4 @@ function main(): void {
   }));
 }
 
-if (import.meta.main) await cli.run(main);
+if (import.meta.main) await main(startCommand(CMD));

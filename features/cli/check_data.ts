@@ -6,93 +6,62 @@
  * Optional: `--region-det-file-prefix P` and `--region-bbox-file B` (VLP's flags, relative to the image
  * root; defaults per data set), `--max-report N` (problems listed on stderr, default 50).
  * Progress and the problem list go to stderr; the last stdout line is one JSON object of the figures.
- * Exit code: 0 all good, 1 problems found (or valid-jpgs admits no image of the splits), 2 bad arguments
- * or unreadable inputs.
+ * Exit code: 0 all good, 1 problems found (or valid-jpgs admits no image of the splits) or an input that
+ * cannot be read, 2 bad flags.
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { z } from "zod";
+import { type Command, integer, startCommand, userPath } from "@vlp/command";
 import { checkData, PROBLEM_KINDS } from "../check_data.ts";
 import { SPLITS } from "../karpathy.ts";
 
-const USAGE = "usage: check-data --dataset coco|flickr30k|cc --src-file F --image-root R " +
-  "--file-valid-jpgs V [--split S ...] [--region-det-file-prefix P] [--region-bbox-file B] [--max-report N]";
+const USAGE = `Usage: deno task check-data --dataset coco|flickr30k|cc --src-file F --image-root R
+                            --file-valid-jpgs V [--split S ...] [options]
+  --dataset D                 coco | flickr30k | cc: the region layout
+  --src-file F                Karpathy-split JSON (dataset_coco.json, ...)
+  --image-root R              root of the region features
+  --file-valid-jpgs V         *_valid_jpgs.json: the images that have features
+  --split S ...               splits to check (default train restval; also --split a --split b, --split a,b)
+  --region-det-file-prefix P  feature shard prefix under the image root (default: the data set's)
+  --region-bbox-file B        merged bbox HDF5 under the image root (default: the data set's)
+  --max-report N              problems listed on stderr (default 50)
+  --help                      show this text`;
 
-const argsSchema = z.object({
+const Flags = z.object({
   dataset: z.enum(["coco", "flickr30k", "cc"]),
   "src-file": z.string().min(1),
   "image-root": z.string().min(1),
   "file-valid-jpgs": z.string().min(1),
-  split: z.array(z.enum(SPLITS)).min(1),
+  split: z.array(z.enum(SPLITS)).min(1).default(["train", "restval"]),
   "region-det-file-prefix": z.string().optional(),
   "region-bbox-file": z.string().optional(),
-  "max-report": z.coerce.number().int().min(0),
+  "max-report": integer(0).default(50),
 });
 
-async function main(): Promise<number> {
-  let raw;
-  try {
-    raw = parseArgs({
-      args: Deno.args,
-      options: {
-        dataset: { type: "string" },
-        "src-file": { type: "string" },
-        "image-root": { type: "string" },
-        "file-valid-jpgs": { type: "string" },
-        split: { type: "string", multiple: true },
-        "region-det-file-prefix": { type: "string" },
-        "region-bbox-file": { type: "string" },
-        "max-report": { type: "string", default: "50" },
-        help: { type: "boolean", short: "h" },
-      },
-      allowPositionals: true,
-    });
-  } catch (e) {
-    console.error(`check-data: ${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (raw.values.help) {
-    console.error(USAGE);
-    return 0;
-  }
-  // `--split train restval` (VLP's form), `--split train --split restval` and `--split train,restval`
-  const splits = [...(raw.values.split ?? ["train", "restval"]), ...raw.positionals]
-    .flatMap((s) => s.split(","))
-    .filter((s) => s !== "");
-  const parsed = argsSchema.safeParse({ ...raw.values, split: splits });
-  if (!parsed.success) {
-    const why = parsed.error.issues.map((i) => `--${i.path[0]}: ${i.message}`).join("; ");
-    console.error(`check-data: ${why}\n${USAGE}`);
-    return 2;
-  }
-  const a = parsed.data;
+const CMD: Command<z.infer<typeof Flags>> = { name: "check-data", usage: USAGE, flags: Flags };
+
+async function main(a: z.infer<typeof Flags>): Promise<number> {
   const t0 = performance.now();
   let lastShown = 0;
-  let report;
-  try {
-    report = await checkData({
-      dataset: a.dataset,
-      srcFile: a["src-file"],
-      imageRoot: a["image-root"],
-      fileValidJpgs: a["file-valid-jpgs"],
-      splits: a.split,
-      layout: {
-        ...(a["region-det-file-prefix"] !== undefined ? { detFilePrefix: a["region-det-file-prefix"] } : {}),
-        ...(a["region-bbox-file"] !== undefined ? { bboxFile: a["region-bbox-file"] } : {}),
-      },
-      onProgress: (done, total, bad) => {
-        const now = performance.now();
-        if (now - lastShown > 1000 || done === total) {
-          lastShown = now;
-          console.error(`checked ${done}/${total} images, ${bad} with problems`);
-        }
-      },
-    });
-  } catch (e) {
-    console.error(`check-data: ${(e as Error).message}`);
-    return 2;
-  }
+  const report = await checkData({
+    dataset: a.dataset,
+    srcFile: userPath(a["src-file"]),
+    imageRoot: userPath(a["image-root"]),
+    fileValidJpgs: userPath(a["file-valid-jpgs"]),
+    splits: a.split,
+    layout: {
+      ...(a["region-det-file-prefix"] !== undefined ? { detFilePrefix: a["region-det-file-prefix"] } : {}),
+      ...(a["region-bbox-file"] !== undefined ? { bboxFile: a["region-bbox-file"] } : {}),
+    },
+    onProgress: (done, total, bad) => {
+      const now = performance.now();
+      if (now - lastShown > 1000 || done === total) {
+        lastShown = now;
+        console.error(`checked ${done}/${total} images, ${bad} with problems`);
+      }
+    },
+  });
   for (const p of report.problems.slice(0, a["max-report"])) console.error(`${p.kind}\t${p.message}`);
   if (report.problems.length > a["max-report"]) {
     console.error(`... ${report.problems.length - a["max-report"]} more problems not listed`);
@@ -123,4 +92,4 @@ async function main(): Promise<number> {
   return report.badImages > 0 ? 1 : 0;
 }
 
-Deno.exit(await main());
+if (import.meta.main) Deno.exit(await main(startCommand(CMD)));

@@ -7,13 +7,13 @@
  * field); default: VLP's BERT-base (bert-base-cased) configuration. `--fp16` stores the weights as float16.
  *
  * Output: progress on stderr, then ONE JSON line on stdout:
- * `{"out", "task", "fp16", "opset", "encoderBytes", "decoderBytes", "seconds"}`. Exit code 2 on bad usage,
- * 1 on failure.
+ * `{"out", "task", "fp16", "opset", "encoderBytes", "decoderBytes", "seconds"}`. Exit code 2 on bad flags,
+ * 1 on failure (one line naming the file).
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { z } from "zod";
+import { type Command, startCommand, userPath } from "@vlp/command";
 import {
   bertBaseConfig,
   type BertJsonConfig,
@@ -33,12 +33,17 @@ const Flags = z.object({
   config_path: z.string().min(1).optional(),
 });
 
-function usage(msg: string): never {
-  console.error(
-    `error: ${msg}\nusage: deno task export-onnx --model_recover_path CKPT --out DIR [--task img2txt|vqa2] [--fp16] [--config_path JSON]`,
-  );
-  Deno.exit(2);
-}
+type Flags = z.infer<typeof Flags>;
+
+const USAGE = `Usage: deno task export-onnx --model_recover_path CKPT --out DIR [options]
+  --model_recover_path F  VLP checkpoint (legacy or zip torch.save of a state_dict), loaded strictly
+  --out DIR               where encoder.onnx, decoder.onnx and vlp_onnx.json go
+  --task T                img2txt | vqa2 (default img2txt)
+  --fp16                  store the weights as float16
+  --config_path F         a BERT bert_config.json or a fixture manifest.json (default: BERT-base, cased)
+  --help                  show this text`;
+
+const CMD: Command<Flags> = { name: "export-onnx", usage: USAGE, flags: Flags };
 
 /** A configuration from a BERT config JSON or a fixture manifest (one with a `config` object). */
 async function readConfig(path: string): Promise<VlpConfig> {
@@ -58,28 +63,9 @@ async function readConfig(path: string): Promise<VlpConfig> {
   return configFromBertJson(o as BertJsonConfig);
 }
 
-let flags: z.infer<typeof Flags>;
-try {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      model_recover_path: { type: "string" },
-      out: { type: "string" },
-      task: { type: "string" },
-      fp16: { type: "boolean" },
-      config_path: { type: "string" },
-    },
-  });
-  const r = Flags.safeParse(values);
-  if (!r.success) usage(r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
-  flags = r.data;
-} catch (e) {
-  usage((e as Error).message);
-}
-
-try {
+async function main(flags: Flags): Promise<void> {
   const t0 = performance.now();
-  const config = flags.config_path ? await readConfig(flags.config_path) : bertBaseConfig;
+  const config = flags.config_path ? await readConfig(userPath(flags.config_path)) : bertBaseConfig;
   console.error(
     `loading ${flags.model_recover_path} (${flags.task}, C ${config.hiddenSize}, ${config.numLayers} layers)`,
   );
@@ -87,9 +73,9 @@ try {
     config,
     task: flags.task,
     backend: new ReferenceBackend(),
-    checkpoint: flags.model_recover_path,
+    checkpoint: userPath(flags.model_recover_path),
   });
-  const r = await exportOnnx(model, flags.out, {
+  const r = await exportOnnx(model, userPath(flags.out), {
     fp16: flags.fp16,
     source: flags.model_recover_path,
     log: (l) => console.error(l),
@@ -103,7 +89,6 @@ try {
     decoderBytes: r.bytes.decoder,
     seconds: Number(((performance.now() - t0) / 1000).toFixed(2)),
   }));
-} catch (e) {
-  console.error(`error: ${(e as Error).message}`);
-  Deno.exit(1);
 }
+
+if (import.meta.main) await main(startCommand(CMD));

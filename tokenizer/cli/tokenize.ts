@@ -9,10 +9,9 @@
  * @module
  */
 import { existsSync } from "node:fs";
-import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { z } from "zod";
+import { type Command, startCommand, UsageError, userPath } from "@vlp/command";
 import { BertTokenizer } from "@vlp/tokenizer";
 
 const USAGE = `Usage: deno task tokenize [--vocab FILE] [--cased]
@@ -28,43 +27,22 @@ const DEFAULT_VOCAB = fileURLToPath(
 );
 
 const Flags = z.object({
-  vocab: z.string().min(1, "--vocab needs a file name").optional(),
+  vocab: z.string().min(1, "needs a file name").optional(),
   cased: z.boolean().default(false),
-  help: z.boolean().default(false),
 });
+type Flags = z.infer<typeof Flags>;
 
-/** Parses and validates the command line; exits with status 2 and a message on bad input. */
-function parseFlags(args: string[]): z.infer<typeof Flags> {
-  try {
-    const { values } = parseArgs({
-      args,
-      options: {
-        vocab: { type: "string" },
-        cased: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
-    return Flags.parse(values);
-  } catch (e) {
-    const msg = e instanceof z.ZodError ? e.issues.map((i) => i.message).join("; ") : (e as Error).message;
-    console.error(`tokenize: ${msg}\n${USAGE}`);
-    Deno.exit(2);
-  }
-}
+const CMD: Command<Flags> = { name: "tokenize", usage: USAGE, flags: Flags };
 
 /** The vocabulary path: the flag (relative to the directory the user ran the task from) or the default. */
 function vocabPath(flag: string | undefined): string {
-  if (flag !== undefined) {
-    return isAbsolute(flag) ? flag : resolve(Deno.env.get("INIT_CWD") ?? Deno.cwd(), flag);
-  }
+  if (flag !== undefined) return userPath(flag);
   if (existsSync(DEFAULT_VOCAB)) return DEFAULT_VOCAB;
-  console.error(
-    `tokenize: no --vocab given and the default vocabulary ../shared/data/bert-base-uncased-vocab.txt ` +
-      `(beside the repository root) does not exist; pass --vocab FILE\n${USAGE}`,
+  throw new UsageError(
+    "no --vocab given and the default vocabulary ../shared/data/bert-base-uncased-vocab.txt " +
+      "(beside the repository root) does not exist; pass --vocab FILE",
+    "--vocab",
   );
-  Deno.exit(2);
 }
 
 /** Yields the lines of a byte stream (without their "\n"; a final line without one is yielded too). */
@@ -78,19 +56,13 @@ async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string
   if (rest !== "") yield rest;
 }
 
-async function main(): Promise<void> {
-  const flags = parseFlags(Deno.args);
-  if (flags.help) {
-    console.log(USAGE);
-    return;
-  }
+async function main(flags: Flags): Promise<void> {
   const path = vocabPath(flags.vocab);
   let tokenizer: BertTokenizer;
   try {
     tokenizer = await BertTokenizer.fromFile(path, { lowerCase: !flags.cased });
   } catch (e) {
-    console.error(`tokenize: cannot load the vocabulary "${path}": ${(e as Error).message}`);
-    Deno.exit(1);
+    throw new Error(`cannot load the vocabulary "${path}": ${(e as Error).message}`);
   }
   const t0 = performance.now();
   const out = Deno.stdout.writable.getWriter();
@@ -119,4 +91,4 @@ async function main(): Promise<void> {
   );
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) await main(startCommand(CMD));

@@ -12,12 +12,13 @@
 import { basename, dirname, join, resolve } from "node:path";
 import { z } from "zod";
 import { parseVqaAnnotations, vqaAccuracy, type VqaQuestion } from "@vlp/eval";
-import { loadAnswerVocab, loadVqaImdb, writeBytesAtomic } from "@vlp/features";
+import { writeTextAtomic } from "@vlp/io";
+import { loadAnswerVocab, loadVqaImdb } from "@vlp/features";
 import { vqaExamples } from "../examples.ts";
 import { BatchLoader } from "../loader.ts";
 import { vqaAnswerIndices } from "../validation.ts";
-import { cliFlags, type FlagSpec, num, runCli, userPath } from "./args.ts";
-import { COMMON_FLAGS, commonShape, createRunModel, loadModelSetup, regionOptions } from "./setup.ts";
+import { type Command, integer, startCommand, userPath } from "@vlp/command";
+import { commonShape, createRunModel, loadModelSetup, regionOptions } from "./setup.ts";
 import { EVAL_SEED, MAX_TGT_LENGTH, type VlpConfig } from "@vlp/model";
 import { EXECUTION_PROVIDERS, type ExecutionProvider, OnnxModel } from "@vlp/onnx";
 
@@ -41,28 +42,9 @@ const USAGE =
   --backend NAME, --threads N, --num_workers N, --seed N, --max_position_embeddings N   as for train
 Accepted for the original's command lines: --file_valid_jpgs, --beam_size, --amp.`;
 
-const SPEC: FlagSpec = {
-  ...COMMON_FLAGS,
-  model_recover_path: "string",
-  engine: "string",
-  onnx_dir: "string",
-  onnx_ep: "string",
-  src_file: "string",
-  split: "string",
-  ref_file: "string",
-  answer_vocab: "string",
-  output_dir: "string",
-  batch_size: "string",
-  max_tgt_length: "string",
-  file_valid_jpgs: "string",
-  beam_size: "string",
-  amp: "boolean",
-  fp16: "boolean",
-};
-
 const Flags = z.object({
   ...commonShape,
-  seed: num("seed").int("--seed must be an integer").default(EVAL_SEED),
+  seed: integer().default(EVAL_SEED),
   model_recover_path: z.string().min(1).optional(),
   engine: z.enum(["model", "onnx"]).default("model"),
   onnx_dir: z.string().min(1).optional(),
@@ -74,8 +56,8 @@ const Flags = z.object({
   ref_file: z.string().min(1).optional(),
   answer_vocab: z.string({ required_error: "is required (the answer list, line 0 <unk>)" }).min(1),
   output_dir: z.string().min(1).default("tmp"),
-  batch_size: num("batch_size").int().min(1, "--batch_size must be ≥ 1").default(4),
-  max_tgt_length: num("max_tgt_length").int().min(1, "--max_tgt_length must be ≥ 1").default(MAX_TGT_LENGTH),
+  batch_size: integer(1).default(4),
+  max_tgt_length: integer(1).default(MAX_TGT_LENGTH),
   file_valid_jpgs: z.string().optional(),
   beam_size: z.string().optional(),
   amp: z.boolean().optional(),
@@ -135,9 +117,9 @@ async function loadOnnx(dir: string, f: z.infer<typeof Flags>, config: VlpConfig
   return onnx;
 }
 
-async function main(): Promise<void> {
-  const f = cliFlags(Deno.args, SPEC, Flags, USAGE);
-  if (!f) return;
+const CMD: Command<z.infer<typeof Flags>> = { name: "eval-vqa2", usage: USAGE, flags: Flags };
+
+async function main(f: z.infer<typeof Flags>): Promise<void> {
   const t0 = performance.now();
   const { tokenizer, config, ids } = await loadModelSetup(f);
   const regions = regionOptions(f, config);
@@ -216,7 +198,7 @@ async function main(): Promise<void> {
         answer: vocab.words[idx[i]],
       }));
       const out = join(outDir, resultsFileName(ckpt, f.split));
-      await writeBytesAtomic(out, new TextEncoder().encode(JSON.stringify(predictions) + "\n"));
+      await writeTextAtomic(out, JSON.stringify(predictions) + "\n");
       log(`wrote ${predictions.length} answers to ${out}`);
       let accuracy: Record<string, unknown> | null = null;
       if (truth) {
@@ -246,4 +228,4 @@ async function main(): Promise<void> {
   );
 }
 
-if (import.meta.main) await runCli("eval-vqa2", USAGE, main);
+if (import.meta.main) await main(startCommand(CMD));

@@ -6,7 +6,7 @@ import { createModel, readBertConfig, ReferenceBackend } from "@vlp/model";
 import { exportOnnx } from "@vlp/onnx";
 import { writeSyntheticRegions } from "../synthetic.ts";
 import { globFiles, resultsFileName } from "./eval_vqa2.ts";
-import { COCO_FLAGS, readTrainLog, TINY_MODEL_FLAGS } from "./cli_testing.ts";
+import { COCO_FLAGS, readTrainLog, TINY_MODEL_FLAGS } from "./test_utils.ts";
 
 const IMDB = fixturePath("fixtures/vlp-formats/vqa/imdb_val2014.npy");
 const ANSWERS = fixturePath("data/vqa2_answers_vqa.txt");

@@ -26,42 +26,21 @@ import {
 } from "@vlp/model";
 import type { SpecialIds } from "@vlp/decode";
 import { BertTokenizer } from "@vlp/tokenizer";
-import { type FlagSpec, num, userPath } from "./args.ts";
+import { integer, number, userPath } from "@vlp/command";
 
-/** Flags both CLIs take. */
-export const COMMON_FLAGS: FlagSpec = {
-  config_path: "string",
-  vocab: "string",
-  do_lower_case: "boolean",
-  drop_prob: "string",
-  new_segment_ids: "boolean",
-  enable_butd: "boolean",
-  len_vis_input: "string",
-  dataset: "string",
-  image_root: "string",
-  region_bbox_file: "string",
-  region_det_file_prefix: "string",
-  backend: "string",
-  threads: "string",
-  seed: "string",
-  max_position_embeddings: "string",
-  num_workers: "string",
-};
+const posInt = () => integer(1);
 
-const posInt = (name: string) =>
-  num(name).int(`--${name} must be an integer`).min(1, `--${name} must be ≥ 1`);
-
-/** The zod shape of {@linkcode COMMON_FLAGS} (defaults as the original's). */
+/** The zod shape of the flags both CLIs take (defaults as the original's). */
 export const commonShape = {
   config_path: z.string().min(1).optional(),
   vocab: z.string({ required_error: "is required (the WordPiece vocab.txt of the model)" }).min(1),
   do_lower_case: z.boolean().default(false),
-  drop_prob: num("drop_prob").min(0).lt(1, "--drop_prob must be in [0, 1)").default(0.1),
+  drop_prob: number().min(0).lt(1, "--drop_prob must be in [0, 1)").default(0.1),
   new_segment_ids: z.boolean().default(false),
   enable_butd: z.boolean().default(false).refine((v) => v, {
     message: "is required: region features are the only input VLP supports (the original asserts it too)",
   }),
-  len_vis_input: posInt("len_vis_input").default(LEN_VIS_INPUT),
+  len_vis_input: posInt().default(LEN_VIS_INPUT),
   dataset: z.enum(["coco", "flickr30k", "cc"], { message: "must be coco, flickr30k or cc" }).default("coco"),
   image_root: z.string({ required_error: "is required (the root of the region features)" }).min(1),
   region_bbox_file: z.string().min(1).optional(),
@@ -69,10 +48,10 @@ export const commonShape = {
   backend: z.enum(BACKEND_NAMES as [BackendName, ...BackendName[]], {
     message: `must be one of ${BACKEND_NAMES.join(", ")}`,
   }).default("blas"),
-  threads: posInt("threads").optional(),
-  seed: num("seed").int("--seed must be an integer").default(TRAIN_SEED),
-  max_position_embeddings: posInt("max_position_embeddings").optional(),
-  num_workers: num("num_workers").int().min(0, "--num_workers must be ≥ 0").default(1),
+  threads: posInt().optional(),
+  seed: integer().default(TRAIN_SEED),
+  max_position_embeddings: posInt().optional(),
+  num_workers: integer(0).default(1),
 };
 
 /** Parsed common flags. */

@@ -22,8 +22,8 @@ import { type Schedule, SCHEDULES, totalSteps } from "../schedule.ts";
 import { scstStep } from "../scst.ts";
 import { type StepFn, train } from "../trainer.ts";
 import { captionValidator, captionValImages, vqaValidator } from "../validation.ts";
-import { cliFlags, type FlagSpec, num, runCli, userPath } from "./args.ts";
-import { COMMON_FLAGS, commonShape, createRunModel, loadModelSetup, regionOptions } from "./setup.ts";
+import { type Command, integer, number, startCommand, userPath } from "@vlp/command";
+import { commonShape, createRunModel, loadModelSetup, regionOptions } from "./setup.ts";
 
 const USAGE = `Usage: deno task train --output_dir DIR --vocab VOCAB.txt --src_file FILE... --image_root DIR
                       --enable_butd [options]
@@ -81,61 +81,18 @@ Run
 Accepted for the original's command lines: --do_train, --amp, --from_scratch, --weight_decay (ignored:
 BertAdam's decay is 0.01, as in the original), --trunc_seg b, --log_file.`;
 
-const SPEC: FlagSpec = {
-  ...COMMON_FLAGS,
-  output_dir: "string",
-  model_recover_path: "string",
-  learning_rate: "string",
-  num_train_epochs: "string",
-  train_batch_size: "string",
-  gradient_accumulation_steps: "string",
-  warmup_proportion: "string",
-  sche_mode: "string",
-  always_truncate_tail: "boolean",
-  src_file: "list",
-  split: "list",
-  file_valid_jpgs: "string",
-  s2s_prob: "string",
-  bi_prob: "string",
-  tasks: "string",
-  mask_prob: "string",
-  max_pred: "string",
-  max_len_b: "string",
-  label_smoothing: "string",
-  max_drop_worst_ratio: "string",
-  drop_after: "string",
-  scst: "boolean",
-  use_num_imgs: "string",
-  answer_vocab: "string",
-  resume: "boolean",
-  val_split: "string",
-  val_max_images: "string",
-  val_src_file: "string",
-  val_batch_size: "string",
-  prefetch: "string",
-  do_train: "boolean",
-  amp: "boolean",
-  fp16: "boolean",
-  from_scratch: "boolean",
-  weight_decay: "string",
-  trunc_seg: "string",
-  log_file: "string",
-};
-
-const int = (name: string, min: number) =>
-  num(name).int(`--${name} must be an integer`).min(min, `--${name} must be ≥ ${min}`);
 const prob = (name: string) =>
-  num(name).min(0, `--${name} must be in [0, 1]`).max(1, `--${name} must be in [0, 1]`);
+  number().min(0, `--${name} must be in [0, 1]`).max(1, `--${name} must be in [0, 1]`);
 
 const Flags = z.object({
   ...commonShape,
   output_dir: z.string().min(1).default("tmp"),
   model_recover_path: z.string().min(1).optional(),
-  learning_rate: num("learning_rate").min(0, "--learning_rate must be ≥ 0").default(3e-5),
-  num_train_epochs: int("num_train_epochs", 1).default(30),
-  train_batch_size: int("train_batch_size", 1).default(64),
-  gradient_accumulation_steps: int("gradient_accumulation_steps", 1).default(1),
-  warmup_proportion: num("warmup_proportion").refine((w) => w === -1 || (w >= 0 && w < 1), {
+  learning_rate: number().min(0, "--learning_rate must be ≥ 0").default(3e-5),
+  num_train_epochs: integer(1).default(30),
+  train_batch_size: integer(1).default(64),
+  gradient_accumulation_steps: integer(1).default(1),
+  warmup_proportion: number().refine((w) => w === -1 || (w >= 0 && w < 1), {
     message: "must be in [0, 1) or -1",
   }).default(0.1),
   sche_mode: z.enum(SCHEDULES, { message: `must be one of ${SCHEDULES.join(", ")}` }).default(
@@ -152,28 +109,28 @@ const Flags = z.object({
   bi_prob: prob("bi_prob").default(0),
   tasks: z.enum(["img2txt", "vqa2"], { message: "must be img2txt or vqa2" }).default("img2txt"),
   mask_prob: prob("mask_prob").default(MASK_PROB),
-  max_pred: int("max_pred", 0).default(MAX_PRED),
-  max_len_b: int("max_len_b", 1).default(MAX_LEN_B),
-  label_smoothing: num("label_smoothing").min(0).lt(1, "--label_smoothing must be in [0, 1)").default(0),
-  max_drop_worst_ratio: num("max_drop_worst_ratio").min(0).lt(1, "--max_drop_worst_ratio must be in [0, 1)")
+  max_pred: integer(0).default(MAX_PRED),
+  max_len_b: integer(1).default(MAX_LEN_B),
+  label_smoothing: number().min(0).lt(1, "--label_smoothing must be in [0, 1)").default(0),
+  max_drop_worst_ratio: number().min(0).lt(1, "--max_drop_worst_ratio must be in [0, 1)")
     .default(0),
-  drop_after: int("drop_after", 0).default(6),
+  drop_after: integer(0).default(6),
   scst: z.boolean().default(false),
-  use_num_imgs: num("use_num_imgs").int().min(-1, "--use_num_imgs must be -1 or ≥ 0").default(-1),
+  use_num_imgs: integer().min(-1, "--use_num_imgs must be -1 or ≥ 0").default(-1),
   answer_vocab: z.string().min(1).optional(),
   resume: z.boolean().default(false),
   val_split: z.enum(SPLITS, { message: `must be one of ${SPLITS.join(", ")}` }).optional(),
-  val_max_images: int("val_max_images", 1).optional(),
+  val_max_images: integer(1).optional(),
   val_src_file: z.string().min(1).optional(),
-  val_batch_size: int("val_batch_size", 1).default(32),
-  prefetch: int("prefetch", 1).optional(),
+  val_batch_size: integer(1).default(32),
+  prefetch: integer(1).optional(),
   do_train: z.boolean().optional(),
   amp: z.boolean().optional(),
   fp16: z.boolean().optional().refine((v) => !v, {
     message: "is not supported: training runs in float32 (the README's runs do too: --amp without --fp16)",
   }),
   from_scratch: z.boolean().optional(),
-  weight_decay: num("weight_decay").optional(),
+  weight_decay: number().optional(),
   trunc_seg: z.literal("b", { errorMap: () => ({ message: "only b (the text) is supported" }) }).optional(),
   log_file: z.string().optional(),
 }).superRefine((f, ctx) => {
@@ -245,9 +202,9 @@ function settingsOf(f: Flags, examples: number): Record<string, unknown> {
   return { ...Object.fromEntries(keys.map((k) => [k, f[k]])), examples };
 }
 
-async function main(): Promise<void> {
-  const f = cliFlags(Deno.args, SPEC, Flags, USAGE);
-  if (!f) return;
+const CMD: Command<Flags> = { name: "train", usage: USAGE, flags: Flags };
+
+async function main(f: Flags): Promise<void> {
   const t0 = performance.now();
   if (f.weight_decay !== undefined && f.weight_decay !== 0.01) {
     log(`note: --weight_decay ${f.weight_decay} is ignored; BertAdam's decay is 0.01, as in the original`);
@@ -420,4 +377,4 @@ async function main(): Promise<void> {
   }));
 }
 
-if (import.meta.main) await runCli("train", USAGE, main);
+if (import.meta.main) await main(startCommand(CMD));

@@ -40,3 +40,8 @@ export async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<vo
 export function writeBytesAtomic(path: string, bytes: Uint8Array): Promise<void> {
   return writeFileAtomic(path, (f) => writeAll(f, bytes));
 }
+
+/** Write a text file (UTF-8) atomically. */
+export function writeTextAtomic(path: string, text: string): Promise<void> {
+  return writeBytesAtomic(path, new TextEncoder().encode(text));
+}
