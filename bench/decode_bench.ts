@@ -17,7 +17,7 @@
  */
 import { z } from "zod";
 import { type Command, integer, startCommand } from "@vlp/command";
-import { type BackendName, bertBaseConfig, createBackend, Rng, VlpModel } from "@vlp/model";
+import { type BackendName, bertBaseConfig, createBackend, MAX_TGT_LENGTH, Rng, VlpModel } from "@vlp/model";
 import { CaptionDecoder } from "@vlp/decode";
 import { RECORD_USAGE, recordFlag, reportFigures } from "./record.ts";
 
@@ -60,7 +60,7 @@ const images = {
   regionFeats: rng.fillUniform(new Float32Array(B * R * F), 0, 2), // fc6 features are non-negative
   visPe: rng.fillNormal(new Float32Array(B * R * G)),
 };
-const dec = new CaptionDecoder(model, { maxImages: B, maxWidth: W, maxTgtLength: 20 });
+const dec = new CaptionDecoder(model, { maxImages: B, maxWidth: W, maxTgtLength: MAX_TGT_LENGTH });
 
 async function time(what: "greedy" | "beam5"): Promise<{ s: number; steps: number }> {
   const t0 = performance.now();

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { KernelDef } from "./kernel.ts";
+import { invocations, type KernelDef } from "./kernel.ts";
 import { type Bind, type GpuRuntime, GpuTensor } from "./runtime.ts";
 import { FILL } from "./kernels/fill.ts";
 import { SUM_ROWS } from "./kernels/sum_rows.ts";
@@ -48,8 +48,7 @@ export class Dispatcher {
 
   /** Workgroups of `k` for n invocations (one per element or column): ⌈n / its workgroup size⌉. */
   groups(k: KernelDef, n: number): number {
-    const [wx, wy] = k.workgroupSize;
-    return Math.ceil(n / (wx * wy));
+    return Math.ceil(n / invocations(k));
   }
 
   /** [0, n) in ranges of at most one binding's elements ([[0, 0]] for n = 0 when `keepEmpty`). */
@@ -105,7 +104,7 @@ export class Dispatcher {
     n: number,
   ): { partial: GpuTensor; count: number } {
     const ranges = this.ranges(n, true);
-    const groups = ranges.map(([s, e]) => partialGroups(e - s));
+    const groups = ranges.map(([s, e]) => partialGroups(k, e - s));
     const count = groups.reduce((x, y) => x + y, 0);
     const partial = this.rt.scratch(count);
     let base = 0;

@@ -59,6 +59,11 @@ export interface KernelDef {
   readonly body: string;
 }
 
+/** Invocations per workgroup of `k`, x·y (`WG` in its WGSL). */
+export function invocations(k: KernelDef): number {
+  return k.workgroupSize[0] * k.workgroupSize[1];
+}
+
 /** Names of the `Params` fields in order: binding offsets, `tag` (with status), then the uniforms. */
 export function paramFields(k: KernelDef): [string, UniformType][] {
   const fields: [string, UniformType][] = k.bindings.map((b) => [`${b.name}_off`, "u32"]);

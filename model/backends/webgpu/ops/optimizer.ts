@@ -16,6 +16,7 @@ import type { BertAdamArgs, BertAdamGroupArgs } from "../../../backend.ts";
 import { sameSize } from "../../../backend_contract.ts";
 import { bertAdamDefaults, type BertAdamHyper } from "../../../kernels/bert_adam.ts";
 import { type Dispatcher, f32Bits, range } from "../dispatch.ts";
+import { invocations } from "../kernel.ts";
 import { GpuTensor, gpuTensor } from "../runtime.ts";
 import { SUM_SQUARES_PARTIAL } from "../kernels/sum_squares_partial.ts";
 import { BERT_ADAM } from "../kernels/bert_adam.ts";
@@ -25,8 +26,12 @@ import { BERT_ADAM_GROUP_PARTIAL, GROUP_TAB_WORDS } from "../kernels/bert_adam_g
 /** Most workgroups of one `bert_adam` dispatch (each re-adds all partials; the rest is grid-stride). */
 export const BERT_ADAM_MAX_GROUPS = 1024;
 
-/** Elements per workgroup of the grouped BertAdam kernels (256 invocations × 32 elements). */
-export const ADAM_GROUP_CHUNK = 256 * 32;
+/** Elements each invocation of the grouped BertAdam kernels covers in its chunk. */
+const ADAM_GROUP_ELEMS_PER_INVOCATION = 32;
+
+/** Elements per workgroup (one chunk) of the grouped BertAdam kernels: its invocations × 32 elements. */
+export const ADAM_GROUP_CHUNK: number = invocations(BERT_ADAM_GROUP_PARTIAL) *
+  ADAM_GROUP_ELEMS_PER_INVOCATION;
 
 /** Group layouts whose tables stay cached (a trainer uses one; the cache is cleared when full). */
 export const ADAM_PLAN_CACHE_CAP = 16;
