@@ -19,7 +19,7 @@ import { BatchLoader } from "../loader.ts";
 import { vqaAnswerIndices } from "../validation.ts";
 import { type Command, integer, startCommand, userPath } from "@vlp/command";
 import { commonShape, createRunModel, loadModelSetup, regionOptions } from "./setup.ts";
-import type { VlpConfig } from "@vlp/model";
+import { EVAL_SEED, MAX_TGT_LENGTH, type VlpConfig } from "@vlp/model";
 import { EXECUTION_PROVIDERS, type ExecutionProvider, OnnxModel } from "@vlp/onnx";
 
 const USAGE =
@@ -36,7 +36,7 @@ const USAGE =
   --answer_vocab F         the answer list the model was trained with (line 0 <unk>)
   --output_dir DIR         where the results file goes (default tmp)
   --batch_size B           questions per batch (default 4)
-  --max_tgt_length N       question wordpieces at most (default 20)
+  --max_tgt_length N       question wordpieces at most (default ${MAX_TGT_LENGTH})
   --vocab F, --do_lower_case, --config_path F, --drop_prob P, --new_segment_ids, --len_vis_input R,
   --dataset D, --image_root DIR, --region_det_file_prefix P, --region_bbox_file F,
   --backend NAME, --threads N, --num_workers N, --seed N, --max_position_embeddings N   as for train
@@ -44,7 +44,7 @@ Accepted for the original's command lines: --file_valid_jpgs, --beam_size, --amp
 
 const Flags = z.object({
   ...commonShape,
-  seed: integer().default(123),
+  seed: integer().default(EVAL_SEED),
   model_recover_path: z.string().min(1).optional(),
   engine: z.enum(["model", "onnx"]).default("model"),
   onnx_dir: z.string().min(1).optional(),
@@ -57,7 +57,7 @@ const Flags = z.object({
   answer_vocab: z.string({ required_error: "is required (the answer list, line 0 <unk>)" }).min(1),
   output_dir: z.string().min(1).default("tmp"),
   batch_size: integer(1).default(4),
-  max_tgt_length: integer(1).default(20),
+  max_tgt_length: integer(1).default(MAX_TGT_LENGTH),
   file_valid_jpgs: z.string().optional(),
   beam_size: z.string().optional(),
   amp: z.boolean().optional(),
