@@ -17,7 +17,7 @@
  */
 import { z } from "zod";
 import { type Command, integer, startCommand } from "@vlp/command";
-import { type BackendName, bertBaseConfig, createBackend, Rng, VlpModel } from "@vlp/model";
+import { type BackendName, bertBaseConfig, createBackend, MAX_TGT_LENGTH, Rng, VlpModel } from "@vlp/model";
 import { CaptionDecoder } from "@vlp/decode";
 import { RECORD_USAGE, recordFlag, reportFigures } from "./record.ts";
 
@@ -46,7 +46,7 @@ ${RECORD_USAGE}`,
   flags: Flags,
 };
 const values = startCommand(CMD);
-const rounds = Number(values.rounds), B = Number(values.images), K = 5;
+const rounds = Number(values.rounds), B = Number(values.images), W = 5;
 const backend = createBackend(values.backend as BackendName, {
   threads: values.threads ? Number(values.threads) : undefined,
 });
@@ -60,13 +60,13 @@ const images = {
   regionFeats: rng.fillUniform(new Float32Array(B * R * F), 0, 2), // fc6 features are non-negative
   visPe: rng.fillNormal(new Float32Array(B * R * G)),
 };
-const dec = new CaptionDecoder(model, { maxImages: B, maxWidth: K, maxTgtLength: 20 });
+const dec = new CaptionDecoder(model, { maxImages: B, maxWidth: W, maxTgtLength: MAX_TGT_LENGTH });
 
 async function time(what: "greedy" | "beam5"): Promise<{ s: number; steps: number }> {
   const t0 = performance.now();
   const r = what === "greedy"
     ? await dec.greedy(images, { stopEarly: false })
-    : await dec.beam(images, { beamSize: K, stopEarly: false });
+    : await dec.beam(images, { width: W, stopEarly: false });
   return { s: (performance.now() - t0) / 1000, steps: r.steps };
 }
 

@@ -29,6 +29,7 @@ import {
   createBackend,
   type DecodingEngine,
   IncrementalDecoder,
+  MAX_TGT_LENGTH,
   type StartInputs,
   VlpModel,
 } from "@vlp/model";
@@ -61,7 +62,7 @@ ${RECORD_USAGE}`,
 
 /** VLP's beam search (`@vlp/decode`) over an engine, all 20 steps: the chosen sequence of each image. */
 async function beamDecode(engine: DecodingEngine, inputs: StartInputs, W: number): Promise<Int32Array> {
-  const r = await beamSearch(new ModelScorer(engine, inputs), { beamSize: W, stopEarly: false });
+  const r = await beamSearch(new ModelScorer(engine, inputs), { width: W, stopEarly: false });
   return padSequences(r.hypotheses.map((h) => h.tokens), engine.maxSteps);
 }
 
@@ -146,7 +147,7 @@ async function main(values: z.infer<typeof Flags>): Promise<void> {
     await onnx.release(); // one session at a time keeps the wasm heap small
 
     // ---- beam-5 decode --------------------------------------------------------------------------------
-    const layout = decodeLayout({ images, regions: R, maxTgtLength: 20 }), DL = layout.length;
+    const layout = decodeLayout({ images, regions: R, maxTgtLength: MAX_TGT_LENGTH }), DL = layout.length;
     const inputs: StartInputs = {
       regionFeats: (batch.regionFeats as Float32Array).subarray(0, images * R * config.regionFeatureSize),
       visPe: (batch.visPe as Float32Array).subarray(0, images * R * config.regionGeometrySize),
@@ -213,7 +214,7 @@ async function main(values: z.infer<typeof Flags>): Promise<void> {
       },
       beam5: {
         images,
-        steps: 20,
+        steps: MAX_TGT_LENGTH,
         oursImagesPerS: r3(d.ours),
         onnxImagesPerS: r3(d.onnx),
         ratio: r3(d.ours / d.onnx),

@@ -26,7 +26,16 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { type Command, integer, startCommand } from "@vlp/command";
-import { bertBaseConfig, createBackend, VlpModel } from "@vlp/model";
+import {
+  bertBaseConfig,
+  createBackend,
+  LEN_VIS_INPUT,
+  MASK_PROB,
+  MAX_LEN_B,
+  MAX_PRED,
+  TRAIN_SEED,
+  VlpModel,
+} from "@vlp/model";
 import { BertTokenizer } from "@vlp/tokenizer";
 import { SPECIAL_IDS } from "@vlp/decode";
 import {
@@ -95,10 +104,10 @@ const loaderOptions = (numWorkers: number, ex = examples): LoaderOptions => ({
   examples: ex,
   regions: { dataset: "cc", imageRoot: dir },
   pipeline: {
-    R: 100,
-    maxLenB: 20,
-    maxPred: 3,
-    maskProb: 0.15,
+    R: LEN_VIS_INPUT,
+    maxLenB: MAX_LEN_B,
+    maxPred: MAX_PRED,
+    maskProb: MASK_PROB,
     newSegmentIds: true,
     alwaysTruncateTail: true,
     vocabSize: V,
@@ -106,7 +115,7 @@ const loaderOptions = (numWorkers: number, ex = examples): LoaderOptions => ({
   },
   s2sProb: 1,
   batchSize: B,
-  seed: 42,
+  seed: TRAIN_SEED,
   numWorkers,
 });
 

@@ -3,17 +3,17 @@
  * it takes each step's raw logits and returns the tokens and back-pointers of the new beams, so it can be
  * driven by the model ({@linkcode beamSearch} with a `StepScorer`) or by a fake scorer in tests.
  *
- * One step, per image (B images, K beams, V words; sequence n = b·K + k):
+ * One step, per image (B images, W beams, V words; sequence n = b·W + w):
  * 1. log_softmax of each row (float32); + (−10000) on the words n-gram blocking banned for that beam;
  *    while step + 1 ≤ min_len the `[SEP]` log-prob is SET to −10000.
- * 2. First step (one row per image): the top K words give the K beams, back-pointers 0.
- *    Later steps: top K words of each beam; candidate score = logp + (−10000·[beam's last word is [SEP]] +
- *    beam score), all in float32 as PyTorch adds them; the top K of the K·K candidates are the new beams,
- *    back-pointer = candidate index div K. Finished beams are thus pushed out, not kept.
+ * 2. First step (one row per image): the top W words give the W beams, back-pointers 0.
+ *    Later steps: top W words of each beam; candidate score = logp + (−10000·[beam's last word is [SEP]] +
+ *    beam score), all in float32 as PyTorch adds them; the top W of the W·W candidates are the new beams,
+ *    back-pointer = candidate index div W. Finished beams are thus pushed out, not kept.
  * 3. With n-gram blocking, each beam's partial sequence is extended and the words to ban at the next step
  *    are computed ({@linkcode duplicateNgramCandidates}).
  *
- * Final selection (per image): last frame = the first step at which all K beams chose `[SEP]` (else the last
+ * Final selection (per image): last frame = the first step at which all W beams chose `[SEP]` (else the last
  * step); over every step f ≤ last frame and every beam whose word is `[SEP]` (every beam at the last frame),
  * the best of score + length_penalty·(f + 1) (additive, first on ties) is back-tracked through the pointers.
  * The `[SEP]` is part of the returned tokens.
@@ -28,7 +28,7 @@
  * import { BeamSearch } from "@vlp/decode";
  * import assert from "node:assert/strict";
  * const V = 4, EOS = 3;
- * const bs = new BeamSearch(1, V, { beamSize: 2, eosId: EOS });
+ * const bs = new BeamSearch(1, V, { width: 2, eosId: EOS });
  * bs.advance([0, 2, 1, 0]); // first step: beams "1", "2"
  * bs.advance([0, 0, 0, 5, 0, 0, 0, 5]); // both beams end
  * assert.ok(bs.finished);
@@ -37,13 +37,14 @@
  *
  * @module
  */
+import { SPECIAL_IDS } from "@vlp/model";
 import { duplicateNgramCandidates } from "./ngram.ts";
 import { logSoftmaxRow, topK } from "./scores.ts";
 
 /** Settings of VLP's beam search (CLI flags in brackets). */
 export interface BeamOptions {
-  /** K (`--beam_size`) */
-  beamSize: number;
+  /** W (`--beam_size`) */
+  width: number;
   /** end-of-sentence id: `[SEP]` = 102 */
   eosId?: number;
   /** additive per-token bonus at the final selection (`--length_penalty`, default 0) */
@@ -60,11 +61,11 @@ export interface BeamOptions {
 
 /** The new beams of one step. */
 export interface BeamStep {
-  /** [B·K] word of each new beam */
+  /** [B·W] word of each new beam */
   tokens: Int32Array;
   /**
-   * [B·K] the sequence each new beam continues, as an index into the previous step's sequences (first
-   * step: the image's only sequence, b; later: b·K + back-pointer). Identity when nothing moved.
+   * [B·W] the sequence each new beam continues, as an index into the previous step's sequences (first
+   * step: the image's only sequence, b; later: b·W + back-pointer). Identity when nothing moved.
    */
   parents: Int32Array;
   /** whether `parents` is the identity (no cache reorder needed) */
@@ -87,40 +88,40 @@ const PUSH = -10000; // VLP's "effectively minus infinity"
 export class BeamSearch {
   readonly images: number;
   readonly vocabSize: number;
-  readonly beamSize: number;
+  readonly width: number;
   readonly eosId: number;
   readonly lengthPenalty: number;
   readonly minLen: number;
   readonly ngramSize: number;
   readonly forbidDuplicateNgrams: boolean;
   readonly forbidIgnore: ReadonlySet<number>;
-  /** per step: [B·K] words */
+  /** per step: [B·W] words */
   readonly stepTokens: Int32Array[] = [];
-  /** per step: [B·K] back-pointers within the image (0..K−1) */
+  /** per step: [B·W] back-pointers within the image (0..W−1) */
   readonly stepPointers: Int32Array[] = [];
-  /** per step: [B·K] cumulative float32 scores */
+  /** per step: [B·W] cumulative float32 scores */
   readonly stepScores: Float32Array[] = [];
-  #partial: number[][] = []; // [B·K] sequences (n-gram blocking only)
-  #banned: (number[] | null)[] | null = null; // [B·K] words banned at the next step
-  #doneAt: Int32Array; // [B] first step where all K beams chose [SEP], −1 before
+  #partial: number[][] = []; // [B·W] sequences (n-gram blocking only)
+  #banned: (number[] | null)[] | null = null; // [B·W] words banned at the next step
+  #doneAt: Int32Array; // [B] first step where all W beams chose [SEP], −1 before
   #logp: Float32Array;
-  #kkIdx: Int32Array;
-  #kkVal: Float32Array;
+  #topIdx: Int32Array;
+  #topVal: Float32Array;
   #candIdx: Int32Array;
   #candVal: Float64Array;
 
   constructor(images: number, vocabSize: number, opts: BeamOptions) {
-    const K = opts.beamSize;
+    const W = opts.width;
     if (!(Number.isInteger(images) && images >= 1)) {
       throw new RangeError(`Cannot start beam search: images must be ≥ 1, got ${images}`);
     }
-    if (!(Number.isInteger(K) && K >= 1 && K <= vocabSize)) {
-      throw new RangeError(`Cannot start beam search: beam size must be 1..${vocabSize}, got ${K}`);
+    if (!(Number.isInteger(W) && W >= 1 && W <= vocabSize)) {
+      throw new RangeError(`Cannot start beam search: beam size must be 1..${vocabSize}, got ${W}`);
     }
     this.images = images;
     this.vocabSize = vocabSize;
-    this.beamSize = K;
-    this.eosId = opts.eosId ?? 102;
+    this.width = W;
+    this.eosId = opts.eosId ?? SPECIAL_IDS.sep;
     this.lengthPenalty = opts.lengthPenalty ?? 0;
     this.minLen = opts.minLen ?? 0;
     this.ngramSize = opts.ngramSize ?? 3;
@@ -131,10 +132,10 @@ export class BeamSearch {
     }
     this.#doneAt = new Int32Array(images).fill(-1);
     this.#logp = new Float32Array(vocabSize);
-    this.#kkIdx = new Int32Array(images * K * K);
-    this.#kkVal = new Float32Array(images * K * K);
-    this.#candIdx = new Int32Array(K);
-    this.#candVal = new Float64Array(K);
+    this.#topIdx = new Int32Array(images * W * W);
+    this.#topVal = new Float32Array(images * W * W);
+    this.#candIdx = new Int32Array(W);
+    this.#candVal = new Float64Array(W);
   }
 
   /** Steps taken so far. */
@@ -142,9 +143,9 @@ export class BeamSearch {
     return this.stepTokens.length;
   }
 
-  /** Rows the next {@linkcode BeamSearch.advance} expects: B at the first step, B·K after. */
+  /** Rows the next {@linkcode BeamSearch.advance} expects: B at the first step, B·W after. */
   get rows(): number {
-    return this.steps === 0 ? this.images : this.images * this.beamSize;
+    return this.steps === 0 ? this.images : this.images * this.width;
   }
 
   /** True once every image has had a step where all its beams chose `[SEP]` (later steps change nothing). */
@@ -155,51 +156,51 @@ export class BeamSearch {
 
   /** One step from raw logits [rows, V] (see the module doc); returns the new beams. */
   advance(logits: ArrayLike<number>): BeamStep {
-    const B = this.images, K = this.beamSize, V = this.vocabSize, rows = this.rows, t = this.steps;
+    const B = this.images, W = this.width, V = this.vocabSize, rows = this.rows, t = this.steps;
     if (logits.length !== rows * V) {
       throw new TypeError(
         `Cannot advance beam search: logits have ${logits.length} values, expected ${rows}·${V}`,
       );
     }
     const eosBan = this.minLen > 0 && t + 1 <= this.minLen;
-    // 1. per row: log_softmax, bans, top K words
-    const kkIdx = this.#kkIdx, kkVal = this.#kkVal, logp = this.#logp;
+    // 1. per row: log_softmax, bans, top W words
+    const topIdx = this.#topIdx, topVal = this.#topVal, logp = this.#logp;
     for (let r = 0; r < rows; r++) {
       logSoftmaxRow(logits, r, V, logp);
       const banned = this.#banned?.[r];
-      if (banned) { for (const w of banned) logp[w] = Math.fround(logp[w] + PUSH); }
+      if (banned) { for (const id of banned) logp[id] = Math.fround(logp[id] + PUSH); }
       if (eosBan) logp[this.eosId] = PUSH;
-      topK(logp, 0, V, K, kkIdx.subarray(r * K, (r + 1) * K), kkVal.subarray(r * K, (r + 1) * K));
+      topK(logp, 0, V, W, topIdx.subarray(r * W, (r + 1) * W), topVal.subarray(r * W, (r + 1) * W));
     }
     // 2. new beams
-    const tokens = new Int32Array(B * K), ptrs = new Int32Array(B * K), scores = new Float32Array(B * K);
-    const parents = new Int32Array(B * K);
+    const tokens = new Int32Array(B * W), ptrs = new Int32Array(B * W), scores = new Float32Array(B * W);
+    const parents = new Int32Array(B * W);
     let identity = t > 0;
     if (t === 0) {
       for (let b = 0; b < B; b++) {
-        for (let k = 0; k < K; k++) {
-          tokens[b * K + k] = kkIdx[b * K + k];
-          scores[b * K + k] = kkVal[b * K + k];
-          parents[b * K + k] = b;
+        for (let w = 0; w < W; w++) {
+          tokens[b * W + w] = topIdx[b * W + w];
+          scores[b * W + w] = topVal[b * W + w];
+          parents[b * W + w] = b;
         }
       }
     } else {
       const prevTok = this.stepTokens[t - 1], prevScore = this.stepScores[t - 1];
-      const cand = new Float32Array(K * K);
+      const cand = new Float32Array(W * W);
       for (let b = 0; b < B; b++) {
-        for (let k = 0; k < K; k++) {
-          const n = b * K + k;
+        for (let w = 0; w < W; w++) {
+          const n = b * W + w;
           const base = Math.fround((prevTok[n] === this.eosId ? PUSH : 0) + prevScore[n]);
-          for (let j = 0; j < K; j++) cand[k * K + j] = Math.fround(kkVal[n * K + j] + base);
+          for (let j = 0; j < W; j++) cand[w * W + j] = Math.fround(topVal[n * W + j] + base);
         }
-        topK(cand, 0, K * K, K, this.#candIdx, this.#candVal);
-        for (let k = 0; k < K; k++) {
-          const c = this.#candIdx[k], n = b * K + k, ptr = Math.floor(c / K);
-          tokens[n] = kkIdx[(b * K + ptr) * K + (c % K)];
-          scores[n] = this.#candVal[k];
+        topK(cand, 0, W * W, W, this.#candIdx, this.#candVal);
+        for (let w = 0; w < W; w++) {
+          const c = this.#candIdx[w], n = b * W + w, ptr = Math.floor(c / W);
+          tokens[n] = topIdx[(b * W + ptr) * W + (c % W)];
+          scores[n] = this.#candVal[w];
           ptrs[n] = ptr;
-          parents[n] = b * K + ptr;
-          if (ptr !== k) identity = false;
+          parents[n] = b * W + ptr;
+          if (ptr !== w) identity = false;
         }
       }
     }
@@ -209,7 +210,7 @@ export class BeamSearch {
     for (let b = 0; b < B; b++) {
       if (this.#doneAt[b] >= 0) continue;
       let all = true;
-      for (let k = 0; k < K && all; k++) all = tokens[b * K + k] === this.eosId;
+      for (let w = 0; w < W && all; w++) all = tokens[b * W + w] === this.eosId;
       if (all) this.#doneAt[b] = t;
     }
     // 3. n-gram blocking for the next step
@@ -230,20 +231,20 @@ export class BeamSearch {
 
   /** The chosen hypothesis of every image (see the module doc). */
   results(): BeamHypothesis[] {
-    const K = this.beamSize, T = this.steps;
+    const W = this.width, T = this.steps;
     const out: BeamHypothesis[] = [];
     for (let b = 0; b < this.images; b++) {
       const last = this.#doneAt[b] >= 0 ? this.#doneAt[b] : T - 1;
       let best = -Infinity, frame = -1, pos = -1;
       for (let f = 0; f <= last; f++) {
-        for (let k = 0; k < K; k++) {
-          const n = b * K + k;
+        for (let w = 0; w < W; w++) {
+          const n = b * W + w;
           if (this.stepTokens[f][n] !== this.eosId && f !== last) continue;
           const s = this.stepScores[f][n] + this.lengthPenalty * (f + 1);
           if (s > best) {
             best = s;
             frame = f;
-            pos = k;
+            pos = w;
           }
         }
       }
@@ -252,10 +253,10 @@ export class BeamSearch {
         continue;
       }
       const seq = new Int32Array(frame + 1);
-      seq[frame] = this.stepTokens[frame][b * K + pos];
+      seq[frame] = this.stepTokens[frame][b * W + pos];
       for (let f = frame; f > 0; f--) {
-        pos = this.stepPointers[f][b * K + pos];
-        seq[f - 1] = this.stepTokens[f - 1][b * K + pos];
+        pos = this.stepPointers[f][b * W + pos];
+        seq[f - 1] = this.stepTokens[f - 1][b * W + pos];
       }
       out.push({ tokens: seq, score: best, frame });
     }

@@ -40,7 +40,7 @@ function logit(seed: number, image: number, history: readonly number[], w: numbe
 }
 
 for (const [i, c] of data.cases.entries()) {
-  const what = `K ${c.beam_size}, lp ${c.length_penalty}, min_len ${c.min_len}, ` +
+  const what = `W ${c.beam_size}, lp ${c.length_penalty}, min_len ${c.min_len}, ` +
     `${
       c.forbid_duplicate_ngrams ? `${c.ngram_size}-gram blocking, ignore [${c.forbid_ignore}]` : "no blocking"
     }`;
@@ -51,7 +51,7 @@ for (const [i, c] of data.cases.entries()) {
       return row;
     };
     const opts = {
-      beamSize: c.beam_size,
+      width: c.beam_size,
       eosId: data.eos,
       lengthPenalty: c.length_penalty,
       minLen: c.min_len,
@@ -64,7 +64,7 @@ for (const [i, c] of data.cases.entries()) {
     assert.deepEqual([...padSequences(full.hypotheses.map((h) => h.tokens), L)], c.pred_seq.flat());
     for (let b = 0; b < data.B; b++) {
       for (let t = 0; t < data.T; t++) {
-        const K = c.beam_size, row = (a: Int32Array) => [...a.subarray(b * K, (b + 1) * K)];
+        const W = c.beam_size, row = (a: Int32Array) => [...a.subarray(b * W, (b + 1) * W)];
         assert.deepEqual(row(full.state.stepTokens[t]), c.wids[b][t], `image ${b} step ${t} words`);
         assert.deepEqual(row(full.state.stepPointers[t]), c.ptrs[b][t], `image ${b} step ${t} pointers`);
       }

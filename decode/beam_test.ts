@@ -65,7 +65,7 @@ Deno.test("beam search finds the best sequence greedy misses; scores add in floa
   assert.deepEqual(words(greedy.ids).slice(3), [0, 0, 0]);
 
   const scorer = new FakeScorer(1, V, 6, trap);
-  const r = await beamSearch(scorer, { beamSize: 2, eosId: EOS });
+  const r = await beamSearch(scorer, { width: 2, eosId: EOS });
   assert.deepEqual(words(r.hypotheses[0].tokens), [3, 6, EOS]);
   const p0 = dist({ 2: 0.5, 3: 0.4, 1: 0.001 }),
     p1 = dist({ 6: 0.9, 7: 0.09, 1: 0.001 }),
@@ -87,7 +87,7 @@ Deno.test("ties: equal words go to the lower id, equal candidates to the lower b
       ? logitsOf(dist({ 4: 0.6, 5: 0.4 }, false))
       : logitsOf(dist({ 1: 1 }, false));
   const scorer = new FakeScorer(1, V, 5, fn);
-  const r = await beamSearch(scorer, { beamSize: 2, eosId: EOS });
+  const r = await beamSearch(scorer, { width: 2, eosId: EOS });
   assert.deepEqual(words(r.state.stepTokens[0]), [2, 3]);
   assert.deepEqual(words(r.state.stepTokens[1]), [4, 4]);
   assert.deepEqual(words(r.state.stepPointers[1]), [0, 1]);
@@ -104,7 +104,7 @@ function eosFirst(_b: number, h: readonly number[]): Float64Array {
 }
 
 Deno.test("EOS at the first step: a finished beam is pushed out, picked if best; length penalty and min_len change it", async () => {
-  const r = await beamSearch(new FakeScorer(1, V, 6, eosFirst), { beamSize: 2, eosId: EOS });
+  const r = await beamSearch(new FakeScorer(1, V, 6, eosFirst), { width: 2, eosId: EOS });
   // step 0: [EOS], [2]; step 1: the finished beam's continuations lose to both of [2]'s
   assert.deepEqual(words(r.state.stepTokens[0]), [EOS, 2]);
   assert.deepEqual(words(r.state.stepPointers[1]), [1, 1]);
@@ -113,18 +113,18 @@ Deno.test("EOS at the first step: a finished beam is pushed out, picked if best;
   assert.equal(r.hypotheses[0].frame, 0);
   // additive length bonus 0.5 per word: log .6 + .5 < log(.39·.99·.99) + 1.5
   const lpRun = await beamSearch(new FakeScorer(1, V, 6, eosFirst), {
-    beamSize: 2,
+    width: 2,
     eosId: EOS,
     lengthPenalty: 0.5,
   });
   assert.deepEqual(words(lpRun.hypotheses[0].tokens), [2, 3, EOS]);
   assert.ok(Math.abs(lpRun.hypotheses[0].score - (lpRun.state.stepScores[2][0] + 1.5)) < 1e-12);
   // min_len 1: EOS forbidden (log-prob set to −10000) at the first step
-  const ml = await beamSearch(new FakeScorer(1, V, 6, eosFirst), { beamSize: 2, eosId: EOS, minLen: 1 });
+  const ml = await beamSearch(new FakeScorer(1, V, 6, eosFirst), { width: 2, eosId: EOS, minLen: 1 });
   assert.deepEqual(words(ml.state.stepTokens[0]), [2, 3]);
   assert.deepEqual(words(ml.hypotheses[0].tokens), [2, 3, EOS]);
   // min_len 3 keeps EOS out of steps 0..2: the caption has at least 3 words before it
-  const ml3 = await beamSearch(new FakeScorer(1, V, 8, eosFirst), { beamSize: 2, eosId: EOS, minLen: 3 });
+  const ml3 = await beamSearch(new FakeScorer(1, V, 8, eosFirst), { width: 2, eosId: EOS, minLen: 3 });
   assert.ok(ml3.hypotheses[0].tokens.length >= 4);
   assert.ok(ml3.state.stepTokens.slice(0, 3).every((t) => !t.includes(EOS)));
 });
@@ -139,10 +139,10 @@ function staggered(b: number, h: readonly number[]): Float64Array {
 }
 
 Deno.test("all beams of all images finished: the early stop gives the results of running every step", async () => {
-  for (const K of [1, 2, 3]) {
+  for (const W of [1, 2, 3]) {
     const early = new FakeScorer(2, V, 10, staggered), full = new FakeScorer(2, V, 10, staggered);
-    const a = await beamSearch(early, { beamSize: K, eosId: EOS });
-    const b = await beamSearch(full, { beamSize: K, eosId: EOS, stopEarly: false });
+    const a = await beamSearch(early, { width: W, eosId: EOS });
+    const b = await beamSearch(full, { width: W, eosId: EOS, stopEarly: false });
     assert.deepEqual(a.hypotheses, b.hypotheses);
     assert.equal(a.steps, 5); // image 1's beams all end at step 4
     assert.equal(early.calls, 5);
@@ -161,9 +161,9 @@ Deno.test("batched images decode as they do alone", async () => {
     }
     return x;
   };
-  const together = await beamSearch(new FakeScorer(3, V, 7, fn), { beamSize: 3, eosId: EOS });
+  const together = await beamSearch(new FakeScorer(3, V, 7, fn), { width: 3, eosId: EOS });
   for (let b = 0; b < 3; b++) {
-    const alone = await beamSearch(new FakeScorer(1, V, 7, (_i, h) => fn(b, h)), { beamSize: 3, eosId: EOS });
+    const alone = await beamSearch(new FakeScorer(1, V, 7, (_i, h) => fn(b, h)), { width: 3, eosId: EOS });
     assert.deepEqual(alone.hypotheses[0], together.hypotheses[b]);
   }
 });
@@ -175,10 +175,10 @@ function repeater(_b: number, h: readonly number[]): Float64Array {
 }
 
 Deno.test("n-gram blocking bans a repeated trigram's word; the ignore set lifts the ban", async () => {
-  const plain = await beamSearch(new FakeScorer(1, V, 6, repeater), { beamSize: 1, eosId: EOS });
+  const plain = await beamSearch(new FakeScorer(1, V, 6, repeater), { width: 1, eosId: EOS });
   assert.deepEqual(words(plain.hypotheses[0].tokens), [2, 3, 2, 3, 2, 3]);
   const blocked = await beamSearch(new FakeScorer(1, V, 6, repeater), {
-    beamSize: 1,
+    width: 1,
     eosId: EOS,
     forbidDuplicateNgrams: true,
     ngramSize: 3,
@@ -186,24 +186,24 @@ Deno.test("n-gram blocking bans a repeated trigram's word; the ignore set lifts 
   // after 2 3 2 3 the trigram (2 3 2) exists: 2 is banned, 4 follows; then (3 4) is new, so 2 is free again
   assert.deepEqual(words(blocked.hypotheses[0].tokens), [2, 3, 2, 3, 4, 2]);
   const ignored = await beamSearch(new FakeScorer(1, V, 6, repeater), {
-    beamSize: 1,
+    width: 1,
     eosId: EOS,
     forbidDuplicateNgrams: true,
     forbidIgnoreIds: [3],
   });
   assert.deepEqual(words(ignored.hypotheses[0].tokens), [2, 3, 2, 3, 2, 3]);
   // uniform logits, bigram blocking: the lowest free id is taken each step
-  const bs = new BeamSearch(1, V, { beamSize: 1, eosId: 7, forbidDuplicateNgrams: true, ngramSize: 2 });
+  const bs = new BeamSearch(1, V, { width: 1, eosId: 7, forbidDuplicateNgrams: true, ngramSize: 2 });
   for (let t = 0; t < 5; t++) bs.advance(new Float64Array(V));
   assert.deepEqual(bs.stepTokens.map((t) => t[0]), [0, 0, 1, 0, 2]);
   assert.ok(bs.stepScores[4][0] > -100); // never forced onto a banned word
 });
 
 Deno.test("BeamSearch checks its inputs", () => {
-  assert.throws(() => new BeamSearch(0, V, { beamSize: 2 }), RangeError);
-  assert.throws(() => new BeamSearch(1, V, { beamSize: V + 1 }), RangeError);
-  assert.throws(() => new BeamSearch(1, V, { beamSize: 2, ngramSize: 0 }), RangeError);
-  const bs = new BeamSearch(2, V, { beamSize: 2 });
+  assert.throws(() => new BeamSearch(0, V, { width: 2 }), RangeError);
+  assert.throws(() => new BeamSearch(1, V, { width: V + 1 }), RangeError);
+  assert.throws(() => new BeamSearch(1, V, { width: 2, ngramSize: 0 }), RangeError);
+  const bs = new BeamSearch(2, V, { width: 2 });
   assert.throws(() => bs.advance(new Float64Array(V)), TypeError);
   assert.equal(bs.rows, 2);
   bs.advance(new Float64Array(2 * V));

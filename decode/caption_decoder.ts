@@ -9,7 +9,7 @@
  * import { CaptionDecoder } from "@vlp/decode";
  * const dec = new CaptionDecoder(model, { maxImages: 8, maxWidth: 5 });
  * const greedy = await dec.greedy({ regionFeats, visPe }); // ids [B, 20], scores [B, 20]
- * const beam = await dec.beam({ regionFeats, visPe }, { beamSize: 5 }); // hypotheses per image
+ * const beam = await dec.beam({ regionFeats, visPe }, { width: 5 }); // hypotheses per image
  * const sampled = await dec.sample({ regionFeats, visPe }, { rng, dropoutRng }); // SCST: train mode
  * ```
  *
@@ -18,6 +18,7 @@
 import {
   type DecodingEngine,
   IncrementalDecoder,
+  MAX_TGT_LENGTH,
   type Numbers,
   type Rng,
   type VlpConfig,
@@ -85,7 +86,7 @@ export class CaptionDecoder {
   readonly incremental: DecodingEngine;
 
   constructor(model: VlpModel | EngineSource, opts: CaptionDecoderOptions) {
-    const R = model.config.regions, T = opts.maxTgtLength ?? 20;
+    const R = model.config.regions, T = opts.maxTgtLength ?? MAX_TGT_LENGTH;
     this.config = model.config;
     this.ids = { ...SPECIAL_IDS, ...opts.ids };
     this.layout = decodeLayout({ images: opts.maxImages, regions: R, maxTgtLength: T, ids: this.ids });
@@ -154,11 +155,11 @@ export class CaptionDecoder {
     });
   }
 
-  /** VLP's beam search (beamSize ≤ maxWidth). */
+  /** VLP's beam search (width ≤ maxWidth). */
   async beam(images: ImageBatch, opts: BeamSearchOptions & DropoutOption): Promise<BeamResult> {
-    if (opts.beamSize > this.incremental.maxWidth) {
+    if (opts.width > this.incremental.maxWidth) {
       throw new RangeError(
-        `Cannot decode: beam size ${opts.beamSize} exceeds this decoder's maxWidth ${this.incremental.maxWidth}`,
+        `Cannot decode: beam size ${opts.width} exceeds this decoder's maxWidth ${this.incremental.maxWidth}`,
       );
     }
     return await beamSearch(this.scorer(images, opts), { eosId: this.ids.sep, ...opts });

@@ -39,9 +39,9 @@ Deno.test("CaptionDecoder greedy: a batch decodes as each image alone", async ()
 });
 
 Deno.test("CaptionDecoder beam: the cached, reordered search equals scoring every history from scratch", async () => {
-  const B = 2, K = 3, s = setup(B);
-  const dec = new CaptionDecoder(s.model, { maxImages: B, maxWidth: K, maxTgtLength: T, ids });
-  const fast = await dec.beam(s.images, { beamSize: K, eosId: ids.sep, lengthPenalty: 0.3 });
+  const B = 2, W = 3, s = setup(B);
+  const dec = new CaptionDecoder(s.model, { maxImages: B, maxWidth: W, maxTgtLength: T, ids });
+  const fast = await dec.beam(s.images, { width: W, eosId: ids.sep, lengthPenalty: 0.3 });
   // oracle: a fresh incremental decode of each image along each history, no expand/reorder
   const fresh = new IncrementalDecoder(s.model, { maxImages: 1, maxLength: 5 + T });
   const lay = decodeLayout({ images: 1, regions: 3, maxTgtLength: T, ids });
@@ -55,14 +55,14 @@ Deno.test("CaptionDecoder beam: the cached, reordered search equals scoring ever
     for (const w of h) x = fresh.step([w]);
     return await s.model.backend.read(x);
   });
-  const slow = await beamSearch(oracle, { beamSize: K, eosId: ids.sep, lengthPenalty: 0.3 });
+  const slow = await beamSearch(oracle, { width: W, eosId: ids.sep, lengthPenalty: 0.3 });
   assert.deepEqual(fast.hypotheses.map((h) => [...h.tokens]), slow.hypotheses.map((h) => [...h.tokens]));
   for (let b = 0; b < B; b++) assert.ok(Math.abs(fast.hypotheses[b].score - slow.hypotheses[b].score) < 1e-5);
 });
 
 Deno.test("model beam search with the early stop equals running all steps", async () => {
-  const B = 3, K = 3, s = setup(B);
-  const dec = new CaptionDecoder(s.model, { maxImages: B, maxWidth: K, maxTgtLength: T, ids });
+  const B = 3, W = 3, s = setup(B);
+  const dec = new CaptionDecoder(s.model, { maxImages: B, maxWidth: W, maxTgtLength: T, ids });
   // from the 4th step on, [SEP] gets +30: every beam of every image ends there
   const eosLate = (step: number, V: number) => {
     if (step < 3) return null;
@@ -70,7 +70,7 @@ Deno.test("model beam search with the early stop equals running all steps", asyn
     b[ids.sep] = 30;
     return b;
   };
-  const opts = { beamSize: K, eosId: ids.sep, forbidDuplicateNgrams: true, ngramSize: 2 };
+  const opts = { width: W, eosId: ids.sep, forbidDuplicateNgrams: true, ngramSize: 2 };
   const early = new BiasedScorer(dec.scorer(s.images), eosLate);
   const a = await beamSearch(early, opts);
   const b = await beamSearch(new BiasedScorer(dec.scorer(s.images), eosLate), { ...opts, stopEarly: false });
@@ -115,5 +115,5 @@ Deno.test("SCST-style decode: 21 steps, an explicit mask equal to the default gi
   assert.deepEqual(a, b);
   assert.equal(a.ids.length, B * T21);
   assert.throws(() => dec.scorer({ regionFeats: new Float64Array(7), visPe: s.images.visPe }), RangeError);
-  await assert.rejects(() => dec.beam(s.images, { beamSize: 2 }), RangeError); // maxWidth 1
+  await assert.rejects(() => dec.beam(s.images, { width: 2 }), RangeError); // maxWidth 1
 });

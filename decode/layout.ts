@@ -20,35 +20,19 @@
  *
  * @module
  */
-import { decoderMask } from "@vlp/model";
+import {
+  decoderMask,
+  LEN_VIS_INPUT,
+  MAX_TGT_LENGTH,
+  PROMPT_SEGMENT,
+  SPECIAL_IDS,
+  type SpecialIds,
+  TEXT_SEGMENT,
+} from "@vlp/model";
 
-/** Ids of the special tokens decoding uses (both BERT vocabularies agree). */
-export interface SpecialIds {
-  /** `[PAD]`: 0 */
-  pad: number;
-  /** `[UNK]`: 100 (the region slots' placeholder) */
-  unk: number;
-  /** `[CLS]`: 101 */
-  cls: number;
-  /** `[SEP]`: 102, also the end-of-sentence token */
-  sep: number;
-  /** `[MASK]`: 103, appended at every step */
-  mask: number;
-}
-
-/** VLP's special-token ids (bert-base-cased and -uncased vocabularies). */
-export const SPECIAL_IDS: Readonly<SpecialIds> = Object.freeze({
-  pad: 0,
-  unk: 100,
-  cls: 101,
-  sep: 102,
-  mask: 103,
-});
-
-/** Segment id of the prompt ([CLS], regions, [SEP]) in seq2seq mode with `--new_segment_ids`. */
-export const PROMPT_SEGMENT = 4;
-/** Segment id of the text (generated) positions in seq2seq mode with `--new_segment_ids`. */
-export const TEXT_SEGMENT = 5;
+// VLP's special-token ids and segment ids live with the other defaults of the original in @vlp/model
+// (model/defaults.ts); decoding re-exports them.
+export { PROMPT_SEGMENT, SPECIAL_IDS, type SpecialIds, TEXT_SEGMENT } from "@vlp/model";
 
 /** Sizes of {@linkcode decodeLayout}. */
 export interface LayoutOptions {
@@ -80,7 +64,7 @@ export interface DecodeLayout {
 
 /** Build VLP's decoding layout for B images. */
 export function decodeLayout(opts: LayoutOptions): DecodeLayout {
-  const B = opts.images, R = opts.regions ?? 100, T = opts.maxTgtLength ?? 20;
+  const B = opts.images, R = opts.regions ?? LEN_VIS_INPUT, T = opts.maxTgtLength ?? MAX_TGT_LENGTH;
   for (const [k, v, min] of [["images", B, 1], ["regions", R, 1], ["maxTgtLength", T, 1]] as const) {
     if (!(Number.isInteger(v) && v >= min)) {
       throw new RangeError(`Cannot build the decoding layout: ${k} must be an integer ≥ ${min}, got ${v}`);

@@ -6,7 +6,7 @@
  * ```ts ignore
  * import { CaptionDecoder, captionText } from "@vlp/decode";
  * const dec = new CaptionDecoder(model, { maxImages: 8, maxWidth: 5 });
- * const { hypotheses } = await dec.beam({ regionFeats, visPe }, { beamSize: 5 });
+ * const { hypotheses } = await dec.beam({ regionFeats, visPe }, { width: 5 });
  * console.log(hypotheses.map((h) => captionText(h.tokens, vocab)));
  * ```
  *

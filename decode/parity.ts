@@ -125,7 +125,7 @@ export async function decodeParityChecks(
       }
     } else {
       const r = await dec.beam(images, {
-        beamSize: s.beam_size,
+        width: s.beam_size,
         lengthPenalty: s.length_penalty ?? 0,
         minLen: s.min_len ?? null,
         forbidDuplicateNgrams: s.forbid_duplicate_ngrams ?? false,

@@ -1,6 +1,6 @@
 /**
  * Row operations on [N, V] logits that the searches share: log-softmax in float32 as PyTorch returns it,
- * top-K with a fixed tie order, argmax, and a multinomial draw.
+ * top-k with a fixed tie order, argmax, and a multinomial draw.
  *
  * Ties: where PyTorch's `topk` leaves the order of equal values to its partial sort, the lower index comes
  * first here (the same rule as Python's stable `sorted` and as `torch.max` for argmax).
@@ -33,15 +33,15 @@ export function logSumExpRow(x: ArrayLike<number>, row: number, V: number): { ma
 }
 
 /**
- * The K largest values of `x[offset .. offset + n)`, largest first, ties broken by the lower index. Writes
+ * The k largest values of `x[offset .. offset + n)`, largest first, ties broken by the lower index. Writes
  * their positions (relative to `offset`) to `idx` and values to `val` (both from index 0); returns how many
- * were found (fewer than K only when n < K or values are NaN).
+ * were found (fewer than k only when n < k or values are NaN).
  */
 export function topK(
   x: ArrayLike<number>,
   offset: number,
   n: number,
-  K: number,
+  k: number,
   idx: Int32Array,
   val: Float64Array | Float32Array,
 ): number {
@@ -49,9 +49,9 @@ export function topK(
   for (let i = 0; i < n; i++) {
     const v = x[offset + i];
     if (!(v === v)) continue; // NaN never enters
-    if (filled === K && !(v > val[K - 1])) continue;
+    if (filled === k && !(v > val[k - 1])) continue;
     // insert after every value ≥ v (earlier indices win ties)
-    let j = filled < K ? filled++ : K - 1;
+    let j = filled < k ? filled++ : k - 1;
     while (j > 0 && v > val[j - 1]) {
       val[j] = val[j - 1];
       idx[j] = idx[j - 1];

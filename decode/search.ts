@@ -16,7 +16,7 @@
  *
  * @module
  */
-import type { Rng } from "@vlp/model";
+import { type Rng, SPECIAL_IDS } from "@vlp/model";
 import { type BeamHypothesis, type BeamOptions, BeamSearch } from "./beam.ts";
 import type { StepScorer } from "./scorer.ts";
 import { argmaxRow, type FloatRows, logSumExpRow, sampleRow } from "./scores.ts";
@@ -70,7 +70,9 @@ async function sequential(
   pick: (x: FloatRows, row: number, V: number) => [number, number],
 ): Promise<SequentialResult> {
   const B = scorer.images, V = scorer.vocabSize, T = scorer.maxSteps;
-  const eos = opts.eosId ?? 102, pad = opts.padId ?? 0, stopEarly = opts.stopEarly ?? true;
+  const eos = opts.eosId ?? SPECIAL_IDS.sep,
+    pad = opts.padId ?? SPECIAL_IDS.pad,
+    stopEarly = opts.stopEarly ?? true;
   const ids = new Int32Array(B * T), scores = new Float32Array(B * T);
   const ended = new Uint8Array(B);
   const tokens = new Int32Array(B);
@@ -116,7 +118,7 @@ export async function beamSearch(scorer: StepScorer, opts: BeamSearchOptions): P
   for (let t = 0; t < T; t++) {
     const { tokens, parents, identity } = state.advance(logits);
     if (t + 1 === T || (stopEarly && state.finished)) break;
-    if (t === 0) scorer.expand(state.beamSize);
+    if (t === 0) scorer.expand(state.width);
     else if (!identity) scorer.reorder(parents);
     logits = await scorer.step(tokens);
   }
@@ -127,7 +129,12 @@ export async function beamSearch(scorer: StepScorer, opts: BeamSearchOptions): P
  * VLP's SCST post-processing of [B, T] ids: each row is kept up to its first `[SEP]` (kept) or `[PAD]`, and
  * zeroed after it (returns a new array).
  */
-export function truncateAtEnd(ids: Int32Array, B: number, eosId = 102, padId = 0): Int32Array {
+export function truncateAtEnd(
+  ids: Int32Array,
+  B: number,
+  eosId: number = SPECIAL_IDS.sep,
+  padId: number = SPECIAL_IDS.pad,
+): Int32Array {
   const T = ids.length / B, out = new Int32Array(ids.length);
   if (!Number.isInteger(T)) throw new TypeError(`Cannot truncate: ${ids.length} ids are not ${B} rows`);
   for (let b = 0; b < B; b++) {

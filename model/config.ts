@@ -20,6 +20,7 @@
  * @module
  */
 import { z } from "zod";
+import { LEN_VIS_INPUT } from "./defaults.ts";
 
 const posInt: z.ZodNumber = z.number().int().positive();
 const prob: z.ZodNumber = z.number().min(0).lt(1);
@@ -79,7 +80,7 @@ export const VlpConfigSchema: z.ZodType<VlpConfig, z.ZodTypeDef, VlpConfigInput>
   hiddenDropout: prob.default(0.1),
   attentionDropout: prob.default(0.1),
   initializerRange: z.number().positive().default(0.02),
-  regions: posInt.default(100),
+  regions: posInt.default(LEN_VIS_INPUT),
   regionFeatureSize: posInt.default(2048),
   regionHiddenSize: posInt.default(2048),
   regionGeometrySize: posInt.default(1607),

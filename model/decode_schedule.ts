@@ -13,6 +13,7 @@
  */
 import type { Numbers } from "./batch.ts";
 import type { Rng } from "./rng.ts";
+import { MAX_TGT_LENGTH, SPECIAL_IDS } from "./defaults.ts";
 
 /** Inputs of a decode's first call (`start` / `startLogits`). */
 export interface StartInputs {
@@ -108,12 +109,12 @@ export class DecodeSchedule {
   #pos = -1; // position of the current [MASK]; -1 before start
   #segHost: Int32Array = new Int32Array(0); // [B, maxLength]
   #maskHost: Float32Array | null = null; // [B, maxLength, maxLength] 0/1
-  #maskId = 103;
+  #maskId = SPECIAL_IDS.mask;
 
   constructor(d: ScheduleDims, opts: { maxImages: number; maxWidth?: number; maxLength?: number }) {
     this.#d = d;
     this.promptLength = d.R + 2;
-    this.maxLength = opts.maxLength ?? this.promptLength + 20;
+    this.maxLength = opts.maxLength ?? this.promptLength + MAX_TGT_LENGTH;
     this.maxImages = opts.maxImages;
     this.maxWidth = opts.maxWidth ?? 1;
     const A = this.promptLength;
@@ -182,7 +183,7 @@ export class DecodeSchedule {
     this.#width = 1;
     this.#segHost = Int32Array.from(inp.segmentIds);
     this.#maskHost = inp.attentionMask ? Float32Array.from(inp.attentionMask) : null;
-    this.#maskId = inp.maskId ?? 103;
+    this.#maskId = inp.maskId ?? SPECIAL_IDS.mask;
     const ids = new Int32Array(B * (A + 1));
     for (let b = 0; b < B; b++) {
       for (let l = 0; l < A; l++) ids[b * (A + 1) + l] = inp.inputIds[b * A + l];

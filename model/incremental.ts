@@ -16,7 +16,10 @@
  * - `reorder(src)`: sequence n takes the generation cache of sequence src[n] (beam search back-pointers;
  *   within the same image).
  *
- * Attention of a step: scores = Q·[K_prefix(image) | K_gen(sequence)]ᵀ/√HS with the decoder-time mask
+ * A step is the full forward's layer list (layers.ts, embeddings.ts, heads.ts: the region branches, the
+ * embedding layer, per layer the Q/K/V projection, attention, the attention output and FFN blocks, then the
+ * masked-LM head) on the step's new positions; only the attention is the decoder's own, because its keys and
+ * values come from the caches. Attention of a step: scores = Q·[K_prefix(image) | K_gen(sequence)]ᵀ/√HS with the decoder-time mask
  * (every row sees the prompt; generation rows see generation positions up to themselves) or per-image
  * rows/columns of a given mask, then softmax, then P·[V_prefix | V_gen].
  *
@@ -43,7 +46,9 @@
 import type { Backend, Tensor } from "./backend.ts";
 import type { Numbers } from "./batch.ts";
 import type { Rng } from "./rng.ts";
-import { linear } from "./layers.ts";
+import { attentionOutputForward, type DropoutSite, ffnForward, linear } from "./layers.ts";
+import { embeddingsForward, regionBranchesForward } from "./embeddings.ts";
+import { mlmHeadForward } from "./heads.ts";
 import { additiveMask } from "./kernels/softmax.ts";
 import type { VlpModel } from "./vlp.ts";
 import { DecodeSchedule, type DecodingEngine, type StartInputs, type StepInputs } from "./decode_schedule.ts";
@@ -114,6 +119,7 @@ export class IncrementalDecoder implements DecodingEngine {
   readonly #buf: StepBuffers;
   readonly #s: DecodeSchedule; // images, width, position, per-image segment ids and mask; argument checks
   #dropoutRng: Rng | null = null;
+  #regions: { vis: Tensor; pe: Tensor } | null = null; // [B·R, C] region branch outputs of start()
 
   /** Allocate the caches and step buffers for the largest decode the options allow. */
   constructor(model: VlpModel, opts: IncrementalOptions) {
@@ -246,6 +252,7 @@ export class IncrementalDecoder implements DecodingEngine {
 
   // ---- internals ----------------------------------------------------------------------------------------
 
+  /** The region branches of B images; their outputs stay in the buffers for the first step's embedding. */
   #regionBranches(inp: StartInputs, B: number): void {
     const be = this.#be, w = this.model.weights, b = this.#buf;
     const { R, F, G, FH, C } = this.model.dims;
@@ -253,17 +260,18 @@ export class IncrementalDecoder implements DecodingEngine {
     const feats = v(b.feats, B * R, F), visPe = v(b.visPe, B * R, G);
     be.write(feats, inp.regionFeats);
     be.write(visPe, inp.visPe);
-    linear(be, feats, w.vis0W, w.vis0B, v(b.r1Pre, B * R, FH));
-    be.relu({ x: v(b.r1Pre, B * R, FH), out: v(b.r1, B * R, FH) });
-    linear(be, v(b.r1, B * R, FH), w.vis2W, w.vis2B, v(b.r2Pre, B * R, C));
-    be.relu({ x: v(b.r2Pre, B * R, C), out: v(b.r2, B * R, C) });
-    linear(be, visPe, w.visPeW, w.visPeB, v(b.pPre, B * R, C));
-    be.relu({ x: v(b.pPre, B * R, C), out: v(b.p, B * R, C) });
     const p = this.#dropP("hidden");
-    if (p > 0) { // train mode: dropout of both branches into their (free) pre-activation buffers
-      be.dropout({ x: v(b.r2, B * R, C), out: v(b.r2Pre, B * R, C), p, seed: this.#seed() });
-      be.dropout({ x: v(b.p, B * R, C), out: v(b.pPre, B * R, C), p, seed: this.#seed() });
-    }
+    // train mode: dropout of both branches into their pre-activation buffers (free after the relu)
+    const r2Pre = v(b.r2Pre, B * R, C), pPre = v(b.pPre, B * R, C);
+    const r = regionBranchesForward(be, w, { feats, visPe }, {
+      r1Pre: v(b.r1Pre, B * R, FH),
+      r1: v(b.r1, B * R, FH),
+      r2Pre,
+      r2: v(b.r2, B * R, C),
+      pPre,
+      p: v(b.p, B * R, C),
+    }, p > 0 ? { p, seeds: [this.#seed(), this.#seed()], vis: r2Pre, pe: pPre } : null);
+    this.#regions = r;
   }
 
   /** Dropout probability of a site in this decode (0 in eval mode). */
@@ -274,6 +282,11 @@ export class IncrementalDecoder implements DecodingEngine {
 
   #seed(): number {
     return this.#dropoutRng!.nextU32();
+  }
+
+  /** A hidden-dropout site of this decode with a fresh seed (null in eval mode). */
+  #hiddenSite(p: number): DropoutSite | null {
+    return p > 0 ? { p, seed: this.#seed() } : null;
   }
 
   /** One forward over Lq new positions starting at `start` for every sequence; returns [N, V] logits. */
@@ -295,34 +308,29 @@ export class IncrementalDecoder implements DecodingEngine {
       ? new Float64Array(step.mask.length)
       : new Float32Array(step.mask.length);
     be.write(v(b.mask, N, Lq, Lk), additiveMask(step.mask, mask));
-    // embeddings (regions in slots 1..R on the first step only)
-    const x3 = v(b.x, N, Lq, C);
-    be.embedding({
-      ids: v(b.ids, N, Lq),
-      segmentIds: v(b.seg, N, Lq),
-      wte: w.wte,
-      wpe: w.wpe,
-      wtt: w.wtt,
-      posOffset: start,
-      ...(first
-        ? {
-          regions: v(pHidden > 0 ? b.r2Pre : b.r2, N, R, C),
-          regionPos: v(pHidden > 0 ? b.pPre : b.p, N, R, C),
-        }
-        : {}),
-      out: x3,
-    });
-    let h = v(b.h[0], rows, C);
-    be.layernorm({
-      x: v(b.x, rows, C),
-      weight: w.embLnW,
-      bias: w.embLnB,
-      out: pHidden > 0 ? v(b.res, rows, C) : h,
-      mean: v(b.mean, rows),
-      rstd: v(b.rstd, rows),
+    // embeddings (regions in slots 1..R on the first step only); train mode: LayerNorm into res, dropout into h
+    const h0 = v(b.h[0], rows, C);
+    let h = embeddingsForward(
+      be,
+      w,
+      {
+        ids: v(b.ids, N, Lq),
+        segmentIds: v(b.seg, N, Lq),
+        posOffset: start,
+        ...(first
+          ? { regions: v(this.#regions!.vis, N, R, C), regionPos: v(this.#regions!.pe, N, R, C) }
+          : {}),
+      },
+      {
+        emb: v(b.x, rows, C),
+        mean: v(b.mean, rows),
+        rstd: v(b.rstd, rows),
+        ln: pHidden > 0 ? v(b.res, rows, C) : h0,
+        out: h0,
+      },
       eps,
-    });
-    if (pHidden > 0) be.dropout({ x: v(b.res, rows, C), out: h, p: pHidden, seed: this.#seed() });
+      this.#hiddenSite(pHidden),
+    );
     const scores = v(b.scores, N, NH, Lq, Lk), probs = v(b.probs, N, NH, Lq, Lk);
     const qkv = v(b.qkv, rows, C3), ctx = v(b.ctx, rows, C);
     const scale = 1 / Math.sqrt(HS);
@@ -426,43 +434,51 @@ export class IncrementalDecoder implements DecodingEngine {
         strideB: [T * C2, HS],
         strideC: [Lq * C, HS],
       });
-      // output projection, FFN (post-LN), as in encoderLayerForward (train mode: dropout into ctx, free)
+      // attention output and FFN blocks, as in encoderLayerForward (train mode: dropout into ctx, free)
       const c1 = v(b.c1, rows, C), res = v(b.res, rows, C), a = v(b.a, rows, C);
       const mean = v(b.mean, rows), rstd = v(b.rstd, rows);
-      const dropped = (x: Tensor): Tensor => {
-        if (pHidden === 0) return x;
-        be.dropout({ x, out: ctx, p: pHidden, seed: this.#seed() });
-        return ctx;
-      };
-      linear(be, ctx, lw.attnOutW, lw.attnOutB, c1);
-      be.add({ a: dropped(c1), b: h, out: res });
-      be.layernorm({ x: res, weight: lw.ln1W, bias: lw.ln1B, out: a, mean, rstd, eps });
-      linear(be, a, lw.ffnInW, lw.ffnInB, v(b.f1, rows, I));
-      be.gelu({ x: v(b.f1, rows, I), out: v(b.f2, rows, I) });
-      linear(be, v(b.f2, rows, I), lw.ffnOutW, lw.ffnOutB, c1);
-      be.add({ a: dropped(c1), b: a, out: res });
+      attentionOutputForward(
+        be,
+        lw,
+        ctx,
+        h,
+        { proj: c1, dropped: ctx, res, mean, rstd, out: a },
+        eps,
+        this.#hiddenSite(pHidden),
+      );
       const out = v(b.h[(l + 1) % 2], rows, C);
-      be.layernorm({ x: res, weight: lw.ln2W, bias: lw.ln2B, out, mean, rstd, eps });
+      ffnForward(
+        be,
+        lw,
+        a,
+        {
+          pre: v(b.f1, rows, I),
+          act: v(b.f2, rows, I),
+          proj: c1,
+          dropped: ctx,
+          res,
+          mean,
+          rstd,
+          out,
+        },
+        eps,
+        this.#hiddenSite(pHidden),
+      );
       h = out;
     }
     // LM head on the last position ([MASK]) of every sequence
     const idx = v(b.lastIdx, N, 1);
     be.write(idx, new Int32Array(N).fill(Lq - 1));
-    const last = v(b.last, N, C), t1 = v(b.t1, N, C), t2 = v(b.t2, N, C), t3 = v(b.t3, N, C);
-    be.gatherRows({ x: be.view(h, 0, [N, Lq, C]), index: idx, out: last });
-    linear(be, last, w.lmDenseW, w.lmDenseB, t1);
-    be.gelu({ x: t1, out: t2 });
-    be.layernorm({
-      x: t2,
-      weight: w.lmLnW,
-      bias: w.lmLnB,
-      out: t3,
+    const logits = v(b.logits, N, V);
+    mlmHeadForward(be, w, be.view(h, 0, [N, Lq, C]), idx, {
+      hm: v(b.last, N, C),
+      t1: v(b.t1, N, C),
+      t2: v(b.t2, N, C),
+      t3: v(b.t3, N, C),
       mean: v(b.tMean, N),
       rstd: v(b.tRstd, N),
-      eps,
-    });
-    const logits = v(b.logits, N, V);
-    linear(be, t3, w.wte, w.lmBias, logits);
+      logits,
+    }, eps);
     return logits;
   }
 }

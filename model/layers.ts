@@ -1,7 +1,10 @@
 /**
- * The model's layers as forward/backward pairs over backend tensors (llm.c style): a Linear, self-attention
- * over a [S, L, 3C] block of queries, keys and values, and the post-LN BERT encoder layer. Each forward is
- * a flat list of backend calls; each backward is the same list reversed.
+ * The encoder's layers as forward/backward pairs over backend tensors (llm.c style): a Linear, self-attention
+ * over a [S, L, 3C] block of queries, keys and values, the attention output block and the FFN block, and
+ * the post-LN BERT encoder layer built from them. Each forward is a flat list of backend calls; each
+ * backward is the same list reversed. The region branches and embeddings are in embeddings.ts, the heads in
+ * heads.ts; the full forward (vlp.ts) and the incremental decoder (incremental.ts) are built from these
+ * functions, and the ONNX graphs (onnx/vlp_graph.ts) follow the same list and names.
  *
  * Conventions: parameter gradients accumulate (+=); activation gradients are written (=) except where a
  * call says it accumulates (the residual stream).
@@ -10,6 +13,12 @@
  */
 import type { Backend, Tensor } from "./backend.ts";
 import type { LayerTensors } from "./params.ts";
+
+/** Dropout at one site of a training forward: probability and seed (null where a call takes no dropout). */
+export interface DropoutSite {
+  p: number;
+  seed: number;
+}
 
 /** y [M, N] = x [M, K] · Wᵀ + b, with W [N, K] (PyTorch's Linear). */
 export function linear(be: Backend, x: Tensor, w: Tensor, b: Tensor, y: Tensor): void {
@@ -61,7 +70,7 @@ export function attentionForward(
     ctx: Tensor;
     dims: AttentionDims;
   },
-  dropout: { p: number; seed: number } | null,
+  dropout: DropoutSite | null,
 ): void {
   const { S, L, NH, HS } = a.dims;
   const C = NH * HS, C3 = 3 * C;
@@ -116,7 +125,7 @@ export function attentionBackward(
     s2: Tensor;
     dims: AttentionDims;
   },
-  dropout: { p: number; seed: number } | null,
+  dropout: DropoutSite | null,
 ): void {
   const { S, L, NH, HS } = a.dims;
   const C = NH * HS, C3 = 3 * C, scale = 1 / Math.sqrt(HS);
@@ -262,14 +271,194 @@ export interface DropoutPlan {
   seed: () => number;
 }
 
+/** Buffers of an output block (the attention output block, or the FFN's second half). */
+export interface OutputBlockBuffers {
+  /** [rows, C] in·Wᵀ + b (scratch) */
+  proj: Tensor;
+  /** [rows, C] its dropout (scratch; training only) */
+  dropped: Tensor;
+  /** [rows, C] residual sum */
+  res: Tensor;
+  /** [rows] LayerNorm statistics */
+  mean: Tensor;
+  rstd: Tensor;
+  /** [rows, C] the block's output */
+  out: Tensor;
+}
+
+/** Buffers of the FFN block (BertIntermediate + BertOutput). */
+export interface FfnBuffers extends OutputBlockBuffers {
+  /** [rows, I] intermediate pre-activation (scratch) */
+  pre: Tensor;
+  /** [rows, I] GELU output */
+  act: Tensor;
+  /** [rows, I] GELU derivative at `pre`, written when given (for the backward) */
+  grad?: Tensor;
+}
+
+/** The Linear and the LayerNorm of an output block (weights, or their gradients). */
+interface OutputBlockParams {
+  w: Tensor;
+  b: Tensor;
+  lnW: Tensor;
+  lnB: Tensor;
+}
+
+const attnOutputParams = (w: LayerTensors): OutputBlockParams => ({
+  w: w.attnOutW,
+  b: w.attnOutB,
+  lnW: w.ln1W,
+  lnB: w.ln1B,
+});
+const ffnOutputParams = (w: LayerTensors): OutputBlockParams => ({
+  w: w.ffnOutW,
+  b: w.ffnOutB,
+  lnW: w.ln2W,
+  lnB: w.ln2B,
+});
+
 /**
- * One post-LN BERT layer (BertLayer):
+ * An output block (BertSelfOutput and BertOutput are the same arithmetic), on `inp` [rows, ·] and the
+ * residual x [rows, C]: res = dropout(inp·Wᵀ + b) + x ;  out = LN(res).
+ */
+function outputBlockForward(
+  be: Backend,
+  p: OutputBlockParams,
+  inp: Tensor,
+  x: Tensor,
+  t: OutputBlockBuffers,
+  eps: number,
+  drop: DropoutSite | null,
+): void {
+  linear(be, inp, p.w, p.b, t.proj);
+  if (drop) be.dropout({ x: t.proj, out: t.dropped, ...drop });
+  be.add({ a: drop ? t.dropped : t.proj, b: x, out: t.res });
+  be.layernorm({ x: t.res, weight: p.lnW, bias: p.lnB, out: t.out, mean: t.mean, rstd: t.rstd, eps });
+}
+
+/**
+ * Backward of an output block from dout = d(out): writes d(res) (the residual part of d(x)) into `dres` and
+ * d(inp) into `dinp`. Scratch: `ddrop` [rows, C]. Parameter gradients accumulate into `g`.
+ */
+function outputBlockBackward(
+  be: Backend,
+  p: OutputBlockParams,
+  g: OutputBlockParams,
+  a: { inp: Tensor; res: Tensor; mean: Tensor; rstd: Tensor },
+  d: { dout: Tensor; dres: Tensor; ddrop: Tensor; dinp: Tensor },
+  drop: DropoutSite | null,
+): void {
+  // out = LN(res)
+  be.layernormBackward({
+    dout: d.dout,
+    x: a.res,
+    mean: a.mean,
+    rstd: a.rstd,
+    weight: p.lnW,
+    dx: d.dres,
+    dweight: g.lnW,
+    dbias: g.lnB,
+  });
+  // res = dropout(inp·Wᵀ + b) + x
+  if (drop) be.dropoutBackward({ dout: d.dres, dx: d.ddrop, ...drop });
+  linearBackward(be, { x: a.inp, w: p.w, dy: drop ? d.ddrop : d.dres, dx: d.dinp, dw: g.w, db: g.b });
+}
+
+/**
+ * The attention output block (BertSelfOutput) on ctx, x [rows, C]:
  *
- *   qkv  = x·Wqkvᵀ + bqkv
- *   ctx  = attention(qkv, mask)
- *   res1 = dropout(ctx·Woᵀ + bo) + x ;  attnOut = LN1(res1)
- *   ffnPre = attnOut·Wiᵀ + bi ;  ffnAct = gelu(ffnPre)   (ffnGrad = gelu'(ffnPre) when `saveGrad`)
- *   res2 = dropout(ffnAct·Wo2ᵀ + bo2) + attnOut ;  out = LN2(res2)
+ *   res = dropout(ctx·Woᵀ + bo) + x ;  out = LN1(res)
+ */
+export function attentionOutputForward(
+  be: Backend,
+  w: LayerTensors,
+  ctx: Tensor,
+  x: Tensor,
+  t: OutputBlockBuffers,
+  eps: number,
+  drop: DropoutSite | null,
+): void {
+  outputBlockForward(be, attnOutputParams(w), ctx, x, t, eps, drop);
+}
+
+/**
+ * The FFN block (BertIntermediate + BertOutput) on x [rows, C]:
+ *
+ *   pre = x·Wiᵀ + bi ;  act = gelu(pre)   (grad = gelu'(pre) when `t.grad` is given)
+ *   res = dropout(act·Wo2ᵀ + bo2) + x ;  out = LN2(res)
+ */
+export function ffnForward(
+  be: Backend,
+  w: LayerTensors,
+  x: Tensor,
+  t: FfnBuffers,
+  eps: number,
+  drop: DropoutSite | null,
+): void {
+  linear(be, x, w.ffnInW, w.ffnInB, t.pre);
+  be.gelu({ x: t.pre, out: t.act, ...(t.grad ? { grad: t.grad } : {}) });
+  outputBlockForward(be, ffnOutputParams(w), t.act, x, t, eps, drop);
+}
+
+/**
+ * Backward of {@linkcode ffnForward} from dout = d(out): writes d(x) into `dx`. Scratch: `ddrop` [rows, C],
+ * `dact` and `dpre` [rows, I]. Parameter gradients accumulate into `g`.
+ */
+export function ffnBackward(
+  be: Backend,
+  w: LayerTensors,
+  g: LayerTensors,
+  a: { x: Tensor; act: Tensor; grad: Tensor; res: Tensor; mean: Tensor; rstd: Tensor },
+  d: { dout: Tensor; dx: Tensor; ddrop: Tensor; dact: Tensor; dpre: Tensor },
+  drop: DropoutSite | null,
+): void {
+  outputBlockBackward(be, ffnOutputParams(w), ffnOutputParams(g), { ...a, inp: a.act }, {
+    dout: d.dout,
+    dres: d.dx,
+    ddrop: d.ddrop,
+    dinp: d.dact,
+  }, drop);
+  be.mul({ a: d.dact, b: a.grad, out: d.dpre }); // GELU backward with the saved derivative
+  // d(x) = d(res) + dpre·Wi  (accumulated onto dx)
+  linearBackward(be, {
+    x: a.x,
+    w: w.ffnInW,
+    dy: d.dpre,
+    dx: d.dx,
+    dw: g.ffnInW,
+    db: g.ffnInB,
+    accumulateDx: true,
+  });
+}
+
+/**
+ * Backward of {@linkcode attentionOutputForward} from dout = d(out): writes d(res) (the residual part of
+ * d(x)) into `dres` and d(ctx) into `dctx`. Scratch: `ddrop` [rows, C]. Parameter gradients accumulate.
+ */
+export function attentionOutputBackward(
+  be: Backend,
+  w: LayerTensors,
+  g: LayerTensors,
+  a: { ctx: Tensor; res: Tensor; mean: Tensor; rstd: Tensor },
+  d: { dout: Tensor; dres: Tensor; ddrop: Tensor; dctx: Tensor },
+  drop: DropoutSite | null,
+): void {
+  outputBlockBackward(be, attnOutputParams(w), attnOutputParams(g), { ...a, inp: a.ctx }, {
+    ...d,
+    dinp: d.dctx,
+  }, drop);
+}
+
+/**
+ * One post-LN BERT layer (BertLayer) on x [S·L, C]:
+ *
+ *   qkv     = x·Wqkvᵀ + bqkv                       [S·L, 3C]
+ *   ctx     = attention(qkv, mask)                 [S·L, C]   (attentionForward)
+ *   attnOut = LN1(dropout(ctx·Woᵀ + bo) + x)       (attentionOutputForward)
+ *   out     = LN2(dropout(ffn(attnOut)) + attnOut)  (ffnForward; ffnGrad = gelu'(ffnPre) when `saveGrad`)
+ *
+ * Training mode draws three seeds per layer, in this order: attention probabilities, attention output,
+ * FFN output.
  */
 export function encoderLayerForward(
   be: Backend,
@@ -284,39 +473,47 @@ export function encoderLayerForward(
   saveGrad = true,
 ): void {
   if (drop) act.seeds = [drop.seed(), drop.seed(), drop.seed()];
-  const dp = (i: number, p: number) => (drop ? { p, seed: act.seeds[i] } : null);
+  const site = (i: number, p: number) => (drop ? { p, seed: act.seeds[i] } : null);
   linear(be, x, w.qkvW, w.qkvB, act.qkv);
   attentionForward(
     be,
     { qkv: act.qkv, mask, scores: sc.scores, probs: act.probs, probsD: act.probsD, ctx: act.ctx, dims: d },
-    dp(0, drop?.attention ?? 0),
+    site(0, drop?.attention ?? 0),
   );
-  linear(be, act.ctx, w.attnOutW, w.attnOutB, sc.c1);
-  if (drop) be.dropout({ x: sc.c1, out: sc.c2, p: drop.hidden, seed: act.seeds[1] });
-  be.add({ a: drop ? sc.c2 : sc.c1, b: x, out: act.res1 });
-  be.layernorm({
-    x: act.res1,
-    weight: w.ln1W,
-    bias: w.ln1B,
-    out: act.attnOut,
-    mean: act.mean1,
-    rstd: act.rstd1,
+  attentionOutputForward(
+    be,
+    w,
+    act.ctx,
+    x,
+    {
+      proj: sc.c1,
+      dropped: sc.c2,
+      res: act.res1,
+      mean: act.mean1,
+      rstd: act.rstd1,
+      out: act.attnOut,
+    },
     eps,
-  });
-  linear(be, act.attnOut, w.ffnInW, w.ffnInB, sc.i1);
-  be.gelu({ x: sc.i1, out: act.ffnAct, ...(saveGrad ? { grad: act.ffnGrad } : {}) });
-  linear(be, act.ffnAct, w.ffnOutW, w.ffnOutB, sc.c1);
-  if (drop) be.dropout({ x: sc.c1, out: sc.c2, p: drop.hidden, seed: act.seeds[2] });
-  be.add({ a: drop ? sc.c2 : sc.c1, b: act.attnOut, out: act.res2 });
-  be.layernorm({
-    x: act.res2,
-    weight: w.ln2W,
-    bias: w.ln2B,
-    out: act.out,
-    mean: act.mean2,
-    rstd: act.rstd2,
+    site(1, drop?.hidden ?? 0),
+  );
+  ffnForward(
+    be,
+    w,
+    act.attnOut,
+    {
+      pre: sc.i1,
+      act: act.ffnAct,
+      ...(saveGrad ? { grad: act.ffnGrad } : {}),
+      proj: sc.c1,
+      dropped: sc.c2,
+      res: act.res2,
+      mean: act.mean2,
+      rstd: act.rstd2,
+      out: act.out,
+    },
     eps,
-  });
+    site(2, drop?.hidden ?? 0),
+  );
 }
 
 /**
@@ -334,59 +531,25 @@ export function encoderLayerBackward(
   d: AttentionDims,
   drop: { hidden: number; attention: number } | null,
 ): void {
-  // out = LN2(res2)
-  be.layernormBackward({
-    dout: dx,
-    x: act.res2,
-    mean: act.mean2,
-    rstd: act.rstd2,
-    weight: w.ln2W,
-    dx: sc.c2,
-    dweight: g.ln2W,
-    dbias: g.ln2B,
-  });
-  // res2 = dropout(ffnAct·Wo2ᵀ + bo2) + attnOut
-  if (drop) be.dropoutBackward({ dout: sc.c2, dx: sc.c3, p: drop.hidden, seed: act.seeds[2] });
-  linearBackward(be, {
-    x: act.ffnAct,
-    w: w.ffnOutW,
-    dy: drop ? sc.c3 : sc.c2,
-    dx: sc.i1,
-    dw: g.ffnOutW,
-    db: g.ffnOutB,
-  });
-  be.mul({ a: sc.i1, b: act.ffnGrad, out: sc.i2 }); // GELU backward with the saved derivative
-  // d(attnOut) = d(res2) + dffnPre·Wi  (accumulated onto c2)
-  linearBackward(be, {
-    x: act.attnOut,
-    w: w.ffnInW,
-    dy: sc.i2,
-    dx: sc.c2,
-    dw: g.ffnInW,
-    db: g.ffnInB,
-    accumulateDx: true,
-  });
-  // attnOut = LN1(res1)
-  be.layernormBackward({
-    dout: sc.c2,
-    x: act.res1,
-    mean: act.mean1,
-    rstd: act.rstd1,
-    weight: w.ln1W,
-    dx,
-    dweight: g.ln1W,
-    dbias: g.ln1B,
-  });
-  // res1 = dropout(ctx·Woᵀ + bo) + x
-  if (drop) be.dropoutBackward({ dout: dx, dx: sc.c3, p: drop.hidden, seed: act.seeds[1] });
-  linearBackward(be, {
-    x: act.ctx,
-    w: w.attnOutW,
-    dy: drop ? sc.c3 : dx,
-    dx: sc.c4,
-    dw: g.attnOutW,
-    db: g.attnOutB,
-  });
+  const site = (i: number, p: number) => (drop ? { p, seed: act.seeds[i] } : null);
+  // d(attnOut) into c2
+  ffnBackward(
+    be,
+    w,
+    g,
+    { x: act.attnOut, act: act.ffnAct, grad: act.ffnGrad, res: act.res2, mean: act.mean2, rstd: act.rstd2 },
+    { dout: dx, dx: sc.c2, ddrop: sc.c3, dact: sc.i1, dpre: sc.i2 },
+    site(2, drop?.hidden ?? 0),
+  );
+  // d(res1) into dx, d(ctx) into c4
+  attentionOutputBackward(
+    be,
+    w,
+    g,
+    { ctx: act.ctx, res: act.res1, mean: act.mean1, rstd: act.rstd1 },
+    { dout: sc.c2, dres: dx, ddrop: sc.c3, dctx: sc.c4 },
+    site(1, drop?.hidden ?? 0),
+  );
   attentionBackward(
     be,
     {
@@ -399,7 +562,7 @@ export function encoderLayerBackward(
       s2: sc.s2,
       dims: d,
     },
-    drop ? { p: drop.attention, seed: act.seeds[0] } : null,
+    site(0, drop?.attention ?? 0),
   );
   // d(x) = d(res1) + dqkv·Wqkv  (accumulated onto dx)
   linearBackward(be, { x, w: w.qkvW, dy: sc.dqkv, dx, dw: g.qkvW, db: g.qkvB, accumulateDx: true });

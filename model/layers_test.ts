@@ -1,6 +1,7 @@
 import { checkVjp, Rng } from "@vlp/testing";
 import type { Tensor } from "./backend.ts";
-import { cpuData, ReferenceBackend } from "./backends/reference.ts";
+import { cpuData } from "./backends/cpu.ts";
+import { ReferenceBackend } from "./backends/reference.ts";
 import {
   attentionBackward,
   type AttentionDims,

@@ -12,8 +12,11 @@ export * from "./backend.ts";
 export * from "./params.ts";
 export * from "./batch.ts";
 export * from "./vlp.ts";
-export { Rng, type RngState } from "./rng.ts";
-export { type Args, cpuData, CpuTensor, ReferenceBackend } from "./backends/reference.ts";
+export { Rng, type RngState, SEED_SALTS } from "./rng.ts";
+export * from "./defaults.ts";
+export * from "./backend_contract.ts";
+export { CpuBackend, cpuData, CpuTensor, forEachBatchItem } from "./backends/cpu.ts";
+export { ReferenceBackend } from "./backends/reference.ts";
 export { BlasBackend, type BlasOptions } from "./backends/blas.ts";
 export {
   BACKEND_NAMES,

@@ -21,6 +21,20 @@
  * @module
  */
 
+/**
+ * Salts that derive independent generators from one seed (`new Rng(seed ^ salt)`): one per stream, so that
+ * changing how much one stream draws never shifts another. Each is an arbitrary distinct 16-bit constant.
+ */
+export const SEED_SALTS: Readonly<{ dropout: number; scstSample: number; scstDropout: number }> = Object
+  .freeze({
+    /** the model's dropout seeds (`VlpModel.rng`, from the init seed) */
+    dropout: 0x5eed,
+    /** SCST's sampling of captions (from `--seed`) */
+    scstSample: 0x5c57,
+    /** SCST's dropout while sampling (from `--seed`) */
+    scstDropout: 0xd50f,
+  });
+
 /** Four uint32 words: the complete state of an {@linkcode Rng}. */
 export type RngState = [number, number, number, number];
 

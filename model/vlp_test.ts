@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { checkVjp, microConfig, randomBatch, Rng } from "@vlp/testing";
-import { cpuData, ReferenceBackend } from "./backends/reference.ts";
+import { cpuData } from "./backends/cpu.ts";
+import { ReferenceBackend } from "./backends/reference.ts";
 import { type LossOptions, VlpModel } from "./vlp.ts";
 import type { Task } from "./params.ts";
 

@@ -85,7 +85,12 @@ const INT64_MAX = Number.MAX_SAFE_INTEGER; // an "until the end" bound for Slice
 /** Attention of layer l: queries [S, Lq, C] and the new positions' keys ‖ values [S, Lq, 2C] → [S·Lq, C]. */
 type Attention = (l: number, q: string, kvNew: string) => string;
 
-/** Shared pieces of both graphs: parameters, linear layers, embeddings, encoder layers, the LM head. */
+/**
+ * Shared pieces of both graphs. The layer methods follow the model's layer list and names (model/
+ * embeddings.ts, layers.ts, heads.ts: `regionBranchesForward` ↔ {@linkcode VlpGraph.regionBranches}, and so
+ * on), emitting graph nodes instead of backend calls; the ONNX parity checks (onnx/parity.ts) keep the
+ * graphs equal to the model.
+ */
 class VlpGraph {
   readonly g: GraphBuilder;
   readonly w: GraphWeights;
@@ -186,7 +191,7 @@ class VlpGraph {
    * Region branches: vis = relu(relu(feats·W0ᵀ + b0)·W2ᵀ + b2), pe = relu(visPe·Wpeᵀ + bpe), each
    * [S, Rr, C] for feats [S, Rr, F] and visPe [S, Rr, G] (Rr may be 0).
    */
-  regions(feats: string, visPe: string): { vis: string; pe: string; count: string } {
+  regionBranches(feats: string, visPe: string): { vis: string; pe: string; count: string } {
     const g = this.g, { C, F, FH, G } = this.d;
     const fshape = g.op("Shape", [feats]);
     const back = this.shape(this.dim(fshape, 0), -1, C); // [S, Rr, C]
@@ -236,32 +241,50 @@ class VlpGraph {
     return g.op("Unsqueeze", [m, g.constInt([1])]);
   }
 
-  /**
-   * Encoder layer `l` on h [S·Lq, C] (post-LN BERT layer, no dropout); `shapeSL` is the [2] shape [S, Lq] and
-   * `attention` turns queries [S, Lq, C] and the new positions' keys ‖ values [S, Lq, 2C] into [S·Lq, C].
-   */
-  layer(l: number, h: string, shapeSL: string, attention: Attention): string {
-    const g = this.g, { C, I } = this.d;
-    const p = `bert.encoder.layer.${l}`;
-    const qkv = g.op("Reshape", [
-      this.linear(h, `${p}.attention.self.qkv`, 3 * C, C),
-      this.shape(shapeSL, 3 * C),
-    ]);
-    const [q, kv] = g.opN("Split", [qkv, g.constInt([C, 2 * C])], 2, { axis: int(2) }); // [S, Lq, C], [S, Lq, 2C]
-    const ctx = attention(l, q, kv);
-    const a = this.layerNorm(
-      g.op("Add", [this.linear(ctx, `${p}.attention.output.dense`, C, C), h]),
+  /** Attention output block of layer `l` (attentionOutputForward): LN1(ctx·Woᵀ + bo + x), [S·Lq, C]. */
+  attentionOutput(l: number, ctx: string, x: string): string {
+    const { C } = this.d, p = `bert.encoder.layer.${l}`;
+    return this.layerNorm(
+      this.g.op("Add", [this.linear(ctx, `${p}.attention.output.dense`, C, C), x]),
       `${p}.attention.output.LayerNorm`,
     );
-    const f = this.gelu(this.linear(a, `${p}.intermediate.dense`, I, C));
+  }
+
+  /** FFN block of layer `l` (ffnForward): LN2(gelu(x·Wiᵀ + bi)·Wo2ᵀ + bo2 + x), [S·Lq, C]. */
+  ffn(l: number, x: string): string {
+    const { C, I } = this.d, p = `bert.encoder.layer.${l}`;
+    const f = this.gelu(this.linear(x, `${p}.intermediate.dense`, I, C));
     return this.layerNorm(
-      g.op("Add", [this.linear(f, `${p}.output.dense`, C, I), a]),
+      this.g.op("Add", [this.linear(f, `${p}.output.dense`, C, I), x]),
       `${p}.output.LayerNorm`,
     );
   }
 
-  /** LM head on rows [M, C]: LN(gelu(x·Wtᵀ + bt))·wteᵀ + bias → [M, V] (decoder tied to the word table). */
-  lmHead(x: string): string {
+  /**
+   * Encoder layer `l` on h [S·Lq, C] (encoderLayerForward: post-LN BERT layer, no dropout); `shapeSL` is the
+   * [2] shape [S, Lq] and `attention` turns queries [S, Lq, C] and the new positions' keys ‖ values
+   * [S, Lq, 2C] into [S·Lq, C].
+   */
+  encoderLayer(l: number, h: string, shapeSL: string, attention: Attention): string {
+    const g = this.g, { C } = this.d;
+    const qkv = g.op("Reshape", [
+      this.linear(h, `bert.encoder.layer.${l}.attention.self.qkv`, 3 * C, C),
+      this.shape(shapeSL, 3 * C),
+    ]);
+    const [q, kv] = g.opN("Split", [qkv, g.constInt([C, 2 * C])], 2, { axis: int(2) }); // [S, Lq, C], [S, Lq, 2C]
+    return this.ffn(l, this.attentionOutput(l, attention(l, q, kv), h));
+  }
+
+  /** Pooler (poolerForward) on the `[CLS]` rows [B, C]: tanh(cls·Wpᵀ + bp). */
+  pooler(cls: string): string {
+    return this.g.op("Tanh", [this.linear(cls, "bert.pooler.dense", this.d.C, this.d.C)]);
+  }
+
+  /**
+   * Masked-LM head (mlmHeadForward) on rows [M, C]: LN(gelu(x·Wtᵀ + bt))·wteᵀ + bias → [M, V] (decoder tied
+   * to the word table).
+   */
+  mlmHead(x: string): string {
     const g = this.g, { C, V } = this.d;
     const t = this.layerNorm(
       this.gelu(this.linear(x, "cls.predictions.transform.dense", C, C)),
@@ -269,6 +292,14 @@ class VlpGraph {
     );
     const wte = this.param("bert.embeddings.word_embeddings.weight", [V, C]);
     return g.op("Gemm", [t, wte, this.param("cls.predictions.bias", [V])], { transB: int(1) }, "lm_logits");
+  }
+
+  /** VQA head (vqaHeadForward) on the `[CLS]` and first `[SEP]` rows [B, C]: relu((cls ⊙ sep)·Wa0ᵀ + ba0)·Wa2ᵀ + ba2. */
+  vqaHead(cls: string, sep: string): string {
+    const g = this.g, { C, A } = this.d;
+    const z = g.op("Mul", [cls, sep]);
+    const a1 = g.op("Relu", [this.linear(z, "ans_classifier.0", 2 * C, C)]);
+    return this.linear(a1, "ans_classifier.2", A, 2 * C);
   }
 }
 
@@ -291,18 +322,18 @@ export function buildEncoderGraph(w: GraphWeights, opts: GraphOptions = {}): Gra
   const pos = g.input("position_ids", "int64", [B, L]);
   const maskedPos = g.input("masked_pos", "int64", [B, "masked"]);
   const shapeBL = g.op("Shape", [ids]);
-  let h = m.embeddings(ids, seg, pos, m.regions(feats, visPe)); // [B·L, C]
+  let h = m.embeddings(ids, seg, pos, m.regionBranches(feats, visPe)); // [B·L, C]
   const maskAdd = m.additiveMask(mask);
   const attention = m.selfAttention(maskAdd);
-  for (let l = 0; l < NL; l++) h = m.layer(l, h, shapeBL, attention);
+  for (let l = 0; l < NL; l++) h = m.encoderLayer(l, h, shapeBL, attention);
   const seq = g.op("Reshape", [h, m.shape(shapeBL, C)]); // [B, L, C]
   g.output(seq, "sequence_output", "float", [B, L, C]);
   const row = (i: number) => g.op("Gather", [seq, g.constInt([i], [])], { axis: int(1) }); // [B, C]
   const cls = row(0);
-  g.output(g.op("Tanh", [m.linear(cls, "bert.pooler.dense", C, C)]), "pooled_output", "float", [B, C]);
+  g.output(m.pooler(cls), "pooled_output", "float", [B, C]);
   // MLM scores at the masked positions: [B, P, C] → [B·P, V] → [B, P, V]
   const hm = g.op("GatherND", [seq, g.op("Unsqueeze", [maskedPos, g.constInt([2])])], { batch_dims: int(1) });
-  const scores = m.lmHead(g.op("Reshape", [hm, g.constInt([-1, C])]));
+  const scores = m.mlmHead(g.op("Reshape", [hm, g.constInt([-1, C])]));
   g.output(
     g.op("Reshape", [scores, m.shape(g.op("Shape", [maskedPos]), m.d.V)], { allowzero: int(1) }),
     "mlm_scores",
@@ -314,10 +345,7 @@ export function buildEncoderGraph(w: GraphWeights, opts: GraphOptions = {}): Gra
     ],
   );
   if (w.task === "vqa2") {
-    // VQA head: relu((h[:,0] ⊙ h[:,R+1])·Wa0ᵀ + ba0)·Wa2ᵀ + ba2
-    const z = g.op("Mul", [cls, row(R + 1)]);
-    const a1 = g.op("Relu", [m.linear(z, "ans_classifier.0", 2 * C, C)]);
-    g.output(m.linear(a1, "ans_classifier.2", A, 2 * C), "vqa_logits", "float", [B, A]);
+    g.output(m.vqaHead(cls, row(R + 1)), "vqa_logits", "float", [B, A]); // h[:, 0] and h[:, R+1]
   }
   return g;
 }
@@ -369,13 +397,13 @@ export function buildDecoderGraph(w: GraphWeights, opts: GraphOptions = {}): Gra
     const cg = g.op("MatMul", [m.slice(probs, ap, INT64_MAX, 3), vg]); // [N, NH, Lq, HS]
     return m.mergeHeads(g.op("Add", [cp, cg]));
   };
-  let h = m.embeddings(ids, seg, pos, m.regions(feats, visPe)); // [N·Lq, C]
-  for (let l = 0; l < NL; l++) h = m.layer(l, h, shapeNL, attention);
+  let h = m.embeddings(ids, seg, pos, m.regionBranches(feats, visPe)); // [N·Lq, C]
+  for (let l = 0; l < NL; l++) h = m.encoderLayer(l, h, shapeNL, attention);
   const last = g.op("Reshape", [
     m.slice(g.op("Reshape", [h, m.shape(shapeNL, C)]), -1, INT64_MAX, 1),
     g.constInt([-1, C]),
   ]);
-  g.output(m.lmHead(last), "logits", "float", [N, V]);
+  g.output(m.mlmHead(last), "logits", "float", [N, V]);
   presents.forEach((p, l) => {
     g.output(p.key, `present_key.${l}`, "float", [N, NH, HS, "present_len"]);
     g.output(p.value, `present_value.${l}`, "float", [N, NH, "present_len", HS]);

@@ -39,8 +39,14 @@
  *
  * @module
  */
-import type { SpecialIds } from "@vlp/decode";
-import { bidirectionalMask, type Rng, seq2seqMask } from "@vlp/model";
+import {
+  bidirectionalMask,
+  PROMPT_SEGMENT,
+  type Rng,
+  seq2seqMask,
+  type SpecialIds,
+  TEXT_SEGMENT,
+} from "@vlp/model";
 
 /** The self-attention mode of an example (spec 2). */
 export type MaskMode = "s2s" | "bi";
@@ -61,7 +67,7 @@ export interface PipelineOptions {
   alwaysTruncateTail: boolean;
   /** V: random replacements are drawn from ids 0..V−1 */
   vocabSize: number;
-  /** special-token ids (`@vlp/decode`'s SPECIAL_IDS for both BERT vocabularies) */
+  /** special-token ids (`SPECIAL_IDS` of `@vlp/model` for both BERT vocabularies) */
   special: SpecialIds;
 }
 
@@ -138,7 +144,7 @@ export function preprocess(
   inputIds[R + 1] = sp.sep;
   inputIds.set(b, A);
   inputIds[A + n] = sp.sep;
-  const [s0, s1] = o.newSegmentIds && mode === "s2s" ? [4, 5] : [0, 1];
+  const [s0, s1] = o.newSegmentIds && mode === "s2s" ? [PROMPT_SEGMENT, TEXT_SEGMENT] : [0, 1];
   segmentIds.fill(s0, 0, A);
   segmentIds.fill(s1, A, A + n + 1);
   // masked LM

@@ -30,7 +30,7 @@ import {
   type RegionReaderOptions,
   type Split,
 } from "@vlp/features";
-import { type Batch, type VlpConfig, type VlpModel, vqaPredictions } from "@vlp/model";
+import { type Batch, MAX_TGT_LENGTH, type VlpConfig, type VlpModel, vqaPredictions } from "@vlp/model";
 import type { Vocab } from "@vlp/tokenizer";
 import type { BatchLoader } from "./loader.ts";
 
@@ -87,7 +87,7 @@ export async function greedyCaptions(o: CaptionValidatorOptions): Promise<Captio
   const reader = RegionReader.open(o.regions);
   const decoder = new CaptionDecoder(o.model, {
     maxImages: o.batchSize,
-    maxTgtLength: o.maxTgtLength ?? 20,
+    maxTgtLength: o.maxTgtLength ?? MAX_TGT_LENGTH,
     ids: o.ids,
   });
   const { R, F, G } = o.model.dims;

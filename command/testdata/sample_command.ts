@@ -18,7 +18,7 @@ const Flags = z.object({
 
 const CMD: Command<z.infer<typeof Flags>> = {
   name: "sample",
-  usage: "Usage: sample [--beam_size K] [--split S...] [--no_eval] [--fail FILE] [--fail_later]",
+  usage: "Usage: sample [--beam_size W] [--split S...] [--no_eval] [--fail FILE] [--fail_later]",
   flags: Flags,
 };
 

@@ -46,8 +46,10 @@ import {
 import {
   BACKEND_NAMES,
   type BackendName,
+  BEAM_SIZE,
   bertBaseConfig,
   createModel,
+  MAX_TGT_LENGTH,
   openBackend,
   parseConfig,
   readBertConfig,
@@ -86,13 +88,13 @@ const USAGE =
   --region_bbox_file F      merged bbox HDF5 under image_root (default: the data set's)
   --file_valid_jpgs F       *_valid_jpgs.json: which images have features (required for cc; as the
                             original, coco and flickr30k ignore it)
-  --beam_size K             1 = greedy (default 1)
+  --beam_size W             1 = greedy (default ${BEAM_SIZE})
   --length_penalty X        additive per-token bonus in beam search (default 0)
   --forbid_duplicate_ngrams  ban repeated n-grams in beam search
   --forbid_ignore_word W    words exempt from the ban, "w1|w2|[X]"
   --ngram_size N            n of the ban (default 3)
   --min_len N               [SEP] forbidden during the first N steps of beam search
-  --max_tgt_length T        generated positions (default 20)
+  --max_tgt_length T        generated positions (default ${MAX_TGT_LENGTH})
   --batch_size B            images per batch (default 4)
   --output_file F           results JSON (default eval_results/<ckpt dir>-<split>-<epoch>_<split>.json)
   --ref_file F              references for scoring: a COCO caption annotation file or {"<id>": [captions]}
@@ -126,13 +128,13 @@ const Flags = z.object({
   region_det_file_prefix: z.string().optional(),
   region_bbox_file: z.string().min(1).optional(),
   file_valid_jpgs: z.string().default(""),
-  beam_size: int(1).default(1),
+  beam_size: int(1).default(BEAM_SIZE),
   length_penalty: z.coerce.number().finite().default(0),
   forbid_duplicate_ngrams: z.boolean().default(false),
   forbid_ignore_word: z.string().optional(),
   ngram_size: int(1).default(3),
   min_len: int(0).optional(),
-  max_tgt_length: int(1).default(20),
+  max_tgt_length: int(1).default(MAX_TGT_LENGTH),
   batch_size: int(1).default(4),
   output_file: z.string().min(1).optional(),
   ref_file: z.string().min(1).optional(),
@@ -408,14 +410,14 @@ interface DecodeFigures {
 /** Caption every image of the plan, batch by batch, with a progress bar. */
 async function decodeImages(p: Plan, model: VlpModel | OnnxModel): Promise<DecodeFigures> {
   const { f, images, config } = p;
-  const B = Math.min(f.batch_size, images.length), K = f.beam_size, T = f.max_tgt_length;
+  const B = Math.min(f.batch_size, images.length), W = f.beam_size, T = f.max_tgt_length;
   const source = model instanceof OnnxModel
     ? {
       config,
-      engine: await model.decoder({ maxImages: B, maxWidth: K, maxLength: config.regions + 2 + T }),
+      engine: await model.decoder({ maxImages: B, maxWidth: W, maxLength: config.regions + 2 + T }),
     }
     : model;
-  const dec = new CaptionDecoder(source, { maxImages: B, maxWidth: K, maxTgtLength: T, ids: p.ids });
+  const dec = new CaptionDecoder(source, { maxImages: B, maxWidth: W, maxTgtLength: T, ids: p.ids });
   const reader = RegionReader.open({
     dataset: p.dataset,
     imageRoot: p.imageRoot,
@@ -424,7 +426,7 @@ async function decodeImages(p: Plan, model: VlpModel | OnnxModel): Promise<Decod
   });
   const { regions: R, regionFeatureSize: F, regionGeometrySize: G } = config;
   const out: DecodeFigures = { results: [], batches: 0, steps: 0, loadSeconds: 0, decodeSeconds: 0 };
-  console.error(`decoding ${images.length} images, batch ${B}, ${K > 1 ? `beam ${K}` : "greedy"}`);
+  console.error(`decoding ${images.length} images, batch ${B}, ${W > 1 ? `beam ${W}` : "greedy"}`);
   const bar = new Progress(images.length, "images");
   try {
     for (let i = 0; i < images.length; i += B) {
@@ -439,9 +441,9 @@ async function decodeImages(p: Plan, model: VlpModel | OnnxModel): Promise<Decod
       const td = performance.now();
       out.loadSeconds += (td - tl) / 1000;
       let seqs: ArrayLike<number>[];
-      if (K > 1) {
+      if (W > 1) {
         const r = await dec.beam({ regionFeats, visPe }, {
-          beamSize: K,
+          width: W,
           lengthPenalty: f.length_penalty,
           minLen: f.min_len ?? null,
           forbidDuplicateNgrams: f.forbid_duplicate_ngrams,

@@ -12,7 +12,7 @@ import { COCO, IMAGE_ROOT, TINY, tinyRun, VOCAB } from "./test_utils.ts";
 const run = (args: string[]) => runCli("decode/cli/decode.ts", args);
 
 /** The captions the library gives for a split (what the CLI must write). */
-async function libraryCaptions(ckpt: string, configPath: string, split: string, beamSize: number) {
+async function libraryCaptions(ckpt: string, configPath: string, split: string, width: number) {
   const config = await readBertConfig(configPath);
   const model = await createModel({ config, backend: createBackend("reference"), checkpoint: ckpt });
   const vocab = await Vocab.load(VOCAB);
@@ -33,10 +33,10 @@ async function libraryCaptions(ckpt: string, configPath: string, split: string, 
     for (const x of xs) o.set(x, (off += x.length) - x.length);
     return o;
   };
-  const dec = new CaptionDecoder(model, { maxImages: images.length, maxWidth: beamSize });
+  const dec = new CaptionDecoder(model, { maxImages: images.length, maxWidth: width });
   const batch = { regionFeats: cat(feats), visPe: cat(visPe) };
-  if (beamSize > 1) {
-    const r = await dec.beam(batch, { beamSize, forbidDuplicateNgrams: true, minLen: 3 });
+  if (width > 1) {
+    const r = await dec.beam(batch, { width, forbidDuplicateNgrams: true, minLen: 3 });
     return r.hypotheses.map((h) => captionText(h.tokens, vocab));
   }
   const r = await dec.greedy(batch);

@@ -1,5 +1,5 @@
 /**
- * The OpenBLAS backend: the reference backend (float32) with every matrix product, including the batched
+ * The OpenBLAS backend: the CPU backend's loops (cpu.ts, float32) with every matrix product, including the batched
  * ones of attention, as `cblas_sgemm` calls through FFI, the row sums of bias gradients as `cblas_sgemv`, and
  * GELU, softmax and dropout as WebAssembly SIMD kernels (simd.ts; `simd: false` keeps the TypeScript loops). Small products (below {@linkcode SMALL_GEMM_FLOPS})
  * run on one BLAS thread, where thread start-up would cost more than it saves.
@@ -13,7 +13,8 @@
  * @module
  */
 import type { MatmulArgs, Tensor } from "../backend.ts";
-import { cpuData, forEachBatchItem, normalizeMatmul, ReferenceBackend } from "./reference.ts";
+import { normalizeMatmul, softmaxDims } from "../backend_contract.ts";
+import { CpuBackend, cpuData, forEachBatchItem } from "./cpu.ts";
 import { CBLAS_NO_TRANS, CBLAS_ROW_MAJOR, CBLAS_TRANS, loadOpenBlas, type OpenBlas } from "./openblas.ts";
 import { SimdKernels } from "./simd.ts";
 
@@ -43,17 +44,15 @@ function envThreads(): number | undefined {
   }
 }
 
-/** Reference backend with OpenBLAS GEMMs (float32 only). */
-export class BlasBackend extends ReferenceBackend {
-  /** Always "blas". */
-  override readonly name: string = "blas";
+/** The CPU backend with OpenBLAS GEMMs and SIMD element-wise kernels (float32 only). */
+export class BlasBackend extends CpuBackend {
   readonly #blas: OpenBlas;
   readonly #threads: number;
   readonly #simd: SimdKernels | null;
 
   /** Use an already loaded library (see {@linkcode BlasBackend.tryCreate}). */
   constructor(blas: OpenBlas, opts: BlasOptions = {}) {
-    super({ precision: "float32" });
+    super("blas", "float32");
     this.#blas = blas;
     const t = opts.threads ?? envThreads();
     if (t !== undefined) {
@@ -118,13 +117,10 @@ export class BlasBackend extends ReferenceBackend {
 
   /** Masked softmax through the SIMD kernel (float32). */
   override softmax(a: { x: Tensor; mask: Tensor; out: Tensor }): void {
+    const { heads, lq, lk } = softmaxDims(a);
     const x = cpuData(a.x), mask = cpuData(a.mask), p = cpuData(a.out);
-    const [, heads, lq, lk] = a.x.shape;
     if (
-      !this.#simd ||
-      !(x instanceof Float32Array && mask instanceof Float32Array && p instanceof Float32Array) ||
-      a.x.shape.length !== 4 || p.length !== x.length || mask.length * heads !== x.length ||
-      a.mask.shape.at(-1) !== lk
+      !this.#simd || !(x instanceof Float32Array && mask instanceof Float32Array && p instanceof Float32Array)
     ) {
       return super.softmax(a);
     }

@@ -18,7 +18,7 @@ import { parseVqaAnnotations, vqaAccuracy, type VqaQuestion } from "@vlp/eval";
 import { removeStaleTemporaries, writeTextAtomic } from "@vlp/io";
 import { loadAnswerVocab, loadVqaImdb, type RegionLayout } from "@vlp/features";
 import { assertRegionsSound, regionFiles } from "@vlp/decode";
-import { loadCheckpoint, openBackend, VlpModel } from "@vlp/model";
+import { EVAL_SEED, loadCheckpoint, MAX_TGT_LENGTH, openBackend, VlpModel } from "@vlp/model";
 import {
   checkExportConfig,
   EXECUTION_PROVIDERS,
@@ -56,7 +56,7 @@ const USAGE =
   --answer_vocab F         the answer list the model was trained with (line 0 <unk>)
   --output_dir DIR         where the results file goes (default tmp)
   --batch_size B           questions per batch (default 4)
-  --max_tgt_length N       question wordpieces at most (default 20)
+  --max_tgt_length N       question wordpieces at most (default ${MAX_TGT_LENGTH})
   --vocab F, --do_lower_case, --config_path F, --drop_prob P, --new_segment_ids, --len_vis_input R,
   --dataset D, --image_root DIR, --region_det_file_prefix P, --region_bbox_file F,
   --backend NAME, --threads N, --num_workers N, --seed N, --max_position_embeddings N   as for train
@@ -64,7 +64,7 @@ Accepted for the original's command lines: --file_valid_jpgs, --beam_size, --amp
 
 const Flags = z.object({
   ...commonShape,
-  seed: integer().default(123),
+  seed: integer().default(EVAL_SEED),
   model_recover_path: z.string().min(1).optional(),
   engine: z.enum(["model", "onnx"]).default("model"),
   onnx_dir: z.string().min(1).optional(),
@@ -77,7 +77,7 @@ const Flags = z.object({
   answer_vocab: z.string({ required_error: "is required (the answer list, line 0 <unk>)" }).min(1),
   output_dir: z.string().min(1).default("tmp"),
   batch_size: integer(1).default(4),
-  max_tgt_length: integer(1).default(20),
+  max_tgt_length: integer(1).default(MAX_TGT_LENGTH),
   file_valid_jpgs: z.string().optional(),
   beam_size: z.string().optional(),
   amp: z.boolean().optional(),

@@ -14,11 +14,13 @@ import {
   BACKEND_NAMES,
   type BackendName,
   bertBaseConfig,
+  LEN_VIS_INPUT,
   loadCheckpoint,
   openBackend,
   parseConfig,
   readBertConfig,
   type Task,
+  TRAIN_SEED,
   type VlpConfig,
   VlpModel,
 } from "@vlp/model";
@@ -38,7 +40,7 @@ export const commonShape = {
   enable_butd: z.boolean().default(false).refine((v) => v, {
     message: "is required: region features are the only input VLP supports (the original asserts it too)",
   }),
-  len_vis_input: posInt().default(100),
+  len_vis_input: posInt().default(LEN_VIS_INPUT),
   dataset: z.enum(["coco", "flickr30k", "cc"], { message: "must be coco, flickr30k or cc" }).default("coco"),
   image_root: z.string({ required_error: "is required (the root of the region features)" }).min(1),
   region_bbox_file: z.string().min(1).optional(),
@@ -47,7 +49,7 @@ export const commonShape = {
     message: `must be one of ${BACKEND_NAMES.join(", ")}`,
   }).default("blas"),
   threads: posInt().optional(),
-  seed: integer().default(42),
+  seed: integer().default(TRAIN_SEED),
   max_position_embeddings: posInt().optional(),
   num_workers: integer(0).default(1),
 };

@@ -13,7 +13,7 @@
 import { z } from "zod";
 import { CaptionDecoder } from "@vlp/decode";
 import { loadAnswerVocab, loadKarpathy, loadValidJpgs, loadVqaImdb, type Split, SPLITS } from "@vlp/features";
-import { Rng } from "@vlp/model";
+import { LEN_VIS_INPUT, MASK_PROB, MAX_LEN_B, MAX_PRED, Rng, SEED_SALTS, TRAIN_SEED } from "@vlp/model";
 import { BertAdam } from "../bert_adam.ts";
 import { captionExamples, type ExampleSet, vqaExamples } from "../examples.ts";
 import { BatchLoader } from "../loader.ts";
@@ -46,13 +46,13 @@ Model
   --model_recover_path F       initial weights: a VLP checkpoint or BERT/UniLM weights (from_pretrained);
                                default: random init
   --drop_prob P                dropout (default 0.1)
-  --len_vis_input R            region slots (default 100)
+  --len_vis_input R            region slots (default ${LEN_VIS_INPUT})
   --new_segment_ids            segment ids 4/5 for seq2seq examples
 Example pipeline
   --s2s_prob P --bi_prob Q     attention mode of each example (default 1 / 0; must sum to 1)
-  --mask_prob P                masked fraction of the text (default 0.15)
-  --max_pred N                 masked tokens per example at most (default 3)
-  --max_len_b N                wordpieces of the text at most (default 20)
+  --mask_prob P                masked fraction of the text (default ${MASK_PROB})
+  --max_pred N                 masked tokens per example at most (default ${MAX_PRED})
+  --max_len_b N                wordpieces of the text at most (default ${MAX_LEN_B})
   --always_truncate_tail       cut long texts at the tail (else front or tail at random)
 Optimisation
   --learning_rate LR           (default 3e-5)
@@ -65,7 +65,7 @@ Optimisation
   --max_drop_worst_ratio R     drop-worst ratio (default 0: off)
   --drop_after N               drop-worst from epoch N+1 on (default 6)
   --scst                       self-critical training (needs --max_pred 0 --mask_prob 0, coco)
-  --seed N                     (default 42)
+  --seed N                     (default ${TRAIN_SEED})
 Run
   --output_dir DIR             checkpoints, log and plot (default tmp)
   --resume                     require a checkpoint in output_dir to continue from
@@ -108,9 +108,9 @@ const Flags = z.object({
   s2s_prob: prob("s2s_prob").default(1),
   bi_prob: prob("bi_prob").default(0),
   tasks: z.enum(["img2txt", "vqa2"], { message: "must be img2txt or vqa2" }).default("img2txt"),
-  mask_prob: prob("mask_prob").default(0.15),
-  max_pred: integer(0).default(3),
-  max_len_b: integer(1).default(20),
+  mask_prob: prob("mask_prob").default(MASK_PROB),
+  max_pred: integer(0).default(MAX_PRED),
+  max_len_b: integer(1).default(MAX_LEN_B),
   label_smoothing: number().min(0).lt(1, "--label_smoothing must be in [0, 1)").default(0),
   max_drop_worst_ratio: number().min(0).lt(1, "--max_drop_worst_ratio must be in [0, 1)")
     .default(0),
@@ -281,8 +281,8 @@ async function main(f: Flags): Promise<void> {
   let step: StepFn | undefined;
   const rngs: Record<string, Rng> = {};
   if (f.scst) {
-    rngs.scst_sample = new Rng(f.seed ^ 0x5c57);
-    rngs.scst_dropout = new Rng(f.seed ^ 0xd50f);
+    rngs.scst_sample = new Rng(f.seed ^ SEED_SALTS.scstSample);
+    rngs.scst_dropout = new Rng(f.seed ^ SEED_SALTS.scstDropout);
     step = scstStep({
       model,
       decoder: new CaptionDecoder(model, { maxImages: microBatch, maxTgtLength: f.max_len_b + 1, ids }),

@@ -20,7 +20,10 @@
  */
 import { WGSL_HELPERS, type WgslHelper } from "./wgsl.ts";
 
-/** Element type of a storage binding. `u32` binds any 4-byte tensor as raw bits (copies, fills). */
+/**
+ * Element type of a storage binding, spelled as in WGSL (`array<f32>`, ...). `u32` binds any 4-byte tensor
+ * as raw bits (copies, fills).
+ */
 export type ElemType = "f32" | "i32" | "u32" | "f16";
 
 /** One storage binding of a kernel. */
@@ -56,6 +59,11 @@ export interface KernelDef {
   readonly body: string;
 }
 
+/** Invocations per workgroup of `k`, x·y (`WG` in its WGSL). */
+export function invocations(k: KernelDef): number {
+  return k.workgroupSize[0] * k.workgroupSize[1];
+}
+
 /** Names of the `Params` fields in order: binding offsets, `tag` (with status), then the uniforms. */
 export function paramFields(k: KernelDef): [string, UniformType][] {
   const fields: [string, UniformType][] = k.bindings.map((b) => [`${b.name}_off`, "u32"]);
@@ -67,11 +75,6 @@ export function paramFields(k: KernelDef): [string, UniformType][] {
 /** Byte size of the uniform struct (4 bytes per field, rounded up to 16). */
 export function paramBytes(k: KernelDef): number {
   return Math.ceil((paramFields(k).length * 4) / 16) * 16;
-}
-
-/** WGSL element type of a binding (atomic status words aside). */
-function wgslElem(t: ElemType): string {
-  return t;
 }
 
 /** The full WGSL source of a kernel; `aliased` declares every storage binding read_write. */
@@ -88,9 +91,7 @@ export function kernelSource(k: KernelDef, aliased = false): string {
   k.bindings.forEach((b, i) => {
     const access = aliased ? "read_write" : b.access;
     lines.push(
-      `@group(0) @binding(${i + 1}) var<storage, ${access}> ${b.name}: array<${
-        wgslElem(b.type)
-      }>; // ${b.shape}`,
+      `@group(0) @binding(${i + 1}) var<storage, ${access}> ${b.name}: array<${b.type}>; // ${b.shape}`,
     );
   });
   if (k.status) {

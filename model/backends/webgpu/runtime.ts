@@ -78,12 +78,18 @@ export interface RuntimeOptions {
   maxBindingBytes?: number;
   /** Lower the workgroups-per-dimension limit below the device's (tests of the grid spreading). */
   maxWorkgroupsPerDim?: number;
-  /** Dispatches recorded before a submit (default 256). */
+  /** Dispatches recorded before a submit (default {@linkcode FLUSH_EVERY}). */
   flushEvery?: number;
 }
 
+/** Default dispatches recorded before a submit. */
+export const FLUSH_EVERY = 256;
+/** Bytes of the uniform ring (every dispatch's `Params` until the next submit). */
 const UNIFORM_RING_BYTES = 1 << 20;
+/** Bind groups kept (the cache is cleared when full). */
 const BIND_GROUP_CACHE = 8192;
+/** The smallest pool size class, in bytes. */
+const MIN_SIZE_CLASS = 256;
 
 interface Pipeline {
   pipeline: GPUComputePipeline;
@@ -154,7 +160,7 @@ export class GpuRuntime {
     );
     this.#storageAlign = lim.minStorageBufferOffsetAlignment;
     this.#uniformAlign = lim.minUniformBufferOffsetAlignment;
-    this.#flushEvery = opts.flushEvery ?? 256;
+    this.#flushEvery = opts.flushEvery ?? FLUSH_EVERY;
     this.device.lost.then((info) => {
       this.#lost = info;
     });
@@ -196,7 +202,7 @@ export class GpuRuntime {
   // ---- memory -------------------------------------------------------------------------------------------
 
   static #sizeClass(bytes: number): number {
-    if (bytes <= 256) return 256;
+    if (bytes <= MIN_SIZE_CLASS) return MIN_SIZE_CLASS;
     const step = 2 ** Math.max(8, Math.floor(Math.log2(bytes)) - 3);
     return Math.ceil(bytes / step) * step;
   }

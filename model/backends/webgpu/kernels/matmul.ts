@@ -14,9 +14,9 @@
  * An invocation's rows are ty·4 + {0..3} (+ g·WY·4 for its g-th row group) and its columns tx·4 + {0..3}
  * (+ h·WX·4), so that neighbouring invocations read neighbouring vec4s of the tiles.
  *
- * Variants (one pipeline each): transA × transB × tile ("large" 128×128 with 8×8 per invocation for
- * big products, "small" 64×64 with 4×4 for attention-sized ones, and the candidates of `GEMM_TILES`) × storage ("f32", or "f16" for A and B
- * with float32 products and accumulation; C and bias stay float32).
+ * Variants (one pipeline each): transA × transB × tile (one of `GEMM_TILES`; which one the backend picks
+ * is its plan, ops/matmul.ts) × storage ("f32", or "f16" for A and B with float32 products and
+ * accumulation; C and bias stay float32).
  *
  * Grid: x = ⌈n/BN⌉, y = ⌈m/BM⌉, z = batch items from `z_base` (≤ 65,535 per dispatch; the backend
  * issues several dispatches for more).
@@ -26,11 +26,12 @@
 import type { KernelDef } from "../kernel.ts";
 
 /**
- * Tile shapes of the GEMM variants. The backend uses `small` for products under 128×128; for larger ones
- * `half_n` when A is transposed (weight gradients: k = B·L long) and `large_k8` otherwise, the fastest of
- * these candidates on an NVIDIA H200 (`bench/gpu_bench.ts --sweep`; README). The backend option
- * `gemmLargeTile` forces one for every large product. Each tile needs (BM·BK) and (BK·BN) to be multiples
- * of the invocations per workgroup, (BM/TM)·(BN/TN).
+ * Tile shapes of the GEMM variants: BM×BN outputs per workgroup, K-steps of BK, TM×TN outputs per
+ * invocation. The backend's plan (ops/matmul.ts, `gemmTile`) uses `small` for products under 128×128; for
+ * larger ones `half_n` when A is transposed (weight gradients: k = B·L long) and `large_k8` otherwise, the
+ * fastest of these candidates on an NVIDIA H200 (`bench/gpu_bench.ts --sweep`; README); the others are
+ * sweep candidates, and the backend option `gemmLargeTile` forces one for every large product. Each tile
+ * needs (BM·BK) and (BK·BN) to be multiples of the invocations per workgroup, (BM/TM)·(BN/TN).
  */
 export const GEMM_TILES = {
   large: { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8 },

@@ -1,22 +1,33 @@
 /**
- * The shared shape of deterministic two-stage reductions: stage 1 runs `groups` workgroups of 256, each
- * summing a term over a grid-stride range of the n elements into partial[part_base + workgroup]; stage 2
- * (reduce_partials, or the consumer itself) adds the partials in a fixed order.
+ * The shared shape of deterministic two-stage reductions: stage 1 runs `groups` workgroups of
+ * {@linkcode PARTIAL_WG}, each summing a term over a grid-stride range of the n elements into
+ * partial[part_base + workgroup]; stage 2 (reduce_partials, or the consumer itself) adds the partials in a
+ * fixed order.
  *
  * @module
  */
-import type { BindingDef, KernelDef } from "../kernel.ts";
+import { type BindingDef, invocations, type KernelDef } from "../kernel.ts";
+import { REDUCE_PARTIALS } from "./reduce_partials.ts";
 
-/** Workgroups of a stage-1 dispatch for n elements (at most 256, so that stage 2 is one workgroup). */
-export function partialGroups(n: number): number {
-  return Math.max(1, Math.min(256, Math.ceil(n / 256)));
+/** Invocations per workgroup of a stage-1 kernel. */
+export const PARTIAL_WG = 256;
+
+/**
+ * Most workgroups of a stage-1 dispatch: one partial per invocation of the stage-2 workgroup
+ * (reduce_partials), so that stage 2 is one workgroup adding at most one partial per invocation.
+ */
+export const MAX_PARTIALS: number = invocations(REDUCE_PARTIALS);
+
+/** Workgroups of the stage-1 dispatch of `k` for n elements: ⌈n / its workgroup size⌉, 1..MAX_PARTIALS. */
+export function partialGroups(k: KernelDef, n: number): number {
+  return Math.max(1, Math.min(MAX_PARTIALS, Math.ceil(n / invocations(k))));
 }
 
 /** A stage-1 kernel: partial[part_base + wg] = Σ over its elements i of `term` (a WGSL f32 expression of i). */
 export function partialSumKernel(name: string, inputs: readonly BindingDef[], term: string): KernelDef {
   return {
     name,
-    workgroupSize: [256, 1],
+    workgroupSize: [PARTIAL_WG, 1],
     bindings: [...inputs, { name: "partial", access: "read_write", type: "f32", shape: "[groups]" }],
     uniforms: { n: "u32", groups: "u32", part_base: "u32" },
     helpers: ["reduce"],

@@ -1,0 +1,239 @@
+/**
+ * The matmul plan of the WebGPU backend: which GEMM variant (kernels/matmul.ts) runs a product, how a
+ * product too large for one binding or one grid is split, when the k dimension is split (split-K), and the
+ * dispatches themselves.
+ *
+ * - **Tiles** by problem size and transpose case ({@linkcode gemmTile}): `small` (64×64) under 128 rows or
+ *   columns; otherwise `half_n` when A is transposed (weight gradients, k = B·L long) and `large_k8`
+ *   elsewhere, the fastest candidates measured on an H200 (`bench/gpu_bench.ts --sweep`).
+ * - **Binding and grid splits**: a batch dimension first, then m, n or k (k with beta = 1 for the second
+ *   part), recursively, in halves aligned to {@linkcode SPLIT_ALIGN}.
+ * - **Split-K** for products with few output tiles and a long k: partial products over k-ranges into
+ *   scratch, then `sum_rows` adds them in order (deterministic).
+ * - **Batches** go in dispatches of at most `maxWorkgroupsPerDim` items (the grid's z).
+ *
+ * @module
+ */
+import type { MatmulArgs } from "../../../backend.ts";
+import { matmulSpan, type NormalizedMatmul, normalizeMatmul } from "../../../backend_contract.ts";
+import { type Dispatcher, range } from "../dispatch.ts";
+import { type GpuTensor, gpuTensor } from "../runtime.ts";
+import { GEMM_TILES, gemmKernel, type GemmVariant } from "../kernels/matmul.ts";
+import { SUM_ROWS } from "../kernels/sum_rows.ts";
+
+/** How the backend picks GEMM variants (the `WebGpuOptions` fields of the same names). */
+export interface GemmOptions {
+  /** Force one tile variant for every product (tests). */
+  gemmTile?: GemmVariant["tile"];
+  /** The tile of every product of at least {@linkcode LARGE_TILE_MIN}×{@linkcode LARGE_TILE_MIN}. */
+  gemmLargeTile?: GemmVariant["tile"];
+  /** Split-K (default on). */
+  splitK?: boolean;
+}
+
+/** The tensors of one product (views of the call's, after splits). */
+interface Operands {
+  a: GpuTensor;
+  b: GpuTensor;
+  c: GpuTensor;
+  bias: GpuTensor | null;
+}
+
+/** Products with m or n below this use the `small` tile. */
+export const LARGE_TILE_MIN = 128;
+
+/** Split-K applies to one batch item with at least this long a k ... */
+export const SPLIT_K_MIN_K = 1024;
+/** ... whose output has fewer tiles (of the `small` variant) than this, the workgroups it aims for. */
+export const SPLIT_K_TARGET_TILES = 256;
+/** At most this many k-ranges, */
+export const SPLIT_K_MAX_PARTS = 8;
+/** each at least this long, */
+export const SPLIT_K_MIN_PART = 256;
+/** and a multiple of this (the tiles' K-step). */
+export const SPLIT_K_PART_ALIGN = 16;
+
+/** Split halves of m, n or k of at least 2·SPLIT_ALIGN are multiples of SPLIT_ALIGN (one large tile). */
+export const SPLIT_ALIGN = 128;
+
+/** The tile variant of a product. */
+export function gemmTile(g: NormalizedMatmul, opts: GemmOptions): GemmVariant["tile"] {
+  if (opts.gemmTile) return opts.gemmTile;
+  if (g.m < LARGE_TILE_MIN || g.n < LARGE_TILE_MIN) return "small";
+  return opts.gemmLargeTile ?? (g.transA ? "half_n" : "large_k8");
+}
+
+/** C = alpha·op(A)·op(B) + beta·C (+ bias) (see `MatmulArgs`). */
+export function matmul(d: Dispatcher, opts: GemmOptions, args: MatmulArgs): void {
+  const g = normalizeMatmul(args);
+  const a = gpuTensor(args.a, "matmul a"),
+    b = gpuTensor(args.b, "matmul b"),
+    c = gpuTensor(args.c, "matmul c");
+  if (a.elem !== b.elem) throw new TypeError(`Cannot run matmul: a is ${a.elem}, b is ${b.elem}`);
+  if (c.elem !== "f32") throw new TypeError("Cannot run matmul: c must be float32");
+  const bias = args.bias ? gpuTensor(args.bias, "matmul bias") : null;
+  planMatmul(d, opts, g, { a, b, c, bias });
+}
+
+/** Dispatch a product whose operands fit their bindings, or split it (see the module doc). */
+function planMatmul(d: Dispatcher, opts: GemmOptions, g: NormalizedMatmul, x: Operands): void {
+  const { a, b, c, bias } = x;
+  if (g.m === 0 || g.n === 0 || g.batch.includes(0)) return;
+  const plan = (h: NormalizedMatmul, o: Partial<Operands>) => planMatmul(d, opts, h, { ...x, ...o });
+  const sa = matmulSpan(g.transA ? g.k : g.m, g.transA ? g.m : g.k, g.lda, g.strideA, g.batch);
+  const sb = matmulSpan(g.transB ? g.n : g.k, g.transB ? g.k : g.n, g.ldb, g.strideB, g.batch);
+  const sc = matmulSpan(g.m, g.n, g.ldc, g.strideC, g.batch);
+  const max = d.maxElems;
+  const tile = GEMM_TILES[gemmTile(g, opts)];
+  const maxDim = d.rt.maxWorkgroupsPerDim;
+  const fits = sa * a.elemBytes <= max * 4 && sb * b.elemBytes <= max * 4 && sc <= max;
+  if (fits && Math.ceil(g.n / tile.bn) <= maxDim && Math.ceil(g.m / tile.bm) <= maxDim) {
+    if (splitK(d, opts, g, x)) return;
+    const fitted = {
+      a: d.sub(a, 0, Math.max(1, sa)),
+      b: d.sub(b, 0, Math.max(1, sb)),
+      c: d.sub(c, 0, sc),
+      bias,
+    };
+    return gemm(d, opts, g, fitted);
+  }
+  // the operands from element `o` on (views of the rest)
+  const from = (t: GpuTensor, o: number) => d.sub(t, o, t.size - o);
+  // split a batch dimension first
+  const bd = g.batch.findIndex((v) => v > 1);
+  if (bd >= 0 && !fits) {
+    const half = Math.floor(g.batch[bd] / 2);
+    const b1 = [...g.batch] as [number, number, number], b2 = [...g.batch] as [number, number, number];
+    b1[bd] = half;
+    b2[bd] = g.batch[bd] - half;
+    plan({ ...g, batch: b1 }, {});
+    plan({ ...g, batch: b2 }, {
+      a: from(a, half * g.strideA[bd]),
+      b: from(b, half * g.strideB[bd]),
+      c: from(c, half * g.strideC[bd]),
+    });
+    return;
+  }
+  // then m, n or k, depending on which operand is too large
+  const tooBig = (s: number, t: GpuTensor) => s * t.elemBytes > max * 4;
+  let dim: "m" | "n" | "k";
+  if (Math.ceil(g.m / tile.bm) > maxDim) dim = "m";
+  else if (Math.ceil(g.n / tile.bn) > maxDim) dim = "n";
+  else if (tooBig(sa, a)) dim = g.transA ? "k" : "m";
+  else if (tooBig(sb, b)) dim = g.transB ? "n" : "k";
+  else dim = "m";
+  const size = g[dim];
+  if (size < 2) {
+    throw new RangeError(
+      `Cannot run matmul (m=${g.m}, n=${g.n}, k=${g.k}): one row of an operand exceeds the storage binding limit`,
+    );
+  }
+  const h = size >= 2 * SPLIT_ALIGN
+    ? Math.floor(size / (2 * SPLIT_ALIGN)) * SPLIT_ALIGN
+    : Math.floor(size / 2);
+  if (dim === "m") {
+    plan({ ...g, m: h }, {});
+    plan({ ...g, m: g.m - h }, { a: from(a, g.transA ? h : h * g.lda), c: from(c, h * g.ldc) });
+  } else if (dim === "n") {
+    plan({ ...g, n: h }, {});
+    plan({ ...g, n: g.n - h }, {
+      b: from(b, g.transB ? h * g.ldb : h),
+      c: from(c, h),
+      bias: bias ? from(bias, h) : null,
+    });
+  } else {
+    plan({ ...g, k: h }, {});
+    const ao = g.transA ? h * g.lda : h, bo = g.transB ? h : h * g.ldb;
+    plan({ ...g, k: g.k - h, beta: 1 }, { a: from(a, ao), b: from(b, bo), bias: null });
+  }
+}
+
+/**
+ * Split-K for a product with few output tiles and a long k (weight gradients: m×n = C×C, k = B·L): S
+ * partial products over k-ranges into scratch [S, m, n], then sum_rows adds them, in order, into C.
+ * Only for one batch item, contiguous C, beta ∈ {0, 1} and no bias. Returns false when it does not apply.
+ */
+function splitK(d: Dispatcher, opts: GemmOptions, g: NormalizedMatmul, x: Operands): boolean {
+  const { a, b, c, bias } = x;
+  if (opts.splitK === false || bias || g.ldc !== g.n || !(g.beta === 0 || g.beta === 1)) return false;
+  if (g.batch[0] * g.batch[1] * g.batch[2] !== 1 || g.k < SPLIT_K_MIN_K) return false;
+  const t = GEMM_TILES.small;
+  const tiles = Math.ceil(g.m / t.bm) * Math.ceil(g.n / t.bn);
+  if (tiles >= SPLIT_K_TARGET_TILES) return false;
+  const S = Math.min(
+    SPLIT_K_MAX_PARTS,
+    Math.ceil(SPLIT_K_TARGET_TILES / tiles),
+    Math.floor(g.k / SPLIT_K_MIN_PART),
+  );
+  if (S < 2 || S * g.m * g.n > d.maxElems) return false;
+  const kc = Math.ceil(g.k / S / SPLIT_K_PART_ALIGN) * SPLIT_K_PART_ALIGN;
+  const scratch = d.rt.scratch(S * g.m * g.n);
+  let parts = 0;
+  for (let s = 0, k0 = 0; k0 < g.k; s++, k0 += kc) {
+    const kk = Math.min(kc, g.k - k0);
+    const ao = g.transA ? k0 * g.lda : k0, bo = g.transB ? k0 : k0 * g.ldb;
+    gemm(d, opts, { ...g, k: kk, beta: 0, ldc: g.n }, {
+      a: d.sub(a, ao, a.size - ao),
+      b: d.sub(b, bo, b.size - bo),
+      c: d.sub(scratch, s * g.m * g.n, g.m * g.n),
+      bias: null,
+    });
+    parts++;
+  }
+  const n = g.m * g.n;
+  d.rt.dispatch(
+    SUM_ROWS,
+    { x: range(scratch, 0, parts * n), out: range(c, 0, n) },
+    { rows: parts, n, accumulate: g.beta },
+    d.groups(SUM_ROWS, n),
+  );
+  d.rt.free(scratch);
+  return true;
+}
+
+/** One GEMM whose operands fit their bindings: dispatches of ≤ maxWorkgroupsPerDim batch items each. */
+function gemm(d: Dispatcher, opts: GemmOptions, g: NormalizedMatmul, x: Operands): void {
+  const { a, b, c, bias } = x;
+  const tile = gemmTile(g, opts);
+  const t = GEMM_TILES[tile];
+  const k = gemmKernel({
+    transA: g.transA,
+    transB: g.transB,
+    tile,
+    elem: a.elem === "f16" ? "f16" : "f32",
+  });
+  const items = g.batch[0] * g.batch[1] * g.batch[2];
+  const gx = Math.ceil(g.n / t.bn), gy = Math.ceil(g.m / t.bm);
+  const maxDim = d.rt.maxWorkgroupsPerDim;
+  for (let z0 = 0; z0 < items; z0 += maxDim) {
+    const gz = Math.min(maxDim, items - z0);
+    d.rt.dispatch(
+      k,
+      { a, b, c, bias: bias ?? d.rt.dummy("f32") },
+      {
+        m: g.m,
+        n: g.n,
+        k: g.k,
+        lda: g.lda,
+        ldb: g.ldb,
+        ldc: g.ldc,
+        alpha: g.alpha,
+        beta: g.beta,
+        has_bias: bias ? 1 : 0,
+        z_base: z0,
+        nb1: g.batch[1],
+        nb2: g.batch[2],
+        sa0: g.strideA[0],
+        sa1: g.strideA[1],
+        sa2: g.strideA[2],
+        sb0: g.strideB[0],
+        sb1: g.strideB[1],
+        sb2: g.strideB[2],
+        sc0: g.strideC[0],
+        sc1: g.strideC[1],
+        sc2: g.strideC[2],
+      },
+      [gx, gy, gz],
+    );
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * The input side of VLP as forward/backward pairs over backend tensors: the two region branches
+ * (`vis_embed`, `vis_pe_embed` of `BertEmbeddings` in the original's modeling.py) and the embedding layer
+ * (word + position + segment embeddings, regions in slots 1..R, LayerNorm, dropout). The full forward
+ * (vlp.ts) and the incremental decoder (incremental.ts) both call these; the ONNX graphs
+ * (onnx/vlp_graph.ts: `regionBranches`, `embeddings`) follow them.
+ *
+ * @module
+ */
+import type { Backend, EmbeddingArgs, Tensor } from "./backend.ts";
+import type { ModelTensors } from "./params.ts";
+import { type DropoutSite, linear, linearBackward } from "./layers.ts";
+
+/** Inputs of the region branches. */
+export interface RegionInputs {
+  /** [B·R, F] region appearance features (fc6) */
+  feats: Tensor;
+  /** [B·R, G] region geometry + class vector */
+  visPe: Tensor;
+}
+
+/** Activations of the region branches (the backward reads them). */
+export interface RegionBuffers {
+  /** [B·R, FH] feats·W0ᵀ + b0 */
+  r1Pre: Tensor;
+  /** [B·R, FH] relu */
+  r1: Tensor;
+  /** [B·R, C] r1·W2ᵀ + b2 */
+  r2Pre: Tensor;
+  /** [B·R, C] relu: the appearance branch before dropout */
+  r2: Tensor;
+  /** [B·R, C] visPe·Wpeᵀ + bpe */
+  pPre: Tensor;
+  /** [B·R, C] relu: the geometry branch before dropout */
+  p: Tensor;
+}
+
+/** Dropout of the two region branches: probability, one seed per branch, and where each result goes. */
+export interface RegionDropout {
+  p: number;
+  /** seeds of the appearance and the geometry branch */
+  seeds: readonly [number, number];
+  /** [B·R, C] dropout(r2) */
+  vis: Tensor;
+  /** [B·R, C] dropout(p) */
+  pe: Tensor;
+}
+
+/**
+ * The region branches (spec §1.3):
+ *
+ *   vis = dropout(relu(relu(feats·W0ᵀ + b0)·W2ᵀ + b2))     [B·R, C]   vis_embed
+ *   pe  = dropout(relu(visPe·Wpeᵀ + bpe))                   [B·R, C]   vis_pe_embed
+ *
+ * Returns the tensors holding vis and pe (t.r2 and t.p without dropout).
+ */
+export function regionBranchesForward(
+  be: Backend,
+  w: ModelTensors,
+  x: RegionInputs,
+  t: RegionBuffers,
+  drop: RegionDropout | null,
+): { vis: Tensor; pe: Tensor } {
+  linear(be, x.feats, w.vis0W, w.vis0B, t.r1Pre);
+  be.relu({ x: t.r1Pre, out: t.r1 });
+  linear(be, t.r1, w.vis2W, w.vis2B, t.r2Pre);
+  be.relu({ x: t.r2Pre, out: t.r2 });
+  if (drop) be.dropout({ x: t.r2, out: drop.vis, p: drop.p, seed: drop.seeds[0] });
+  linear(be, x.visPe, w.visPeW, w.visPeB, t.pPre);
+  be.relu({ x: t.pPre, out: t.p });
+  if (drop) be.dropout({ x: t.p, out: drop.pe, p: drop.p, seed: drop.seeds[1] });
+  return drop ? { vis: drop.vis, pe: drop.pe } : { vis: t.r2, pe: t.p };
+}
+
+/**
+ * Backward of {@linkcode regionBranchesForward} from d(vis), d(pe) [B·R, C]: parameter gradients accumulate
+ * into `g` (the inputs get none). Scratch: `t1`, `t2` [B·R, C], `dr1` [B·R, FH]; `t.r1Pre` is overwritten.
+ */
+export function regionBranchesBackward(
+  be: Backend,
+  w: ModelTensors,
+  g: ModelTensors,
+  x: RegionInputs,
+  t: RegionBuffers,
+  d: { dvis: Tensor; dpe: Tensor; t1: Tensor; t2: Tensor; dr1: Tensor },
+  drop: Omit<RegionDropout, "vis" | "pe"> | null,
+): void {
+  // geometry branch: pe = dropout(relu(visPe·Wpeᵀ + bpe))
+  if (drop) be.dropoutBackward({ dout: d.dpe, dx: d.t1, p: drop.p, seed: drop.seeds[1] });
+  be.reluBackward({ y: t.p, dout: drop ? d.t1 : d.dpe, dx: d.t2 });
+  linearBackward(be, { x: x.visPe, w: w.visPeW, dy: d.t2, dx: null, dw: g.visPeW, db: g.visPeB });
+  // appearance branch: vis = dropout(relu(relu(feats·W0ᵀ + b0)·W2ᵀ + b2)); r1Pre is free scratch now
+  if (drop) be.dropoutBackward({ dout: d.dvis, dx: d.t1, p: drop.p, seed: drop.seeds[0] });
+  be.reluBackward({ y: t.r2, dout: drop ? d.t1 : d.dvis, dx: d.t2 });
+  linearBackward(be, { x: t.r1, w: w.vis2W, dy: d.t2, dx: t.r1Pre, dw: g.vis2W, db: g.vis2B });
+  be.reluBackward({ y: t.r1, dout: t.r1Pre, dx: d.dr1 });
+  linearBackward(be, { x: x.feats, w: w.vis0W, dy: d.dr1, dx: null, dw: g.vis0W, db: g.vis0B });
+}
+
+/** Inputs of the embedding layer: ids, segments (and positions) [B, L], optional regions [B, R, C]. */
+export type EmbeddingInputs = Omit<EmbeddingArgs, "wte" | "wpe" | "wtt" | "out">;
+
+/** Buffers of the embedding layer. */
+export interface EmbeddingBuffers {
+  /** [B·L, C] embedding sum */
+  emb: Tensor;
+  /** [B·L] LayerNorm statistics */
+  mean: Tensor;
+  rstd: Tensor;
+  /** [B·L, C] LayerNorm output */
+  ln: Tensor;
+  /** [B·L, C] after dropout (training only) */
+  out: Tensor;
+}
+
+/**
+ * The embedding layer (BertEmbeddings) of ids, segments [B, L] (B = ids.shape[0], L = ids.shape[1]):
+ *
+ *   emb = word + position + segment   (slots 1..R: regions and regionPos instead of word and position)
+ *   h₀  = dropout(LN(emb))            [B·L, C]
+ *
+ * Returns the tensor holding h₀ (t.ln without dropout).
+ */
+export function embeddingsForward(
+  be: Backend,
+  w: ModelTensors,
+  inp: EmbeddingInputs,
+  t: EmbeddingBuffers,
+  eps: number,
+  drop: DropoutSite | null,
+): Tensor {
+  const [B, L] = inp.ids.shape, C = t.emb.shape[1];
+  be.embedding({ ...inp, wte: w.wte, wpe: w.wpe, wtt: w.wtt, out: be.view(t.emb, 0, [B, L, C]) });
+  be.layernorm({ x: t.emb, weight: w.embLnW, bias: w.embLnB, out: t.ln, mean: t.mean, rstd: t.rstd, eps });
+  if (drop) be.dropout({ x: t.ln, out: t.out, ...drop });
+  return drop ? t.out : t.ln;
+}
+
+/**
+ * Backward of {@linkcode embeddingsForward} from dh = d(h₀) [B·L, C]: the table gradients accumulate into
+ * `g`, the region gradients are written to `dregions`, `dregionPos` [B, R, C] (when the forward had regions).
+ * Scratch: `ddrop`, `demb` [B·L, C].
+ */
+export function embeddingsBackward(
+  be: Backend,
+  w: ModelTensors,
+  g: ModelTensors,
+  inp: Omit<EmbeddingInputs, "regions" | "regionPos">,
+  t: Pick<EmbeddingBuffers, "emb" | "mean" | "rstd">,
+  d: { dh: Tensor; ddrop: Tensor; demb: Tensor; dregions?: Tensor; dregionPos?: Tensor },
+  drop: DropoutSite | null,
+): void {
+  const [B, L] = inp.ids.shape, C = t.emb.shape[1];
+  if (drop) be.dropoutBackward({ dout: d.dh, dx: d.ddrop, ...drop });
+  be.layernormBackward({
+    dout: drop ? d.ddrop : d.dh,
+    x: t.emb,
+    mean: t.mean,
+    rstd: t.rstd,
+    weight: w.embLnW,
+    dx: d.demb,
+    dweight: g.embLnW,
+    dbias: g.embLnB,
+  });
+  be.embeddingBackward({
+    ids: inp.ids,
+    segmentIds: inp.segmentIds,
+    posOffset: inp.posOffset,
+    ...(inp.positionIds ? { positionIds: inp.positionIds } : {}),
+    dout: be.view(d.demb, 0, [B, L, C]),
+    dwte: g.wte,
+    dwpe: g.wpe,
+    dwtt: g.wtt,
+    ...(d.dregions ? { dregions: d.dregions } : {}),
+    ...(d.dregionPos ? { dregionPos: d.dregionPos } : {}),
+  });
+}
