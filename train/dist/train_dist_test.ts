@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { loadTorchStateDict, type NdArray } from "@vlp/io";
 import { loadVqaImdb, vqaFeatureId } from "@vlp/features";
 import { fixturePath, runCli } from "@vlp/testing";
+import { NoAdapterError, WebGpuBackend } from "@vlp/model";
 import { writeSyntheticRegions } from "../synthetic.ts";
 import { COCO_FLAGS, readTrainLog, TINY_MODEL_FLAGS } from "../cli/test_utils.ts";
 import { mpirunAvailable, mpirunCommand, runMpi } from "./test_utils.ts";
@@ -226,6 +227,37 @@ Deno.test({
       );
       assert.equal(c.code, 1);
       assert.match(c.stderr, /Cannot resume.*ranks is undefined now but 2/);
+    }),
+});
+
+// CI (VLP_REQUIRE_GPU=1) runs it on the lavapipe software adapter; elsewhere it needs an adapter
+const adapter = mpi && await WebGpuBackend.create().then(
+  (be) => (be.destroy(), true),
+  (e) => {
+    if (!(e instanceof NoAdapterError) || Deno.env.get("VLP_REQUIRE_GPU") === "1") throw e;
+    return false;
+  },
+);
+
+Deno.test({
+  name: "train on 2 ranks with --backend webgpu matches its blas twin within 1e-4",
+  ignore: !adapter,
+  fn: () =>
+    withDirs(2, async ([gpu, cpu]) => {
+      // 3 images (15 examples): 4 micro-batches of 4, 4, 4, 3; one update per round of 2
+      const extra = ["--train_batch_size", "4", "--num_train_epochs", "1", "--use_num_imgs", "3"];
+      const a = await runMpi(2, TRAIN, captionFlags(gpu, [...extra, "--backend", "webgpu"]));
+      assert.equal(a.code, 0, a.stderr);
+      assert.equal(JSON.parse(a.stdout.trim()).backend, "webgpu");
+      const b = await runMpi(2, TRAIN, captionFlags(cpu, extra));
+      assert.equal(b.code, 0, b.stderr);
+      const d = await maxWeightDiff(join(gpu, "model.1.bin"), join(cpu, "model.1.bin"));
+      assert.ok(d < 1e-4, `max |Δw| ${d}`);
+      const la = await losses(gpu), lb = await losses(cpu);
+      assert.equal(la.length, lb.length);
+      for (const [i, l] of la.entries()) {
+        assert.ok(Math.abs(l[2] - lb[i][2]) < 1e-4, `batch ${i}: ${l} vs ${lb[i]}`);
+      }
     }),
 });
 
