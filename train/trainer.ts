@@ -41,11 +41,13 @@ import {
   advanceRng,
   allreduceGradients,
   broadcastParameters,
+  BUCKET_ELEMENTS,
   checkWeightsAgree,
   drawsBetween,
   gatherRows,
   rankBatches,
 } from "./dist/data_parallel.ts";
+import { OverlappedReducer } from "./dist/overlap.ts";
 import { LocalWorld, type World } from "./dist/world.ts";
 import type { HostBatch } from "./batch_builder.ts";
 import { type BatchLoader, epochOrder } from "./loader.ts";
@@ -76,6 +78,8 @@ export interface StepContext {
   lossScale: number;
   /** drop-worst ratio of this epoch */
   dropWorstRatio: number;
+  /** across ranks, before an update: the backward reports each finished encoder layer here */
+  onLayerGradients?: (layer: number) => void;
 }
 
 /** Forward, loss and backward of one batch; gradients accumulate into the model's gradient buffer. */
@@ -113,6 +117,8 @@ export interface TrainOptions {
   world?: World;
   /** compare the ranks' weights every this many updates (and before each checkpoint; default 50) */
   checkWeightsEvery?: number;
+  /** gradient elements per all-reduce bucket (default {@linkcode BUCKET_ELEMENTS}: 25 MB) */
+  bucketElements?: number;
 }
 
 /** One epoch's summary. */
@@ -133,6 +139,10 @@ export interface EpochSummary {
   validateSeconds: number;
   /** seconds spent summing gradients over the ranks (0 in a world of one) */
   allreduceSeconds: number;
+  /** seconds of those the loop waited for (not hidden behind the backward) */
+  allreduceWaitSeconds: number;
+  /** all-reduce buckets started while a backward was still running */
+  bucketsDuringBackward: number;
   metrics: Record<string, number>;
 }
 
@@ -160,6 +170,7 @@ export function lossStep(model: VlpModel, opts: { labelSmoothing?: number } = {}
       labelSmoothing: opts.labelSmoothing ?? 0,
       dropWorstRatio: ctx.dropWorstRatio,
       lossScale: ctx.lossScale,
+      onLayerGradients: ctx.onLayerGradients,
     });
     return { loss: await model.readScalar(t) };
   };
@@ -281,7 +292,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const dropWorstRatio = epoch > (o.dropAfter ?? 6) ? (o.maxDropWorstRatio ?? 0) : 0;
       const ctx: StepContext = { epoch, lossScale: 1 / (N * accumulation), dropWorstRatio };
       const t0 = performance.now();
-      let lossSum = 0, batches = 0, examples = 0, wait = 0, reduceS = 0;
+      let lossSum = 0, batches = 0, examples = 0, wait = 0, reduceS = 0, reduceWaitS = 0, early = 0;
       const order = epochOrder(loader.size, loader.options.seed, epoch);
       const mine = loader.stream(rankBatches(nb, N, world.rank).map((i) => loader.request(epoch, i, order)));
       let tWait = performance.now();
@@ -290,13 +301,18 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         const count = Math.min(N, nb - first);
         const lr = optimizer.currentLr();
         let own: { loss: number; examples: number; values?: Record<string, number> } | null = null;
+        // an update ends this round (a whole one): its gradient sum starts during the backward
+        const reducer = N > 1 && count === N && (first + N) % (N * accumulation) === 0
+          ? OverlappedReducer.create(model, world, o.bucketElements)
+          : null;
         if (world.rank < count) {
           const next = await mine.next();
           wait += (performance.now() - tWait) / 1000;
           const batch = next.value as HostBatch;
           advanceRng(model.rng, draws * world.rank);
           const before = model.rng.getState();
-          const out = await step(batch, ctx);
+          const out = await step(batch, reducer ? { ...ctx, onLayerGradients: reducer.layerReady } : ctx);
+          reducer?.finishBackward();
           if (N > 1 && drawsBetween(model.rng, before, model.rng.getState(), 4 * draws) !== draws) {
             throw new RangeError(
               "Cannot train across ranks: a step drew a different number of dropout seeds",
@@ -330,7 +346,16 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
           }
           pending++;
           if ((index + 1) % (N * accumulation) === 0) {
-            reduceS += (await allreduceGradients(model, world)).seconds;
+            if (reducer) {
+              const t = await reducer.wait();
+              reduceS += t.commSeconds;
+              reduceWaitS += t.exposedSeconds;
+              early += t.bucketsDuringBackward;
+            } else {
+              const t = (await allreduceGradients(model, world, o.bucketElements)).seconds;
+              reduceS += t;
+              reduceWaitS += t;
+            }
             optimizer.step();
             model.zeroGrad();
             pending = 0;
@@ -382,6 +407,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         checkpointSeconds,
         validateSeconds,
         allreduceSeconds: reduceS,
+        allreduceWaitSeconds: reduceWaitS,
+        bucketsDuringBackward: early,
         metrics,
       };
       summaries.push(summary);
@@ -397,7 +424,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         checkpoint_s: checkpointSeconds,
         validate_s: validateSeconds,
         optimizer_step: optimizer.stepCount,
-        ...(N > 1 ? { ranks: N, allreduce_s: reduceS } : {}),
+        ...(N > 1
+          ? { ranks: N, allreduce_s: reduceS, allreduce_wait_s: reduceWaitS, buckets_during_backward: early }
+          : {}),
         ...metrics,
       });
       if (lead) await writePlot(dir, records, nb);

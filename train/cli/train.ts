@@ -86,6 +86,8 @@ Data parallel (start with mpirun -np N; --train_batch_size is per process, as in
   --world_size N               ranks (default: mpirun's; must agree with it)
   --global_rank R              this process's rank (default: mpirun's; must agree with it)
   --local_rank R               rank on this machine (default: mpirun's; must agree with it)
+  --bucket_cap_mb M            gradients all-reduced in buckets of M MB, started during the backward
+                               (default 25, as DDP's)
 Accepted for the original's command lines: --do_train, --amp, --from_scratch, --weight_decay (ignored:
 BertAdam's decay is 0.01, as in the original), --trunc_seg b, --log_file.`;
 
@@ -144,6 +146,7 @@ const Flags = z.object({
   world_size: integer(1).optional(),
   global_rank: integer(-1).optional(),
   local_rank: integer(-1).optional(),
+  bucket_cap_mb: number().gt(0, "--bucket_cap_mb must be > 0").default(25),
 }).superRefine((f, ctx) => {
   const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
   if (!f.src_file) issue("src_file", "is required");
@@ -394,6 +397,7 @@ async function main(f: Flags, world: World): Promise<void> {
       settings: settingsOf(f, n, ranks),
       resume: f.resume ? "require" : "auto",
       world,
+      bucketElements: Math.max(1, Math.round((f.bucket_cap_mb * 1024 * 1024) / 4)),
     });
   } finally {
     await loader.close();
@@ -418,7 +422,13 @@ async function main(f: Flags, world: World): Promise<void> {
     mean_loss_per_epoch: result.epochs.map((e) => e.meanLoss),
     metrics_last_epoch: last?.metrics ?? null,
     examples_per_s: trainSeconds > 0 ? examplesRun / trainSeconds : null,
-    ...(ranks > 1 ? { ranks, allreduce_s: result.epochs.reduce((s, e) => s + e.allreduceSeconds, 0) } : {}),
+    ...(ranks > 1
+      ? {
+        ranks,
+        allreduce_s: result.epochs.reduce((s, e) => s + e.allreduceSeconds, 0),
+        allreduce_wait_s: result.epochs.reduce((s, e) => s + e.allreduceWaitSeconds, 0),
+      }
+      : {}),
     load_wait_s: result.epochs.reduce((s, e) => s + e.loadWaitSeconds, 0),
     seconds: (performance.now() - t0) / 1000,
   }));

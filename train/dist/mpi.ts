@@ -11,9 +11,10 @@
  *   so they are resolved with `dlsym`. `MPI_IN_PLACE` is `(void *) 1`.
  * - Errors: the world communicator is switched to `MPI_ERRORS_RETURN`, and a return code other than
  *   `MPI_SUCCESS` becomes an {@linkcode MpiError} naming the call and carrying `MPI_Error_string`'s text.
- * - Threads: `MPI_THREAD_MULTIPLE` is requested, so that a collective may run on one of Deno's FFI threads
- *   (`nonblocking` symbols) while the main thread computes; the level granted is kept in
- *   {@linkcode Mpi.threadLevel} (callers serialise their calls when it is below MULTIPLE).
+ * - Threads: the main thread initialises MPI (`MPI_THREAD_MULTIPLE` requested, the level granted kept in
+ *   {@linkcode Mpi.threadLevel}); the collectives then run on one communication thread (a Worker that
+ *   {@linkcode Mpi.attach}es to the initialised library, comm_worker.ts) and take raw addresses, so the
+ *   main thread may hand it a buffer from inside synchronous code. `MPI_Abort` may come from any thread.
  *
  * @module
  */
@@ -40,16 +41,19 @@ const SYMBOLS = {
     parameters: ["pointer", "buffer", "i32", "pointer", "pointer", "pointer"],
     result: "i32",
   },
-  /** the same function, run on a Deno FFI thread (returns a Promise) */
-  MPI_Allreduce_nb: {
+  /** at a raw address (the communication thread's buffers belong to the main thread) */
+  MPI_Allreduce_at: {
     name: "MPI_Allreduce",
-    parameters: ["pointer", "buffer", "i32", "pointer", "pointer", "pointer"],
+    parameters: ["pointer", "pointer", "i32", "pointer", "pointer", "pointer"],
     result: "i32",
-    nonblocking: true,
   },
   MPI_Bcast: { parameters: ["buffer", "i32", "pointer", "i32", "pointer"], result: "i32" },
+  MPI_Bcast_at: {
+    name: "MPI_Bcast",
+    parameters: ["pointer", "i32", "pointer", "i32", "pointer"],
+    result: "i32",
+  },
   MPI_Barrier: { parameters: ["pointer"], result: "i32" },
-  MPI_Barrier_nb: { name: "MPI_Barrier", parameters: ["pointer"], result: "i32", nonblocking: true },
   MPI_Abort: { parameters: ["pointer", "i32"], result: "i32" },
   MPI_Finalize: { parameters: [], result: "i32" },
 } as const;
@@ -90,13 +94,22 @@ export class Mpi {
   readonly threadLevel: number;
   #finalized = false;
 
-  private constructor(library: string, f: MpiSymbols, handles: Record<string, Deno.PointerValue>) {
+  private constructor(
+    library: string,
+    f: MpiSymbols,
+    handles: Record<string, Deno.PointerValue>,
+    init: boolean,
+  ) {
     this.library = library;
     this.#f = f;
     this.#world = handles.ompi_mpi_comm_world;
     this.#float = handles.ompi_mpi_float;
     this.#double = handles.ompi_mpi_double;
     this.#sum = handles.ompi_mpi_op_sum;
+    if (!init) {
+      this.threadLevel = -1;
+      return;
+    }
     const provided = new Int32Array(1);
     this.#check("MPI_Init_thread", f.MPI_Init_thread(null, null, MPI_THREAD.MULTIPLE, provided));
     this.threadLevel = provided[0];
@@ -108,6 +121,15 @@ export class Mpi {
 
   /** Open the library, resolve the handles and call `MPI_Init_thread` (once per process). */
   static init(): Mpi {
+    return Mpi.#open(true);
+  }
+
+  /** The library of a process whose main thread has called {@linkcode Mpi.init} (from a Worker). */
+  static attach(): Mpi {
+    return Mpi.#open(false);
+  }
+
+  static #open(init: boolean): Mpi {
     const errors: string[] = [];
     let libc: Deno.DynamicLibrary<typeof LIBC>;
     try {
@@ -142,7 +164,7 @@ export class Mpi {
         handles[s] = p;
       }
       const dl = Deno.dlopen(name, SYMBOLS);
-      return new Mpi(name, dl.symbols, handles);
+      return new Mpi(name, dl.symbols, handles, init);
     }
     throw new Error(
       `Cannot load MPI (Open MPI's libmpi.so.40, Debian package libopenmpi3): ${errors.join("; ")}`,
@@ -186,11 +208,14 @@ export class Mpi {
     );
   }
 
-  /** {@linkcode Mpi.allreduceSum} on an FFI thread: the main thread runs on while it is in flight. */
-  async allreduceSumAsync(buf: Float32Array | Float64Array): Promise<void> {
-    const type = buf instanceof Float32Array ? this.#float : this.#double;
-    const code = await this.#f.MPI_Allreduce_nb(this.#inPlace, buf, buf.length, type, this.#sum, this.#world);
-    this.#check("MPI_Allreduce", code);
+  /** In-place sum of `count` elements at a raw address (`dtype` float32 or float64). */
+  allreduceSumAt(address: bigint, count: number, dtype: "float32" | "float64"): void {
+    const type = dtype === "float32" ? this.#float : this.#double;
+    const buf = Deno.UnsafePointer.create(address);
+    this.#check(
+      "MPI_Allreduce",
+      this.#f.MPI_Allreduce_at(this.#inPlace, buf, count, type, this.#sum, this.#world),
+    );
   }
 
   /** `MPI_Bcast(buf, n, MPI_FLOAT|MPI_DOUBLE, root, MPI_COMM_WORLD)`. */
@@ -199,9 +224,16 @@ export class Mpi {
     this.#check("MPI_Bcast", this.#f.MPI_Bcast(buf, buf.length, type, root, this.#world));
   }
 
-  /** `MPI_Barrier(MPI_COMM_WORLD)` (on an FFI thread, so timers and I/O go on meanwhile). */
-  async barrier(): Promise<void> {
-    this.#check("MPI_Barrier", await this.#f.MPI_Barrier_nb(this.#world));
+  /** {@linkcode Mpi.bcast} of `count` elements at a raw address. */
+  bcastAt(address: bigint, count: number, dtype: "float32" | "float64", root: number): void {
+    const type = dtype === "float32" ? this.#float : this.#double;
+    const buf = Deno.UnsafePointer.create(address);
+    this.#check("MPI_Bcast", this.#f.MPI_Bcast_at(buf, count, type, root, this.#world));
+  }
+
+  /** `MPI_Barrier(MPI_COMM_WORLD)`. */
+  barrier(): void {
+    this.#check("MPI_Barrier", this.#f.MPI_Barrier(this.#world));
   }
 
   /** `MPI_Abort(MPI_COMM_WORLD, code)`: ends every rank of the job (does not return). */

@@ -85,10 +85,11 @@ Deno.test({
         { env: ENV },
       );
       assert.equal(a.code, 0, a.stderr);
+      // 10 kB buckets: each layer's gradients start their all-reduce while the backward goes on
       const b = await runMpi(
         2,
         TRAIN,
-        captionFlags(two, ["--train_batch_size", "4", "--num_train_epochs", "2"]),
+        captionFlags(two, ["--train_batch_size", "4", "--num_train_epochs", "2", "--bucket_cap_mb", "0.01"]),
       );
       assert.equal(b.code, 0, b.stderr);
       const figures = JSON.parse(b.stdout.trim()); // rank 0 alone prints the figures line
@@ -98,6 +99,9 @@ Deno.test({
       assert.deepEqual(await losses(two), await losses(one));
       const d = await maxWeightDiff(join(one, "model.2.bin"), join(two, "model.2.bin"));
       assert.ok(d < 1e-5, `max |Δw| ${d}`);
+      const epochs = (await readTrainLog(two)).filter((r) => r.type === "epoch");
+      // 3 updates per epoch, 2 layers each
+      assert.deepEqual(epochs.map((e) => e.buckets_during_backward), [6, 6]);
       for (const f of ["optim.2.npz", "train_curve.svg", "opt.json"]) await Deno.stat(join(two, f));
     }),
 });

@@ -57,6 +57,27 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "MpiWorld: sums posted from synchronous code run on the communication thread, in order; views sum their own elements",
+  ignore: !mpi,
+  fn: async () => {
+    const r = await runMpi(2, "train/dist/testdata/overlap_probe.ts", []);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l)).sort((a, b) => a.rank - b.rank);
+    for (const [i, l] of lines.entries()) {
+      assert.deepEqual(l, {
+        rank: i,
+        a: [3, 3],
+        b: [30, 30],
+        small: 1,
+        c: [i + 1, i + 1, i + 1, 3, 3, 3, i + 1, i + 1, i + 1, i + 1],
+        x: true,
+      });
+    }
+  },
+});
+
+Deno.test({
   name: "MpiWorld: a rank that aborts ends the job (its status), no rank hangs in a collective",
   ignore: !mpi,
   fn: async () => {
