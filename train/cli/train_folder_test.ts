@@ -84,9 +84,10 @@ Deno.test("train output folder: what it resumes, what it refuses, and starting o
 
     await t.step("a damaged newest optim.N.npz is refused, naming it and --resume_from N-1", async () => {
       for (
-        const [how, damage, reason] of [
-          ["truncated", (b: Uint8Array) => b.slice(0, b.length >> 1), /zip|truncated|end of central/i],
-          ["not a zip", (b: Uint8Array) => b.map(() => 0x41), /zip/i],
+        const [damage, reason] of [
+          [(b: Uint8Array) => b.slice(0, b.length >> 1), /truncated/], // cut by a full disk or a copy
+          [(b: Uint8Array) => b.map(() => 0x41), /not a zip file/],
+          [(b: Uint8Array) => b.map((x, i) => (i === b.length >> 1 ? x ^ 0x10 : x)), /CRC/], // one bit flipped
         ] as const
       ) {
         const dir = await copy();
@@ -102,7 +103,6 @@ Deno.test("train output folder: what it resumes, what it refuses, and starting o
           /not step back/,
           ...WAYS_ON,
         ]);
-        void how;
       }
       // missing arrays: it reads back, but does not fit the model
       const dir = await copy();
