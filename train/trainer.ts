@@ -101,7 +101,7 @@ export interface TrainOptions {
   maxDropWorstRatio?: number;
   /** `--drop_after` (default 6) */
   dropAfter?: number;
-  /** validation after each epoch: metric name → value */
+  /** validation after each epoch: metric name → value (called on every rank; across ranks it shares the work) */
   validate?: (epoch: number) => Promise<Record<string, number>>;
   /** RNGs besides the model's dropout RNG whose state is saved (e.g. SCST sampling) */
   rngs?: Record<string, Rng>;
@@ -400,7 +400,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const tc = performance.now();
       if (lead) await saveCheckpoint(o, model, optimizer, epoch, pending);
       const tv = performance.now();
-      const metrics = o.validate && lead ? await o.validate(epoch) : {};
+      const metrics = o.validate ? await o.validate(epoch) : {}; // every rank takes its share
       await world.barrier();
       const checkpointSeconds = (tv - tc) / 1000, validateSeconds = (performance.now() - tv) / 1000;
       const summary: EpochSummary = {

@@ -410,6 +410,7 @@ async function main(f: Flags, world: World): Promise<void> {
       newSegmentIds: f.new_segment_ids,
       ids,
       resultsPath: (epoch) => `${userPath(f.output_dir)}/val_captions.${epoch}.json`,
+      world,
     });
   } else if (f.val_src_file) {
     const imdb = await loadVqaImdb(userPath(f.val_src_file), { requireAnswers: true });
@@ -425,7 +426,7 @@ async function main(f: Flags, world: World): Promise<void> {
       numWorkers: f.num_workers,
     });
     log(`validation: VQA accuracy on ${valExamples.exampleImage.length} questions after each epoch`);
-    validate = vqaValidator(model, valLoader, answerWords!);
+    validate = vqaValidator(model, valLoader, answerWords!, world);
   }
 
   // ---- the output folder, last of the checks before the first batch ---------------------------------------

@@ -15,6 +15,9 @@ const mpi = mpirunAvailable();
 const TRAIN = "train/cli/train.ts";
 const ENV = { VLP_BLAS_THREADS: "1" };
 
+/** Caption validation, one image per chunk (the 2 val images: one per rank). */
+const VAL = ["--val_split", "val", "--val_batch_size", "1"];
+
 /** A tiny captioning run on the COCO files with dropout and both attention modes. */
 function captionFlags(dir: string, extra: string[] = []): string[] {
   return [
@@ -81,6 +84,7 @@ Deno.test({
           "2",
           "--num_train_epochs",
           "2",
+          ...VAL,
         ]),
         { env: ENV },
       );
@@ -89,7 +93,15 @@ Deno.test({
       const b = await runMpi(
         2,
         TRAIN,
-        captionFlags(two, ["--train_batch_size", "4", "--num_train_epochs", "2", "--bucket_cap_mb", "0.01"]),
+        captionFlags(two, [
+          "--train_batch_size",
+          "4",
+          "--num_train_epochs",
+          "2",
+          "--bucket_cap_mb",
+          "0.01",
+          ...VAL,
+        ]),
       );
       assert.equal(b.code, 0, b.stderr);
       const figures = JSON.parse(b.stdout.trim()); // rank 0 alone prints the figures line
@@ -103,6 +115,13 @@ Deno.test({
       // 3 updates per epoch, 2 layers each
       assert.deepEqual(epochs.map((e) => e.buckets_during_backward), [6, 6]);
       for (const f of ["optim.2.npz", "train_curve.svg", "opt.json"]) await Deno.stat(join(two, f));
+      // validation: each rank captions one image, rank 0 writes both captions and the same scores
+      assert.deepEqual(figures.metrics_last_epoch, a.json.metrics_last_epoch);
+      assert.ok("CIDEr" in figures.metrics_last_epoch);
+      assert.equal(
+        await Deno.readTextFile(join(two, "val_captions.2.json")),
+        await Deno.readTextFile(join(one, "val_captions.2.json")),
+      );
     }),
 });
 
@@ -143,6 +162,10 @@ Deno.test({
         "1e-3",
         "--num_workers",
         "0",
+        "--val_src_file",
+        imdbPath,
+        "--val_batch_size",
+        "4",
         ...extra,
       ];
       const a = await runCli(
@@ -158,6 +181,10 @@ Deno.test({
       assert.deepEqual(await losses(two), await losses(one));
       const d = await maxWeightDiff(join(one, "model.2.bin"), join(two, "model.2.bin"));
       assert.ok(d < 1e-5, `max |Δw| ${d}`);
+      // VQA validation: 3 batches of 4 questions, 2 on rank 0 and 1 on rank 1, gathered
+      const figures = JSON.parse(b.stdout.trim());
+      assert.equal(typeof figures.metrics_last_epoch.VQA_acc, "number");
+      assert.deepEqual(figures.metrics_last_epoch, a.json.metrics_last_epoch);
     }),
 });
 
