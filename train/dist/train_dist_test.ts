@@ -2,7 +2,7 @@
 // run with N times the batch and N times the accumulation, a rank's failure or death ends the job, and a
 // resumed job continues exactly.
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { loadTorchStateDict, type NdArray } from "@vlp/io";
 import { loadVqaImdb, vqaFeatureId } from "@vlp/features";
 import { fixturePath, runCli } from "@vlp/testing";
@@ -185,6 +185,33 @@ Deno.test({
       const figures = JSON.parse(b.stdout.trim());
       assert.equal(typeof figures.metrics_last_epoch.VQA_acc, "number");
       assert.deepEqual(figures.metrics_last_epoch, a.json.metrics_last_epoch);
+      // eval-vqa2 on 2 ranks (batches of 4: 2 on rank 0, 1 on rank 1) writes one process's results file
+      const evalFlags = (out: string) => [
+        ...TINY_MODEL_FLAGS,
+        "--image_root",
+        feats,
+        "--answer_vocab",
+        fixturePath("data/vqa2_answers_vqa.txt"),
+        "--src_file",
+        imdbPath,
+        "--model_recover_path",
+        join(two, "model.2.bin"),
+        "--output_dir",
+        out,
+        "--num_workers",
+        "0",
+      ];
+      const e1 = await runCli("train/cli/eval_vqa2.ts", evalFlags(join(one, "eval")), { env: ENV });
+      assert.equal(e1.code, 0, e1.stderr);
+      const e2 = await runMpi(2, "train/cli/eval_vqa2.ts", evalFlags(join(two, "eval")));
+      assert.equal(e2.code, 0, e2.stderr);
+      const line = JSON.parse(e2.stdout.trim()); // rank 0 alone prints
+      assert.deepEqual(line.checkpoints[0].accuracy, e1.json.checkpoints[0].accuracy);
+      const name = basename(e1.json.checkpoints[0].results_file);
+      assert.equal(
+        await Deno.readTextFile(join(two, "eval", name)),
+        await Deno.readTextFile(join(one, "eval", name)),
+      );
     }),
 });
 
