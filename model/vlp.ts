@@ -96,6 +96,12 @@ export interface LossOptions {
   /** Multiply the gradients by this (e.g. 1/accumulation steps; default 1). */
   lossScale?: number;
   /**
+   * Called in {@linkcode VlpModel.forwardBackward} right after encoder layer `layer`'s backward (last layer
+   * first): from then on this call adds nothing to that layer's parameter gradients (data-parallel training
+   * starts their all-reduce while the backward goes on).
+   */
+  onLayerGradients?: (layer: number) => void;
+  /**
    * Masked-LM: divide Σ CE·w by this instead of (Σ w + 1e-5). With weights = reward·mask and normalizer =
    * Σ mask, the masked-LM loss becomes SCST's reward-weighted −Σ log p·reward·mask / Σ mask.
    */
@@ -415,6 +421,7 @@ export class VlpModel {
     for (let l = a.layers.length - 1; l >= 0; l--) {
       const x = l > 0 ? a.layers[l - 1].out : drop ? a.emb.out : a.emb.ln;
       encoderLayerBackward(be, w.layers[l], g.layers[l], x, a.layers[l], sc, dh, d, drop);
+      opts.onLayerGradients?.(l);
     }
     // embeddings (region gradients into c4 and dqkv, free now)
     const BR = B * R;

@@ -124,10 +124,17 @@ export class BatchLoader {
     return this.stream(requests);
   }
 
-  /** Every example once, in data-set order (evaluation), built ahead of use. */
-  inOrder(): AsyncGenerator<HostBatch> {
+  /**
+   * Every example once, in data-set order (evaluation), built ahead of use; with `shard`, only the batches
+   * `shard.rank`, `shard.rank + shard.size`, … (a rank's share).
+   */
+  inOrder(shard: { rank: number; size: number } = { rank: 0, size: 1 }): AsyncGenerator<HostBatch> {
     const order = Int32Array.from({ length: this.size }, (_, i) => i);
-    return this.stream(Array.from({ length: this.batchesPerEpoch }, (_, i) => this.request(0, i, order)));
+    const requests = [];
+    for (let i = shard.rank; i < this.batchesPerEpoch; i += shard.size) {
+      requests.push(this.request(0, i, order));
+    }
+    return this.stream(requests);
   }
 
   /** Build the given batches, up to `prefetch` ahead, and yield them in order. */

@@ -24,14 +24,32 @@
  * Files in the output folder: `opt.json` (the settings), `train_log.jsonl`, `model.{epoch}.bin`,
  * `optim.{epoch}.npz`, `train_curve.svg`.
  *
+ * Across ranks ({@linkcode TrainOptions.world}, dist/data_parallel.ts): rank r takes the epoch's
+ * micro-batches r, r + N, …; after each round of N micro-batches every rank knows every rank's loss (one
+ * small all-reduce), and where the single process would update, the gradients are summed over the ranks
+ * (the loss scale is 1 / (N · accumulation)) and every rank runs BertAdam. Rank 0 alone writes the folder's
+ * files and validates; the others wait at a barrier after each checkpoint. The ranks' weights are compared
+ * every `checkWeightsEvery` updates and before each checkpoint.
+ *
  * @module
  */
 import { join } from "node:path";
 import { writeTextAtomic } from "@vlp/io";
 import { loadCheckpoint, type Rng, type VlpModel } from "@vlp/model";
 import type { BertAdam } from "./bert_adam.ts";
+import {
+  advanceRng,
+  allreduceGradients,
+  broadcastParameters,
+  checkWeightsAgree,
+  drawsBetween,
+  gatherRows,
+  rankBatches,
+} from "./dist/data_parallel.ts";
+import { OverlappedReducer } from "./dist/overlap.ts";
+import { LocalWorld, type World } from "./dist/world.ts";
 import type { HostBatch } from "./batch_builder.ts";
-import type { BatchLoader } from "./loader.ts";
+import { type BatchLoader, epochOrder } from "./loader.ts";
 import { lossPlotSvg } from "./plot.ts";
 import { ProgressBar } from "./progress.ts";
 import {
@@ -58,6 +76,8 @@ export interface StepContext {
   lossScale: number;
   /** drop-worst ratio of this epoch */
   dropWorstRatio: number;
+  /** across ranks, before an update: the backward reports each finished encoder layer here */
+  onLayerGradients?: (layer: number) => void;
 }
 
 /** Forward, loss and backward of one batch; gradients accumulate into the model's gradient buffer. */
@@ -81,7 +101,7 @@ export interface TrainOptions {
   maxDropWorstRatio?: number;
   /** `--drop_after` (default 6) */
   dropAfter?: number;
-  /** validation after each epoch: metric name → value */
+  /** validation after each epoch: metric name → value (called on every rank; across ranks it shares the work) */
   validate?: (epoch: number) => Promise<Record<string, number>>;
   /** RNGs besides the model's dropout RNG whose state is saved (e.g. SCST sampling) */
   rngs?: Record<string, Rng>;
@@ -94,6 +114,12 @@ export interface TrainOptions {
   resumeFrom?: { epoch: number; state: RunCheckpoint } | null;
   /** progress bar options (default: stderr) */
   progress?: { write?: (t: string) => void; tty?: boolean; intervalS?: number } | false;
+  /** the ranks of a data-parallel job (default: a world of one) */
+  world?: World;
+  /** compare the ranks' weights every this many updates (and before each checkpoint; default 50) */
+  checkWeightsEvery?: number;
+  /** gradient elements per all-reduce bucket (default: 25 MB of float32, dist/data_parallel.ts) */
+  bucketElements?: number;
 }
 
 /** One epoch's summary. */
@@ -112,6 +138,12 @@ export interface EpochSummary {
   checkpointSeconds: number;
   /** seconds spent validating */
   validateSeconds: number;
+  /** seconds spent summing gradients over the ranks (0 in a world of one) */
+  allreduceSeconds: number;
+  /** seconds of those the loop waited for (not hidden behind the backward) */
+  allreduceWaitSeconds: number;
+  /** all-reduce buckets started while a backward was still running */
+  bucketsDuringBackward: number;
   metrics: Record<string, number>;
 }
 
@@ -139,6 +171,7 @@ export function lossStep(model: VlpModel, opts: { labelSmoothing?: number } = {}
       labelSmoothing: opts.labelSmoothing ?? 0,
       dropWorstRatio: ctx.dropWorstRatio,
       lossScale: ctx.lossScale,
+      onLayerGradients: ctx.onLayerGradients,
     });
     return { loss: await model.readScalar(t) };
   };
@@ -205,13 +238,26 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     throw new RangeError(`Invalid gradient_accumulation_steps parameter: ${accumulation}, should be >= 1`);
   }
   const step = o.step ?? lossStep(model, { labelSmoothing: o.labelSmoothing });
+  const world = o.world ?? new LocalWorld();
+  const N = world.size, lead = world.rank === 0;
+  const checkEvery = o.checkWeightsEvery ?? 50;
   const dir = o.outputDir;
-  await Deno.mkdir(dir, { recursive: true });
+  if (lead) await Deno.mkdir(dir, { recursive: true });
   const logPath = join(dir, LOG);
   const nb = loader.batchesPerEpoch;
 
   // ---- fresh start or resume ------------------------------------------------------------------------------
   const found = o.resumeFrom ?? null;
+  if (N > 1) {
+    const seen = (await gatherRows(world, [found?.epoch ?? 0])).map((r) => r[0]);
+    if (seen.some((e) => e !== seen[0])) {
+      throw new RangeError(
+        `Cannot start: the ranks see different checkpoints in "${dir}" (newest epoch by rank: ${
+          seen.join(", ")
+        }; 0: none); the output folder must be one folder on storage every rank reads`,
+      );
+    }
+  }
   let records: LogRecord[] = [];
   let startEpoch = 1;
   let pending = 0;
@@ -220,23 +266,30 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     checkSettings(state.loop.settings, o.settings, statePath(dir, epoch));
     await loadCheckpoint(model, modelPath(dir, epoch));
     restore(o, state);
+    if (!lead) model.zeroGrad(); // the pending gradients are counted once, on rank 0
     pending = state.loop.pendingMicroBatches;
-    records = (await readTrainLog(logPath)).filter((r) => r.epoch <= epoch);
+    if (lead) records = (await readTrainLog(logPath)).filter((r) => r.epoch <= epoch);
     records.push({ type: "resume", epoch, optimizer_step: optimizer.stepCount });
     startEpoch = epoch + 1;
   } else {
     model.zeroGrad();
   }
-  await writeTextAtomic(join(dir, RUN_FILES.settings), JSON.stringify(o.settings, null, 2) + "\n");
-  await writeTextAtomic(logPath, records.map((r) => JSON.stringify(r) + "\n").join(""));
-  const log = await Deno.open(logPath, { append: true });
+  await broadcastParameters(model, world);
+  let log: Deno.FsFile | null = null;
+  if (lead) {
+    await writeTextAtomic(join(dir, RUN_FILES.settings), JSON.stringify(o.settings, null, 2) + "\n");
+    await writeTextAtomic(logPath, records.map((r) => JSON.stringify(r) + "\n").join(""));
+    log = await Deno.open(logPath, { append: true });
+  }
   const enc = new TextEncoder();
   const append = (r: LogRecord) => {
     records.push(r);
-    log.writeSync(enc.encode(JSON.stringify(r) + "\n"));
+    log?.writeSync(enc.encode(JSON.stringify(r) + "\n"));
   };
+  // dropout draws of one step: a rank skips those of the micro-batches the other ranks take
+  const draws = N > 1 && startEpoch <= o.epochs ? await dropoutDraws(model, loader, startEpoch) : 0;
 
-  const bar = o.progress === false
+  const bar = o.progress === false || !lead
     ? null
     : new ProgressBar({ epochs: o.epochs, batchesPerEpoch: nb, startEpoch, ...o.progress });
   const summaries: EpochSummary[] = [];
@@ -244,74 +297,111 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   try {
     for (let epoch = startEpoch; epoch <= o.epochs; epoch++) {
       const dropWorstRatio = epoch > (o.dropAfter ?? 6) ? (o.maxDropWorstRatio ?? 0) : 0;
-      const ctx: StepContext = { epoch, lossScale: 1 / accumulation, dropWorstRatio };
+      const ctx: StepContext = { epoch, lossScale: 1 / (N * accumulation), dropWorstRatio };
       const t0 = performance.now();
-      let lossSum = 0, batches = 0, examples = 0, wait = 0;
+      let lossSum = 0, batches = 0, examples = 0, wait = 0, reduceS = 0, reduceWaitS = 0, early = 0;
+      const order = epochOrder(loader.size, loader.options.seed, epoch);
+      const mine = loader.stream(rankBatches(nb, N, world.rank).map((i) => loader.request(epoch, i, order)));
       let tWait = performance.now();
-      for await (const batch of loader.epoch(epoch)) {
-        wait += (performance.now() - tWait) / 1000;
-        const B = batch.examples.length;
+      for (let first = 0; first < nb; first += N) {
+        // ---- one round: micro-batches first … first + count − 1, one per rank ----------------------------
+        const count = Math.min(N, nb - first);
         const lr = optimizer.currentLr();
-        const out = await step(batch, ctx);
-        if (!Number.isFinite(out.loss)) {
-          const exs = [...batch.examples];
-          const images = exs.map((e) =>
-            loader.options.examples.imageIds[loader.options.examples.exampleImage[e]]
-          );
-          append({ type: "stop", epoch, batch: batch.index, loss: String(out.loss), examples: exs, images });
-          throw new NonFiniteLossError(
-            `Training stopped: the loss is ${out.loss} at epoch ${epoch}, batch ${batch.index} of ${nb} ` +
-              `(optimizer step ${optimizer.stepCount}); the batch holds examples [${
-                exs.join(", ")
-              }] of images ` +
-              `[${[...new Set(images)].join(", ")}]`,
+        let own: { loss: number; examples: number; values?: Record<string, number> } | null = null;
+        // an update ends this round (a whole one): its gradient sum starts during the backward
+        const reducer = N > 1 && count === N && (first + N) % (N * accumulation) === 0
+          ? OverlappedReducer.create(model, world, o.bucketElements)
+          : null;
+        if (world.rank < count) {
+          const next = await mine.next();
+          wait += (performance.now() - tWait) / 1000;
+          const batch = next.value as HostBatch;
+          advanceRng(model.rng, draws * world.rank);
+          const before = model.rng.getState();
+          const out = await step(batch, reducer ? { ...ctx, onLayerGradients: reducer.layerReady } : ctx);
+          reducer?.finishBackward();
+          if (N > 1 && drawsBetween(model.rng, before, model.rng.getState(), 4 * draws) !== draws) {
+            throw new RangeError(
+              "Cannot train across ranks: a step drew a different number of dropout seeds",
+            );
+          }
+          advanceRng(model.rng, draws * (count - world.rank - 1));
+          own = { loss: out.loss, examples: batch.examples.length, values: out.values };
+        } else {
+          advanceRng(model.rng, draws * count);
+        }
+        const rows = N > 1 ? await gatherRows(world, [own?.loss ?? 0, own?.examples ?? 0]) : null;
+        for (let j = 0; j < count; j++) {
+          const index = first + j;
+          const loss = rows ? rows[j][0] : own!.loss, B = rows ? rows[j][1] : own!.examples;
+          if (!Number.isFinite(loss)) {
+            const exs = [...loader.request(epoch, index, order).examples];
+            const images = exs.map((e) =>
+              loader.options.examples.imageIds[loader.options.examples.exampleImage[e]]
+            );
+            append({ type: "stop", epoch, batch: index, loss: String(loss), examples: exs, images });
+            throw new NonFiniteLossError(
+              `Training stopped: the loss is ${loss} at epoch ${epoch}, batch ${index} of ${nb} ` +
+                `(optimizer step ${optimizer.stepCount}); the batch holds examples [${
+                  exs.join(", ")
+                }] of images ` +
+                `[${[...new Set(images)].join(", ")}]`,
+              epoch,
+              index,
+              exs,
+            );
+          }
+          pending++;
+          if ((index + 1) % (N * accumulation) === 0) {
+            if (reducer) {
+              const t = await reducer.wait();
+              reduceS += t.commSeconds;
+              reduceWaitS += t.exposedSeconds;
+              early += t.bucketsDuringBackward;
+            } else {
+              const t = (await allreduceGradients(model, world, o.bucketElements)).seconds;
+              reduceS += t;
+              reduceWaitS += t;
+            }
+            optimizer.step();
+            model.zeroGrad();
+            pending = 0;
+            if (N > 1 && optimizer.stepCount % checkEvery === 0) {
+              await checkWeightsAgree(model, world, { step: optimizer.stepCount, epoch });
+            }
+          }
+          lossSum += loss;
+          batches++;
+          examples += B;
+          runExamples += B;
+          append({
+            type: "batch",
             epoch,
-            batch.index,
-            exs,
-          );
+            batch: index,
+            optimizer_step: optimizer.stepCount,
+            loss,
+            lr,
+            examples: B,
+            ...(N === 1 ? own!.values : {}),
+          });
+          bar?.update({ epoch, batch: index + 1, examples: runExamples, loss });
         }
-        pending++;
-        if ((batch.index + 1) % accumulation === 0) {
-          optimizer.step();
-          model.zeroGrad();
-          pending = 0;
-        }
-        lossSum += out.loss;
-        batches++;
-        examples += B;
-        runExamples += B;
-        append({
-          type: "batch",
-          epoch,
-          batch: batch.index,
-          optimizer_step: optimizer.stepCount,
-          loss: out.loss,
-          lr,
-          examples: B,
-          ...out.values,
-        });
-        bar?.update({ epoch, batch: batch.index + 1, examples: runExamples, loss: out.loss });
         tWait = performance.now();
       }
+      await mine.return(undefined);
       const seconds = (performance.now() - t0) / 1000;
+      if (N > 1 && pending > 0) {
+        // the micro-batches after the epoch's last update: their gradient sum is kept (and saved) by rank 0
+        reduceS += (await allreduceGradients(model, world)).seconds;
+        if (!lead) model.zeroGrad();
+      }
+      await checkWeightsAgree(model, world, { step: optimizer.stepCount, epoch });
       // checkpoint: the model first, the state (which marks the checkpoint complete) last
       const tc = performance.now();
-      await saveModelCheckpoint(model, modelPath(dir, epoch), { labelSmoothing: o.labelSmoothing });
-      await saveRunState(
-        statePath(dir, epoch),
-        {
-          epoch,
-          pendingMicroBatches: pending,
-          modelRng: model.rng.getState(),
-          rngs: Object.fromEntries(Object.entries(o.rngs ?? {}).map(([k, r]) => [k, r.getState()])),
-          settings: o.settings,
-        } satisfies LoopState,
-        await optimizer.getState(),
-        pending > 0 ? await hostGrads(model) : null,
-        new Map(model.table.specs.map((s) => [s.name, s.shape])),
-      );
+      if (lead) await saveCheckpoint(o, model, optimizer, epoch, pending);
       const tv = performance.now();
-      const metrics = o.validate ? await o.validate(epoch) : {};
+      const metrics = o.validate ? await o.validate(epoch) : {}; // every rank takes its share
+      await world.barrier();
       const checkpointSeconds = (tv - tc) / 1000, validateSeconds = (performance.now() - tv) / 1000;
       const summary: EpochSummary = {
         epoch,
@@ -323,6 +413,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         loadWaitSeconds: wait,
         checkpointSeconds,
         validateSeconds,
+        allreduceSeconds: reduceS,
+        allreduceWaitSeconds: reduceWaitS,
+        bucketsDuringBackward: early,
         metrics,
       };
       summaries.push(summary);
@@ -338,9 +431,12 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         checkpoint_s: checkpointSeconds,
         validate_s: validateSeconds,
         optimizer_step: optimizer.stepCount,
+        ...(N > 1
+          ? { ranks: N, allreduce_s: reduceS, allreduce_wait_s: reduceWaitS, buckets_during_backward: early }
+          : {}),
         ...metrics,
       });
-      await writePlot(dir, records, nb);
+      if (lead) await writePlot(dir, records, nb);
       bar?.endEpoch(
         `epoch ${epoch}: mean loss ${summary.meanLoss.toFixed(4)}, ${
           summary.examplesPerSecond.toFixed(1)
@@ -349,9 +445,44 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       );
     }
   } finally {
-    log.close();
+    log?.close();
   }
   return { resumedFrom: found?.epoch ?? null, epochs: summaries, optimizerSteps: optimizer.stepCount };
+}
+
+/** Write `model.{epoch}.bin`, then `optim.{epoch}.npz` (which marks the checkpoint complete). */
+async function saveCheckpoint(
+  o: TrainOptions,
+  model: VlpModel,
+  optimizer: BertAdam,
+  epoch: number,
+  pending: number,
+): Promise<void> {
+  const dir = o.outputDir;
+  await saveModelCheckpoint(model, modelPath(dir, epoch), { labelSmoothing: o.labelSmoothing });
+  await saveRunState(
+    statePath(dir, epoch),
+    {
+      epoch,
+      pendingMicroBatches: pending,
+      modelRng: model.rng.getState(),
+      rngs: Object.fromEntries(Object.entries(o.rngs ?? {}).map(([k, r]) => [k, r.getState()])),
+      settings: o.settings,
+    } satisfies LoopState,
+    await optimizer.getState(),
+    pending > 0 ? await hostGrads(model) : null,
+    new Map(model.table.specs.map((s) => [s.name, s.shape])),
+  );
+}
+
+/** How many dropout seeds one step draws from the model's RNG (a loss forward with dropout on, undone). */
+async function dropoutDraws(model: VlpModel, loader: BatchLoader, epoch: number): Promise<number> {
+  const batch = await loader.build(loader.request(epoch, 0));
+  const before = model.rng.getState();
+  await model.readScalar(model.loss(batch, { dropout: true }));
+  const n = drawsBetween(model.rng, before, model.rng.getState());
+  model.rng.setState(before);
+  return n;
 }
 
 function formatMetrics(m: Record<string, number>): string {

@@ -8,6 +8,9 @@
  *   Returns `{ CIDEr, Bleu_4 }`; the captions can be written as a COCO results file.
  * - VQA: the answer of every question (argmax over logits[1:] + 1, index 0 `<unk>` never chosen; `eval_vqa2.py`)
  *   with nothing masked (max_pred 0), bidirectional mask; accuracy with the official rules (`@vlp/eval`).
+ * - Across ranks (a {@linkcode World} of N): rank r decodes or answers the chunks (of the batch size) r, r + N,
+ *   …, and one all-reduce gathers every rank's token ids or answer indices, so every rank ends with all
+ *   results (rank 0 writes them); the figures are those of one process.
  *
  * @module
  */
@@ -33,6 +36,7 @@ import {
 import { type Batch, MAX_TGT_LENGTH, type VlpConfig, type VlpModel, vqaPredictions } from "@vlp/model";
 import type { Vocab } from "@vlp/tokenizer";
 import type { BatchLoader } from "./loader.ts";
+import type { World } from "./dist/world.ts";
 
 /** One image to caption in validation, with its references. */
 export interface CaptionValImage {
@@ -78,8 +82,10 @@ export interface CaptionValidatorOptions {
   /** false: segment ids 0/1 instead of 4/5 (without `--new_segment_ids`) */
   newSegmentIds?: boolean;
   ids?: Partial<SpecialIds>;
-  /** where to write each epoch's captions (COCO results format) */
+  /** where to write each epoch's captions (COCO results format; rank 0 writes) */
   resultsPath?: (epoch: number) => string;
+  /** the ranks that share the images (default: one process) */
+  world?: World;
 }
 
 /** Greedy captions of every image (in order). */
@@ -92,9 +98,11 @@ export async function greedyCaptions(o: CaptionValidatorOptions): Promise<Captio
   });
   const { R, F, G } = o.model.dims;
   const A = decoder.layout.promptLength, L = decoder.layout.length;
-  const results: CaptionResult[] = [];
+  const N = o.world?.size ?? 1, rank = o.world?.rank ?? 0;
+  let T = 0; // token ids per caption (the longest chunk's)
+  const mine: { at: number; B: number; ids: Int32Array }[] = [];
   try {
-    for (let i = 0; i < o.images.length; i += o.batchSize) {
+    for (let k = rank, i = rank * o.batchSize; i < o.images.length; k += N, i = k * o.batchSize) {
       const chunk = o.images.slice(i, i + o.batchSize), B = chunk.length;
       const regionFeats = new Float32Array(B * R * F), visPe = new Float32Array(B * R * G);
       for (let b = 0; b < B; b++) {
@@ -108,14 +116,38 @@ export async function greedyCaptions(o: CaptionValidatorOptions): Promise<Captio
         for (let b = 0; b < B; b++) segmentIds.fill(1, b * L + A, (b + 1) * L);
       }
       const { ids } = await decoder.greedy({ regionFeats, visPe, ...(segmentIds ? { segmentIds } : {}) });
-      captionTexts(ids, B, o.vocab).forEach((caption, b) =>
-        results.push({ image_id: chunk[b].evalId, caption })
-      );
+      T = Math.max(T, ids.length / B);
+      mine.push({ at: i, B, ids: Int32Array.from(ids) });
     }
   } finally {
     reader.close();
   }
-  return results;
+  // every image's ids + 1, [images, width] (0: another rank's image; rows padded with [PAD]), summed over
+  // the ranks
+  const width = N > 1 ? (await maxOver(o.world!, T)) : T;
+  const all = new Float64Array(o.images.length * width);
+  for (const m of mine) {
+    const t = m.ids.length / m.B;
+    for (let b = 0; b < m.B; b++) {
+      const row = (m.at + b) * width;
+      all.fill(decoder.ids.pad + 1, row, row + width);
+      for (let j = 0; j < t; j++) all[row + j] = m.ids[b * t + j] + 1;
+    }
+  }
+  if (N > 1) await o.world!.allreduceSum(all);
+  const ids = Int32Array.from(all, (v) => v - 1);
+  return captionTexts(ids, o.images.length, o.vocab).map((caption, b) => ({
+    image_id: o.images[b].evalId,
+    caption,
+  }));
+}
+
+/** The largest of one number per rank. */
+async function maxOver(world: World, x: number): Promise<number> {
+  const all = new Float64Array(world.size);
+  all[world.rank] = x;
+  await world.allreduceSum(all);
+  return Math.max(...all);
 }
 
 /** The per-epoch caption validation (see the module doc). */
@@ -128,7 +160,7 @@ export function captionValidator(
   const refs = new Map(o.images.map((im) => [im.evalId, im.refs]));
   return async (epoch) => {
     const results = await greedyCaptions(o);
-    if (o.resultsPath) await writeCaptionResults(o.resultsPath(epoch), results);
+    if (o.resultsPath && (o.world?.rank ?? 0) === 0) await writeCaptionResults(o.resultsPath(epoch), results);
     const { metrics } = scoreCaptions(refs, results);
     return { CIDEr: metrics.CIDEr, Bleu_4: metrics.Bleu_4 };
   };
@@ -140,15 +172,19 @@ export interface VqaEngine {
   vqaLogits(batch: Batch): Promise<ArrayLike<number>>;
 }
 
-/** The answer index of every example of an evaluation loader (max_pred 0, bidirectional), in order. */
+/**
+ * The answer index of every example of an evaluation loader (max_pred 0, bidirectional), in order; across
+ * ranks, each answers its share and all receive every answer.
+ */
 export async function vqaAnswerIndices(
   model: VlpModel | VqaEngine,
   loader: BatchLoader,
   onBatch?: (done: number, total: number) => void,
+  world?: World,
 ): Promise<Int32Array> {
   const out = new Int32Array(loader.size);
   let done = 0;
-  for await (const batch of loader.inOrder()) {
+  for await (const batch of loader.inOrder(world)) {
     const { answerTargets: _, ...inputs } = batch;
     const logits = "vqaLogits" in model
       ? await model.vqaLogits(inputs)
@@ -157,6 +193,12 @@ export async function vqaAnswerIndices(
     batch.examples.forEach((ex, b) => (out[ex] = pred[b]));
     done += batch.examples.length;
     onBatch?.(done, loader.size);
+  }
+  if (world && world.size > 1) {
+    // an answer index is ≥ 1 (index 0, <unk>, is never answered): 0 marks another rank's question
+    const all = Float64Array.from(out);
+    await world.allreduceSum(all);
+    return Int32Array.from(all);
   }
   return out;
 }
@@ -177,13 +219,14 @@ export function vqaValidator(
   model: VlpModel,
   loader: BatchLoader,
   answerWords: readonly string[],
+  world?: World,
 ): (epoch: number) => Promise<Record<string, number>> {
   const truth = loader.options.examples.answers;
   if (!truth || truth.some((a) => a.length === 0)) {
     throw new RangeError("Cannot validate VQA: the validation questions have no answers");
   }
   return async () => {
-    const idx = await vqaAnswerIndices(model, loader);
+    const idx = await vqaAnswerIndices(model, loader, undefined, world);
     return { VQA_acc: vqaAccuracyOf([...idx].map((i) => answerWords[i]), truth) };
   };
 }

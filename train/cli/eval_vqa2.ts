@@ -8,7 +8,9 @@
  * be a glob (every match is evaluated, as the original). Everything that can be checked is checked before the
  * first batch (see `prepare`): every checkpoint holds the whole model (no random VQA head), no results file
  * is an input or another's, the annotations cover the questions, every image's region arrays are sound.
- * Progress on stderr; stdout ends with ONE JSON line.
+ * Progress on stderr; stdout ends with ONE JSON line. Under `mpirun -np N` the ranks share the batches
+ * (rank r answers r, r + N, …), every rank receives every answer, and rank 0 writes the files and the line; a
+ * rank that fails calls MPI_Abort.
  *
  * @module
  */
@@ -31,12 +33,15 @@ import {
 import {
   checkOutputDir,
   type Command,
+  failureText,
   integer,
   readText,
   refuseOverwritingInputs,
   startCommand,
+  UsageError,
   userPath,
 } from "@vlp/command";
+import { openWorld, type World } from "../dist/world.ts";
 import { vqaExamples } from "../examples.ts";
 import { BatchLoader } from "../loader.ts";
 import { vqaAnswerIndices } from "../validation.ts";
@@ -87,7 +92,7 @@ const Flags = z.object({
   path: ["model_recover_path"],
 });
 
-const log = (line: string) => console.error(line);
+let log = (line: string) => console.error(line);
 
 /** The original's results file name: vqa2-results-<checkpoint folder>-<split>-<epoch>.json. */
 export function resultsFileName(checkpoint: string, split: string): string {
@@ -179,7 +184,7 @@ const CMD: Command<z.infer<typeof Flags>> = { name: "eval-vqa2", usage: USAGE, f
 type Flags = z.infer<typeof Flags>;
 
 /** Check every input and output before the first batch (see the module doc). */
-async function prepare(f: Flags) {
+async function prepare(f: Flags, world: World) {
   const onnxDir = f.engine === "onnx" ? userPath(f.onnx_dir!) : undefined;
   const manifest = onnxDir ? await readVqaExport(onnxDir) : null;
   const setup = await loadModelSetup(
@@ -284,13 +289,17 @@ async function prepare(f: Flags) {
     for (const ckpt of [...checkpoints.slice(1), checkpoints[0]]) await loadVqaCheckpoint(model, ckpt);
   }
   await Deno.mkdir(outDir, { recursive: true });
-  await removeStaleTemporaries(outDir);
+  if (world.rank === 0) await removeStaleTemporaries(outDir);
   return { config, regions, examples, vocab, imdb, truth, checkpoints, files, model, ids: setup.ids };
 }
 
-async function main(f: Flags): Promise<void> {
+async function main(f: Flags, world: World): Promise<void> {
   const t0 = performance.now();
-  const { config, regions, examples, vocab, imdb, truth, checkpoints, files, model, ids } = await prepare(f);
+  if (world.rank > 0) log = () => {}; // rank 0 reports; the others only their errors
+  const { config, regions, examples, vocab, imdb, truth, checkpoints, files, model, ids } = await prepare(
+    f,
+    world,
+  );
   const loader = new BatchLoader({
     examples,
     regions,
@@ -322,17 +331,17 @@ async function main(f: Flags): Promise<void> {
           log(
             `${done}/${total} questions, ${
               (done / ((performance.now() - te) / 1000)).toFixed(1)
-            } questions/s`,
+            } questions/s${world.size > 1 ? ` (rank 0 of ${world.size})` : ""}`,
           );
         }
-      });
+      }, world);
       const seconds = (performance.now() - te) / 1000;
       const predictions = imdb.questions.map((q, i) => ({
         question_id: q.question_id,
         answer: vocab.words[idx[i]],
       }));
       const out = files[c];
-      await writeTextAtomic(out, JSON.stringify(predictions) + "\n");
+      if (world.rank === 0) await writeTextAtomic(out, JSON.stringify(predictions) + "\n");
       log(`wrote ${predictions.length} answers to ${out}`);
       let accuracy: Record<string, unknown> | null = null;
       if (truth) {
@@ -357,9 +366,21 @@ async function main(f: Flags): Promise<void> {
   } finally {
     await loader.close();
   }
+  if (world.rank > 0) return;
   console.log(
     JSON.stringify({ split: f.split, checkpoints: outputs, seconds: (performance.now() - t0) / 1000 }),
   );
 }
 
-if (import.meta.main) await main(startCommand(CMD));
+if (import.meta.main) {
+  const flags = startCommand(CMD);
+  const world = openWorld();
+  try {
+    await main(flags, world);
+  } catch (e) {
+    if (world.size === 1) throw e;
+    console.error(`eval-vqa2: rank ${world.rank}: ${failureText(e)}`);
+    world.abort(e instanceof UsageError ? 2 : 1);
+  }
+  await world.finalize();
+}

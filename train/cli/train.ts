@@ -8,6 +8,9 @@
  * ../output_folder.ts). Progress on stderr; stdout ends with ONE JSON line of figures.
  * Exit status: 0 done, 1 failed (bad data, NaN loss, ...), 2 bad flags.
  *
+ * Under Open MPI's `mpirun -np N` the run is data-parallel over N ranks (train/dist/): rank 0 writes the
+ * files and the figures line; a rank that fails prints its error and calls MPI_Abort, ending the job.
+ *
  * See train/README.md for every flag.
  *
  * @module
@@ -27,14 +30,17 @@ import { captionValidator, captionValImages, vqaValidator } from "../validation.
 import {
   checkOutputDir,
   type Command,
+  failureText,
   integer,
   type NamedPath,
   number,
   refuseOverwritingInputs,
   shownPath,
   startCommand,
+  UsageError,
   userPath,
 } from "@vlp/command";
+import { openWorld, type World } from "../dist/world.ts";
 import {
   checkRunAgainstFolder,
   plannedOutputs,
@@ -102,6 +108,12 @@ Run
   --num_workers N              loader Workers (0: load on the main thread; default 1)
   --prefetch N                 batches loaded ahead (default 2 per worker)
   --max_position_embeddings N  position table rows (default: the config's)
+Data parallel (start with mpirun -np N; --train_batch_size is per process, as in the original)
+  --world_size N               ranks (default: mpirun's; must agree with it)
+  --global_rank R              this process's rank (default: mpirun's; must agree with it)
+  --local_rank R               rank on this machine (default: mpirun's; must agree with it)
+  --bucket_cap_mb M            gradients all-reduced in buckets of M MB, started during the backward
+                               (default 25, as DDP's)
 Accepted for the original's command lines: --do_train, --amp, --from_scratch, --weight_decay (ignored:
 BertAdam's decay is 0.01, as in the original), --trunc_seg b, --log_file.`;
 
@@ -159,6 +171,10 @@ const Flags = z.object({
   weight_decay: number().optional(),
   trunc_seg: z.literal("b", { errorMap: () => ({ message: "only b (the text) is supported" }) }).optional(),
   log_file: z.string().optional(),
+  world_size: integer(1).optional(),
+  global_rank: integer(-1).optional(),
+  local_rank: integer(-1).optional(),
+  bucket_cap_mb: number().gt(0, "--bucket_cap_mb must be > 0").default(25),
 }).superRefine((f, ctx) => {
   const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
   if (!f.src_file) issue("src_file", "is required");
@@ -198,10 +214,10 @@ const Flags = z.object({
 
 type Flags = z.infer<typeof Flags>;
 
-const log = (line: string) => console.error(line);
+let log = (line: string) => console.error(line);
 
 /** The settings that shape the training trajectory (a resumed run must share them). */
-function settingsOf(f: Flags, examples: number): Record<string, unknown> {
+function settingsOf(f: Flags, examples: number, ranks: number): Record<string, unknown> {
   const keys: (keyof Flags)[] = [
     "tasks",
     "dataset",
@@ -228,7 +244,30 @@ function settingsOf(f: Flags, examples: number): Record<string, unknown> {
     "use_num_imgs",
     "backend",
   ];
-  return { ...Object.fromEntries(keys.map((k) => [k, f[k]])), examples };
+  return { ...Object.fromEntries(keys.map((k) => [k, f[k]])), examples, ...(ranks > 1 ? { ranks } : {}) };
+}
+
+/** The original's --world_size / --global_rank / --local_rank, checked against the world mpirun started. */
+function checkRankFlags(f: Flags, world: World): void {
+  const started = world.kind === "mpi" ? "mpirun started" : "this process was started without mpirun:";
+  const check = (flag: string, given: number | undefined, actual: number, unset: number) => {
+    if (given === undefined || (given === unset && world.size === 1)) return;
+    if (given !== actual) {
+      throw new UsageError(
+        `--${flag} ${given} disagrees with the world: ${started} ${world.size} rank${
+          world.size === 1 ? "" : "s"
+        }, this one is rank ${world.rank} (local rank ${world.localRank}); omit the flag or start with ` +
+          `mpirun -np ${flag === "world_size" ? given : "N"}`,
+        flag,
+      );
+    }
+  };
+  check("world_size", f.world_size, world.size, 1);
+  check("global_rank", f.global_rank, world.rank, -1);
+  check("local_rank", f.local_rank, world.localRank, -1);
+  if (world.size > 1 && f.scst) {
+    throw new UsageError("--scst is not supported across ranks yet: run it as one process", "scst");
+  }
 }
 
 /** The files a run reads (an output may not be one of them). */
@@ -247,8 +286,11 @@ function inputsOf(f: Flags): NamedPath[] {
 
 const CMD: Command<Flags> = { name: "train", usage: USAGE, flags: Flags };
 
-async function main(f: Flags): Promise<void> {
+async function main(f: Flags, world: World): Promise<void> {
   const t0 = performance.now();
+  checkRankFlags(f, world);
+  if (world.rank > 0) log = () => {}; // rank 0 reports; the others only their errors
+  const ranks = world.size;
   if (f.weight_decay !== undefined && f.weight_decay !== 0.01) {
     log(`note: --weight_decay ${f.weight_decay} is ignored; BertAdam's decay is 0.01, as in the original`);
   }
@@ -313,10 +355,17 @@ async function main(f: Flags): Promise<void> {
     numWorkers: f.num_workers,
     prefetch: f.prefetch,
   });
-  const tTotal = totalSteps(loader.batchesPerEpoch, f.num_train_epochs, f.gradient_accumulation_steps);
+  // N ranks of accumulation K update where one process with N·K micro-batches per update would
+  const tTotal = totalSteps(
+    loader.batchesPerEpoch,
+    f.num_train_epochs,
+    ranks * f.gradient_accumulation_steps,
+  );
   log(
     `${n} ${task === "img2txt" ? "caption" : "question"} examples of ${examples.imageIds.length} images; ` +
-      `${loader.batchesPerEpoch} batches of ${microBatch} per epoch; ${tTotal} optimiser steps in all`,
+      `${loader.batchesPerEpoch} batches of ${microBatch} per epoch${
+        ranks > 1 ? ` over ${ranks} ranks` : ""
+      }; ${tTotal} optimiser steps in all`,
   );
 
   // ---- model, optimiser, step ---------------------------------------------------------------------------
@@ -361,6 +410,7 @@ async function main(f: Flags): Promise<void> {
       newSegmentIds: f.new_segment_ids,
       ids,
       resultsPath: (epoch) => `${userPath(f.output_dir)}/val_captions.${epoch}.json`,
+      world,
     });
   } else if (f.val_src_file) {
     const imdb = await loadVqaImdb(userPath(f.val_src_file), { requireAnswers: true });
@@ -376,27 +426,32 @@ async function main(f: Flags): Promise<void> {
       numWorkers: f.num_workers,
     });
     log(`validation: VQA accuracy on ${valExamples.exampleImage.length} questions after each epoch`);
-    validate = vqaValidator(model, valLoader, answerWords!);
+    validate = vqaValidator(model, valLoader, answerWords!, world);
   }
 
   // ---- the output folder, last of the checks before the first batch ---------------------------------------
-  const settings = settingsOf(f, n);
+  const settings = settingsOf(f, n, ranks);
   const sizes = new Map(model.table.specs.map((s) => [s.name, s.size]));
   await checkRunAgainstFolder(folder, { settings, stepping: optimizer.stepping, sizes });
   await refuseOverwritingInputs(
     plannedOutputs(folder, f.num_train_epochs).map((path) => ({ name: "--output_dir", path })),
     inputsOf(f),
   );
-  // room for one epoch's checkpoint: the model, BertAdam's two moments and pending gradients (float32)
-  const params = [...sizes.values()].reduce((a, b) => a + b, 0);
-  await checkOutputDir(outputDir, "--output_dir", {
-    create: true,
-    bytes: 4 * params * (f.gradient_accumulation_steps > 1 ? 4 : 3) + 2 ** 20,
-  });
-  for (const note of folder.notes) log(`note: ${note}`);
-  const cleaned = await prepareOutputFolder(folder);
-  for (const p of cleaned.temporaries) log(`removed ${shownPath(p)}, a temporary file of a killed run`);
-  if (cleaned.removed.length) log(`removed ${cleaned.removed.length} training file(s) of the earlier run`);
+  // every rank has checked the folder before rank 0 alone changes it
+  await world.barrier();
+  if (world.rank === 0) {
+    // room for one epoch's checkpoint: the model, BertAdam's two moments and pending gradients (float32)
+    const params = [...sizes.values()].reduce((a, b) => a + b, 0);
+    await checkOutputDir(outputDir, "--output_dir", {
+      create: true,
+      bytes: 4 * params * (f.gradient_accumulation_steps > 1 ? 4 : 3) + 2 ** 20,
+    });
+    for (const note of folder.notes) log(`note: ${note}`);
+    const cleaned = await prepareOutputFolder(folder);
+    for (const p of cleaned.temporaries) log(`removed ${shownPath(p)}, a temporary file of a killed run`);
+    if (cleaned.removed.length) log(`removed ${cleaned.removed.length} training file(s) of the earlier run`);
+  }
+  await world.barrier();
 
   // ---- train ----------------------------------------------------------------------------------------------
   let result;
@@ -416,6 +471,8 @@ async function main(f: Flags): Promise<void> {
       rngs,
       settings,
       resumeFrom: folder.resume,
+      world,
+      bucketElements: Math.max(1, Math.round((f.bucket_cap_mb * 1024 * 1024) / 4)),
     });
   } finally {
     await loader.close();
@@ -425,6 +482,7 @@ async function main(f: Flags): Promise<void> {
   const last = result.epochs.at(-1);
   const examplesRun = result.epochs.reduce((s, e) => s + e.examples, 0);
   const trainSeconds = result.epochs.reduce((s, e) => s + e.seconds, 0);
+  if (world.rank > 0) return;
   console.log(JSON.stringify({
     output_dir: outputDir,
     task,
@@ -439,9 +497,28 @@ async function main(f: Flags): Promise<void> {
     mean_loss_per_epoch: result.epochs.map((e) => e.meanLoss),
     metrics_last_epoch: last?.metrics ?? null,
     examples_per_s: trainSeconds > 0 ? examplesRun / trainSeconds : null,
+    ...(ranks > 1
+      ? {
+        ranks,
+        allreduce_s: result.epochs.reduce((s, e) => s + e.allreduceSeconds, 0),
+        allreduce_wait_s: result.epochs.reduce((s, e) => s + e.allreduceWaitSeconds, 0),
+      }
+      : {}),
     load_wait_s: result.epochs.reduce((s, e) => s + e.loadWaitSeconds, 0),
     seconds: (performance.now() - t0) / 1000,
   }));
 }
 
-if (import.meta.main) await main(startCommand(CMD));
+if (import.meta.main) {
+  const flags = startCommand(CMD);
+  const world = openWorld();
+  try {
+    await main(flags, world);
+  } catch (e) {
+    if (world.size === 1) throw e;
+    // no rank may be left waiting in a collective: end the whole job
+    console.error(`train: rank ${world.rank}: ${failureText(e)}`);
+    world.abort(e instanceof UsageError ? 2 : 1);
+  }
+  await world.finalize();
+}

@@ -1,0 +1,76 @@
+/**
+ * Running a script of the repository under Open MPI's `mpirun` in the tests: N ranks on this machine
+ * (`--oversubscribe`, allowed as root), one BLAS thread per rank, stdout and stderr captured. Not exported by
+ * the member.
+ *
+ * @module
+ */
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** Whether `mpirun` can be started; with `VLP_REQUIRE_MPI=1` (CI) a missing one is an error. */
+export function mpirunAvailable(): boolean {
+  let ok = false;
+  try {
+    ok = new Deno.Command("mpirun", { args: ["--version"], stdout: "null", stderr: "null" }).outputSync()
+      .success;
+  } catch {
+    ok = false;
+  }
+  if (!ok && Deno.env.get("VLP_REQUIRE_MPI") === "1") {
+    throw new Error("VLP_REQUIRE_MPI=1 but mpirun (Debian package openmpi-bin) cannot be started");
+  }
+  return ok;
+}
+
+/** The environment every rank gets: root allowed, one BLAS thread, no colour. */
+export const MPI_ENV: Record<string, string> = {
+  OMPI_ALLOW_RUN_AS_ROOT: "1",
+  OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: "1",
+  OMPI_MCA_rmaps_base_oversubscribe: "1",
+  VLP_BLAS_THREADS: "1",
+  NO_COLOR: "1",
+};
+
+/** `mpirun -np N deno run -A <script> ...args` (script relative to the repository root). */
+export function mpirunCommand(np: number, script: string, args: readonly string[]): Deno.Command {
+  return new Deno.Command("mpirun", {
+    args: [
+      "--oversubscribe",
+      "-np",
+      String(np),
+      Deno.execPath(),
+      "run",
+      "-A",
+      resolve(ROOT, script),
+      ...args,
+    ],
+    cwd: ROOT,
+    env: MPI_ENV,
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+/** What an mpirun job gave. */
+export interface MpiResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  seconds: number;
+}
+
+/** Run a script on N ranks to its end. */
+export async function runMpi(np: number, script: string, args: readonly string[]): Promise<MpiResult> {
+  const t0 = performance.now();
+  const out = await mpirunCommand(np, script, args).output();
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
