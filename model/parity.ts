@@ -40,6 +40,10 @@ export interface ParityCheck {
   pass: boolean;
   /** the criterion, for the human-readable report */
   tolerance: string;
+  /** a copy of the values compared (for `deno task parity --report`'s distances between two runs) */
+  actual?: Float64Array;
+  /** max|expected| */
+  scale?: number;
 }
 
 /** The fixture's manifest.json (fields used here). */
@@ -144,6 +148,8 @@ export function compare(
     maxRel: maxE > 0 ? maxAbs / maxE : maxAbs === 0 ? 0 : Infinity,
     pass,
     tolerance: tol.tolerance,
+    actual: Float64Array.from(actual),
+    scale: maxE,
   };
 }
 
