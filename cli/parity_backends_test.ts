@@ -1,6 +1,6 @@
 /**
- * The parity CLI on vlp-tiny on each backend CI has, and on vlp-wide on blas: every member's checks (model,
- * decode, train) pass.
+ * The parity CLI on vlp-tiny and vlp-wide on each backend CI has: every member's checks (model, decode,
+ * train) pass.
  * The webgpu run is the one of issue 6 (on lavapipe in CI) and the slowest test of the suite; it has this
  * file to itself with the blas run, so that the other CLI tests (cli/parity_test.ts) are not held up by it.
  */
@@ -77,4 +77,10 @@ Deno.test({
   name: "parity CLI --backend webgpu: vlp-tiny passes every check of every member",
   ignore: !adapter,
   fn: () => passesOn("webgpu"),
+});
+
+Deno.test({
+  name: "parity CLI --backend webgpu: vlp-wide passes every check (sensitivity-derived tolerances)",
+  ignore: !adapter,
+  fn: () => passesOn("webgpu", "vlp-wide"),
 });
