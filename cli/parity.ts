@@ -15,6 +15,12 @@
  * Exit code 1 when any check fails (2 on bad flags). A member whose checks cannot run (unreadable fixture,
  * no WebGPU adapter) reports one failed check named `<member>:error`.
  *
+ * `--report` also runs every check of our engine on its float64 twin (backend `reference64`) and adds to each
+ * check the three distances that tell float32 sensitivity from defects (model/README.md "Parity
+ * tolerances"): `maxAbs`/`maxRel` (this run vs the original's float32 values, as always), `f64MaxAbs`/
+ * `f64MaxRel` (the float64 twin vs the original) and `f32VsF64MaxAbs`/`f32VsF64MaxRel` (this run vs the twin;
+ * relative to max|expected|). The pass rule is unchanged.
+ *
  * @module
  */
 import { z } from "zod";
@@ -32,6 +38,7 @@ const Flags = z.object({
   engine: z.enum(["model", "onnx"]).default("model"),
   onnx_dir: z.string().min(1).optional(),
   onnx_ep: z.enum(EXECUTION_PROVIDERS as [string, ...string[]]).default("wasm"),
+  report: z.boolean().default(false),
 }).refine((f) => f.engine !== "onnx" || f.onnx_dir, {
   message: "--engine onnx needs --onnx_dir OUT",
   path: ["onnx_dir"],
@@ -102,8 +109,8 @@ const SOURCES: CheckSource[] = [
   },
 ];
 
-const USAGE = `Usage: deno task parity --fixture DIR [--backend B] [--threads N]
-       deno task parity --fixture DIR --engine onnx --onnx_dir OUT [--onnx_ep P] [--threads N]
+const USAGE = `Usage: deno task parity --fixture DIR [--backend B] [--threads N] [--report]
+       deno task parity --fixture DIR --engine onnx --onnx_dir OUT [--onnx_ep P] [--threads N] [--report]
   --fixture DIR   a reference fixture of the original (manifest.json, npy/npz, model.bin), e.g.
                   ../shared/fixtures/vlp-tiny
   --backend B     ${BACKEND_NAMES.join(" | ")} (default blas)
@@ -111,13 +118,26 @@ const USAGE = `Usage: deno task parity --fixture DIR [--backend B] [--threads N]
   --engine E      model | onnx (default model: our engine on --backend)
   --onnx_dir OUT  with --engine onnx: the export to check (written there first when the folder is empty)
   --onnx_ep P     with --engine onnx: ${EXECUTION_PROVIDERS.join(" | ")} (default wasm)
+  --report        also run our engine in float64 (reference64) and add to each check its distances
+                  f64MaxAbs/f64MaxRel (twin vs original) and f32VsF64MaxAbs/f32VsF64MaxRel (this run vs twin)
   --help          show this text`;
 
 const CMD: Command<z.infer<typeof Flags>> = { name: "parity", usage: USAGE, flags: Flags };
 const flags = startCommand(CMD);
 const fixture = userPath(flags.fixture);
 
-const checks: Record<string, { maxAbs: number; maxRel: number; pass: boolean }> = {};
+/** One check as the JSON line reports it (the `--report` distances when asked for). */
+interface Reported {
+  maxAbs: number;
+  maxRel: number;
+  pass: boolean;
+  f64MaxAbs?: number;
+  f64MaxRel?: number;
+  f32VsF64MaxAbs?: number;
+  f32VsF64MaxRel?: number;
+}
+const checks: Record<string, Reported> = {};
+const runs = new Map<string, ParityCheck>();
 let failed = 0;
 /** Record one failed check `<member>:error` for a member whose checks could not run. */
 function error(member: string, e: unknown): void {
@@ -144,11 +164,45 @@ for (const src of target ? sources : []) {
   try {
     for (const c of await src.run(fixture, target!, (l) => console.error(`[${src.member}] ${l}`))) {
       checks[c.name] = { maxAbs: c.maxAbs, maxRel: c.maxRel, pass: c.pass };
+      runs.set(c.name, c);
       if (!c.pass) failed++;
     }
   } catch (e) {
     // a fixture that cannot be read is a failure of this member's checks, reported like one
     error(src.member, e);
+  }
+}
+if (flags.report && target) await addTwinDistances();
+
+/** `--report`: the same checks of our engine on reference64, and the distances of the module doc. */
+async function addTwinDistances(): Promise<void> {
+  const twin: Target = { engine: "model", backend: await openBackend("reference64") };
+  for (const src of SOURCES.filter((s) => s.engine === "model")) {
+    console.error(`[${src.member}] ${flags.fixture} on reference64 (the float64 twin, for --report)`);
+    let twinChecks: ParityCheck[];
+    try {
+      twinChecks = await src.run(fixture, twin, (l) => console.error(`[${src.member}:f64] ${l}`));
+    } catch (e) {
+      console.error(`[${src.member}:f64] error: ${(e as Error).message}`);
+      continue;
+    }
+    for (const t of twinChecks) {
+      const c = runs.get(t.name), r = checks[t.name];
+      if (!c || !r) continue;
+      r.f64MaxAbs = t.maxAbs;
+      r.f64MaxRel = t.maxRel;
+      let d = c.actual && t.actual && c.actual.length === t.actual.length ? 0 : Infinity;
+      for (let i = 0; d < Infinity && i < c.actual!.length; i++) {
+        d = Math.max(d, Math.abs(c.actual![i] - t.actual![i]));
+      }
+      r.f32VsF64MaxAbs = d;
+      r.f32VsF64MaxRel = c.scale ? d / c.scale : d === 0 ? 0 : Infinity;
+      console.error(
+        `report ${t.name}: vs original ${c.maxAbs.toExponential(2)}, f64 vs original ${
+          t.maxAbs.toExponential(2)
+        }, f32 vs f64 ${d.toExponential(2)}`,
+      );
+    }
   }
 }
 const checked = Object.keys(checks).length;

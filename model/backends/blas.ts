@@ -21,6 +21,9 @@ import { SimdKernels } from "./simd.ts";
 /** Products with fewer multiply-adds than this run on one BLAS thread. */
 export const SMALL_GEMM_FLOPS = 1 << 21;
 
+/** Rows per float32 partial sum of {@linkcode BlasBackend.sumRows} (the partial sums are combined in float64). */
+const SUM_ROWS_CHUNK = 32;
+
 /** Options of {@linkcode BlasBackend}. */
 export interface BlasOptions {
   /** OpenBLAS threads (default: `VLP_BLAS_THREADS`, else the library's default). */
@@ -78,28 +81,26 @@ export class BlasBackend extends CpuBackend {
 
   #ones = new Float32Array(0);
 
-  /** out (+)= Σ rows of x as one `cblas_sgemv` (xᵀ·1). */
+  /**
+   * out (+)= Σ rows of x: `cblas_sgemv` (xᵀ·1) over chunks of {@linkcode SUM_ROWS_CHUNK} rows, the chunks'
+   * float32 sums combined in float64 (one float32 sum over the B·R region rows of a bias gradient drifted
+   * from the float64 result by more than the original's own error).
+   */
   override sumRows(args: { x: Tensor; out: Tensor; accumulate?: boolean }): void {
     const x = cpuData(args.x), out = cpuData(args.out), n = args.out.size;
     if (!(x instanceof Float32Array && out instanceof Float32Array) || x.length % n !== 0 || n === 0) {
       return super.sumRows(args);
     }
     const rows = x.length / n;
-    if (this.#ones.length < rows) this.#ones = new Float32Array(rows).fill(1);
-    this.#blas.cblas_sgemv(
-      CBLAS_ROW_MAJOR,
-      CBLAS_TRANS,
-      rows,
-      n,
-      1,
-      x,
-      n,
-      this.#ones,
-      1,
-      args.accumulate ? 1 : 0,
-      out,
-      1,
-    );
+    if (this.#ones.length < SUM_ROWS_CHUNK) this.#ones = new Float32Array(SUM_ROWS_CHUNK).fill(1);
+    const part = new Float32Array(n), acc = new Float64Array(n);
+    for (let r0 = 0; r0 < rows; r0 += SUM_ROWS_CHUNK) {
+      const r = Math.min(SUM_ROWS_CHUNK, rows - r0);
+      const xs = x.subarray(r0 * n, (r0 + r) * n);
+      this.#blas.cblas_sgemv(CBLAS_ROW_MAJOR, CBLAS_TRANS, r, n, 1, xs, n, this.#ones, 1, 0, part, 1);
+      for (let j = 0; j < n; j++) acc[j] += part[j];
+    }
+    for (let j = 0; j < n; j++) out[j] = args.accumulate ? out[j] + acc[j] : acc[j];
   }
 
   /** GELU through the SIMD kernel (float32). */

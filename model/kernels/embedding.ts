@@ -87,11 +87,22 @@ export function embeddingBackward(
   dpe: FloatArray | null,
 ): void {
   const { b: B, l: L, c: C, posOffset, r: R } = s;
+  // the table gradients are sums over the rows that use a table row (every row of a token type, every
+  // [MASK] or [PAD]): accumulated in float64 per touched table row, added once
+  const acc = new Map<FloatArray, Map<number, Float64Array>>([[dwte, new Map()], [dwpe, new Map()], [
+    dwtt,
+    new Map(),
+  ]]);
+  const add = (table: FloatArray, row: number, o: number) => {
+    const rows = acc.get(table)!;
+    let a = rows.get(row);
+    if (!a) rows.set(row, a = new Float64Array(C));
+    for (let i = 0; i < C; i++) a[i] += dout[o + i];
+  };
   for (let b = 0; b < B; b++) {
     for (let l = 0; l < L; l++) {
       const o = (b * L + l) * C;
-      const to = seg[b * L + l] * C;
-      for (let i = 0; i < C; i++) dwtt[to + i] += dout[o + i];
+      add(dwtt, seg[b * L + l], o);
       if (R > 0 && l >= 1 && l <= R) {
         const ro = (b * R + l - 1) * C;
         for (let i = 0; i < C; i++) {
@@ -99,13 +110,13 @@ export function embeddingBackward(
           dpe![ro + i] = dout[o + i];
         }
       } else {
-        const wo = ids[b * L + l] * C, po = (positions ? positions[b * L + l] : posOffset + l) * C;
-        for (let i = 0; i < C; i++) {
-          dwte[wo + i] += dout[o + i];
-          dwpe[po + i] += dout[o + i];
-        }
+        add(dwte, ids[b * L + l], o);
+        add(dwpe, positions ? positions[b * L + l] : posOffset + l, o);
       }
     }
+  }
+  for (const [table, rows] of acc) {
+    for (const [row, a] of rows) for (let i = 0; i < C; i++) table[row * C + i] += a[i];
   }
 }
 

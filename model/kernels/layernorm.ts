@@ -58,6 +58,9 @@ export function layernormBackward(
   accumulate = false,
 ): void {
   const rows = mean.length;
+  // dw, db are sums over every row: accumulated in float64, added once (float32 sums over the B·T rows
+  // drifted from the float64 result by more than the original's own error)
+  const dw64 = new Float64Array(c), db64 = new Float64Array(c);
   for (let r = 0; r < rows; r++) {
     const o = r * c, mu = mean[r], rs = rstd[r];
     // the two reductions
@@ -67,8 +70,8 @@ export function layernormBackward(
       const g = dy[o + i] * w[i];
       sg += g;
       sgx += g * xh;
-      dw[i] += dy[o + i] * xh;
-      db[i] += dy[o + i];
+      dw64[i] += dy[o + i] * xh;
+      db64[i] += dy[o + i];
     }
     sg /= c;
     sgx /= c;
@@ -79,5 +82,9 @@ export function layernormBackward(
       if (accumulate) dx[o + i] += v;
       else dx[o + i] = v;
     }
+  }
+  for (let i = 0; i < c; i++) {
+    dw[i] += dw64[i];
+    db[i] += db64[i];
   }
 }

@@ -7,7 +7,10 @@
  * dimensions (row strides) let a call address a sub-matrix, e.g. one attention head inside a [L, 3C] row.
  *
  * Parallelisation: none (one thread). Loops are ordered and blocked so that a block of B stays in cache;
- * sums are accumulated in float64 (JavaScript numbers). {@linkcode gemmNaive} is the obvious triple loop,
+ * sums are accumulated in float64: the NT loop in JavaScript numbers, the NN and TN loops (which add into C
+ * block by block) into a float64 copy of C when C is float32, written back once at the end. Accumulating
+ * those into float32 C rounded the sum every 4 products, which over the B·R region rows of a weight
+ * gradient made the reference backend's errors several times the original's (model/README.md). {@linkcode gemmNaive} is the obvious triple loop,
  * kept as the oracle for this one and for the OpenBLAS path.
  *
  * @module
@@ -71,9 +74,23 @@ export function gemm(g: GemmArgs): void {
   if (k === 0 || g.alpha === 0) return scaleC(g.c, g.cOff, g.ldc, m, n, g.beta);
   if (!g.transA && g.transB) return gemmNT(g);
   if (g.transA && g.transB) return gemmNaive(g);
-  scaleC(g.c, g.cOff, g.ldc, m, n, g.beta);
-  if (!g.transA) gemmNN(g);
-  else gemmTN(g);
+  if (g.c instanceof Float64Array) {
+    scaleC(g.c, g.cOff, g.ldc, m, n, g.beta);
+    if (!g.transA) gemmNN(g);
+    else gemmTN(g);
+    return;
+  }
+  // float32 C: accumulate into a float64 copy [m, n] of beta·C, then round once
+  const acc = new Float64Array(m * n);
+  if (g.beta !== 0) {
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) acc[i * n + j] = g.beta * g.c[g.cOff + i * g.ldc + j];
+    }
+  }
+  const a64 = { ...g, c: acc, cOff: 0, ldc: n, beta: 1 };
+  if (!g.transA) gemmNN(a64);
+  else gemmTN(a64);
+  for (let i = 0; i < m; i++) g.c.set(acc.subarray(i * n, (i + 1) * n), g.cOff + i * g.ldc);
 }
 
 // C[i,j] = Σ_p A[i,p]·B[j,p]: dot products of contiguous rows, 4 columns at a time, B blocked by rows.

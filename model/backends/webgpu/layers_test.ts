@@ -187,11 +187,11 @@ gpuTest(
       }, {
         // the reference adds the three rows in float64 and rounds once; here each addition rounds
         out: { atol: 1e-6, rtol: 1e-6 },
-        // the grouped scatter-add sums in the reference's order, rounding after each add as it does:
-        // bit-identical
-        dwte: { atol: 0, rtol: 0 },
-        dwpe: { atol: 0, rtol: 0 },
-        dwtt: { atol: 0, rtol: 0 },
+        // the reference sums a table row's gradients in float64 and adds them once; the grouped scatter-add
+        // rounds after each add: within float32 rounding of the few adds per row
+        dwte: { atol: 1e-6, rtol: 1e-6 },
+        dwpe: { atol: 1e-6, rtol: 1e-6 },
+        dwtt: { atol: 1e-6, rtol: 1e-6 },
         dregions: { atol: 0, rtol: 0 },
         dregionPos: { atol: 0, rtol: 0 },
       }, `embedding regions=${withRegions} positions=${withPositions}`);

@@ -5,7 +5,8 @@
  *   C[m×n] = alpha · op(A)[m×k] · op(B)[k×n] + beta · C (+ bias[n] on every row)
  *
  * One workgroup computes a BM×BN tile of C; each of its (BN/TN)×(BM/TM) invocations a TM×TN block held in
- * registers as vec4 rows. K advances in steps of BK: the A and B tiles are staged in workgroup memory
+ * registers as vec4 rows. K advances in steps of BK, each K tile's products summed into fresh registers and
+ * then added to the running sums (block summation: float32 error ~(BK + K/BK)·ε rather than K·ε): the A and B tiles are staged in workgroup memory
  * (k-major, padded by one vec4 per k-row against bank conflicts), and the next tile's global loads are
  * issued into registers before the current tile is multiplied (software prefetch). Global loads are
  * coalesced along the stored rows for every transpose case; they are scalar and bounds-checked, so any
@@ -101,7 +102,8 @@ function buildGemm(name: string, v: GemmVariant): KernelDef {
   for (let g = 0; g < rg; g++) {
     for (let q = 0; q < 4; q++) {
       for (let h = 0; h < cg; h++) {
-        fmas.push(`${acc(g, q, h)} = fma(vec4<f32>(a_${g}[${q}]), b_${h}, ${acc(g, q, h)});`);
+        const part = acc(g, q, h).replace("acc_", "part_");
+        fmas.push(`${part} = fma(vec4<f32>(a_${g}[${q}]), b_${h}, ${part});`);
       }
     }
   }
@@ -218,11 +220,15 @@ ${
     if (k1 < P.k) {
 ${prefetch("k1").split("\n").map((l) => "    " + l).join("\n")}
     }
+    // this K tile's products summed apart, then added to the running sums once (a single float32 sum
+    // along all of K drifted from the float64 result by ~3x the original's error on large K)
+${unroll(accs, (i) => `var part_${i} = vec4<f32>(0.0);`, "    ")}
     for (var p = 0u; p < BK; p++) {
 ${unroll(rg, (g) => `let a_${g} = vec4<f32>(As[p * AS + ${g}u * WG_Y + ty]);`, "      ")}
 ${unroll(cg, (h) => `let b_${h} = vec4<f32>(Bs[p * BS + ${h}u * WG_X + tx]);`, "      ")}
 ${fmas.map((l) => "      " + l).join("\n")}
     }
+${unroll(accs, (i) => `acc_${i} += part_${i};`, "    ")}
     workgroupBarrier();
   }
 

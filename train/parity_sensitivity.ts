@@ -1,0 +1,149 @@
+/**
+ * The float32 sensitivity of a BertAdam run, measured on its float64 twin (train/parity.ts): how far a
+ * correct float32 implementation (ours or the original) may end from the exact trajectory. Two effects, both
+ * derived per element from the twin's gradients, the same way for every fixture (model/README.md "Parity
+ * tolerances"):
+ *
+ * - {@linkcode adamSensitivity}: Adam's m/(√v + ε) turns small gradient differences into parameter
+ *   differences, most where a gradient is near zero relative to ε or changes sign between steps. Each step's
+ *   clipped gradient is perturbed by ±δ, δ = 1e-4·max|g| (the gradient parity tolerance of model/parity.ts),
+ *   and the largest change of the final value is summed over the steps.
+ * - {@linkcode reluAmbiguity}: a ReLU whose float64 pre-activation lies within float32 noise of 0 may take
+ *   either side in a float32 run; its gate decides whether a whole row of the region embedding's gradient
+ *   flows. Such gates are counted; for the tensors whose gradient they gate ({@linkcode GATED}), the update of
+ *   that step is bounded by the range of Adam's update over every clipped gradient ({@linkcode adamEnvelope}).
+ *
+ * @module
+ */
+
+/** BertAdam's hyper-parameters as the replay needs them. */
+export interface AdamReplay {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  maxGradNorm: number;
+  /** the learning rate of each step */
+  lrs: number[];
+}
+
+/** The gradient as BertAdam uses it: clipped to L2 norm `maxGradNorm` (clip_grad_norm_'s coefficient). */
+export function clipped(g: Float64Array, maxGradNorm: number): Float64Array {
+  if (!(maxGradNorm > 0)) return g;
+  let s = 0;
+  for (const v of g) s += v * v;
+  const coef = maxGradNorm / (Math.sqrt(s) + 1e-6);
+  return coef < 1 ? g.map((v) => v * coef) : g;
+}
+
+/** The final values after BertAdam steps with (already clipped) gradients `gs`, in float64. */
+export function adamFinal(p0: Float64Array, gs: Float64Array[], wd: number, o: AdamReplay): Float64Array {
+  const p = Float64Array.from(p0), m = new Float64Array(p.length), v = new Float64Array(p.length);
+  gs.forEach((g, k) => {
+    const lr = o.lrs[k];
+    for (let i = 0; i < p.length; i++) {
+      m[i] = o.beta1 * m[i] + (1 - o.beta1) * g[i];
+      v[i] = o.beta2 * v[i] + (1 - o.beta2) * g[i] * g[i];
+      p[i] -= lr * (m[i] / (Math.sqrt(v[i]) + o.eps) + wd * p[i]);
+    }
+  });
+  return p;
+}
+
+/**
+ * Per element: Σ_k max over ±δ_k of |final(g_k ± δ_k) − final| (see the module doc); `floor[k]`: a lower
+ * bound of δ_k for a gradient that is zero in exact arithmetic (its float32 noise level).
+ */
+export function adamSensitivity(
+  p0: Float64Array,
+  gs: Float64Array[],
+  wd: number,
+  o: AdamReplay,
+  floor?: number[],
+): Float64Array {
+  const base = adamFinal(p0, gs, wd, o), out = new Float64Array(p0.length);
+  gs.forEach((g, k) => {
+    let mx = 0;
+    for (const x of g) mx = Math.max(mx, Math.abs(x));
+    const d = Math.max(1e-4 * mx, floor?.[k] ?? 0);
+    for (const s of [d, -d]) {
+      const alt = adamFinal(p0, gs.map((h, j) => (j === k ? h.map((x) => x + s) : h)), wd, o);
+      for (let i = 0; i < out.length; i++) out[i] = Math.max(out[i], Math.abs(alt[i] - base[i]));
+    }
+  });
+  return out;
+}
+
+/**
+ * Per element: how far the update of step `k` can move for ANY clipped gradient of that step, lr_k·(u(+G) −
+ * u(−G)) with u(g) = (β₁m + (1−β₁)g)/(√(β₂v + (1−β₂)g²) + ε) (monotone in g) and G = maxGradNorm (or the
+ * g → ±∞ limit without clipping), plus the same for every later step with the bound |u| ≤ (1−β₁)/√(1−β₂)·Σ
+ * (β₁/√β₂)^i over the steps so far.
+ */
+export function adamEnvelope(gs: Float64Array[], k: number, o: AdamReplay): Float64Array {
+  const n = gs[0].length, m = new Float64Array(n), v = new Float64Array(n), out = new Float64Array(n);
+  for (let j = 0; j < k; j++) {
+    for (let i = 0; i < n; i++) {
+      m[i] = o.beta1 * m[i] + (1 - o.beta1) * gs[j][i];
+      v[i] = o.beta2 * v[i] + (1 - o.beta2) * gs[j][i] ** 2;
+    }
+  }
+  const u = (i: number, g: number) =>
+    Number.isFinite(g)
+      ? (o.beta1 * m[i] + (1 - o.beta1) * g) / (Math.sqrt(o.beta2 * v[i] + (1 - o.beta2) * g * g) + o.eps)
+      : Math.sign(g) * (1 - o.beta1) / Math.sqrt(1 - o.beta2);
+  const G = o.maxGradNorm > 0 ? o.maxGradNorm : Infinity;
+  for (let i = 0; i < n; i++) out[i] = o.lrs[k] * Math.abs(u(i, G) - u(i, -G));
+  let later = 0;
+  for (let j = k + 1; j < gs.length; j++) {
+    let bound = 0;
+    for (let i = 0; i <= j; i++) bound += (o.beta1 / Math.sqrt(o.beta2)) ** i;
+    later += o.lrs[j] * 2 * bound * (1 - o.beta1) / Math.sqrt(1 - o.beta2);
+  }
+  for (let i = 0; i < n; i++) out[i] += later;
+  return out;
+}
+
+/** The ReLUs of the region embeddings (the model's only ReLUs in a captioning loss), by the Linear they follow. */
+export const RELUS = ["vis_embed.0", "vis_embed.2", "vis_pe_embed.0"] as const;
+
+/** The tensors whose gradient a ReLU's gates decide (the Linear before it, and the one after or before). */
+export const GATED: Record<(typeof RELUS)[number], string[]> = {
+  "vis_embed.0": ["vis_embed.0.weight", "vis_embed.0.bias", "vis_embed.2.weight"],
+  "vis_embed.2": ["vis_embed.2.weight", "vis_embed.2.bias", "vis_embed.0.weight", "vis_embed.0.bias"],
+  "vis_pe_embed.0": ["vis_pe_embed.0.weight", "vis_pe_embed.0.bias"],
+};
+
+/** Pre-activations z = relu?(x)·Wᵀ + b of a Linear [out, in] over `rows` input rows, in float64. */
+export function linearPre(
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  b: ArrayLike<number>,
+  rows: number,
+  reluInput = false,
+): Float64Array {
+  const out = b.length, inp = w.length / out, z = new Float64Array(rows * out);
+  const xr = new Float64Array(inp), wr = Float64Array.from(w);
+  for (let r = 0; r < rows; r++) {
+    for (let p = 0; p < inp; p++) xr[p] = reluInput ? Math.max(x[r * inp + p], 0) : x[r * inp + p];
+    for (let j = 0; j < out; j++) {
+      let s = b[j];
+      const wo = j * inp;
+      for (let p = 0; p < inp; p++) s += xr[p] * wr[wo + p];
+      z[r * out + j] = s;
+    }
+  }
+  return z;
+}
+
+/**
+ * Gates of one ReLU within float32 noise of 0: the noise τ is twice the largest distance between a float32
+ * run's pre-activations and the twin's (every gate of the ReLU: a measured, not an assumed, noise level).
+ */
+export function reluAmbiguity(z64: Float64Array, z32: Float64Array): { ambiguous: number; tau: number } {
+  let d = 0;
+  for (let i = 0; i < z64.length; i++) d = Math.max(d, Math.abs(z64[i] - z32[i]));
+  const tau = 2 * d;
+  let ambiguous = 0;
+  for (const z of z64) if (Math.abs(z) <= tau) ambiguous++;
+  return { ambiguous, tau };
+}
