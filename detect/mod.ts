@@ -38,3 +38,10 @@ export { decodeImage, ImageDecodeError, orient, readImage, type RgbImage } from 
 export { imageScale, type PreparedImage, prepareImage } from "./preprocess.ts";
 export { Detector, type DetectorStages, type ImageDetections, regionsOf } from "./detector.ts";
 export { CONF_THRESH, MAX_BOXES, MIN_BOXES } from "./head.ts";
+export {
+  datasetFiles,
+  extractFeatures,
+  type ExtractOptions,
+  type ExtractReport,
+  listImages,
+} from "./extract.ts";
