@@ -36,6 +36,7 @@ export const SCRIPTS: readonly BenchScript[] = [
   { script: "decode_bench.ts", vlp: true },
   { script: "onnx_bench.ts" },
   { script: "train_bench.ts" },
+  { script: "detect_bench.ts" },
   { script: "gpu_bench.ts", gpu: true },
 ];
 

@@ -94,6 +94,38 @@ export class Detector {
     return { input, pyramid, rpn, levelProposals, rois, roiLevels, head, predBoxes, detections };
   }
 
+  /** Steps 2..8 timed by group (milliseconds), for benchmarks. */
+  profile(
+    input: PreparedImage,
+  ): { ms: { body_fpn: number; rpn: number; head: number; nms: number }; rois: number } {
+    const { gemm, cfg } = this, F = cfg.FPN, t: number[] = [performance.now()];
+    const pyramid = this.backbone.run(gemm, input.data);
+    t.push(performance.now());
+    const props = [];
+    for (let l = F.RPN_MIN_LEVEL; l <= F.RPN_MAX_LEVEL; l++) {
+      props.push(this.rpn.levelProposals(l, this.rpn.head(gemm, pyramid.levels[l]!), input.info));
+    }
+    const rois = this.rpn.collect(props);
+    t.push(performance.now());
+    const feat = this.head.roiFeatures(pyramid.levels, rois.boxes, this.rpn.roiLevels(rois));
+    const head = this.head.run(gemm, feat, rois.n);
+    t.push(performance.now());
+    const pred = this.head.predictedBoxes(
+      rois.boxes,
+      rois.n,
+      head.bboxPred,
+      input.info.scale,
+      input.height0,
+      input.width0,
+    );
+    this.head.detections(pred, head.clsProb, rois.n);
+    t.push(performance.now());
+    return {
+      ms: { body_fpn: t[1]! - t[0]!, rpn: t[2]! - t[1]!, head: t[3]! - t[2]!, nms: t[4]! - t[3]! },
+      rois: rois.n,
+    };
+  }
+
   /** Every stage of one image. */
   stages(img: RgbImage): DetectorStages {
     return this.runPrepared(prepareImage(this.cfg, img));

@@ -37,7 +37,17 @@ export class Gemm {
     a: Float32Array,
     b: Float32Array,
     c: Float32Array,
-    opts: { transB?: boolean; ldb?: number; ldc?: number; bias?: Float32Array } = {},
+    opts: {
+      transB?: boolean;
+      ldb?: number;
+      ldc?: number;
+      bias?: Float32Array;
+      /** groups of one GEMM each, item g at g·strideA, g·strideB, g·strideC */
+      batch?: number;
+      strideA?: number;
+      strideB?: number;
+      strideC?: number;
+    } = {},
   ): void {
     const t = (x: Float32Array) => new CpuTensor(x, [x.length], "float");
     this.backend.matmul({
@@ -51,6 +61,14 @@ export class Gemm {
       ldb: opts.ldb,
       ldc: opts.ldc,
       bias: opts.bias ? t(opts.bias) : undefined,
+      ...(opts.batch && opts.batch > 1
+        ? {
+          batch: [opts.batch],
+          strideA: [opts.strideA!],
+          strideB: [opts.strideB!],
+          strideC: [opts.strideC!],
+        }
+        : {}),
     });
   }
 }
@@ -146,16 +164,19 @@ export function conv2d(gemm: Gemm, x: FeatureMap, p: ConvParams): FeatureMap {
       );
     }
   } else {
-    const band = Math.max(1, Math.min(ho, Math.floor(COL_LIMIT / (kk * wo))));
-    const col = new Float32Array(kk * band * wo);
+    // all groups unfold at once (group g's rows are g·kk .. (g+1)·kk − 1), then one batched GEMM per band
+    const band = Math.max(1, Math.min(ho, Math.floor(COL_LIMIT / (x.c * k * k * wo))));
+    const col = new Float32Array(x.c * k * k * band * wo);
     for (let y0 = 0; y0 < ho; y0 += band) {
       const y1 = Math.min(ho, y0 + band), P = (y1 - y0) * wo;
-      for (let g = 0; g < groups; g++) {
-        im2col(x, g * cg, cg, k, stride, pad, wo, y0, y1, col);
-        gemm.run(og, P, kk, p.weight.subarray(g * og * kk), col, out.data.subarray(g * og * n + y0 * wo), {
-          ldc: n,
-        });
-      }
+      im2col(x, 0, x.c, k, stride, pad, wo, y0, y1, col);
+      gemm.run(og, P, kk, p.weight, col, out.data.subarray(y0 * wo), {
+        ldc: n,
+        batch: groups,
+        strideA: og * kk,
+        strideB: kk * P,
+        strideC: og * n,
+      });
     }
   }
   biasRelu(out.data, cout, n, p.bias, p.relu);
