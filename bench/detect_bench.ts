@@ -94,7 +94,7 @@ async function main(f: Flags): Promise<void> {
   const stage = { body_fpn: 0, rpn: 0, head: 0, nms: 0 };
   let rois = 0;
   for (let i = 0; i <= f.images; i++) {
-    const s = det.profile(input);
+    const s = await det.profile(input);
     console.error(
       `detect_bench: image ${i}${i === 0 ? " (warm-up)" : ""}: ${JSON.stringify(s.ms)} (${s.rois} RoIs)`,
     );

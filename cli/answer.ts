@@ -52,7 +52,9 @@ const USAGE = `Usage: deno task answer --image F --question "..." --detector_wei
   --answer_vocab F        the answer list the model was trained with (line 0 <unk>)
   --new_segment_ids       VLP's segment ids 4/5 (as in training; the README's commands set it)
   --max_tgt_length N      question wordpieces at most (default ${MAX_TGT_LENGTH})
-  --backend NAME          ${BACKEND_NAMES.join(" | ")} for the VLP model (default blas)
+  --backend NAME          ${
+  BACKEND_NAMES.join(" | ")
+} (default blas; the detector: webgpu, else blas or reference)
   --threads N             OpenBLAS threads
   --help                  show this text`;
 
@@ -89,13 +91,15 @@ async function main(f: Flags): Promise<number> {
     );
   }
   const answers = await loadAnswerVocab(userPath(f.answer_vocab));
+  const backend = await openBackend(f.backend, { threads: f.threads });
   const dcfg = f.detector_config ? await readDetectorConfig(userPath(f.detector_config)) : RELEASED_CONFIG;
   const detector = new Detector(
     dcfg,
     await loadDetectorWeights(userPath(f.detector_weights), dcfg),
-    createBackend(f.backend === "reference" ? "reference" : "blas", { threads: f.threads }),
+    f.backend === "webgpu"
+      ? backend
+      : createBackend(f.backend === "blas" ? "blas" : "reference", { threads: f.threads }),
   );
-  const backend = await openBackend(f.backend, { threads: f.threads });
   const model = new VlpModel({ config, task: "vqa2", backend, seed: EVAL_SEED, noInit: true });
   const ckpt = userPath(f.model_recover_path);
   const loaded = await loadCheckpoint(model, ckpt, { mode: "pretrained" });

@@ -52,7 +52,7 @@ const USAGE =
   --batch_size B          images per decoding batch (default 4)
   --backend NAME          ${
     BACKEND_NAMES.join(" | ")
-  } for the VLP model (default blas; the detector runs on blas or reference)
+  } (default blas; the detector: webgpu, else blas or reference)
   --threads N             OpenBLAS threads
   --help                  show this text`;
 
@@ -93,13 +93,15 @@ async function main(f: Flags): Promise<number> {
       `vocabulary "${userPath(f.vocab)}" has ${vocab.size} tokens but the model has ${config.vocabSize}`,
     );
   }
+  const backend = await openBackend(f.backend, { threads: f.threads });
   const dcfg = f.detector_config ? await readDetectorConfig(userPath(f.detector_config)) : RELEASED_CONFIG;
   const detector = new Detector(
     dcfg,
     await loadDetectorWeights(userPath(f.detector_weights), dcfg),
-    createBackend(f.backend === "reference" ? "reference" : "blas", { threads: f.threads }),
+    f.backend === "webgpu"
+      ? backend
+      : createBackend(f.backend === "blas" ? "blas" : "reference", { threads: f.threads }),
   );
-  const backend = await openBackend(f.backend, { threads: f.threads });
   const model = await createModel({ config, backend, checkpoint: userPath(f.model_recover_path) });
   const { regions: R, regionFeatureSize: F, regionGeometrySize: G } = config;
   if (dcfg.FAST_RCNN.MLP_HEAD_DIM !== F || dcfg.MODEL.NUM_CLASSES + 6 !== G || R !== MIN_BOXES) {
@@ -136,7 +138,7 @@ async function main(f: Flags): Promise<number> {
   const sources = await listImages(images);
   for (const [i, source] of sources.entries()) {
     try {
-      const r = detector.detect(await readImage(join(images, source)));
+      const r = await detector.detect(await readImage(join(images, source)));
       if (r.count < R) throw new RangeError(`the detector found only ${r.count} regions (VLP needs ${R})`);
       const cls = viaFloat16(r.cls);
       batch.push({ source, feats: viaFloat16(r.feat), visPe: regionVector(r.bbox, cls, R) });

@@ -16,7 +16,7 @@
  * @module
  */
 import type { DetectorConfig } from "./config.ts";
-import { addRelu, conv2d, type ConvParams, type FeatureMap, type Gemm, maxPool, upsampleAdd } from "./ops.ts";
+import type { ConvParams, MapOps } from "./ops.ts";
 import { type DetectorWeights, stageDims, stageOutputName } from "./weights.ts";
 
 function blob(w: DetectorWeights, name: string): Float32Array {
@@ -70,10 +70,10 @@ interface Block {
   shortcut?: ConvParams;
 }
 
-/** The body's outputs res2..res5 and the pyramid P2..P6 (index = level). */
-export interface Pyramid {
-  body: Record<2 | 3 | 4 | 5, FeatureMap>;
-  levels: Record<number, FeatureMap>;
+/** The body's outputs res2..res5 and the pyramid P2..P6 (index = level), maps of type `M`. */
+export interface Pyramid<M> {
+  body: Record<2 | 3 | 4 | 5, M>;
+  levels: Record<number, M>;
 }
 
 /** ResNeXt body + FPN of a config, weights folded once. */
@@ -134,27 +134,39 @@ export class Backbone {
   }
 
   /** data `[3, H, W]` (H, W multiples of the coarsest stride) → res2..res5 and P2..P6. */
-  run(gemm: Gemm, data: FeatureMap): Pyramid {
+  run<M>(ops: MapOps<M>, data: M): Pyramid<M> {
     // stem: [3, H, W] → [STEM, H/2, W/2] → pool → [STEM, H/4, W/4]
-    let x = maxPool(conv2d(gemm, data, this.#stem), 3, 2, 1);
-    const body = {} as Record<2 | 3 | 4 | 5, FeatureMap>;
+    const stem = ops.conv(data, this.#stem);
+    let x = ops.maxPool(stem, 3, 2, 1);
+    ops.free(stem);
+    const body = {} as Record<2 | 3 | 4 | 5, M>;
     this.#stages.forEach((blocks, si) => {
-      for (const blk of blocks) {
-        const t = conv2d(gemm, conv2d(gemm, conv2d(gemm, x, blk.a), blk.b), blk.c); // [out, h, w]
-        x = addRelu(t, blk.shortcut ? conv2d(gemm, x, blk.shortcut) : x);
+      for (const [bi, blk] of blocks.entries()) {
+        const a = ops.conv(x, blk.a), b = ops.conv(a, blk.b); // [inner, h, w]
+        ops.free(a);
+        const t = ops.conv(b, blk.c); // [out, h, w]
+        ops.free(b);
+        if (blk.shortcut) {
+          const s = ops.conv(x, blk.shortcut);
+          ops.addRelu(t, s);
+          ops.free(s);
+        } else ops.addRelu(t, x);
+        if (bi > 0 || si === 0) ops.free(x); // keep the previous stage's output (res2..res5 are returned)
+        x = t;
       }
       body[(si + 2) as 2 | 3 | 4 | 5] = x;
     });
     // top-down: inner5 = 1x1(res5); inner_s = 1x1(res_s) + up2(inner_{s+1})
-    const inner: FeatureMap[] = [];
-    inner[5] = conv2d(gemm, body[5], this.#inner[5]!);
+    const inner: M[] = [];
+    inner[5] = ops.conv(body[5], this.#inner[5]!);
     for (let s = 4; s >= 2; s--) {
-      inner[s] = conv2d(gemm, body[s as 2 | 3 | 4], this.#inner[s]!);
-      upsampleAdd(inner[s]!, inner[s + 1]!);
+      inner[s] = ops.conv(body[s as 2 | 3 | 4], this.#inner[s]!);
+      ops.upsampleAdd(inner[s]!, inner[s + 1]!);
     }
-    const levels: Record<number, FeatureMap> = {};
-    for (let s = 2; s <= 5; s++) levels[s] = conv2d(gemm, inner[s]!, this.#output[s]!);
-    levels[6] = maxPool(levels[5]!, 1, 2, 0);
+    const levels: Record<number, M> = {};
+    for (let s = 2; s <= 5; s++) levels[s] = ops.conv(inner[s]!, this.#output[s]!);
+    for (let s = 2; s <= 5; s++) ops.free(inner[s]!);
+    levels[6] = ops.maxPool(levels[5]!, 1, 2, 0);
     return { body, levels };
   }
 }

@@ -15,12 +15,13 @@
  *
  * @module
  */
-import { type Backend, createBackend } from "@vlp/model";
+import { type Backend, createBackend, WebGpuBackend } from "@vlp/model";
 import { Backbone, type Pyramid } from "./backbone.ts";
 import type { DetectorConfig } from "./config.ts";
 import { BoxHead, type Detections, type HeadOutput } from "./head.ts";
 import type { RgbImage } from "./image.ts";
-import { Gemm } from "./ops.ts";
+import { CpuMapOps, type FeatureMap, Gemm, type MapOps } from "./ops.ts";
+import { type GpuMap, GpuMapOps } from "./webgpu/ops.ts";
 import { type PreparedImage, prepareImage } from "./preprocess.ts";
 import { type Proposals, Rpn, type RpnLevelOutput } from "./rpn.ts";
 import type { DetectorWeights } from "./weights.ts";
@@ -28,7 +29,7 @@ import type { DetectorWeights } from "./weights.ts";
 /** Every intermediate result of one image (for parity checks and inspection). */
 export interface DetectorStages {
   input: PreparedImage;
-  pyramid: Pyramid;
+  pyramid: Pyramid<FeatureMap>;
   rpn: Record<number, RpnLevelOutput>;
   levelProposals: Record<number, Proposals>;
   rois: Proposals;
@@ -51,12 +52,13 @@ export interface ImageDetections {
   count: number;
 }
 
-/** A detector: a config, its weights, a CPU backend for the GEMMs. */
+/** A detector: a config, its weights, a backend (CPU: GEMMs of host maps; webgpu: maps on the device). */
 export class Detector {
   readonly backbone: Backbone;
   readonly rpn: Rpn;
   readonly head: BoxHead;
-  readonly gemm: Gemm;
+  /** The dense operations: on the host (CPU backends) or on the device (webgpu). */
+  readonly ops: MapOps<FeatureMap> | MapOps<GpuMap>;
 
   constructor(
     readonly cfg: DetectorConfig,
@@ -66,22 +68,30 @@ export class Detector {
     this.backbone = new Backbone(cfg, weights);
     this.rpn = new Rpn(cfg, weights);
     this.head = new BoxHead(cfg, weights);
-    this.gemm = new Gemm(backend);
+    this.ops = backend instanceof WebGpuBackend ? new GpuMapOps(backend) : new CpuMapOps(new Gemm(backend));
   }
 
   /** Steps 2..8 on a prepared input. */
-  runPrepared(input: PreparedImage): DetectorStages {
-    const { gemm, cfg } = this, F = cfg.FPN;
-    const pyramid = this.backbone.run(gemm, input.data);
+  runPrepared(input: PreparedImage): Promise<DetectorStages> {
+    return this.ops instanceof GpuMapOps
+      ? this.#run(this.ops, input)
+      : this.#run(this.ops as CpuMapOps, input);
+  }
+
+  async #run<M>(ops: MapOps<M>, input: PreparedImage): Promise<DetectorStages> {
+    const { cfg } = this, F = cfg.FPN;
+    const data = ops.upload(input.data);
+    const pyr = this.backbone.run(ops, data);
+    ops.free(data);
     const rpn: Record<number, RpnLevelOutput> = {}, levelProposals: Record<number, Proposals> = {};
     for (let l = F.RPN_MIN_LEVEL; l <= F.RPN_MAX_LEVEL; l++) {
-      rpn[l] = this.rpn.head(gemm, pyramid.levels[l]!);
+      rpn[l] = await this.rpn.head(ops, pyr.levels[l]!);
       levelProposals[l] = this.rpn.levelProposals(l, rpn[l]!, input.info);
     }
     const rois = this.rpn.collect(Object.values(levelProposals));
     const roiLevels = this.rpn.roiLevels(rois);
-    const roiFeat = this.head.roiFeatures(pyramid.levels, rois.boxes, roiLevels);
-    const head = this.head.run(gemm, roiFeat, rois.n);
+    const roiFeat = await this.head.roiFeatures(ops, pyr.levels, rois.boxes, roiLevels);
+    const head = await this.head.run(ops, roiFeat, rois.n);
     const predBoxes = this.head.predictedBoxes(
       rois.boxes,
       rois.n,
@@ -91,24 +101,26 @@ export class Detector {
       input.width0,
     );
     const detections = this.head.detections(predBoxes, head.clsProb, rois.n);
+    const pyramid = await hostPyramid(ops, pyr);
     return { input, pyramid, rpn, levelProposals, rois, roiLevels, head, predBoxes, detections };
   }
 
-  /** Steps 2..8 timed by group (milliseconds), for benchmarks. */
-  profile(
+  /** Steps 2..8 timed by group (milliseconds; device work included), for benchmarks. */
+  async profile(
     input: PreparedImage,
-  ): { ms: { body_fpn: number; rpn: number; head: number; nms: number }; rois: number } {
-    const { gemm, cfg } = this, F = cfg.FPN, t: number[] = [performance.now()];
-    const pyramid = this.backbone.run(gemm, input.data);
+  ): Promise<{ ms: { body_fpn: number; rpn: number; head: number; nms: number }; rois: number }> {
+    const ops = this.ops as MapOps<unknown>, F = this.cfg.FPN, t: number[] = [performance.now()];
+    const pyr = this.backbone.run(ops, ops.upload(input.data));
+    await ops.read(pyr.levels[6]!); // the body's work is done
     t.push(performance.now());
     const props = [];
     for (let l = F.RPN_MIN_LEVEL; l <= F.RPN_MAX_LEVEL; l++) {
-      props.push(this.rpn.levelProposals(l, this.rpn.head(gemm, pyramid.levels[l]!), input.info));
+      props.push(this.rpn.levelProposals(l, await this.rpn.head(ops, pyr.levels[l]!), input.info));
     }
     const rois = this.rpn.collect(props);
     t.push(performance.now());
-    const feat = this.head.roiFeatures(pyramid.levels, rois.boxes, this.rpn.roiLevels(rois));
-    const head = this.head.run(gemm, feat, rois.n);
+    const feat = await this.head.roiFeatures(ops, pyr.levels, rois.boxes, this.rpn.roiLevels(rois));
+    const head = await this.head.run(ops, feat, rois.n);
     t.push(performance.now());
     const pred = this.head.predictedBoxes(
       rois.boxes,
@@ -120,6 +132,7 @@ export class Detector {
     );
     this.head.detections(pred, head.clsProb, rois.n);
     t.push(performance.now());
+    for (const m of [...Object.values(pyr.body), ...Object.values(pyr.levels)]) ops.free(m);
     return {
       ms: { body_fpn: t[1]! - t[0]!, rpn: t[2]! - t[1]!, head: t[3]! - t[2]!, nms: t[4]! - t[3]! },
       rois: rois.n,
@@ -127,14 +140,28 @@ export class Detector {
   }
 
   /** Every stage of one image. */
-  stages(img: RgbImage): DetectorStages {
+  stages(img: RgbImage): Promise<DetectorStages> {
     return this.runPrepared(prepareImage(this.cfg, img));
   }
 
   /** The region arrays of one image. */
-  detect(img: RgbImage): ImageDetections {
-    return regionsOf(this.cfg, this.stages(img));
+  async detect(img: RgbImage): Promise<ImageDetections> {
+    return regionsOf(this.cfg, await this.stages(img));
   }
+}
+
+/** The pyramid on the host (device maps read back and released). */
+async function hostPyramid<M>(ops: MapOps<M>, p: Pyramid<M>): Promise<Pyramid<FeatureMap>> {
+  const body = {} as Record<2 | 3 | 4 | 5, FeatureMap>, levels: Record<number, FeatureMap> = {};
+  for (const s of [2, 3, 4, 5] as const) {
+    body[s] = await ops.read(p.body[s]);
+    ops.free(p.body[s]);
+  }
+  for (const [l, m] of Object.entries(p.levels)) {
+    levels[Number(l)] = await ops.read(m);
+    ops.free(m);
+  }
+  return { body, levels };
 }
 
 /** The kept RoIs' rows of fc6 and cls_prob, and the bbox rows. */

@@ -8,13 +8,14 @@
 import assert from "node:assert/strict";
 import { type NdArray, readNpz, toFloat32 } from "@vlp/io";
 import { assertClose } from "@vlp/testing";
-import { createBackend } from "@vlp/model";
+import { type Backend, createBackend } from "@vlp/model";
 import { readDetectorConfig } from "./config.ts";
 import { loadDetectorWeights } from "./weights.ts";
 import { Detector } from "./detector.ts";
 import { readImage } from "./image.ts";
 import { prepareImage } from "./preprocess.ts";
-import type { FeatureMap } from "./ops.ts";
+import type { FeatureMap, MapOps } from "./ops.ts";
+import { gpuTestOptions, testGpu } from "./webgpu/test_utils.ts";
 
 const DIR = new URL("./testdata/", import.meta.url).pathname;
 const cfg = await readDetectorConfig(`${DIR}small_detector.json`);
@@ -48,11 +49,21 @@ function fixtureRois(): { boxes: Float64Array; scores: Float64Array; n: number }
   return { boxes: b, scores: new Float64Array(b.length / 4), n: b.length / 4 };
 }
 
-for (const backendName of ["reference", "blas"] as const) {
-  const det = new Detector(cfg, weights, createBackend(backendName));
-  const gemm = det.gemm;
+const gpu = testGpu();
+const BACKENDS: [string, () => Backend][] = [
+  ["reference", () => createBackend("reference")],
+  ["blas", () => createBackend("blas")],
+  ["webgpu", () => gpu!],
+];
 
-  Deno.test(`detect parity (${backendName}): input blob from the PNG (BGR, means, INTER_LINEAR, padding)`, async () => {
+for (const [backendName, backend] of BACKENDS) {
+  const skip = backendName === "webgpu" ? gpuTestOptions() : {};
+  const test = (name: string, fn: () => void | Promise<void>) => Deno.test({ name, fn, ...skip });
+  const det = backendName === "webgpu" && !gpu ? null! : new Detector(cfg, weights, backend());
+  const ops = det?.ops as MapOps<unknown>;
+  const up = (name: string) => ops.upload(map(name));
+
+  test(`detect parity (${backendName}): input blob from the PNG (BGR, means, INTER_LINEAR, padding)`, async () => {
     const p = prepareImage(cfg, await readImage(`${DIR}small_image.png`));
     const info = f32("im_info");
     assert.deepEqual([p.info.height, p.info.width], [info[0], info[1]]);
@@ -60,21 +71,21 @@ for (const backendName of ["reference", "blas"] as const) {
     close(p.data.data, "data", 1e-5);
   });
 
-  Deno.test(`detect parity (${backendName}): ResNeXt body and FPN levels`, () => {
-    const { body, levels } = det.backbone.run(gemm, map("data"));
-    for (const s of [2, 3, 4, 5] as const) close(body[s].data, `body_res${s}`);
-    for (let l = 2; l <= 6; l++) close(levels[l]!.data, `fpn${l}`);
+  test(`detect parity (${backendName}): ResNeXt body and FPN levels`, async () => {
+    const { body, levels } = det.backbone.run(ops, up("data"));
+    for (const s of [2, 3, 4, 5] as const) close((await ops.read(body[s])).data, `body_res${s}`);
+    for (let l = 2; l <= 6; l++) close((await ops.read(levels[l]!)).data, `fpn${l}`);
   });
 
-  Deno.test(`detect parity (${backendName}): RPN head per level`, () => {
+  test(`detect parity (${backendName}): RPN head per level`, async () => {
     for (let l = 2; l <= 6; l++) {
-      const out = det.rpn.head(gemm, map(`fpn${l}`));
+      const out = await det.rpn.head(ops, up(`fpn${l}`));
       close(out.probs.data, `rpn_cls_probs_fpn${l}`);
       close(out.deltas.data, `rpn_bbox_pred_fpn${l}`);
     }
   });
 
-  Deno.test(`detect parity (${backendName}): proposals per level, collect, RoI levels`, () => {
+  test(`detect parity (${backendName}): proposals per level, collect, RoI levels`, () => {
     const info = f32("im_info");
     const levels = [];
     for (let l = 2; l <= 6; l++) {
@@ -96,16 +107,16 @@ for (const backendName of ["reference", "blas"] as const) {
     assert.deepEqual([...det.rpn.roiLevels(rois)], [...toFloat32(arr("roi_levels"))]);
   });
 
-  Deno.test(`detect parity (${backendName}): RoIAlign per level`, () => {
-    const levels: Record<number, FeatureMap> = {};
-    for (let l = 2; l <= 5; l++) levels[l] = map(`fpn${l}`);
+  test(`detect parity (${backendName}): RoIAlign per level`, async () => {
+    const levels: Record<number, unknown> = {};
+    for (let l = 2; l <= 5; l++) levels[l] = up(`fpn${l}`);
     const lv = Int32Array.from(toFloat32(arr("roi_levels")));
-    close(det.head.roiFeatures(levels, fixtureRois().boxes, lv), "roi_feat");
+    close(await det.head.roiFeatures(ops, levels, fixtureRois().boxes, lv), "roi_feat");
   });
 
-  Deno.test(`detect parity (${backendName}): box head, class boxes, per-class NMS and the 100 boxes`, () => {
+  test(`detect parity (${backendName}): box head, class boxes, per-class NMS and the 100 boxes`, async () => {
     const rois = fixtureRois(), n = rois.n, K = cfg.MODEL.NUM_CLASSES, F = cfg.FAST_RCNN.MLP_HEAD_DIM;
-    const h = det.head.run(gemm, f32("roi_feat"), n);
+    const h = await det.head.run(ops, f32("roi_feat"), n);
     close(columns(h.fc6, n, F, 256), "fc6");
     close(h.fc7, "fc7");
     close(columns(h.clsProb, n, K, 128), "cls_prob");
@@ -124,13 +135,13 @@ for (const backendName of ["reference", "blas"] as const) {
     );
   });
 
-  Deno.test(`detect parity (${backendName}): the whole chain from the PNG file`, async () => {
+  test(`detect parity (${backendName}): the whole chain from the PNG file`, async () => {
     const img = await readImage(`${DIR}small_image.png`);
-    const s = det.stages(img);
+    const s = await det.stages(img);
     // RoI indices may differ where two proposals' scores are equal in float32; the boxes, in order, may not
     assert.equal(s.detections.keep.length, arr("keep").shape[0]);
     close(s.detections.bbox, "bbox", 1e-4);
-    const r = det.detect(img);
+    const r = await det.detect(img);
     assert.equal(r.count, 100);
     assert.equal(r.feat.length, 100 * cfg.FAST_RCNN.MLP_HEAD_DIM);
   });

@@ -232,7 +232,7 @@ export async function extractFeatures(opts: ExtractOptions): Promise<ExtractRepo
     try {
       if (!IMAGE_FILE.test(source)) throw new Error("not a .jpg, .jpeg or .png file");
       const img = await readImage(join(opts.images, source));
-      const r = detector.detect(img);
+      const r = await detector.detect(img);
       if (r.count < MIN_BOXES) {
         throw new RangeError(`the detector found only ${r.count} regions (VLP needs ${MIN_BOXES})`);
       }

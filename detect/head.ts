@@ -17,8 +17,7 @@
  */
 import { bboxTransform, clipBoxes, nms } from "./boxes.ts";
 import type { DetectorConfig } from "./config.ts";
-import { type FeatureMap, type Gemm, linear } from "./ops.ts";
-import { roiAlign } from "./roi_align.ts";
+import type { MapOps } from "./ops.ts";
 import type { DetectorWeights } from "./weights.ts";
 
 /** Confidence threshold and box count of detectron-vlp's extraction (spec 6.3). */
@@ -59,22 +58,22 @@ export class BoxHead {
   }
 
   /** RoIAlign of RoIs `[n, 4]` on their levels → `[n, D, res, res]`. */
-  roiFeatures(levels: Record<number, FeatureMap>, rois: Float64Array, roiLevels: Int32Array): Float32Array {
-    const F = this.cfg.FAST_RCNN, D = this.cfg.FPN.DIM, res = F.ROI_XFORM_RESOLUTION, per = D * res * res;
-    const out = new Float32Array(roiLevels.length * per);
-    for (let i = 0; i < roiLevels.length; i++) {
-      const l = roiLevels[i]!;
-      roiAlign(levels[l]!, rois, i, 1 / 2 ** l, res, F.ROI_XFORM_SAMPLING_RATIO, out, i * per);
-    }
-    return out;
+  roiFeatures<M>(
+    ops: MapOps<M>,
+    levels: Record<number, M>,
+    rois: Float64Array,
+    roiLevels: Int32Array,
+  ): Promise<Float32Array> {
+    const F = this.cfg.FAST_RCNN;
+    return ops.roiAlign(levels, rois, roiLevels, F.ROI_XFORM_RESOLUTION, F.ROI_XFORM_SAMPLING_RATIO);
   }
 
   /** fc6, fc7, class probabilities and box deltas from RoI features. */
-  run(gemm: Gemm, roiFeat: Float32Array, n: number): HeadOutput {
+  async run<M>(ops: MapOps<M>, roiFeat: Float32Array, n: number): Promise<HeadOutput> {
     const w = this.#w, K = this.cfg.MODEL.NUM_CLASSES;
-    const fc6 = linear(gemm, roiFeat, n, blob(w, "fc6_w"), blob(w, "fc6_b"), true); // [n, F]
-    const fc7 = linear(gemm, fc6, n, blob(w, "fc7_w"), blob(w, "fc7_b"), true); // [n, FC7]
-    const clsProb = linear(gemm, fc7, n, blob(w, "cls_score_w"), blob(w, "cls_score_b"), false); // [n, K]
+    const fc6 = await ops.linear(roiFeat, n, blob(w, "fc6_w"), blob(w, "fc6_b"), true); // [n, F]
+    const fc7 = await ops.linear(fc6, n, blob(w, "fc7_w"), blob(w, "fc7_b"), true); // [n, FC7]
+    const clsProb = await ops.linear(fc7, n, blob(w, "cls_score_w"), blob(w, "cls_score_b"), false); // [n, K]
     for (let i = 0; i < n; i++) {
       const row = clsProb.subarray(i * K, (i + 1) * K);
       let m = -Infinity, s = 0;
@@ -82,7 +81,7 @@ export class BoxHead {
       for (let k = 0; k < K; k++) s += row[k] = Math.exp(row[k]! - m);
       for (let k = 0; k < K; k++) row[k] = row[k]! / s;
     }
-    const bboxPred = linear(gemm, fc7, n, blob(w, "bbox_pred_w"), blob(w, "bbox_pred_b"), false); // [n, 4K]
+    const bboxPred = await ops.linear(fc7, n, blob(w, "bbox_pred_w"), blob(w, "bbox_pred_b"), false); // [n, 4K]
     return { roiFeat, fc6, fc7, clsProb, bboxPred };
   }
 

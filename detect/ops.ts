@@ -10,6 +10,7 @@
  * @module
  */
 import { type Backend, CpuTensor } from "@vlp/model";
+import { roiAlign } from "./roi_align.ts";
 
 /** A feature map of one image: `data` is `[c, h, w]` row-major. */
 export interface FeatureMap {
@@ -243,4 +244,75 @@ export function linear(
   gemm.run(n, outDim, inDim, x, w, y, { transB: true, bias: b });
   if (relu) { for (let i = 0; i < y.length; i++) if (!(y[i]! > 0)) y[i] = 0; }
   return y;
+}
+
+/**
+ * The dense operations of the detector on feature maps of type `M` (host `FeatureMap`s on CPU backends, GPU
+ * tensors on webgpu: `webgpu/ops.ts`), so that the body, the pyramid, the RPN head and the box head are
+ * written once. `read` brings a map to the host (after the work that writes it).
+ */
+export interface MapOps<M> {
+  /** a host map onto the device */
+  upload(x: FeatureMap): M;
+  conv(x: M, p: ConvParams): M;
+  maxPool(x: M, k: number, stride: number, pad: number): M;
+  /** lateral += nearest-2x(top), in place */
+  upsampleAdd(lateral: M, top: M): void;
+  /** a = max(0, a + b), in place; returns a */
+  addRelu(a: M, b: M): M;
+  read(x: M): Promise<FeatureMap>;
+  /** RoIAlign of RoIs `[n, 4]` on their levels → host `[n, D, res, res]` */
+  roiAlign(
+    levels: Record<number, M>,
+    rois: Float64Array,
+    roiLevels: Int32Array,
+    res: number,
+    samplingRatio: number,
+  ): Promise<Float32Array>;
+  /** host y `[n, out]` = relu?(x `[n, in]` · Wᵀ + b) */
+  linear(x: Float32Array, n: number, w: Float32Array, b: Float32Array, relu: boolean): Promise<Float32Array>;
+  /** release a map that is no longer used (no-op on the host) */
+  free(x: M): void;
+}
+
+/** {@linkcode MapOps} on host maps: the functions above, GEMMs through a CPU backend. */
+export class CpuMapOps implements MapOps<FeatureMap> {
+  constructor(readonly gemm: Gemm) {}
+  upload(x: FeatureMap): FeatureMap {
+    return x;
+  }
+  conv(x: FeatureMap, p: ConvParams): FeatureMap {
+    return conv2d(this.gemm, x, p);
+  }
+  maxPool(x: FeatureMap, k: number, stride: number, pad: number): FeatureMap {
+    return maxPool(x, k, stride, pad);
+  }
+  upsampleAdd(lateral: FeatureMap, top: FeatureMap): void {
+    upsampleAdd(lateral, top);
+  }
+  addRelu(a: FeatureMap, b: FeatureMap): FeatureMap {
+    return addRelu(a, b);
+  }
+  read(x: FeatureMap): Promise<FeatureMap> {
+    return Promise.resolve(x);
+  }
+  roiAlign(
+    levels: Record<number, FeatureMap>,
+    rois: Float64Array,
+    roiLevels: Int32Array,
+    res: number,
+    samplingRatio: number,
+  ): Promise<Float32Array> {
+    const n = roiLevels.length, c = n ? levels[roiLevels[0]!]!.c : 0, per = c * res * res;
+    const out = new Float32Array(n * per);
+    for (let i = 0; i < n; i++) {
+      const l = roiLevels[i]!;
+      roiAlign(levels[l]!, rois, i, 1 / 2 ** l, res, samplingRatio, out, i * per);
+    }
+    return Promise.resolve(out);
+  }
+  linear(x: Float32Array, n: number, w: Float32Array, b: Float32Array, relu: boolean): Promise<Float32Array> {
+    return Promise.resolve(linear(this.gemm, x, n, w, b, relu));
+  }
+  free(): void {}
 }

@@ -16,7 +16,7 @@
 import { bboxTransform, clipBoxes, descendingOrder, nms } from "./boxes.ts";
 import type { DetectorConfig } from "./config.ts";
 import { foldedConv } from "./backbone.ts";
-import { conv2d, type ConvParams, type FeatureMap, type Gemm } from "./ops.ts";
+import type { ConvParams, FeatureMap, MapOps } from "./ops.ts";
 import type { DetectorWeights } from "./weights.ts";
 
 /** Detectron's `generate_anchors` for one size: `[A, 4]` around the cell (0, 0) of a level. */
@@ -73,12 +73,16 @@ export class Rpn {
     this.#box = foldedConv(w, `rpn_bbox_pred_${k}`, { cout: 4 * this.A, k: 1 });
   }
 
-  /** The head on one level: sigmoid probabilities and deltas. */
-  head(gemm: Gemm, level: FeatureMap): RpnLevelOutput {
-    const hid = conv2d(gemm, level, this.#conv);
-    const probs = conv2d(gemm, hid, this.#cls);
+  /** The head on one level: sigmoid probabilities and deltas, on the host. */
+  async head<M>(ops: MapOps<M>, level: M): Promise<RpnLevelOutput> {
+    const hid = ops.conv(level, this.#conv);
+    const logits = ops.conv(hid, this.#cls), deltas = ops.conv(hid, this.#box);
+    ops.free(hid);
+    const probs = await ops.read(logits), out = { probs, deltas: await ops.read(deltas) };
+    ops.free(logits);
+    ops.free(deltas);
     for (let i = 0; i < probs.data.length; i++) probs.data[i] = 1 / (1 + Math.exp(-probs.data[i]!));
-    return { probs, deltas: conv2d(gemm, hid, this.#box) };
+    return out;
   }
 
   /** `proposals_for_one_image` of one level. */

@@ -22,7 +22,7 @@ import {
 } from "@vlp/command";
 import { removeStaleTemporaries } from "@vlp/io";
 import { DEFAULT_LAYOUTS } from "@vlp/features";
-import { createBackend } from "@vlp/model";
+import { openBackend } from "@vlp/model";
 import { readDetectorConfig, RELEASED_CONFIG } from "../config.ts";
 import { loadDetectorWeights } from "../weights.ts";
 import { Detector } from "../detector.ts";
@@ -36,7 +36,7 @@ const USAGE =
   --images DIR           folder of JPEG/PNG images (read recursively)
   --out DIR              image root to write: region shards, merged bbox file, dataset_<D>.json, <D>_valid_jpgs.json
   --dataset D            coco | flickr30k | cc: the region layout and image naming (default coco)
-  --backend NAME         reference | blas (default blas)
+  --backend NAME         reference | blas | webgpu (default blas)
   --threads N            OpenBLAS threads (default: OpenBLAS's)
   --help                 show this text`;
 
@@ -46,7 +46,7 @@ const Flags = z.object({
   images: z.string({ required_error: "--images DIR is required" }).min(1),
   out: z.string({ required_error: "--out DIR is required" }).min(1),
   dataset: z.enum(["coco", "flickr30k", "cc"]).default("coco"),
-  backend: z.enum(["reference", "blas"]).default("blas"),
+  backend: z.enum(["reference", "blas", "webgpu"]).default("blas"),
   threads: integer(1).optional(),
 });
 type Flags = z.infer<typeof Flags>;
@@ -87,7 +87,7 @@ async function main(f: Flags): Promise<number> {
     await Deno.mkdir(shardDir, { recursive: true });
     await removeStaleTemporaries(shardDir);
   }
-  const detector = new Detector(cfg, weights, createBackend(f.backend, { threads: f.threads }));
+  const detector = new Detector(cfg, weights, await openBackend(f.backend, { threads: f.threads }));
   const r = await extractFeatures({ detector, images, out, dataset: f.dataset });
   console.error(
     `extract-features: ${r.extracted} images extracted, ${r.resumed} already there, ${r.failed.length} skipped` +
