@@ -54,10 +54,33 @@ export function clipBoxes(boxes: Float64Array, height: number, width: number): F
   return boxes;
 }
 
-/** Indices 0..n−1 ordered by descending `score(i)`; equal scores keep ascending index (a stable sort). */
+/** Float32 bit pattern of a non-negative float32 value (monotonic in the value). */
+const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
+
+/**
+ * Indices 0..n−1 ordered by descending `score(i)`; equal scores keep ascending index (a stable sort). When
+ * every score is a non-negative float32 value (probabilities), one native sort of exact keys
+ * (bits · 2^k + (2^k − 1 − i), below 2^53) replaces the comparator sort.
+ */
 export function descendingOrder(n: number, score: (i: number) => number): Int32Array {
+  const s = new Float64Array(n);
+  let packable = n < 1 << 22;
+  for (let i = 0; i < n; i++) {
+    const v = (s[i] = score(i));
+    if (!(v >= 0) || Math.fround(v) !== v) packable = false;
+  }
+  if (packable) {
+    const m = 2 ** Math.max(1, Math.ceil(Math.log2(n + 1))), keys = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      f32[0] = s[i]!;
+      keys[i] = u32[0]! * m + (m - 1 - i);
+    }
+    keys.sort();
+    const out = new Int32Array(n);
+    for (let a = 0; a < n; a++) out[a] = m - 1 - (keys[n - 1 - a]! % m);
+    return out;
+  }
   const idx = Array.from({ length: n }, (_, i) => i);
-  const s = Float64Array.from(idx, score);
   idx.sort((a, b) => s[b]! - s[a]! || a - b);
   return Int32Array.from(idx);
 }
@@ -75,33 +98,33 @@ export function nms(
   off = 0,
 ): number[] {
   const order = descendingOrder(n, scores);
+  // the boxes in visiting order, so that the inner loop reads memory in sequence
   const x1 = new Float64Array(n),
     y1 = new Float64Array(n),
     x2 = new Float64Array(n),
     y2 = new Float64Array(n);
   const area = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const o = off + i * stride;
-    x1[i] = boxes[o]!;
-    y1[i] = boxes[o + 1]!;
-    x2[i] = boxes[o + 2]!;
-    y2[i] = boxes[o + 3]!;
-    area[i] = (x2[i]! - x1[i]! + 1) * (y2[i]! - y1[i]! + 1);
+  for (let a = 0; a < n; a++) {
+    const o = off + order[a]! * stride;
+    x1[a] = boxes[o]!;
+    y1[a] = boxes[o + 1]!;
+    x2[a] = boxes[o + 2]!;
+    y2[a] = boxes[o + 3]!;
+    area[a] = (x2[a]! - x1[a]! + 1) * (y2[a]! - y1[a]! + 1);
   }
   const suppressed = new Uint8Array(n), keep: number[] = [];
   for (let a = 0; a < n; a++) {
-    const i = order[a]!;
-    if (suppressed[i]) continue;
-    keep.push(i);
+    if (suppressed[a]) continue;
+    keep.push(order[a]!);
+    const ax1 = x1[a]!, ay1 = y1[a]!, ax2 = x2[a]!, ay2 = y2[a]!, aa = area[a]!;
     for (let b = a + 1; b < n; b++) {
-      const j = order[b]!;
-      if (suppressed[j]) continue;
-      const w = Math.min(x2[i]!, x2[j]!) - Math.max(x1[i]!, x1[j]!) + 1;
+      if (suppressed[b]) continue;
+      const w = Math.min(ax2, x2[b]!) - Math.max(ax1, x1[b]!) + 1;
       if (w <= 0) continue;
-      const h = Math.min(y2[i]!, y2[j]!) - Math.max(y1[i]!, y1[j]!) + 1;
+      const h = Math.min(ay2, y2[b]!) - Math.max(ay1, y1[b]!) + 1;
       if (h <= 0) continue;
       const inter = w * h;
-      if (inter / (area[i]! + area[j]! - inter) >= thresh) suppressed[j] = 1;
+      if (inter / (aa + area[b]! - inter) >= thresh) suppressed[b] = 1;
     }
   }
   return keep;

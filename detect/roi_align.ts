@@ -9,10 +9,24 @@
  */
 import type { FeatureMap } from "./ops.ts";
 
-/** Bilinear sample of plane `plane` of `x` at (y, x) with Caffe2's border rules. */
-function sample(x: FeatureMap, plane: number, yy: number, xx: number): number {
-  const { h: H, w: W, data } = x;
-  if (yy < -1 || yy > H || xx < -1 || xx > W) return 0;
+/**
+ * The four taps of one bilinear sample at (y, x) with Caffe2's border rules, written at `t` into `idx`
+ * (offsets in a plane) and `wt` (weights; all 0 for a sample more than a pixel outside the map).
+ */
+function taps(
+  H: number,
+  W: number,
+  yy: number,
+  xx: number,
+  idx: Int32Array,
+  wt: Float64Array,
+  t: number,
+): void {
+  if (yy < -1 || yy > H || xx < -1 || xx > W) {
+    idx.fill(0, t, t + 4);
+    wt.fill(0, t, t + 4);
+    return;
+  }
   let y = yy <= 0 ? 0 : yy, xv = xx <= 0 ? 0 : xx;
   let y0 = Math.floor(y), x0 = Math.floor(xv), y1: number, x1: number;
   if (y0 >= H - 1) {
@@ -23,14 +37,20 @@ function sample(x: FeatureMap, plane: number, yy: number, xx: number): number {
     x1 = x0 = W - 1;
     xv = x0;
   } else x1 = x0 + 1;
-  const ly = y - y0, lx = xv - x0, hy = 1 - ly, hx = 1 - lx, o = plane * H * W;
-  return hy * hx * data[o + y0 * W + x0]! + hy * lx * data[o + y0 * W + x1]! +
-    ly * hx * data[o + y1 * W + x0]! +
-    ly * lx * data[o + y1 * W + x1]!;
+  const ly = y - y0, lx = xv - x0, hy = 1 - ly, hx = 1 - lx;
+  idx[t] = y0 * W + x0;
+  idx[t + 1] = y0 * W + x1;
+  idx[t + 2] = y1 * W + x0;
+  idx[t + 3] = y1 * W + x1;
+  wt[t] = hy * hx;
+  wt[t + 1] = hy * lx;
+  wt[t + 2] = ly * hx;
+  wt[t + 3] = ly * lx;
 }
 
 /**
- * RoIAlign of RoI `box` (4 numbers at `boxes[4i..]`) on `x` into `out` `[C, res, res]` at `outOffset`.
+ * RoIAlign of RoI `box` (4 numbers at `boxes[4i..]`) on `x` into `out` `[C, res, res]` at `outOffset`. The
+ * sample positions and weights are the same for every channel: computed once per RoI.
  */
 export function roiAlign(
   x: FeatureMap,
@@ -48,17 +68,26 @@ export function roiAlign(
   const bw = rw / res, bh = rh / res;
   const gh = samplingRatio > 0 ? samplingRatio : Math.ceil(rh / res);
   const gw = samplingRatio > 0 ? samplingRatio : Math.ceil(rw / res);
-  const count = gh * gw;
-  for (let c = 0; c < x.c; c++) {
-    for (let ph = 0; ph < res; ph++) {
-      for (let pw = 0; pw < res; pw++) {
-        let sum = 0;
-        for (let iy = 0; iy < gh; iy++) {
-          const y = sy + ph * bh + ((iy + 0.5) * bh) / gh;
-          for (let ix = 0; ix < gw; ix++) sum += sample(x, c, y, sx + pw * bw + ((ix + 0.5) * bw) / gw);
+  const count = gh * gw, per = count * 4, bins = res * res;
+  const idx = new Int32Array(bins * per), wt = new Float64Array(bins * per);
+  for (let ph = 0; ph < res; ph++) {
+    for (let pw = 0; pw < res; pw++) {
+      let t = (ph * res + pw) * per;
+      for (let iy = 0; iy < gh; iy++) {
+        const y = sy + ph * bh + ((iy + 0.5) * bh) / gh;
+        for (let ix = 0; ix < gw; ix++, t += 4) {
+          taps(x.h, x.w, y, sx + pw * bw + ((ix + 0.5) * bw) / gw, idx, wt, t);
         }
-        out[outOffset + (c * res + ph) * res + pw] = sum / count;
       }
+    }
+  }
+  const { data } = x, plane = x.h * x.w;
+  for (let c = 0; c < x.c; c++) {
+    const o = c * plane;
+    for (let b = 0; b < bins; b++) {
+      let sum = 0;
+      for (let t = b * per; t < (b + 1) * per; t++) sum += wt[t]! * data[o + idx[t]!]!;
+      out[outOffset + c * bins + b] = sum / count;
     }
   }
 }
