@@ -14,14 +14,14 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { type Command, integer, startCommand } from "@vlp/command";
 import { blobSpecs, Detector, prepareImage, RELEASED_CONFIG } from "@vlp/detect";
-import { createBackend, Rng } from "@vlp/model";
+import { openBackend, Rng } from "@vlp/model";
 import { RECORD_USAGE, recordFlag, reportFigures } from "./record.ts";
 
 const Flags = z.object({
   images: integer(1).default(2),
   height: integer(32).default(480),
   width: integer(32).default(800),
-  backend: z.enum(["blas", "reference"]).default("blas"),
+  backend: z.enum(["blas", "reference", "webgpu"]).default("blas"),
   threads: integer(1).optional(),
   python: z.string().default("/usr/bin/python3"),
   ...recordFlag,
@@ -35,7 +35,7 @@ const CMD: Command<Flags> = {
                                     [--python PATH] [--record]
   --images N        timed images after one warm-up (default 2)
   --height, --width the image's size before the detector's resize (default 480 x 800 → 600 x 1000)
-  --backend B       blas | reference (default blas)
+  --backend B       blas | reference | webgpu (default blas)
   --threads N       OpenBLAS threads (default: OpenBLAS's); the anchor gets the same torch threads
   --python PATH     a Python with torch + torchvision for the anchor (default /usr/bin/python3; "" for none)
 ${RECORD_USAGE}`,
@@ -83,7 +83,7 @@ async function anchor(f: Flags): Promise<Record<string, unknown> | null> {
 async function main(f: Flags): Promise<void> {
   const cfg = RELEASED_CONFIG;
   const t0 = performance.now();
-  const det = new Detector(cfg, randomWeights(1), createBackend(f.backend, { threads: f.threads }));
+  const det = new Detector(cfg, randomWeights(1), await openBackend(f.backend, { threads: f.threads }));
   const setup = (performance.now() - t0) / 1000;
   const rng = new Rng(2), data = new Uint8Array(f.height * f.width * 3).map(() => rng.int(256));
   const img = { width: f.width, height: f.height, data };

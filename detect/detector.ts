@@ -29,7 +29,8 @@ import type { DetectorWeights } from "./weights.ts";
 /** Every intermediate result of one image (for parity checks and inspection). */
 export interface DetectorStages {
   input: PreparedImage;
-  pyramid: Pyramid<FeatureMap>;
+  /** res2..res5 and P2..P6 on the host (only when asked for: `keepMaps`) */
+  pyramid?: Pyramid<FeatureMap>;
   rpn: Record<number, RpnLevelOutput>;
   levelProposals: Record<number, Proposals>;
   rois: Proposals;
@@ -71,14 +72,14 @@ export class Detector {
     this.ops = backend instanceof WebGpuBackend ? new GpuMapOps(backend) : new CpuMapOps(new Gemm(backend));
   }
 
-  /** Steps 2..8 on a prepared input. */
-  runPrepared(input: PreparedImage): Promise<DetectorStages> {
+  /** Steps 2..8 on a prepared input; `keepMaps` also returns the body's and the pyramid's maps. */
+  runPrepared(input: PreparedImage, keepMaps = true): Promise<DetectorStages> {
     return this.ops instanceof GpuMapOps
-      ? this.#run(this.ops, input)
-      : this.#run(this.ops as CpuMapOps, input);
+      ? this.#run(this.ops, input, keepMaps)
+      : this.#run(this.ops as CpuMapOps, input, keepMaps);
   }
 
-  async #run<M>(ops: MapOps<M>, input: PreparedImage): Promise<DetectorStages> {
+  async #run<M>(ops: MapOps<M>, input: PreparedImage, keepMaps: boolean): Promise<DetectorStages> {
     const { cfg } = this, F = cfg.FPN;
     const data = ops.upload(input.data);
     const pyr = this.backbone.run(ops, data);
@@ -101,7 +102,9 @@ export class Detector {
       input.width0,
     );
     const detections = this.head.detections(predBoxes, head.clsProb, rois.n);
-    const pyramid = await hostPyramid(ops, pyr);
+    let pyramid: Pyramid<FeatureMap> | undefined;
+    if (keepMaps) pyramid = await hostPyramid(ops, pyr);
+    else for (const m of [...Object.values(pyr.body), ...Object.values(pyr.levels)]) ops.free(m);
     return { input, pyramid, rpn, levelProposals, rois, roiLevels, head, predBoxes, detections };
   }
 
@@ -144,9 +147,9 @@ export class Detector {
     return this.runPrepared(prepareImage(this.cfg, img));
   }
 
-  /** The region arrays of one image. */
+  /** The region arrays of one image (the maps are released as soon as the RoI features are taken). */
   async detect(img: RgbImage): Promise<ImageDetections> {
-    return regionsOf(this.cfg, await this.stages(img));
+    return regionsOf(this.cfg, await this.runPrepared(prepareImage(this.cfg, img), false));
   }
 }
 

@@ -253,11 +253,11 @@ export async function extractFeatures(opts: ExtractOptions): Promise<ExtractRepo
       log(`extract-features: skipped "${source}": ${msg}`);
       continue;
     }
-    const secs = (performance.now() - t0) / 1000;
+    const secs = (performance.now() - t0) / 1000, rate = extracted / secs;
+    const eta = Math.round((sources.length - n - 1) / Math.max(rate, 1e-9));
     log(
-      `extract-features: [${n + 1}/${sources.length}] ${source} → ${id} (${
-        (extracted / secs).toFixed(2)
-      } images/s)`,
+      `extract-features: [${n + 1}/${sources.length}] ${source} → ${id} (${rate.toFixed(2)} images/s, ` +
+        `ETA ${Math.floor(eta / 60)}:${String(eta % 60).padStart(2, "0")})`,
     );
     if (pending.length >= (opts.flushEvery ?? 32)) {
       await flush(out, dataset, pending);
