@@ -4,33 +4,17 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fixturePath, runCli } from "@vlp/testing";
+import { DETECT_TESTDATA, fixturePath, runCli, SMALL_DETECTOR_FLAGS, tinyVlpFlags } from "@vlp/testing";
 import { writeNpyObjects } from "@vlp/io";
 
-const TESTDATA = new URL("../detect/testdata/", import.meta.url).pathname;
-const DETECTOR = [
-  "--detector_weights",
-  join(TESTDATA, "small_detector.pkl"),
-  "--detector_config",
-  join(TESTDATA, "small_detector.json"),
-];
+const TESTDATA = DETECT_TESTDATA, DETECTOR = SMALL_DETECTOR_FLAGS;
 const QUESTION = "What colour is the square?";
 
 Deno.test("answer: the answer of extract-features + eval-vqa2, in one command", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const tiny = fixturePath("fixtures/vlp-tiny");
-    const manifest = JSON.parse(await Deno.readTextFile(join(tiny, "manifest.json")));
-    await Deno.writeTextFile(join(dir, "bert_config.json"), JSON.stringify(manifest.config));
-    const vocab = (await Deno.readTextFile(fixturePath("data/bert-base-uncased-vocab.txt"))).split("\n");
-    await Deno.writeTextFile(join(dir, "vocab.txt"), vocab.slice(0, 28996).join("\n") + "\n");
     const model = [
-      "--model_recover_path",
-      join(tiny, "model.bin"),
-      "--config_path",
-      join(dir, "bert_config.json"),
-      "--vocab",
-      join(dir, "vocab.txt"),
+      ...(await tinyVlpFlags(dir)),
       "--answer_vocab",
       fixturePath("data/vqa2_answers_vqa.txt"),
       "--new_segment_ids",

@@ -4,34 +4,19 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fixturePath, runCli } from "@vlp/testing";
+import { DETECT_TESTDATA, runCli, SMALL_DETECTOR_FLAGS, tinyVlpFlags } from "@vlp/testing";
 
-const TESTDATA = new URL("../detect/testdata/", import.meta.url).pathname;
-const DETECTOR = [
-  "--detector_weights",
-  join(TESTDATA, "small_detector.pkl"),
-  "--detector_config",
-  join(TESTDATA, "small_detector.json"),
-  "--images",
-  join(TESTDATA, "images"),
-];
+const DETECTOR = [...SMALL_DETECTOR_FLAGS, "--images", join(DETECT_TESTDATA, "images")];
 
 Deno.test("caption: the captions of extract-features + decode, in one command", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const tiny = fixturePath("fixtures/vlp-tiny");
-    const manifest = JSON.parse(await Deno.readTextFile(join(tiny, "manifest.json")));
-    await Deno.writeTextFile(join(dir, "bert_config.json"), JSON.stringify(manifest.config));
-    const vocab = (await Deno.readTextFile(fixturePath("data/bert-base-uncased-vocab.txt"))).split("\n");
-    await Deno.writeTextFile(join(dir, "vocab.txt"), vocab.slice(0, 28996).join("\n") + "\n");
-    const model = ["--config_path", join(dir, "bert_config.json"), "--vocab", join(dir, "vocab.txt")];
+    const model = await tinyVlpFlags(dir);
     const root = join(dir, "root");
     const ex = await runCli("detect/cli/extract_features.ts", [...DETECTOR, "--out", root]);
     assert.equal(ex.code, 0, ex.stderr);
     const dec = await runCli("decode/cli/decode.ts", [
       ...model,
-      "--model_recover_path",
-      join(tiny, "model.bin"),
       "--image_root",
       root,
       "--src_file",
@@ -55,8 +40,6 @@ Deno.test("caption: the captions of extract-features + decode, in one command", 
     const cap = await runCli("cli/caption.ts", [
       ...DETECTOR,
       ...model,
-      "--model_recover_path",
-      join(tiny, "model.bin"),
       "--beam_size",
       "2",
       "--batch_size",

@@ -73,17 +73,28 @@ export class Detector {
   }
 
   /** Steps 2..8 on a prepared input; `keepMaps` also returns the body's and the pyramid's maps. */
-  runPrepared(input: PreparedImage, keepMaps = true): Promise<DetectorStages> {
+  runPrepared(input: PreparedImage, keepMaps = true, times?: number[]): Promise<DetectorStages> {
     return this.ops instanceof GpuMapOps
-      ? this.#run(this.ops, input, keepMaps)
-      : this.#run(this.ops as CpuMapOps, input, keepMaps);
+      ? this.#run(this.ops, input, keepMaps, times)
+      : this.#run(this.ops as CpuMapOps, input, keepMaps, times);
   }
 
-  async #run<M>(ops: MapOps<M>, input: PreparedImage, keepMaps: boolean): Promise<DetectorStages> {
+  /** The steps; `times` (when given) receives performance.now() after the body, the proposals, the head. */
+  async #run<M>(
+    ops: MapOps<M>,
+    input: PreparedImage,
+    keepMaps: boolean,
+    times?: number[],
+  ): Promise<DetectorStages> {
     const { cfg } = this, F = cfg.FPN;
+    times?.push(performance.now());
     const data = ops.upload(input.data);
     const pyr = this.backbone.run(ops, data);
     ops.free(data);
+    if (times) {
+      await ops.read(pyr.levels[F.RPN_MAX_LEVEL]!); // the body's work is done
+      times.push(performance.now());
+    }
     const rpn: Record<number, RpnLevelOutput> = {}, levelProposals: Record<number, Proposals> = {};
     for (let l = F.RPN_MIN_LEVEL; l <= F.RPN_MAX_LEVEL; l++) {
       rpn[l] = await this.rpn.head(ops, pyr.levels[l]!);
@@ -91,8 +102,10 @@ export class Detector {
     }
     const rois = this.rpn.collect(Object.values(levelProposals));
     const roiLevels = this.rpn.roiLevels(rois);
+    times?.push(performance.now());
     const roiFeat = await this.head.roiFeatures(ops, pyr.levels, rois.boxes, roiLevels);
     const head = await this.head.run(ops, roiFeat, rois.n);
+    times?.push(performance.now());
     const predBoxes = this.head.predictedBoxes(
       rois.boxes,
       rois.n,
@@ -102,6 +115,7 @@ export class Detector {
       input.width0,
     );
     const detections = this.head.detections(predBoxes, head.clsProb, rois.n);
+    times?.push(performance.now());
     let pyramid: Pyramid<FeatureMap> | undefined;
     if (keepMaps) pyramid = await hostPyramid(ops, pyr);
     else for (const m of [...Object.values(pyr.body), ...Object.values(pyr.levels)]) ops.free(m);
@@ -112,33 +126,11 @@ export class Detector {
   async profile(
     input: PreparedImage,
   ): Promise<{ ms: { body_fpn: number; rpn: number; head: number; nms: number }; rois: number }> {
-    const ops = this.ops as MapOps<unknown>, F = this.cfg.FPN, t: number[] = [performance.now()];
-    const pyr = this.backbone.run(ops, ops.upload(input.data));
-    await ops.read(pyr.levels[6]!); // the body's work is done
-    t.push(performance.now());
-    const props = [];
-    for (let l = F.RPN_MIN_LEVEL; l <= F.RPN_MAX_LEVEL; l++) {
-      props.push(this.rpn.levelProposals(l, await this.rpn.head(ops, pyr.levels[l]!), input.info));
-    }
-    const rois = this.rpn.collect(props);
-    t.push(performance.now());
-    const feat = await this.head.roiFeatures(ops, pyr.levels, rois.boxes, this.rpn.roiLevels(rois));
-    const head = await this.head.run(ops, feat, rois.n);
-    t.push(performance.now());
-    const pred = this.head.predictedBoxes(
-      rois.boxes,
-      rois.n,
-      head.bboxPred,
-      input.info.scale,
-      input.height0,
-      input.width0,
-    );
-    this.head.detections(pred, head.clsProb, rois.n);
-    t.push(performance.now());
-    for (const m of [...Object.values(pyr.body), ...Object.values(pyr.levels)]) ops.free(m);
+    const t: number[] = [];
+    const s = await this.runPrepared(input, false, t);
     return {
       ms: { body_fpn: t[1]! - t[0]!, rpn: t[2]! - t[1]!, head: t[3]! - t[2]!, nms: t[4]! - t[3]! },
-      rois: rois.n,
+      rois: s.rois.n,
     };
   }
 

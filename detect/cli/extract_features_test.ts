@@ -5,15 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fixturePath, runCli } from "@vlp/testing";
+import { DETECT_TESTDATA, runCli, SMALL_DETECTOR_FLAGS, tinyVlpFlags } from "@vlp/testing";
 import { H5File } from "@vlp/io";
 
-const TESTDATA = new URL("../testdata/", import.meta.url).pathname;
+const TESTDATA = DETECT_TESTDATA;
 const EXTRACT = [
-  "--detector_weights",
-  join(TESTDATA, "small_detector.pkl"),
-  "--detector_config",
-  join(TESTDATA, "small_detector.json"),
+  ...SMALL_DETECTOR_FLAGS,
   "--images",
   join(TESTDATA, "images"),
   "--dataset",
@@ -69,20 +66,9 @@ Deno.test("extract-features → check-data → decode on a folder of test images
     assert.equal(check.code, 0, check.stderr);
     assert.equal(check.json!.checked, 5);
 
-    // the vlp-tiny model (V 28996): a vocabulary of that size from the shared uncased one (same special ids)
-    const tiny = fixturePath("fixtures/vlp-tiny");
-    const manifest = JSON.parse(await Deno.readTextFile(join(tiny, "manifest.json")));
-    await Deno.writeTextFile(join(dir, "bert_config.json"), JSON.stringify(manifest.config));
-    const vocab = (await Deno.readTextFile(fixturePath("data/bert-base-uncased-vocab.txt"))).split("\n");
-    await Deno.writeTextFile(join(dir, "vocab.txt"), vocab.slice(0, 28996).join("\n") + "\n");
     const out = join(dir, "captions.json");
     const dec = await runCli("decode/cli/decode.ts", [
-      "--model_recover_path",
-      join(tiny, "model.bin"),
-      "--config_path",
-      join(dir, "bert_config.json"),
-      "--vocab",
-      join(dir, "vocab.txt"),
+      ...(await tinyVlpFlags(dir)),
       "--image_root",
       root,
       "--src_file",
