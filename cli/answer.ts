@@ -14,24 +14,15 @@
 import { basename, extname, join } from "node:path";
 import { z } from "zod";
 import { type Command, integer, startCommand, userPath } from "@vlp/command";
-import {
-  Detector,
-  extractFeatures,
-  loadDetectorWeights,
-  readDetectorConfig,
-  RELEASED_CONFIG,
-} from "@vlp/detect";
+import { extractFeatures } from "@vlp/detect";
+import { DETECTOR_MODEL_USAGE, detectorModelShape, openDetector } from "./detector_setup.ts";
 import { type Imdb, loadAnswerVocab } from "@vlp/features";
 import {
-  BACKEND_NAMES,
-  type BackendName,
   bertBaseConfig,
-  createBackend,
   EVAL_SEED,
   LEN_VIS_INPUT,
   loadCheckpoint,
   MAX_TGT_LENGTH,
-  openBackend,
   parseConfig,
   readBertConfig,
   VlpModel,
@@ -43,35 +34,21 @@ const USAGE = `Usage: deno task answer --image F --question "..." --detector_wei
                    --vocab V --answer_vocab A [options]
   --image F               a JPEG or PNG image
   --question Q            the question
-  --detector_weights F    Detectron weights (.pkl) of detectron-vlp
-  --detector_config F     JSON of the detector's config fields (default: the released model's)
-  --model_recover_path M  VQA checkpoint (with ans_classifier.*)
-  --config_path F         BERT config JSON (default BERT-base, cased, V 28996)
-  --vocab F               WordPiece vocabulary of the model
+${DETECTOR_MODEL_USAGE}
   --do_lower_case         lowercase the question (as the model was trained)
   --answer_vocab F        the answer list the model was trained with (line 0 <unk>)
   --new_segment_ids       VLP's segment ids 4/5 (as in training; the README's commands set it)
   --max_tgt_length N      question wordpieces at most (default ${MAX_TGT_LENGTH})
-  --backend NAME          ${
-  BACKEND_NAMES.join(" | ")
-} (default blas; the detector: webgpu, else blas or reference)
-  --threads N             OpenBLAS threads
   --help                  show this text`;
 
 const Flags = z.object({
   image: z.string({ required_error: "--image FILE is required" }).min(1),
   question: z.string({ required_error: '--question "..." is required' }).min(1),
-  detector_weights: z.string({ required_error: "--detector_weights FILE is required" }).min(1),
-  detector_config: z.string().min(1).optional(),
-  model_recover_path: z.string({ required_error: "--model_recover_path FILE is required" }).min(1),
-  config_path: z.string().min(1).optional(),
-  vocab: z.string({ required_error: "--vocab FILE is required" }).min(1),
+  ...detectorModelShape,
   do_lower_case: z.boolean().default(false),
   answer_vocab: z.string({ required_error: "--answer_vocab FILE is required" }).min(1),
   new_segment_ids: z.boolean().default(false),
   max_tgt_length: integer(1).default(MAX_TGT_LENGTH),
-  backend: z.enum(BACKEND_NAMES as [BackendName, ...BackendName[]]).default("blas"),
-  threads: integer(1).optional(),
 });
 type Flags = z.infer<typeof Flags>;
 
@@ -91,15 +68,7 @@ async function main(f: Flags): Promise<number> {
     );
   }
   const answers = await loadAnswerVocab(userPath(f.answer_vocab));
-  const backend = await openBackend(f.backend, { threads: f.threads });
-  const dcfg = f.detector_config ? await readDetectorConfig(userPath(f.detector_config)) : RELEASED_CONFIG;
-  const detector = new Detector(
-    dcfg,
-    await loadDetectorWeights(userPath(f.detector_weights), dcfg),
-    f.backend === "webgpu"
-      ? backend
-      : createBackend(f.backend === "blas" ? "blas" : "reference", { threads: f.threads }),
-  );
+  const { backend, detector } = await openDetector(f);
   const model = new VlpModel({ config, task: "vqa2", backend, seed: EVAL_SEED, noInit: true });
   const ckpt = userPath(f.model_recover_path);
   const loaded = await loadCheckpoint(model, ckpt, { mode: "pretrained" });

@@ -15,59 +15,28 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { type Command, integer, startCommand, userPath } from "@vlp/command";
-import {
-  Detector,
-  listImages,
-  loadDetectorWeights,
-  MIN_BOXES,
-  readDetectorConfig,
-  readImage,
-  RELEASED_CONFIG,
-} from "@vlp/detect";
+import { listImages, MIN_BOXES, readImage } from "@vlp/detect";
+import { DETECTOR_MODEL_USAGE, detectorModelShape, openDetector } from "./detector_setup.ts";
 import { regionVector } from "@vlp/features";
-import {
-  BACKEND_NAMES,
-  type BackendName,
-  BEAM_SIZE,
-  bertBaseConfig,
-  createBackend,
-  createModel,
-  MAX_TGT_LENGTH,
-  openBackend,
-  readBertConfig,
-} from "@vlp/model";
+import { BEAM_SIZE, bertBaseConfig, createModel, MAX_TGT_LENGTH, readBertConfig } from "@vlp/model";
 import { CaptionDecoder, captionText } from "@vlp/decode";
 import { Vocab } from "@vlp/tokenizer";
 
 const USAGE =
   `Usage: deno task caption --images DIR --detector_weights F --model_recover_path M --vocab V [options]
   --images DIR            folder of JPEG/PNG images (read recursively)
-  --detector_weights F    Detectron weights (.pkl) of detectron-vlp
-  --detector_config F     JSON of the detector's config fields (default: the released model's)
-  --model_recover_path M  VLP caption checkpoint (legacy or zip torch.save of a state_dict)
-  --config_path F         BERT config JSON (default BERT-base, cased, V 28996)
-  --vocab F               WordPiece vocabulary of the model
+${DETECTOR_MODEL_USAGE}
   --beam_size W           1 = greedy (default ${BEAM_SIZE})
   --max_tgt_length T      generated positions (default ${MAX_TGT_LENGTH})
   --batch_size B          images per decoding batch (default 4)
-  --backend NAME          ${
-    BACKEND_NAMES.join(" | ")
-  } (default blas; the detector: webgpu, else blas or reference)
-  --threads N             OpenBLAS threads
   --help                  show this text`;
 
 const Flags = z.object({
   images: z.string({ required_error: "--images DIR is required" }).min(1),
-  detector_weights: z.string({ required_error: "--detector_weights FILE is required" }).min(1),
-  detector_config: z.string().min(1).optional(),
-  model_recover_path: z.string({ required_error: "--model_recover_path FILE is required" }).min(1),
-  config_path: z.string().min(1).optional(),
-  vocab: z.string({ required_error: "--vocab FILE is required" }).min(1),
+  ...detectorModelShape,
   beam_size: integer(1).default(BEAM_SIZE),
   max_tgt_length: integer(1).default(MAX_TGT_LENGTH),
   batch_size: integer(1).default(4),
-  backend: z.enum(BACKEND_NAMES as [BackendName, ...BackendName[]]).default("blas"),
-  threads: integer(1).optional(),
 });
 type Flags = z.infer<typeof Flags>;
 
@@ -93,15 +62,8 @@ async function main(f: Flags): Promise<number> {
       `vocabulary "${userPath(f.vocab)}" has ${vocab.size} tokens but the model has ${config.vocabSize}`,
     );
   }
-  const backend = await openBackend(f.backend, { threads: f.threads });
-  const dcfg = f.detector_config ? await readDetectorConfig(userPath(f.detector_config)) : RELEASED_CONFIG;
-  const detector = new Detector(
-    dcfg,
-    await loadDetectorWeights(userPath(f.detector_weights), dcfg),
-    f.backend === "webgpu"
-      ? backend
-      : createBackend(f.backend === "blas" ? "blas" : "reference", { threads: f.threads }),
-  );
+  const { backend, detector } = await openDetector(f);
+  const dcfg = detector.cfg;
   const model = await createModel({ config, backend, checkpoint: userPath(f.model_recover_path) });
   const { regions: R, regionFeatureSize: F, regionGeometrySize: G } = config;
   if (dcfg.FAST_RCNN.MLP_HEAD_DIM !== F || dcfg.MODEL.NUM_CLASSES + 6 !== G || R !== MIN_BOXES) {
