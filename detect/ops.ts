@@ -113,18 +113,21 @@ export function im2col(
     const plane = (c0 + ci) * h * w;
     for (let ky = 0; ky < k; ky++) {
       for (let kx = 0; kx < k; kx++) {
+        // output columns whose input column ox·stride − pad + kx lies in [0, w)
+        const ox0 = Math.min(wo, Math.max(0, Math.ceil((pad - kx) / stride)));
+        const ox1 = Math.max(ox0, Math.min(wo, Math.floor((w - 1 + pad - kx) / stride) + 1));
         let o = ((ci * k + ky) * k + kx) * P;
-        for (let oy = y0; oy < y1; oy++) {
+        for (let oy = y0; oy < y1; oy++, o += wo) {
           const iy = oy * stride - pad + ky;
           if (iy < 0 || iy >= h) {
             col.fill(0, o, o + wo);
-            o += wo;
             continue;
           }
-          const row = plane + iy * w;
-          for (let ox = 0, ix = kx - pad; ox < wo; ox++, ix += stride) {
-            col[o++] = ix >= 0 && ix < w ? data[row + ix]! : 0;
-          }
+          if (ox0 > 0) col.fill(0, o, o + ox0);
+          if (ox1 < wo) col.fill(0, o + ox1, o + wo);
+          const row = plane + iy * w - pad + kx;
+          if (stride === 1) col.set(data.subarray(row + ox0, row + ox1), o + ox0);
+          else for (let ox = ox0; ox < ox1; ox++) col[o + ox] = data[row + ox * stride]!;
         }
       }
     }
