@@ -17,7 +17,7 @@ import { z } from "zod";
 import { type Command, integer, startCommand, userPath } from "@vlp/command";
 import { listImages, MIN_BOXES, readImage } from "@vlp/detect";
 import { DETECTOR_MODEL_USAGE, detectorModelShape, openDetector } from "./detector_setup.ts";
-import { regionVector } from "@vlp/features";
+import { checkImageRegions, regionVector } from "@vlp/features";
 import { BEAM_SIZE, bertBaseConfig, createModel, MAX_TGT_LENGTH, readBertConfig } from "@vlp/model";
 import { CaptionDecoder, captionText } from "@vlp/decode";
 import { Vocab } from "@vlp/tokenizer";
@@ -101,9 +101,16 @@ async function main(f: Flags): Promise<number> {
   for (const [i, source] of sources.entries()) {
     try {
       const r = await detector.detect(await readImage(join(images, source)));
-      if (r.count < R) throw new RangeError(`the detector found only ${r.count} regions (VLP needs ${R})`);
-      const cls = viaFloat16(r.cls);
-      batch.push({ source, feats: viaFloat16(r.feat), visPe: regionVector(r.bbox, cls, R) });
+      if (r.count < R) throw new RangeError(`the detector found no region`);
+      const cls = viaFloat16(r.cls), feats = viaFloat16(r.feat);
+      // what extract-features would not write (e.g. a 1×1 image: every box at 0) is skipped here too
+      const problems = checkImageRegions(source, {
+        feats: { dtype: "float32", shape: [R, F], data: feats },
+        cls: { dtype: "float32", shape: [R, G - 6], data: cls },
+        bbox: { dtype: "float32", shape: [R, 6], data: r.bbox },
+      }, { R, F, K: G - 6 });
+      if (problems.length) throw new RangeError(problems[0]!.message);
+      batch.push({ source, feats, visPe: regionVector(r.bbox, cls, R) });
       console.error(`caption: [${i + 1}/${sources.length}] ${source}`);
     } catch (e) {
       skipped.push(source);

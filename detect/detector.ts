@@ -18,7 +18,7 @@
 import { type Backend, createBackend, WebGpuBackend } from "@vlp/model";
 import { Backbone, type Pyramid } from "./backbone.ts";
 import type { DetectorConfig } from "./config.ts";
-import { BoxHead, type Detections, type HeadOutput } from "./head.ts";
+import { BoxHead, type Detections, type HeadOutput, MIN_BOXES } from "./head.ts";
 import type { RgbImage } from "./image.ts";
 import { CpuMapOps, type FeatureMap, Gemm, type MapOps } from "./ops.ts";
 import { type GpuMap, GpuMapOps } from "./webgpu/ops.ts";
@@ -51,6 +51,8 @@ export interface ImageDetections {
   bbox: Float32Array;
   /** R */
   count: number;
+  /** rows repeated to reach 100 (0 unless the image had fewer RoIs) */
+  padded: number;
 }
 
 /** A detector: a config, its weights, a backend (CPU: GEMMs of host maps; webgpu: maps on the device). */
@@ -159,13 +161,20 @@ async function hostPyramid<M>(ops: MapOps<M>, p: Pyramid<M>): Promise<Pyramid<Fe
   return { body, levels };
 }
 
-/** The kept RoIs' rows of fc6 and cls_prob, and the bbox rows. */
+/**
+ * The kept RoIs' rows of fc6 and cls_prob, and the bbox rows. An image with fewer than `MIN_BOXES` RoIs in
+ * all (a very small or very elongated image) gets its kept rows repeated in order up to `MIN_BOXES` (the
+ * original would write fewer rows, which VLP's loader cannot take); `padded` counts the repeats.
+ */
 export function regionsOf(cfg: DetectorConfig, s: DetectorStages): ImageDetections {
-  const Fd = cfg.FAST_RCNN.MLP_HEAD_DIM, K = cfg.MODEL.NUM_CLASSES, keep = s.detections.keep;
-  const feat = new Float32Array(keep.length * Fd), cls = new Float32Array(keep.length * K);
-  keep.forEach((i, r) => {
+  const Fd = cfg.FAST_RCNN.MLP_HEAD_DIM, K = cfg.MODEL.NUM_CLASSES, kept = s.detections.keep;
+  const n = kept.length > 0 ? Math.max(kept.length, MIN_BOXES) : 0;
+  const feat = new Float32Array(n * Fd), cls = new Float32Array(n * K), bbox = new Float32Array(n * 6);
+  for (let r = 0; r < n; r++) {
+    const j = r % kept.length, i = kept[j]!;
     feat.set(s.head.fc6.subarray(i * Fd, (i + 1) * Fd), r * Fd);
     cls.set(s.head.clsProb.subarray(i * K, (i + 1) * K), r * K);
-  });
-  return { feat, cls, bbox: s.detections.bbox, count: keep.length };
+    bbox.set(s.detections.bbox.subarray(j * 6, j * 6 + 6), r * 6);
+  }
+  return { feat, cls, bbox, count: n, padded: n - kept.length };
 }

@@ -17,7 +17,7 @@
  */
 import { join } from "node:path";
 import { H5File, type NdArray, writeBytesAtomic, writeH5, writeNpy, writeTextAtomic } from "@vlp/io";
-import { DEFAULT_LAYOUTS, type RegionDataset, regionPaths } from "@vlp/features";
+import { checkImageRegions, DEFAULT_LAYOUTS, type RegionDataset, regionPaths } from "@vlp/features";
 import type { Detector } from "./detector.ts";
 import { MIN_BOXES } from "./head.ts";
 import { readImage } from "./image.ts";
@@ -233,18 +233,27 @@ export async function extractFeatures(opts: ExtractOptions): Promise<ExtractRepo
       if (!IMAGE_FILE.test(source)) throw new Error("not a .jpg, .jpeg or .png file");
       const img = await readImage(join(opts.images, source));
       const r = await detector.detect(img);
-      if (r.count < MIN_BOXES) {
-        throw new RangeError(`the detector found only ${r.count} regions (VLP needs ${MIN_BOXES})`);
+      if (r.count < MIN_BOXES) throw new RangeError(`the detector found no region`);
+      if (r.padded > 0) {
+        log(
+          `extract-features: note: "${source}" has ${
+            r.count - r.padded
+          } RoIs; rows repeated up to ${MIN_BOXES}`,
+        );
       }
       // an image gets its name (and id) once it has regions; a known one keeps its name
       const entry = known ?? name(source);
       id = entry.filename.slice(0, -4);
-      pending.push({
+      const regions: Pending = {
         id,
         feats: { dtype: "float16", shape: [r.count, F], data: Float16Array.from(r.feat) },
         cls: { dtype: "float16", shape: [r.count, K], data: Float16Array.from(r.cls) },
         bbox: { dtype: "float32", shape: [r.count, 6], data: r.bbox },
-      });
+      };
+      // what the data-set checker would refuse is never written (e.g. a 1×1 image: every box at 0)
+      const problems = checkImageRegions(id, regions, { R: r.count, F, K });
+      if (problems.length) throw new RangeError(problems[0]!.message);
+      pending.push(regions);
       entries.push(entry);
       extracted++;
     } catch (e) {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { checkData } from "@vlp/features";
 import { createBackend } from "@vlp/model";
-import { readDetectorConfig } from "./config.ts";
+import { parseDetectorConfig, readDetectorConfig } from "./config.ts";
 import { loadDetectorWeights } from "./weights.ts";
 import { Detector } from "./detector.ts";
 import { datasetFiles, extractFeatures } from "./extract.ts";
@@ -66,6 +66,75 @@ Deno.test("extractFeatures: a dataset file of other origin (no source fields) is
       /dataset_coco\.json": it was not written by extract-features/,
     );
     assert.equal(await Deno.readTextFile(files.dataset), theirs);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("extractFeatures: a 1x1 image (every box at 0, no size for VLP's region vector) is named and skipped", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(join(dir, "images"));
+    // a 1x1 RGB PNG
+    const png = Uint8Array.from(
+      atob(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGNgYGAAAAAEAAH2FzhVAAAAAElFTkSuQmCC",
+      ),
+      (c) => c.charCodeAt(0),
+    );
+    await Deno.writeFile(join(dir, "images", "dot.png"), png);
+    const lines: string[] = [];
+    const r = await extractFeatures({
+      detector,
+      images: join(dir, "images"),
+      out: join(dir, "root"),
+      dataset: "coco",
+      log: (l) => lines.push(l),
+    });
+    assert.deepEqual([r.extracted, r.failed.length], [0, 1]);
+    assert.match(
+      lines.join("\n"),
+      /skipped "dot\.png": bbox of "COCO_images_000000000001" has an absurd box/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("extractFeatures: an image with fewer than 100 RoIs gets its rows repeated up to 100, with a note", async () => {
+  const json = JSON.parse(await Deno.readTextFile(`${DIR}small_detector.json`));
+  const few = parseDetectorConfig({ ...json, TEST: { ...json.TEST, RPN_POST_NMS_TOP_N: 30 } });
+  const det = new Detector(
+    few,
+    await loadDetectorWeights(`${DIR}small_detector.pkl`, few),
+    createBackend("blas"),
+  );
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(join(dir, "images"));
+    await Deno.copyFile(join(DIR, "images", "gray.jpg"), join(dir, "images", "gray.jpg"));
+    const lines: string[] = [];
+    const r = await extractFeatures({
+      detector: det,
+      images: join(dir, "images"),
+      out: join(dir, "root"),
+      dataset: "coco",
+      log: (l) => lines.push(l),
+    });
+    assert.equal(r.extracted, 1);
+    assert.ok(
+      lines.some((l) => /"gray\.jpg" has 30 RoIs; rows repeated up to 100/.test(l)),
+      lines.join("\n"),
+    );
+    const files = datasetFiles(join(dir, "root"), "coco");
+    const report = await checkData({
+      dataset: "coco",
+      srcFile: files.dataset,
+      imageRoot: join(dir, "root"),
+      fileValidJpgs: files.validJpgs,
+      splits: ["test"],
+    });
+    assert.deepEqual([report.checked, report.badImages], [1, 0]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
