@@ -97,14 +97,28 @@ export function nms(
   stride = 4,
   off = 0,
 ): number[] {
-  const order = descendingOrder(n, scores);
+  return nmsOrdered(boxes, descendingOrder(n, scores), n, thresh, stride, off);
+}
+
+/**
+ * The decisions of greedy NMS for the first `m` boxes of the visiting `order` (those do not depend on the boxes
+ * after them): the kept ones among them, in order.
+ */
+export function nmsOrdered(
+  boxes: ArrayLike<number>,
+  order: Int32Array,
+  m: number,
+  thresh: number,
+  stride = 4,
+  off = 0,
+): number[] {
   // the boxes in visiting order, so that the inner loop reads memory in sequence
-  const x1 = new Float64Array(n),
-    y1 = new Float64Array(n),
-    x2 = new Float64Array(n),
-    y2 = new Float64Array(n);
-  const area = new Float64Array(n);
-  for (let a = 0; a < n; a++) {
+  const x1 = new Float64Array(m),
+    y1 = new Float64Array(m),
+    x2 = new Float64Array(m),
+    y2 = new Float64Array(m);
+  const area = new Float64Array(m);
+  for (let a = 0; a < m; a++) {
     const o = off + order[a]! * stride;
     x1[a] = boxes[o]!;
     y1[a] = boxes[o + 1]!;
@@ -112,12 +126,12 @@ export function nms(
     y2[a] = boxes[o + 3]!;
     area[a] = (x2[a]! - x1[a]! + 1) * (y2[a]! - y1[a]! + 1);
   }
-  const suppressed = new Uint8Array(n), keep: number[] = [];
-  for (let a = 0; a < n; a++) {
+  const suppressed = new Uint8Array(m), keep: number[] = [];
+  for (let a = 0; a < m; a++) {
     if (suppressed[a]) continue;
     keep.push(order[a]!);
     const ax1 = x1[a]!, ay1 = y1[a]!, ax2 = x2[a]!, ay2 = y2[a]!, aa = area[a]!;
-    for (let b = a + 1; b < n; b++) {
+    for (let b = a + 1; b < m; b++) {
       if (suppressed[b]) continue;
       const w = Math.min(ax2, x2[b]!) - Math.max(ax1, x1[b]!) + 1;
       if (w <= 0) continue;
