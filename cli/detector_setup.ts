@@ -22,7 +22,7 @@ export const detectorModelShape = {
 
 /** Their usage lines. */
 export const DETECTOR_MODEL_USAGE = `  --detector_weights F    Detectron weights (.pkl) of detectron-vlp
-  --detector_config F     JSON of the detector's config fields (default: the released model's)
+  --detector_config F     Detectron's YAML config, or JSON of its fields (default: the released model's)
   --model_recover_path M  VLP checkpoint (legacy or zip torch.save of a state_dict)
   --config_path F         BERT config JSON (default BERT-base, cased, V 28996)
   --vocab F               WordPiece vocabulary of the model

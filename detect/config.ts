@@ -11,6 +11,7 @@
  * @module
  */
 import { z } from "zod";
+import { detectronYamlConfig } from "./config_yaml.ts";
 
 const num: z.ZodNumber = z.number().finite();
 const pos: z.ZodNumber = z.number().int().positive();
@@ -189,7 +190,10 @@ export function parseDetectorConfig(json: unknown, name = "<config>"): DetectorC
   return c;
 }
 
-/** Read a `--detector_config` JSON file (see {@linkcode parseDetectorConfig}). */
+/**
+ * Read a `--detector_config` file: JSON of the sections and fields above, or Detectron's YAML config
+ * (`.yaml`, `.yml`; `config_yaml.ts`), over the released model's values.
+ */
 export async function readDetectorConfig(path: string): Promise<DetectorConfig> {
   let text: string;
   try {
@@ -197,6 +201,7 @@ export async function readDetectorConfig(path: string): Promise<DetectorConfig> 
   } catch (e) {
     throw new Error(`Cannot read detector config "${path}": ${(e as Error).message}`);
   }
+  if (/\.ya?ml$/i.test(path)) return parseDetectorConfig(detectronYamlConfig(text, path), path);
   let json: unknown;
   try {
     json = JSON.parse(text);

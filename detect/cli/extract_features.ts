@@ -32,7 +32,7 @@ import { join, resolve } from "node:path";
 const USAGE =
   `Usage: deno task extract-features --detector_weights FILE --images DIR --out IMAGE_ROOT [options]
   --detector_weights F   Detectron weights (.pkl), e.g. e2e_faster_rcnn_X-101-64x4d-FPN_2x-vlp.pkl
-  --detector_config F    JSON of the config fields that define the network (default: the released model's)
+  --detector_config F    Detectron's YAML config, or JSON of its fields (default: the released model's)
   --images DIR           folder of JPEG/PNG images (read recursively)
   --out DIR              image root to write: region shards, merged bbox file, dataset_<D>.json, <D>_valid_jpgs.json
   --dataset D            coco | flickr30k | cc: the region layout and image naming (default coco)
