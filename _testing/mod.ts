@@ -2,7 +2,8 @@
  * Private test helpers (not a workspace member, never published): closeness assertions that print the
  * first mismatches with their indices, the project's seeded RNG, float64 finite-difference gradient checks,
  * paths to the shared reference fixtures, a micro model configuration with random batches, running a
- * CLI as a subprocess, plausible detector boxes, and snapshots of files (inputs must stay byte-identical).
+ * CLI as a subprocess, plausible detector boxes, snapshots of files (inputs must stay byte-identical), and the
+ * small detector and vlp-tiny model flags of the detector commands' tests.
  *
  * Naming: helpers shared by several members live here (`@vlp/testing`); a member's own test helpers live in
  * its `test_utils.ts` (next to its tests, never published). Configurations are named by size —
@@ -28,3 +29,4 @@ export {
 } from "./cli.ts";
 export { plausibleBoxes } from "./regions.ts";
 export { FileSnapshot } from "./files.ts";
+export { DETECT_TESTDATA, SMALL_DETECTOR_FLAGS, tinyVlpFlags } from "./detect.ts";

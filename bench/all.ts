@@ -37,6 +37,7 @@ export const SCRIPTS: readonly BenchScript[] = [
   { script: "onnx_bench.ts" },
   { script: "train_bench.ts" },
   { script: "dist_bench.ts" },
+  { script: "detect_bench.ts" },
   { script: "gpu_bench.ts", gpu: true },
 ];
 

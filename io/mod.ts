@@ -34,6 +34,7 @@ export {
 } from "./npy.ts";
 export { Pickler, pickleValue, PyFloat } from "./pickle_writer.ts";
 export { readNpz, readNpzBytes, writeNpz } from "./npz.ts";
+export { type NumpyPickleOptions, readNumpyPickle } from "./numpy_pickle.ts";
 export { loadTorchStateDict } from "./torch_load.ts";
 export { saveTorchStateDict } from "./torch_save.ts";
 export {

@@ -6,12 +6,15 @@
  */
 import { type NdArray, numel } from "./ndarray.ts";
 import { arrayFromBytes, type Descr, parseDescr, stringsFromBytes } from "./npy_descr.ts";
-import { describe, isTuple, type PyBuildable, pyFunction, type PyGlobal } from "./pickle.ts";
+import { describe, isTuple, type PyBuildable, pyFunction, type PyGlobal, unpickle } from "./pickle.ts";
 
 /** `numpy.dtype(...)` as unpickled; its byte order arrives through `BUILD`. */
 export class NumpyDtype implements PyBuildable {
   constructor(readonly code: string, public order = "=") {}
   setState(state: unknown): void {
+    if (isTuple(state) && state[1] instanceof Uint8Array) {
+      state = Object.freeze([state[0], py2Text(state[1]), ...state.slice(2)]);
+    }
     if (!isTuple(state) || state.length < 2 || typeof state[1] !== "string") {
       throw new TypeError(`numpy.dtype state: expected (version, byteorder, ...), got ${describe(state)}`);
     }
@@ -23,6 +26,11 @@ export class NumpyDtype implements PyBuildable {
   descr(what: string): Descr {
     return parseDescr(`${this.order === "=" ? "<" : this.order}${this.code}`, what);
   }
+}
+
+/** A Python 2 `str` read as bytes (`py2Str: "bytes"`) that numpy uses as text (type codes, byte order). */
+function py2Text(b: Uint8Array): string {
+  return String.fromCharCode(...b.subarray(0, 64));
 }
 
 /** A numpy array under construction (`_reconstruct` followed by `BUILD`). */
@@ -103,8 +111,9 @@ export function numpyGlobals(what: string): [string, PyGlobal][] {
   out.push([
     "numpy.dtype",
     pyFunction("numpy.dtype", (args) => {
-      if (typeof args[0] !== "string") throw new TypeError(`${what}: numpy.dtype needs a type code`);
-      return new NumpyDtype(args[0]);
+      const code = args[0] instanceof Uint8Array ? py2Text(args[0]) : args[0];
+      if (typeof code !== "string") throw new TypeError(`${what}: numpy.dtype needs a type code`);
+      return new NumpyDtype(code);
     }),
   ]);
   for (const mod of ["numpy.core.multiarray", "numpy._core.multiarray"]) {
@@ -156,4 +165,42 @@ function nest(items: unknown[], shape: readonly number[]): unknown {
   const out: unknown[] = [];
   for (let i = 0; i < d0; i++) out.push(nest(items.slice(i * step, (i + 1) * step), rest));
   return out;
+}
+
+/** Options of {@linkcode readNumpyPickle}. */
+export interface NumpyPickleOptions {
+  /** File name for messages. */
+  name?: string;
+  /** What a Python 2 `str` becomes (see `UnpickleOptions.py2Str`). */
+  py2Str?: "text" | "bytes";
+}
+
+/**
+ * A pickle of plain data and numpy arrays (a `.pkl` written by `pickle.dump`, Python 2 or 3) as plain
+ * JavaScript data ({@linkcode toPlain}). Only numpy's array, dtype and scalar globals are allowed, and
+ * `_codecs.encode(text, "latin1")`, through which Python 3 pickles bytes at protocol 2; any other global is
+ * an error naming it, and nothing in the file is executed.
+ */
+export function readNumpyPickle(bytes: Uint8Array, opts: NumpyPickleOptions = {}): unknown {
+  const name = opts.name ?? "<bytes>";
+  const what = `Cannot read pickle "${name}"`;
+  const globals = new Map<string, PyGlobal>(numpyGlobals(what));
+  globals.set(
+    "_codecs.encode",
+    pyFunction("_codecs.encode", (args) => {
+      const [text, enc] = args;
+      if (typeof text !== "string" || (enc !== "latin1" && enc !== "latin-1")) {
+        throw new TypeError(`${what}: _codecs.encode is only allowed as (str, "latin1")`);
+      }
+      const out = new Uint8Array(text.length);
+      for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (c > 0xff) throw new RangeError(`${what}: _codecs.encode: character ${c} is not Latin-1`);
+        out[i] = c;
+      }
+      return out;
+    }),
+  );
+  const { value } = unpickle(bytes, { name, globals, py2Str: opts.py2Str });
+  return toPlain(value, what);
 }

@@ -39,6 +39,12 @@ export interface UnpickleOptions {
   persistentLoad?: (pid: unknown) => unknown;
   /** Byte offset to start at (several pickles can follow each other in one file). */
   start?: number;
+  /**
+   * What a Python 2 `str` becomes: `"text"` (default; UTF-8 when valid, else Latin-1) or `"bytes"` (a
+   * `Uint8Array`, as Python 3's `pickle.load(f, encoding="bytes")`), for Python 2 pickles whose `str` values
+   * are binary data (numpy arrays saved by Python 2, as Detectron's weight files).
+   */
+  py2Str?: "text" | "bytes";
 }
 
 /** Result of {@linkcode unpickle}: the value and the offset just after the `STOP` opcode. */
@@ -101,6 +107,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): Unpickl
   const stack: unknown[] = [];
   const marks: number[] = [];
   const memo = new Map<number, unknown>();
+  const str2 = opts.py2Str === "bytes" ? (b: Uint8Array) => b.slice() : py2str;
 
   const fail = (why: string): never => {
     throw new SyntaxError(`Cannot unpickle "${name}": ${why} (at byte ${p})`);
@@ -268,11 +275,11 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): Unpickl
         stack.push(rawUnicodeEscape(line()));
         break;
       case 0x55: // SHORT_BINSTRING (Python 2 str)
-        stack.push(py2str(take(u8())));
+        stack.push(str2(take(u8())));
         break;
       case 0x54: { // BINSTRING
         const k = i32();
-        stack.push(py2str(take(k)));
+        stack.push(str2(take(k)));
         break;
       }
       case 0x43: // SHORT_BINBYTES

@@ -27,6 +27,10 @@ export {
 } from "./backends/create.ts";
 export { WebGpuBackend, type WebGpuOptions } from "./backends/webgpu/backend.ts";
 export { NoAdapterError } from "./backends/webgpu/device.ts";
+// for kernels of other members that run on the WebGPU backend's device (`WebGpuBackend.rt.dispatch`)
+export { type BindingDef, invocations, type KernelDef } from "./backends/webgpu/kernel.ts";
+export { type Bind, type GpuTensor, gpuTensor } from "./backends/webgpu/runtime.ts";
+export { elementwise } from "./backends/webgpu/kernels/elementwise.ts";
 export { GEMM_TILES } from "./backends/webgpu/kernels/matmul.ts";
 export * from "./checkpoint.ts";
 export * from "./masks.ts";
