@@ -100,7 +100,9 @@ export class BlasBackend extends CpuBackend {
       this.#blas.cblas_sgemv(CBLAS_ROW_MAJOR, CBLAS_TRANS, r, n, 1, xs, n, this.#ones, 1, 0, part, 1);
       for (let j = 0; j < n; j++) acc[j] += part[j];
     }
-    for (let j = 0; j < n; j++) out[j] = args.accumulate ? out[j] + acc[j] : acc[j];
+    // the total is rounded to float32 before it is added, so that accumulating two batches equals adding their
+    // two float32 gradients (as PyTorch accumulates .grad, and as the ranks' all-reduce sums them)
+    for (let j = 0; j < n; j++) out[j] = args.accumulate ? out[j] + Math.fround(acc[j]) : acc[j];
   }
 
   /** GELU through the SIMD kernel (float32). */

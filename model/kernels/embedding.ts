@@ -116,7 +116,7 @@ export function embeddingBackward(
     }
   }
   for (const [table, rows] of acc) {
-    for (const [row, a] of rows) for (let i = 0; i < C; i++) table[row * C + i] += a[i];
+    for (const [row, a] of rows) for (let i = 0; i < C; i++) table[row * C + i] += Math.fround(a[i]);
   }
 }
 

@@ -84,7 +84,7 @@ export function layernormBackward(
     }
   }
   for (let i = 0; i < c; i++) {
-    dw[i] += dw64[i];
-    db[i] += db64[i];
+    dw[i] += Math.fround(dw64[i]); // rounded before it is added (a float32 gradient added to the sum)
+    db[i] += Math.fround(db64[i]);
   }
 }

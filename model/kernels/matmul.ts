@@ -80,17 +80,20 @@ export function gemm(g: GemmArgs): void {
     else gemmTN(g);
     return;
   }
-  // float32 C: accumulate into a float64 copy [m, n] of beta·C, then round once
+  // float32 C: the product accumulates in float64 [m, n], is rounded once, then added to beta·C (a float32
+  // product added to C, as accumulating a gradient adds two float32 tensors: two batches accumulated into C
+  // equal the sum of their two products, which the ranks' all-reduce computes)
   const acc = new Float64Array(m * n);
-  if (g.beta !== 0) {
-    for (let i = 0; i < m; i++) {
-      for (let j = 0; j < n; j++) acc[i * n + j] = g.beta * g.c[g.cOff + i * g.ldc + j];
-    }
-  }
   const a64 = { ...g, c: acc, cOff: 0, ldc: n, beta: 1 };
   if (!g.transA) gemmNN(a64);
   else gemmTN(a64);
-  for (let i = 0; i < m; i++) g.c.set(acc.subarray(i * n, (i + 1) * n), g.cOff + i * g.ldc);
+  for (let i = 0; i < m; i++) {
+    const o = g.cOff + i * g.ldc;
+    for (let j = 0; j < n; j++) {
+      const prior = g.beta === 0 ? 0 : Math.fround(g.beta * g.c[o + j]);
+      g.c[o + j] = prior + Math.fround(acc[i * n + j]);
+    }
+  }
 }
 
 // C[i,j] = Σ_p A[i,p]·B[j,p]: dot products of contiguous rows, 4 columns at a time, B blocked by rows.
