@@ -1,6 +1,6 @@
 /**
  * @vlp/train: VLP's example pipeline, BertAdam, the training loop (pre-training, caption and VQA fine-tuning,
- * SCST), resumable checkpoints, validation and VQA inference.
+ * SCST), resumable checkpoints, validation and VQA inference, data parallelism on Open MPI (`dist/`).
  *
  * See train/README.md for the CLIs (`deno task train`, `deno task eval-vqa2`) and an end-to-end example.
  *
@@ -20,3 +20,15 @@ export * from "./validation.ts";
 export * from "./progress.ts";
 export * from "./plot.ts";
 export * from "./synthetic.ts";
+export { LocalWorld, MpiWorld, openWorld, underMpirun, type World } from "./dist/world.ts";
+export { Mpi, MPI_THREAD, MpiError } from "./dist/mpi.ts";
+export {
+  allreduceGradients,
+  broadcastParameters,
+  BUCKET_ELEMENTS,
+  checkWeightsAgree,
+  gatherRows,
+  rankBatches,
+  WeightsDivergedError,
+} from "./dist/data_parallel.ts";
+export { OverlappedReducer, type ReduceTiming } from "./dist/overlap.ts";

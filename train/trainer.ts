@@ -27,9 +27,10 @@
  * Across ranks ({@linkcode TrainOptions.world}, dist/data_parallel.ts): rank r takes the epoch's
  * micro-batches r, r + N, …; after each round of N micro-batches every rank knows every rank's loss (one
  * small all-reduce), and where the single process would update, the gradients are summed over the ranks
- * (the loss scale is 1 / (N · accumulation)) and every rank runs BertAdam. Rank 0 alone writes the folder's
- * files and validates; the others wait at a barrier after each checkpoint. The ranks' weights are compared
- * every `checkWeightsEvery` updates and before each checkpoint.
+ * (the loss scale is 1 / (N · accumulation); the buckets start during the last micro-batch's backward,
+ * dist/overlap.ts) and every rank runs BertAdam. Rank 0 alone writes the folder's files; every rank takes
+ * part in `validate` (which shares the work, validation.ts); all meet at a barrier after each checkpoint.
+ * The ranks' weights are compared every `checkWeightsEvery` updates and before each checkpoint.
  *
  * @module
  */

@@ -54,6 +54,28 @@ export function mpirunCommand(np: number, script: string, args: readonly string[
   });
 }
 
+/**
+ * The CLI contract's form: `mpirun --allow-run-as-root --oversubscribe -np N npx deno task TASK ...args`
+ * (npx starts Deno, `deno task` the script: every rank is a grandchild of mpirun).
+ */
+export async function runMpiTask(np: number, task: string, args: readonly string[]): Promise<MpiResult> {
+  const t0 = performance.now();
+  const out = await new Deno.Command("mpirun", {
+    args: ["--allow-run-as-root", "--oversubscribe", "-np", String(np), "npx", "deno", "task", task, ...args],
+    cwd: ROOT,
+    env: { VLP_BLAS_THREADS: "1", NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
 /** What an mpirun job gave. */
 export interface MpiResult {
   code: number;

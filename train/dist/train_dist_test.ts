@@ -9,7 +9,7 @@ import { fixturePath, runCli } from "@vlp/testing";
 import { NoAdapterError, WebGpuBackend } from "@vlp/model";
 import { writeSyntheticRegions } from "../synthetic.ts";
 import { COCO_FLAGS, readTrainLog, TINY_MODEL_FLAGS } from "../cli/test_utils.ts";
-import { mpirunAvailable, mpirunCommand, runMpi } from "./test_utils.ts";
+import { mpirunAvailable, mpirunCommand, runMpi, runMpiTask } from "./test_utils.ts";
 
 const mpi = mpirunAvailable();
 const TRAIN = "train/cli/train.ts";
@@ -105,10 +105,11 @@ Deno.test({
         { env: ENV },
       );
       assert.equal(a.code, 0, a.stderr);
-      // 10 kB buckets: each layer's gradients start their all-reduce while the backward goes on
-      const b = await runMpi(
+      // the CLI contract's command; 10 kB buckets: each layer's gradients start their all-reduce while the
+      // backward goes on
+      const b = await runMpiTask(
         2,
-        TRAIN,
+        "train",
         captionFlags(two, [
           "--train_batch_size",
           "4",
