@@ -13,8 +13,12 @@
  * `--sweep` also measures every candidate tile of `GEMM_TILES` for the large products (backend option
  * `gemmLargeTile`): the large GEMMs and a short training run with each, under `sweep`.
  *
- * Usage: `deno run -A bench/gpu_bench.ts [--quick] [--sweep] [--steps N] [--seconds S] [--allow-fallback]
- * [--record]`.
+ * `--plan` times nothing: it prints the kernel plan of one training step at the same sizes (dispatches,
+ * bytes bound for reading and writing, clears, copies, the most dispatched kernels; bench/gpu_plan.ts),
+ * counted by a runtime that records without running, so it works on any adapter, a software one included.
+ *
+ * Usage: `deno run -A bench/gpu_bench.ts [--quick] [--plan] [--sweep] [--steps N] [--seconds S]
+ * [--allow-fallback] [--record]`.
  * `--quick` uses tiny shapes (`smallConfig` of @vlp/testing: C 32, 2 layers, V 300, 6 regions; batch 2) so that the script
  * can be checked on a software
  * adapter; a software (fallback) adapter is refused without `--quick` or `--allow-fallback`, since its
@@ -35,12 +39,14 @@ import {
 } from "@vlp/model";
 import { smallConfig } from "@vlp/testing";
 import { trainingBatch } from "./batches.ts";
+import { planStep } from "./gpu_plan.ts";
 import { RECORD_USAGE, recordFlag, reportFigures } from "./record.ts";
 
 const TARGETS = { gemmTflopsF32: 20, trainExamplesPerSec: 300 };
 
 const Flags = z.object({
   quick: z.boolean().default(false),
+  plan: z.boolean().default(false),
   sweep: z.boolean().default(false),
   "allow-fallback": z.boolean().default(false),
   steps: integer(1).optional(),
@@ -49,10 +55,10 @@ const Flags = z.object({
 });
 const CMD: Command<z.infer<typeof Flags>> = {
   name: "gpu_bench",
-  usage:
-    `Usage: deno run -A bench/gpu_bench.ts [--quick] [--sweep] [--steps N] [--seconds S] [--allow-fallback]
-                                [--record]
+  usage: `Usage: deno run -A bench/gpu_bench.ts [--quick] [--plan] [--sweep] [--steps N] [--seconds S]
+                                [--allow-fallback] [--record]
   --quick           tiny shapes, to check the script on a software adapter
+  --plan            no timing: the training step's dispatches and bytes from its kernel plan
   --sweep           also time every GEMM tile candidate for the large products
   --steps N         training steps timed (default 10; 2 with --quick)
   --seconds S       least time per GEMM measurement (default 1; 0 with --quick)
@@ -64,6 +70,29 @@ const values = startCommand(CMD);
 const quick = values.quick;
 const steps = values.steps ?? (quick ? 2 : 10);
 const minSeconds = values.seconds ?? (quick ? 0 : 1);
+
+// the step's shape: batch 64, L = 100 regions + 2 + 21 text slots = 123, 3 masked positions
+const config = quick ? smallConfig : bertBaseConfig;
+const [B, T, P] = quick ? [2, 9, 3] : [64, 21, 3];
+const L = config.regions + 2 + T;
+
+if (values.plan) {
+  const plan = await planStep(config, B, T, P);
+  console.error(
+    `plan of one ${quick ? "small" : "BERT-base"} training step (B=${B}, L=${L}): ${plan.dispatches} ` +
+      `dispatches, ${(plan.bytesRead / 2 ** 30).toFixed(2)} GiB read, ${
+        (plan.bytesWritten / 2 ** 30).toFixed(2)
+      } GiB written, ${plan.clears} clears`,
+  );
+  // a record goes to bench/results/gpu_plan.json (not over the timed record)
+  const planUrl = new URL("./gpu_plan.ts", import.meta.url).href;
+  await reportFigures(
+    planUrl,
+    { bench: "gpu_plan", config: quick ? "small" : "bert-base", quick, plan },
+    values.record,
+  );
+  Deno.exit(0);
+}
 
 const be = await WebGpuBackend.create();
 const fallback = be.rt.gpu.isFallback;
@@ -188,9 +217,6 @@ if (be.hasF16) {
 
 // ---- training step ------------------------------------------------------------------------------------
 
-const config = quick ? smallConfig : bertBaseConfig;
-const [B, T, P] = quick ? [2, 9, 3] : [64, 21, 3];
-const L = config.regions + 2 + T;
 const batch = trainingBatch(config, B, T, P);
 
 /**

@@ -111,12 +111,61 @@ export interface EmbeddingBackwardArgs {
   dregionPos?: Tensor;
 }
 
+/**
+ * Fused operations a backend may offer (the webgpu backend does): each is exactly a short list of the
+ * {@linkcode Backend} calls it names, in fewer passes over memory. The model's layers (layers.ts) use them
+ * when `backend.fused` is set and that list of calls otherwise, which is each one's reference twin.
+ */
+export interface FusedOps {
+  /** res = dropout(proj) + resid ; out = LN(res) — `dropout`, `add`, `layernorm` (dropout null: none). */
+  residualLayernorm(args: {
+    proj: Tensor;
+    resid: Tensor;
+    weight: Tensor;
+    bias: Tensor;
+    res: Tensor;
+    out: Tensor;
+    mean: Tensor;
+    rstd: Tensor;
+    eps: number;
+    dropout: { p: number; seed: number } | null;
+  }): void;
+  /**
+   * Backward of {@linkcode FusedOps.residualLayernorm} with the output Linear's bias gradient:
+   * `layernormBackward` into dres (written), `dropoutBackward` of dres into dproj (written; a copy
+   * without dropout), `sumRows` of dproj into dprojBias (+=); dweight, dbias += .
+   */
+  residualLayernormBackward(args: {
+    dout: Tensor;
+    res: Tensor;
+    mean: Tensor;
+    rstd: Tensor;
+    weight: Tensor;
+    dres: Tensor;
+    dproj: Tensor;
+    dweight: Tensor;
+    dbias: Tensor;
+    dprojBias: Tensor;
+    dropout: { p: number; seed: number } | null;
+  }): void;
+  /** probs = softmax(x + mask) ; dropped = dropout(probs) — `softmax`, `dropout`. */
+  softmaxDropout(
+    args: { x: Tensor; mask: Tensor; probs: Tensor; dropped: Tensor; p: number; seed: number },
+  ): void;
+  /** dx = softmax backward at probs of dropoutBackward(ddropped) — `dropoutBackward`, `softmaxBackward`. */
+  softmaxDropoutBackward(
+    args: { probs: Tensor; ddropped: Tensor; dx: Tensor; p: number; seed: number },
+  ): void;
+}
+
 /** The operations a backend provides (see the module doc for the rules). */
 export interface Backend {
   /** "reference", "reference64", "blas", "webgpu", ... */
   readonly name: string;
   /** Storage type of float tensors. */
   readonly floatType: "float32" | "float64";
+  /** Fused operations, where the backend has them (see {@linkcode FusedOps}). */
+  readonly fused?: FusedOps;
 
   // ---- memory -------------------------------------------------------------------------------------------
   /** A new zero-filled tensor. */

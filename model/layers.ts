@@ -27,18 +27,26 @@ export function linear(be: Backend, x: Tensor, w: Tensor, b: Tensor, y: Tensor):
 }
 
 /**
- * Backward of {@linkcode linear}: dW += dyᵀ·x, db += Σ dy, and dx = dy·W (or dx += with `accumulateDx`;
- * skipped when dx is null).
+ * Backward of {@linkcode linear}: dW += dyᵀ·x, db += Σ dy (skipped when db is null: a fused call summed
+ * it), and dx = dy·W (or dx += with `accumulateDx`; skipped when dx is null).
  */
 export function linearBackward(
   be: Backend,
-  a: { x: Tensor; w: Tensor; dy: Tensor; dx: Tensor | null; dw: Tensor; db: Tensor; accumulateDx?: boolean },
+  a: {
+    x: Tensor;
+    w: Tensor;
+    dy: Tensor;
+    dx: Tensor | null;
+    dw: Tensor;
+    db: Tensor | null;
+    accumulateDx?: boolean;
+  },
 ): void {
   const [n, k] = a.w.shape;
   const m = a.x.size / k;
   if (a.dx) be.matmul({ a: a.dy, b: a.w, c: a.dx, m, n: k, k: n, beta: a.accumulateDx ? 1 : 0 });
   be.matmul({ a: a.dy, b: a.x, c: a.dw, m: n, n: k, k: m, transA: true, beta: 1 });
-  be.sumRows({ x: a.dy, out: a.db, accumulate: true });
+  if (a.db) be.sumRows({ x: a.dy, out: a.db, accumulate: true });
 }
 
 /** Sizes of one self-attention call. */
@@ -91,8 +99,12 @@ export function attentionForward(
     strideB: [L * C3, HS],
     strideC: [NH * L * L, L * L],
   });
-  be.softmax({ x: a.scores, mask: a.mask, out: a.probs });
-  if (dropout) be.dropout({ x: a.probs, out: a.probsD, p: dropout.p, seed: dropout.seed });
+  if (dropout && be.fused) {
+    be.fused.softmaxDropout({ x: a.scores, mask: a.mask, probs: a.probs, dropped: a.probsD, ...dropout });
+  } else {
+    be.softmax({ x: a.scores, mask: a.mask, out: a.probs });
+    if (dropout) be.dropout({ x: a.probs, out: a.probsD, p: dropout.p, seed: dropout.seed });
+  }
   be.matmul({
     a: dropout ? a.probsD : a.probs,
     b: v,
@@ -168,7 +180,10 @@ export function attentionBackward(
   });
   // dprobs, then dscores = softmax backward
   let dscores: Tensor;
-  if (dropout) {
+  if (dropout && be.fused) {
+    be.fused.softmaxDropoutBackward({ probs: a.probs, ddropped: a.s1, dx: a.s2, ...dropout });
+    dscores = a.s2;
+  } else if (dropout) {
     be.dropoutBackward({ dout: a.s1, dx: a.s2, p: dropout.p, seed: dropout.seed });
     be.softmaxBackward({ p: a.probs, dp: a.s2, dx: a.s1 });
     dscores = a.s1;
@@ -331,6 +346,22 @@ function outputBlockForward(
   drop: DropoutSite | null,
 ): void {
   linear(be, inp, p.w, p.b, t.proj);
+  if (be.fused) {
+    const { res, out, mean, rstd } = t;
+    be.fused.residualLayernorm({
+      proj: t.proj,
+      resid: x,
+      weight: p.lnW,
+      bias: p.lnB,
+      res,
+      out,
+      mean,
+      rstd,
+      eps,
+      dropout: drop,
+    });
+    return;
+  }
   if (drop) be.dropout({ x: t.proj, out: t.dropped, ...drop });
   be.add({ a: drop ? t.dropped : t.proj, b: x, out: t.res });
   be.layernorm({ x: t.res, weight: p.lnW, bias: p.lnB, out: t.out, mean: t.mean, rstd: t.rstd, eps });
@@ -348,6 +379,24 @@ function outputBlockBackward(
   d: { dout: Tensor; dres: Tensor; ddrop: Tensor; dinp: Tensor },
   drop: DropoutSite | null,
 ): void {
+  if (be.fused) {
+    // out = LN(dropout(proj) + x): d(res), d(proj) and the bias and LayerNorm gradients in one fused call
+    be.fused.residualLayernormBackward({
+      dout: d.dout,
+      res: a.res,
+      mean: a.mean,
+      rstd: a.rstd,
+      weight: p.lnW,
+      dres: d.dres,
+      dproj: d.ddrop,
+      dweight: g.lnW,
+      dbias: g.lnB,
+      dprojBias: g.b,
+      dropout: drop,
+    });
+    linearBackward(be, { x: a.inp, w: p.w, dy: d.ddrop, dx: d.dinp, dw: g.w, db: null });
+    return;
+  }
   // out = LN(res)
   be.layernormBackward({
     dout: d.dout,

@@ -28,6 +28,7 @@ export {
 export { WebGpuBackend, type WebGpuOptions } from "./backends/webgpu/backend.ts";
 export { NoAdapterError } from "./backends/webgpu/device.ts";
 export { GEMM_TILES } from "./backends/webgpu/kernels/matmul.ts";
+export { figuresBetween, type PlanFigures } from "./backends/webgpu/plan.ts";
 export * from "./checkpoint.ts";
 export * from "./masks.ts";
 export * from "./decode_schedule.ts";

@@ -25,7 +25,7 @@
  *
  * Where things live: this class maps each operation to its plan in ops/ (matmul.ts: GEMM variants, binding
  * and grid splits, split-K; elementwise.ts; rows.ts: column sums, LayerNorm, softmax; embedding.ts; losses.ts;
- * optimizer.ts: BertAdam and its grouped tables); dispatch.ts holds the dispatch helpers they share;
+ * optimizer.ts: BertAdam and its grouped tables; fused.ts: the fused operations, `fused`); dispatch.ts holds the dispatch helpers they share;
  * kernels/ the WGSL kernels as data (one per file); runtime.ts the buffers, recording and errors.
  *
  * @module
@@ -37,6 +37,7 @@ import type {
   DType,
   EmbeddingArgs,
   EmbeddingBackwardArgs,
+  FusedOps,
   HostArray,
   MatmulArgs,
   Tensor,
@@ -51,10 +52,13 @@ import * as losses from "./ops/losses.ts";
 import { type GemmOptions, matmul } from "./ops/matmul.ts";
 import { BertAdamGroups, bertAdamUpdate } from "./ops/optimizer.ts";
 import * as rows from "./ops/rows.ts";
+import { GpuFusedOps } from "./ops/fused.ts";
 
 /** Options of {@linkcode WebGpuBackend.create}. */
 export interface WebGpuOptions extends RuntimeOptions, GemmOptions {
   powerPreference?: GPUPowerPreference;
+  /** Offer the fused operations (ops/fused.ts; default true). false: the model runs their unfused twins. */
+  fuse?: boolean;
 }
 
 /** WebGPU implementation of {@linkcode Backend} (float32). */
@@ -66,12 +70,15 @@ export class WebGpuBackend implements Backend {
   readonly #gemm: GemmOptions;
   readonly #d: Dispatcher;
   readonly #adamGroups: BertAdamGroups;
+  /** The fused operations (absent with `fuse: false`). */
+  readonly fused?: FusedOps;
 
   private constructor(rt: GpuRuntime, opts: WebGpuOptions) {
     this.rt = rt;
     this.#gemm = { gemmTile: opts.gemmTile, gemmLargeTile: opts.gemmLargeTile, splitK: opts.splitK };
     this.#d = new Dispatcher(rt);
     this.#adamGroups = new BertAdamGroups(this.#d);
+    if (opts.fuse !== false) this.fused = new GpuFusedOps(this.#d);
   }
 
   /** Acquire an adapter and device (throws `NoAdapterError` with install hints when there is none). */

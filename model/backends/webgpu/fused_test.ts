@@ -1,0 +1,157 @@
+import assert from "node:assert/strict";
+import { Rng } from "../../rng.ts";
+import type { Backend, Tensor } from "../../backend.ts";
+import { gpuTest, openGpu, twin, type TwinInput } from "./test_util.ts";
+
+// Each fused operation (ops/fused.ts) against its reference twin: the unfused list of backend calls its
+// interface names, run on the float32 reference backend (which has no `fused`).
+
+const rng = new Rng(11);
+const u = (n: number, lo = -1, hi = 1) => rng.fillUniform(new Float32Array(n), lo, hi);
+
+/** Inputs of an output block's epilogue: rows × C. */
+function blockInputs(rows: number, c: number): Record<string, TwinInput> {
+  return {
+    proj: { shape: [rows, c], data: u(rows * c) },
+    resid: { shape: [rows, c], data: u(rows * c) },
+    weight: { shape: [c], data: u(c, 0.5, 1.5) },
+    bias: { shape: [c], data: u(c) },
+    res: { shape: [rows, c] },
+    out: { shape: [rows, c] },
+    mean: { shape: [rows] },
+    rstd: { shape: [rows] },
+    dout: { shape: [rows, c], data: u(rows * c) },
+    dres: { shape: [rows, c] },
+    dproj: { shape: [rows, c] },
+    dweight: { shape: [c], data: u(c) }, // gradients accumulate onto what is there
+    dbias: { shape: [c], data: u(c) },
+    dprojBias: { shape: [c], data: u(c) },
+  };
+}
+
+/** Forward and backward of the epilogue: fused where the backend has it, else the unfused calls. */
+function blockOp(drop: { p: number; seed: number } | null) {
+  return (be: Backend, t: Record<string, Tensor>) => {
+    const eps = 1e-5;
+    if (be.fused) {
+      be.fused.residualLayernorm({
+        ...pick(t, "proj", "resid", "weight", "bias", "res", "out", "mean", "rstd"),
+        eps,
+        dropout: drop,
+      });
+      be.fused.residualLayernormBackward({
+        ...pick(t, "dout", "res", "mean", "rstd", "weight", "dres", "dproj", "dweight", "dbias", "dprojBias"),
+        dropout: drop,
+      });
+      return;
+    }
+    const dropped = be.alloc(t.proj.shape);
+    if (drop) be.dropout({ x: t.proj, out: dropped, ...drop });
+    be.add({ a: drop ? dropped : t.proj, b: t.resid, out: t.res });
+    be.layernorm({ x: t.res, weight: t.weight, bias: t.bias, out: t.out, mean: t.mean, rstd: t.rstd, eps });
+    be.layernormBackward({
+      dout: t.dout,
+      x: t.res,
+      mean: t.mean,
+      rstd: t.rstd,
+      weight: t.weight,
+      dx: t.dres,
+      dweight: t.dweight,
+      dbias: t.dbias,
+    });
+    if (drop) be.dropoutBackward({ dout: t.dres, dx: t.dproj, ...drop });
+    else be.copy(t.dres, t.dproj);
+    be.sumRows({ x: t.dproj, out: t.dprojBias, accumulate: true });
+    be.free(dropped);
+  };
+}
+
+function pick<K extends string>(t: Record<string, Tensor>, ...names: K[]): Record<K, Tensor> {
+  return Object.fromEntries(names.map((n) => [n, t[n]])) as Record<K, Tensor>;
+}
+
+const BLOCK_TOL = {
+  res: { atol: 1e-6 },
+  out: { atol: 2e-5 },
+  mean: { atol: 1e-6 },
+  rstd: { atol: 2e-5, rtol: 1e-5 },
+  dres: { atol: 2e-5 },
+  dproj: { atol: 3e-5 },
+  dweight: { atol: 1e-4 },
+  dbias: { atol: 1e-4 },
+  dprojBias: { atol: 1e-4 },
+};
+
+for (
+  const [rows, c, drop] of [[5, 48, null], [200, 40, { p: 0.1, seed: 1234 }], [3, 300, {
+    p: 0.3,
+    seed: 7,
+  }]] as const
+) {
+  gpuTest(
+    `fused residual + dropout + LayerNorm and its backward equal the unfused calls (${rows}×${c}, dropout ${
+      drop ? drop.p : "off"
+    })`,
+    async (gpu) => {
+      await twin(gpu, blockInputs(rows, c), blockOp(drop), BLOCK_TOL);
+    },
+  );
+}
+
+gpuTest("fused residual LayerNorm splits rows by the binding limit with the same dropout mask", async () => {
+  const small = await openGpu({ maxBindingBytes: 1024 }); // 256 floats: 6 rows of 40 per part
+  try {
+    await twin(small, blockInputs(50, 40), blockOp({ p: 0.2, seed: 99 }), BLOCK_TOL);
+    assert.ok(small.rt.counter.snapshot().kernels["residual_layernorm"] > 1, "split into several dispatches");
+  } finally {
+    small.destroy();
+  }
+});
+
+/** Attention scores [S, NH, Lq, Lk] with an additive [S, Lq, Lk] mask. */
+function softmaxInputs(S: number, NH: number, L: number): Record<string, TwinInput> {
+  const n = S * NH * L * L;
+  const mask = new Float32Array(S * L * L);
+  for (let i = 0; i < mask.length; i++) mask[i] = rng.nextU32() < 0.3 * 2 ** 32 ? -10000 : 0;
+  return {
+    x: { shape: [S, NH, L, L], data: u(n, -4, 4) },
+    mask: { shape: [S, L, L], data: mask },
+    probs: { shape: [S, NH, L, L] },
+    dropped: { shape: [S, NH, L, L] },
+    ddropped: { shape: [S, NH, L, L], data: u(n) },
+    dx: { shape: [S, NH, L, L] },
+  };
+}
+
+function softmaxOp(p: number, seed: number) {
+  return (be: Backend, t: Record<string, Tensor>) => {
+    if (be.fused) {
+      be.fused.softmaxDropout({ x: t.x, mask: t.mask, probs: t.probs, dropped: t.dropped, p, seed });
+      be.fused.softmaxDropoutBackward({ probs: t.probs, ddropped: t.ddropped, dx: t.dx, p, seed });
+      return;
+    }
+    be.softmax({ x: t.x, mask: t.mask, out: t.probs });
+    be.dropout({ x: t.probs, out: t.dropped, p, seed });
+    const dp = be.alloc(t.probs.shape);
+    be.dropoutBackward({ dout: t.ddropped, dx: dp, p, seed });
+    be.softmaxBackward({ p: t.probs, dp, dx: t.dx });
+    be.free(dp);
+  };
+}
+
+const SOFTMAX_TOL = { probs: { atol: 1e-6 }, dropped: { atol: 2e-6 }, dx: { atol: 2e-6 } };
+
+gpuTest("fused softmax + dropout and its backward equal the unfused calls", async (gpu) => {
+  await twin(gpu, softmaxInputs(2, 3, 13), softmaxOp(0.1, 4321), SOFTMAX_TOL);
+  await twin(gpu, softmaxInputs(1, 2, 70), softmaxOp(0.5, 5), SOFTMAX_TOL);
+});
+
+gpuTest("fused softmax + dropout splits rows by the binding limit with the same mask", async () => {
+  const small = await openGpu({ maxBindingBytes: 1024 });
+  try {
+    await twin(small, softmaxInputs(1, 4, 12), softmaxOp(0.25, 77), SOFTMAX_TOL);
+    assert.ok(small.rt.counter.snapshot().kernels["softmax_dropout"] > 1, "split into several dispatches");
+  } finally {
+    small.destroy();
+  }
+});

@@ -1,0 +1,146 @@
+/**
+ * The fused operations of the WebGPU backend ({@linkcode FusedOps} of backend.ts): an output block's
+ * dropout + residual + LayerNorm epilogue and its backward (with the Linear's bias gradient), and the
+ * attention's softmax + dropout and its backward. Each replaces the list of backend calls its interface
+ * names (the reference twin, fused_test.ts) by one row kernel (plus, for the parameter gradients, one
+ * chunked partial-sum kernel and one final sum: three dispatches where the unfused backward takes nine).
+ *
+ * @module
+ */
+import type { FusedOps, Tensor } from "../../../backend.ts";
+import { layernormDims, sameSize, softmaxDims } from "../../../backend_contract.ts";
+import { dropoutThreshold } from "../../../kernels/dropout.ts";
+import { CHUNK_ROWS, type Dispatcher, range } from "../dispatch.ts";
+import { gpuTensor } from "../runtime.ts";
+import { RESIDUAL_LAYERNORM } from "../kernels/residual_layernorm.ts";
+import { RESIDUAL_LAYERNORM_BACKWARD } from "../kernels/residual_layernorm_backward.ts";
+import { RESIDUAL_LAYERNORM_PARAMS_PARTIAL } from "../kernels/residual_layernorm_params_partial.ts";
+import { SUM_CHUNKS3 } from "../kernels/sum_chunks3.ts";
+import { SOFTMAX_DROPOUT } from "../kernels/softmax_dropout.ts";
+import { SOFTMAX_DROPOUT_BACKWARD } from "../kernels/softmax_dropout_backward.ts";
+
+/** The mask uniforms of a dropout site (none: keep everything, scale 1). */
+function maskUniforms(
+  drop: { p: number; seed: number } | null,
+): { seed: number; threshold: number; scale: number } {
+  if (!drop) return { seed: 0, threshold: 0, scale: 1 };
+  return { seed: drop.seed >>> 0, threshold: dropoutThreshold(drop.p), scale: 1 / (1 - drop.p) };
+}
+
+/** {@linkcode FusedOps} on a dispatcher. */
+export class GpuFusedOps implements FusedOps {
+  constructor(readonly d: Dispatcher) {}
+
+  residualLayernorm(a: Parameters<FusedOps["residualLayernorm"]>[0]): void {
+    const { rows, c } = layernormDims({
+      x: a.res,
+      weight: a.weight,
+      bias: a.bias,
+      out: a.out,
+      mean: a.mean,
+      rstd: a.rstd,
+      eps: a.eps,
+    });
+    sameSize("residualLayernorm", a.proj, a.resid, a.res, a.out);
+    const [proj, resid, res, out, mean, rstd] = [a.proj, a.resid, a.res, a.out, a.mean, a.rstd].map((t) =>
+      gpuTensor(t)
+    );
+    const mask = maskUniforms(a.dropout);
+    for (const [r0, r1] of this.d.rowParts("residualLayernorm", rows, c)) {
+      const part = (t: typeof proj) => range(t, r0 * c, r1 * c);
+      this.d.rt.dispatch(
+        RESIDUAL_LAYERNORM,
+        {
+          proj: part(proj),
+          resid: part(resid),
+          weight: gpuTensor(a.weight),
+          bias: gpuTensor(a.bias),
+          res: part(res),
+          out: part(out),
+          mean: range(mean, r0, r1),
+          rstd: range(rstd, r0, r1),
+        },
+        { rows: r1 - r0, c, eps: a.eps, base: r0 * c, ...mask },
+        r1 - r0,
+      );
+    }
+  }
+
+  residualLayernormBackward(a: Parameters<FusedOps["residualLayernormBackward"]>[0]): void {
+    const c = a.weight.size, rows = a.mean.size;
+    sameSize("residualLayernormBackward", a.dout, a.res, a.dres, a.dproj);
+    if (a.res.size !== rows * c || a.rstd.size !== rows) {
+      throw new TypeError(
+        `Cannot run residualLayernormBackward: res of ${a.res.size} elements, C ${c}, ${rows} rows`,
+      );
+    }
+    sameSize("residualLayernormBackward", a.weight, a.dweight, a.dbias, a.dprojBias);
+    if (rows === 0) return;
+    const [dout, res, mean, rstd, dres, dproj] = [a.dout, a.res, a.mean, a.rstd, a.dres, a.dproj].map((t) =>
+      gpuTensor(t)
+    );
+    const mask = maskUniforms(a.dropout);
+    for (const [r0, r1] of this.d.rowParts("residualLayernormBackward", rows, c)) {
+      const n = r1 - r0, chunks = Math.ceil(n / CHUNK_ROWS);
+      const part = (t: typeof dout) => range(t, r0 * c, r1 * c);
+      const rowsOf = {
+        dout: part(dout),
+        res: part(res),
+        mean: range(mean, r0, r1),
+        rstd: range(rstd, r0, r1),
+      };
+      this.d.rt.dispatch(
+        RESIDUAL_LAYERNORM_BACKWARD,
+        { ...rowsOf, weight: gpuTensor(a.weight), dres: part(dres), dproj: part(dproj) },
+        { rows: n, c, base: r0 * c, ...mask },
+        n,
+      );
+      const partial = this.d.rt.scratch(3 * chunks * c);
+      this.d.rt.dispatch(
+        RESIDUAL_LAYERNORM_PARAMS_PARTIAL,
+        { ...rowsOf, dproj: part(dproj), partial },
+        { rows: n, c, chunk_rows: CHUNK_ROWS, chunks },
+        this.d.groups(RESIDUAL_LAYERNORM_PARAMS_PARTIAL, chunks * c),
+      );
+      this.d.rt.dispatch(
+        SUM_CHUNKS3,
+        { partial, out0: gpuTensor(a.dweight), out1: gpuTensor(a.dbias), out2: gpuTensor(a.dprojBias) },
+        { c, chunks },
+        this.d.groups(SUM_CHUNKS3, 3 * c),
+      );
+      this.d.rt.free(partial);
+    }
+  }
+
+  softmaxDropout(a: Parameters<FusedOps["softmaxDropout"]>[0]): void {
+    const { heads, lq, lk } = softmaxDims({ x: a.x, mask: a.mask, out: a.probs });
+    sameSize("softmaxDropout", a.probs, a.dropped);
+    const [xs, ms, os, ds] = [a.x, a.mask, a.probs, a.dropped].map((t) => gpuTensor(t));
+    const mask = maskUniforms(a);
+    for (const [r0, r1] of this.d.rowParts("softmaxDropout", a.x.size / lk, lk)) {
+      const part = (t: typeof xs) => range(t, r0 * lk, r1 * lk);
+      this.d.rt.dispatch(
+        SOFTMAX_DROPOUT,
+        { x: part(xs), mask: ms, out: part(os), dropped: part(ds) },
+        { rows: r1 - r0, row_base: r0, heads, lq, lk, ...mask },
+        r1 - r0,
+      );
+    }
+  }
+
+  softmaxDropoutBackward(a: Parameters<FusedOps["softmaxDropoutBackward"]>[0]): void {
+    sameSize("softmaxDropoutBackward", a.probs, a.ddropped, a.dx);
+    const lk = a.probs.shape.at(-1)!;
+    const [ps, dps, dxs] = [a.probs, a.ddropped, a.dx].map((t: Tensor) => gpuTensor(t));
+    const mask = maskUniforms(a);
+    for (const [r0, r1] of this.d.rowParts("softmaxDropoutBackward", a.probs.size / lk, lk)) {
+      const part = (t: typeof ps) => range(t, r0 * lk, r1 * lk);
+      this.d.rt.dispatch(
+        SOFTMAX_DROPOUT_BACKWARD,
+        { p: part(ps), dpd: part(dps), dx: part(dxs) },
+        { rows: r1 - r0, row_base: r0, lk, ...mask },
+        r1 - r0,
+      );
+    }
+  }
+}
