@@ -13,6 +13,8 @@
  * `--sweep` also measures every candidate tile of `GEMM_TILES` for the large products (backend option
  * `gemmLargeTile`): the large GEMMs and a short training run with each, under `sweep`.
  *
+ * `trainUnfused` is the same step with the backend's fused kernels off (`fuse: false`: their unfused twins).
+ *
  * `--plan` times nothing: it prints the kernel plan of one training step at the same sizes (dispatches,
  * bytes bound for reading and writing, clears, copies, the most dispatched kernels; bench/gpu_plan.ts),
  * counted by a runtime that records without running, so it works on any adapter, a software one included.
@@ -30,6 +32,7 @@ import { z } from "zod";
 import { type Command, integer, number, startCommand } from "@vlp/command";
 import {
   bertBaseConfig,
+  figuresBetween,
   GEMM_TILES,
   namedViews,
   Rng,
@@ -254,7 +257,7 @@ async function trainRun(be: WebGpuBackend, n: number, update: "group" | "per-ten
   console.error(
     `warm-up step: ${((performance.now() - t0) / 1000).toFixed(2)} s, loss ${firstLoss.toFixed(4)}`,
   );
-  const d0 = be.rt.dispatchCount;
+  const d0 = be.rt.dispatchCount, c0 = be.rt.counter.snapshot();
   t0 = performance.now();
   let loss: Tensor | null = null;
   let recordMs = 0; // host time spent recording (and submitting) the steps' work
@@ -276,6 +279,7 @@ async function trainRun(be: WebGpuBackend, n: number, update: "group" | "per-ten
     recordMsPerStep: recordMs / n,
     examplesPerSec: (B * n) / secs,
     dispatchesPerStep: (be.rt.dispatchCount - d0) / n,
+    clearsPerStep: figuresBetween(c0, be.rt.counter.snapshot(), n).clears,
     gpuMiB: Math.round(be.rt.allocatedBytes / 2 ** 20),
     firstLoss,
     lastLoss,
@@ -293,6 +297,10 @@ const train = await trainRun(be, steps);
 // where the step's time goes: the optimiser one tensor at a time, and no optimiser at all
 const trainPerTensor = await trainRun(be, Math.max(2, Math.ceil(steps / 2)), "per-tensor");
 const trainNoUpdate = await trainRun(be, Math.max(2, Math.ceil(steps / 2)), "none");
+// the same step without the fused kernels (their unfused twins; backend option fuse: false), side by side
+const unfusedBe = await WebGpuBackend.create({ fuse: false });
+const trainUnfused = await trainRun(unfusedBe, Math.max(2, Math.ceil(steps / 2)));
+unfusedBe.destroy();
 
 // ---- tile sweep ---------------------------------------------------------------------------------------
 
@@ -334,6 +342,7 @@ await reportFigures(import.meta.url, {
   train,
   trainPerTensor,
   trainNoUpdate,
+  trainUnfused,
   ...(values.sweep ? { sweep } : {}),
   targets: TARGETS,
   meetsTargets: !quick && best >= TARGETS.gemmTflopsF32 &&
