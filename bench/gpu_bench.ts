@@ -13,7 +13,8 @@
  * `--sweep` also measures every candidate tile of `GEMM_TILES` for the large products (backend option
  * `gemmLargeTile`): the large GEMMs and a short training run with each, under `sweep`.
  *
- * `trainUnfused` is the same step with the backend's fused kernels off (`fuse: false`: their unfused twins).
+ * `trainUnfused` is the same step with the backend's fused kernels off (`fuse: false`: their unfused twins),
+ * `trainFp16` the step of a `--fp16` model (float16 GEMM weights; adapters with shader-f16).
  *
  * `--plan` times nothing: it prints the kernel plan of one training step at the same sizes (dispatches,
  * bytes bound for reading and writing, clears, copies, the most dispatched kernels; bench/gpu_plan.ts),
@@ -50,6 +51,7 @@ const TARGETS = { gemmTflopsF32: 20, trainExamplesPerSec: 300 };
 const Flags = z.object({
   quick: z.boolean().default(false),
   plan: z.boolean().default(false),
+  fp16: z.boolean().default(false),
   sweep: z.boolean().default(false),
   "allow-fallback": z.boolean().default(false),
   steps: integer(1).optional(),
@@ -62,6 +64,7 @@ const CMD: Command<z.infer<typeof Flags>> = {
                                 [--allow-fallback] [--record]
   --quick           tiny shapes, to check the script on a software adapter
   --plan            no timing: the training step's dispatches and bytes from its kernel plan
+  --fp16            with --plan: the plan of a --fp16 model's step
   --sweep           also time every GEMM tile candidate for the large products
   --steps N         training steps timed (default 10; 2 with --quick)
   --seconds S       least time per GEMM measurement (default 1; 0 with --quick)
@@ -80,7 +83,7 @@ const [B, T, P] = quick ? [2, 9, 3] : [64, 21, 3];
 const L = config.regions + 2 + T;
 
 if (values.plan) {
-  const plan = await planStep(config, B, T, P);
+  const plan = await planStep(config, B, T, P, {}, values.fp16);
   console.error(
     `plan of one ${quick ? "small" : "BERT-base"} training step (B=${B}, L=${L}): ${plan.dispatches} ` +
       `dispatches, ${(plan.bytesRead / 2 ** 30).toFixed(2)} GiB read, ${
@@ -91,7 +94,7 @@ if (values.plan) {
   const planUrl = new URL("./gpu_plan.ts", import.meta.url).href;
   await reportFigures(
     planUrl,
-    { bench: "gpu_plan", config: quick ? "small" : "bert-base", quick, plan },
+    { bench: "gpu_plan", config: quick ? "small" : "bert-base", quick, fp16: values.fp16, plan },
     values.record,
   );
   Deno.exit(0);
@@ -227,11 +230,16 @@ const batch = trainingBatch(config, B, T, P);
  * `update`: BertAdam through `bertAdamUpdateGroup` (as the trainer does), one `bertAdamUpdate` per tensor,
  * or none (forward + backward only).
  */
-async function trainRun(be: WebGpuBackend, n: number, update: "group" | "per-tensor" | "none" = "group") {
+async function trainRun(
+  be: WebGpuBackend,
+  n: number,
+  update: "group" | "per-tensor" | "none" = "group",
+  fp16 = false,
+) {
   console.error(
     `training step: ${quick ? "small" : "BERT-base"} config, B=${B}, L=${L}, P=${P}, BertAdam: ${update}`,
   );
-  const model = new VlpModel({ config, backend: be, seed: 42 });
+  const model = new VlpModel({ config, backend: be, seed: 42, fp16 });
   const m = be.alloc([model.table.total]), v = be.alloc([model.table.total]);
   const params = model.parameterViews(), grads = model.gradientViews();
   const ms = namedViews(be, model.table, m), vs = namedViews(be, model.table, v);
@@ -301,6 +309,8 @@ const trainNoUpdate = await trainRun(be, Math.max(2, Math.ceil(steps / 2)), "non
 const unfusedBe = await WebGpuBackend.create({ fuse: false });
 const trainUnfused = await trainRun(unfusedBe, Math.max(2, Math.ceil(steps / 2)));
 unfusedBe.destroy();
+// --fp16's step: float16 GEMM weights cast from the float32 masters at the start of each forward
+const trainFp16 = be.hasF16 ? await trainRun(be, Math.max(2, Math.ceil(steps / 2)), "group", true) : null;
 
 // ---- tile sweep ---------------------------------------------------------------------------------------
 
@@ -343,6 +353,7 @@ await reportFigures(import.meta.url, {
   trainPerTensor,
   trainNoUpdate,
   trainUnfused,
+  trainFp16,
   ...(values.sweep ? { sweep } : {}),
   targets: TARGETS,
   meetsTargets: !quick && best >= TARGETS.gemmTflopsF32 &&

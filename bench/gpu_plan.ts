@@ -30,17 +30,21 @@ export interface StepPlan extends PlanFigures {
   topKernels: [string, number][];
 }
 
-/** Record one training step of `config` at batch B, T text slots, P masked positions, and count it. */
+/**
+ * Record one training step of `config` at batch B, T text slots, P masked positions (of a `--fp16` model
+ * with `fp16`), and count it.
+ */
 export async function planStep(
   config: VlpConfig,
   B: number,
   T: number,
   P: number,
   opts: WebGpuOptions = {},
+  fp16 = false,
 ): Promise<StepPlan> {
   const be = await WebGpuBackend.create({ ...opts, plan: true });
   try {
-    const model = new VlpModel({ config, backend: be, seed: 42, noInit: true });
+    const model = new VlpModel({ config, backend: be, seed: 42, noInit: true, fp16 });
     const batch = trainingBatch(config, B, T, P);
     const m = be.alloc([model.table.total]), v = be.alloc([model.table.total]);
     const params = model.parameterViews(), grads = model.gradientViews();

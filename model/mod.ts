@@ -12,6 +12,7 @@ export * from "./backend.ts";
 export * from "./params.ts";
 export * from "./batch.ts";
 export * from "./vlp.ts";
+export { type HalfBackend, halfBackend, halfModelTensors } from "./half.ts";
 export { Rng, type RngState, SEED_SALTS } from "./rng.ts";
 export * from "./defaults.ts";
 export * from "./backend_contract.ts";

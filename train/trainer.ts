@@ -34,6 +34,7 @@ import type { HostBatch } from "./batch_builder.ts";
 import type { BatchLoader } from "./loader.ts";
 import { lossPlotSvg } from "./plot.ts";
 import { ProgressBar } from "./progress.ts";
+import { type DynamicLossScale, unscaleGradients } from "./loss_scale.ts";
 import {
   latestCheckpoint,
   type LoopState,
@@ -90,6 +91,11 @@ export interface TrainOptions {
   settings: Record<string, unknown>;
   /** "auto" (default): continue when the folder has a checkpoint; "require": fail when it has none */
   resume?: "auto" | "require";
+  /**
+   * `--fp16`: the dynamic loss scale (loss_scale.ts) of a model with float16 weights; each batch record logs
+   * the scale it used (`loss_scale`) and a skipped step `overflow: true`. A resumed run starts it afresh.
+   */
+  lossScaler?: DynamicLossScale;
   /** progress bar options (default: stderr) */
   progress?: { write?: (t: string) => void; tty?: boolean; intervalS?: number } | false;
 }
@@ -244,6 +250,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         wait += (performance.now() - tWait) / 1000;
         const B = batch.examples.length;
         const lr = optimizer.currentLr();
+        const scaleUsed = o.lossScaler?.scale ?? 1;
+        ctx.lossScale = scaleUsed / accumulation;
         const out = await step(batch, ctx);
         if (!Number.isFinite(out.loss)) {
           const exs = [...batch.examples];
@@ -263,8 +271,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
           );
         }
         pending++;
+        let overflow = false;
         if ((batch.index + 1) % accumulation === 0) {
-          optimizer.step();
+          overflow = o.lossScaler ? !(await unscaleGradients(model, o.lossScaler)) : false;
+          if (!overflow) optimizer.step(); // an overflow skips the step (its gradients are dropped)
           model.zeroGrad();
           pending = 0;
         }
@@ -280,6 +290,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
           loss: out.loss,
           lr,
           examples: B,
+          ...(o.lossScaler ? { loss_scale: scaleUsed, ...(overflow ? { overflow: true } : {}) } : {}),
           ...out.values,
         });
         bar?.update({ epoch, batch: batch.index + 1, examples: runExamples, loss: out.loss });

@@ -21,6 +21,7 @@ import type { PipelineOptions } from "../pipeline.ts";
 import { type Schedule, SCHEDULES, totalSteps } from "../schedule.ts";
 import { scstStep } from "../scst.ts";
 import { type StepFn, train } from "../trainer.ts";
+import { DynamicLossScale } from "../loss_scale.ts";
 import { captionValidator, captionValImages, vqaValidator } from "../validation.ts";
 import { type Command, integer, number, startCommand, userPath } from "@vlp/command";
 import { commonShape, createRunModel, loadModelSetup, regionOptions } from "./setup.ts";
@@ -74,6 +75,8 @@ Run
   --val_src_file F             vqa2: imdb .npy with answers, report VQA accuracy after each epoch
   --val_batch_size N           (default 32)
   --backend NAME               blas | reference | reference64 | webgpu (default blas)
+  --fp16                       mixed precision (webgpu with shader-f16 only): float16 GEMM weights,
+                               float32 masters and BertAdam, dynamic loss scale from 2^16 (logged)
   --threads N                  OpenBLAS threads
   --num_workers N              loader Workers (0: load on the main thread; default 1)
   --prefetch N                 batches loaded ahead (default 2 per worker)
@@ -126,9 +129,7 @@ const Flags = z.object({
   prefetch: integer(1).optional(),
   do_train: z.boolean().optional(),
   amp: z.boolean().optional(),
-  fp16: z.boolean().optional().refine((v) => !v, {
-    message: "is not supported: training runs in float32 (the README's runs do too: --amp without --fp16)",
-  }),
+  fp16: z.boolean().default(false),
   from_scratch: z.boolean().optional(),
   weight_decay: number().optional(),
   trunc_seg: z.literal("b", { errorMap: () => ({ message: "only b (the text) is supported" }) }).optional(),
@@ -156,6 +157,12 @@ const Flags = z.object({
   } else {
     if (!f.answer_vocab) issue("answer_vocab", "is required for vqa2 (the answer list, line 0 <unk>)");
     if (f.val_split) issue("val_split", "is for img2txt; vqa2 validates with --val_src_file");
+  }
+  if (f.fp16 && f.backend !== "webgpu") {
+    issue(
+      "fp16",
+      `needs --backend webgpu (float16 weights on an adapter with shader-f16); the ${f.backend} backend computes in float32 only`,
+    );
   }
   if (f.scst) {
     if (f.max_pred !== 0 || f.mask_prob !== 0) {
@@ -198,6 +205,7 @@ function settingsOf(f: Flags, examples: number): Record<string, unknown> {
     "drop_prob",
     "use_num_imgs",
     "backend",
+    "fp16",
   ];
   return { ...Object.fromEntries(keys.map((k) => [k, f[k]])), examples };
 }
@@ -271,7 +279,7 @@ async function main(f: Flags): Promise<void> {
   );
 
   // ---- model, optimiser, step ---------------------------------------------------------------------------
-  const model = await createRunModel(f, config, task, f.model_recover_path, log);
+  const model = await createRunModel(f, config, task, f.model_recover_path, log, { fp16: f.fp16 });
   const optimizer = new BertAdam(model, {
     lr: f.learning_rate,
     warmup: f.warmup_proportion,
@@ -349,6 +357,7 @@ async function main(f: Flags): Promise<void> {
       rngs,
       settings: settingsOf(f, n),
       resume: f.resume ? "require" : "auto",
+      ...(f.fp16 ? { lossScaler: new DynamicLossScale() } : {}),
     });
   } finally {
     await loader.close();
@@ -363,6 +372,7 @@ async function main(f: Flags): Promise<void> {
     task,
     scst: f.scst,
     backend: model.backend.name,
+    fp16: f.fp16,
     resumed_from: result.resumedFrom,
     epochs_run: result.epochs.length,
     last_epoch: last?.epoch ?? result.resumedFrom,

@@ -9,8 +9,8 @@
  * every adapter; all BERT-base tensors do).
  *
  * Beyond the interface: {@linkcode WebGpuBackend.allocF16} makes float16 tensors (adapters with
- * `shader-f16`) that `matmul` accepts as `a` and `b` (products and sums in float32, C in float32); no
- * other operation takes them.
+ * `shader-f16`) that `matmul` accepts as `a` and `b`, or as `b` alone with a float32 `a` (products and sums
+ * in float32, C in float32), and `castToF16` writes; no other operation takes them.
  *
  * @example Usage
  * ```ts ignore
@@ -53,6 +53,7 @@ import { type GemmOptions, matmul } from "./ops/matmul.ts";
 import { BertAdamGroups, bertAdamUpdate } from "./ops/optimizer.ts";
 import * as rows from "./ops/rows.ts";
 import { GpuFusedOps } from "./ops/fused.ts";
+import * as half from "./ops/half.ts";
 
 /** Options of {@linkcode WebGpuBackend.create}. */
 export interface WebGpuOptions extends RuntimeOptions, GemmOptions {
@@ -112,6 +113,21 @@ export class WebGpuBackend implements Backend {
   allocF16(shape: readonly number[]): Tensor {
     if (!this.hasF16) throw new Error("Cannot allocate a float16 tensor: the adapter lacks shader-f16");
     return this.rt.alloc(shape, "float", "f16");
+  }
+
+  /** dst (a float16 tensor) = src (float32), saturated at ±65504: the weight copy of --fp16 (ops/half.ts). */
+  castToF16(src: Tensor, dst: Tensor): void {
+    half.castToF16(this.#d, src, dst);
+  }
+
+  /** out [1] = how many elements of x are Inf or NaN (the overflow check of --fp16's loss scale). */
+  countNonFinite(x: Tensor, out: Tensor): void {
+    half.countNonFinite(this.#d, x, out);
+  }
+
+  /** x *= alpha in place (unscaling --fp16's loss-scaled gradients). */
+  scaleInPlace(x: Tensor, alpha: number): void {
+    half.scaleInPlace(this.#d, x, alpha);
   }
 
   view(t: Tensor, offset: number, shape: readonly number[]): Tensor {

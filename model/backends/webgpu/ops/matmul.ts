@@ -69,7 +69,10 @@ export function matmul(d: Dispatcher, opts: GemmOptions, args: MatmulArgs): void
   const a = gpuTensor(args.a, "matmul a"),
     b = gpuTensor(args.b, "matmul b"),
     c = gpuTensor(args.c, "matmul c");
-  if (a.elem !== b.elem) throw new TypeError(`Cannot run matmul: a is ${a.elem}, b is ${b.elem}`);
+  // float16 operands: both, or B alone (float16 weights times float32 activations, as --fp16 runs)
+  if (a.elem !== b.elem && !(a.elem === "f32" && b.elem === "f16")) {
+    throw new TypeError(`Cannot run matmul: a is ${a.elem}, b is ${b.elem}`);
+  }
   if (c.elem !== "f32") throw new TypeError("Cannot run matmul: c must be float32");
   const bias = args.bias ? gpuTensor(args.bias, "matmul bias") : null;
   planMatmul(d, opts, g, { a, b, c, bias });
@@ -201,6 +204,7 @@ function gemm(d: Dispatcher, opts: GemmOptions, g: NormalizedMatmul, x: Operands
     transB: g.transB,
     tile,
     elem: a.elem === "f16" ? "f16" : "f32",
+    elemB: b.elem === "f16" ? "f16" : "f32",
   });
   const items = g.batch[0] * g.batch[1] * g.batch[2];
   const gx = Math.ceil(g.n / t.bn), gy = Math.ceil(g.m / t.bm);
