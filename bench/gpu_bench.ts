@@ -344,6 +344,8 @@ await reportFigures(import.meta.url, {
   adapter: be.adapterName,
   fallback,
   shaderF16: be.hasF16,
+  // what a faster GEMM could use (subgroups, cooperative or subgroup matrices), as the driver offers it
+  adapterFeatures: be.rt.gpu.features,
   quick,
   gemm,
   gemmF16,

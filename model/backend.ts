@@ -148,6 +148,25 @@ export interface FusedOps {
     dprojBias: Tensor;
     dropout: { p: number; seed: number } | null;
   }): void;
+  /**
+   * Self-attention's forward (layers.ts `attentionForward`: the scores GEMM, `softmax`, `dropout`, the context
+   * GEMM) in one pass where the backend supports the shapes; returns false (and does nothing) where it
+   * does not. Writes probs, probsD (with dropout) and ctx; not the scores.
+   */
+  attentionForward(args: {
+    /** [S·L, 3C] */
+    qkv: Tensor;
+    /** [S, L, L] additive */
+    mask: Tensor;
+    /** [S, NH, L, L] */
+    probs: Tensor;
+    /** [S, NH, L, L] (written only with dropout) */
+    probsD: Tensor;
+    /** [S·L, C] */
+    ctx: Tensor;
+    dims: { S: number; L: number; NH: number; HS: number };
+    dropout: { p: number; seed: number } | null;
+  }): boolean;
   /** probs = softmax(x + mask) ; dropped = dropout(probs) — `softmax`, `dropout`. */
   softmaxDropout(
     args: { x: Tensor; mask: Tensor; probs: Tensor; dropped: Tensor; p: number; seed: number },

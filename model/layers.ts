@@ -81,6 +81,8 @@ export function attentionForward(
   dropout: DropoutSite | null,
 ): void {
   const { S, L, NH, HS } = a.dims;
+  const { qkv, mask, probs, probsD, ctx } = a;
+  if (be.fused?.attentionForward({ qkv, mask, probs, probsD, ctx, dims: a.dims, dropout })) return;
   const C = NH * HS, C3 = 3 * C;
   const k = be.view(a.qkv, C, [a.qkv.size - C]), v = be.view(a.qkv, 2 * C, [a.qkv.size - 2 * C]);
   be.matmul({

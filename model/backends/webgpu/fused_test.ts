@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Rng } from "../../rng.ts";
 import type { Backend, Tensor } from "../../backend.ts";
 import { gpuTest, openGpu, twin, type TwinInput } from "./test_util.ts";
+import { attentionForward } from "../../layers.ts";
 
 // Each fused operation (ops/fused.ts) against its reference twin: the unfused list of backend calls its
 // interface names, run on the float32 reference backend (which has no `fused`).
@@ -154,4 +155,58 @@ gpuTest("fused softmax + dropout splits rows by the binding limit with the same 
   } finally {
     small.destroy();
   }
+});
+
+/** Inputs of one self-attention call. */
+function attentionInputs(S: number, L: number, NH: number, HS: number): Record<string, TwinInput> {
+  const C = NH * HS;
+  const mask = new Float32Array(S * L * L);
+  for (let i = 0; i < mask.length; i++) mask[i] = rng.nextU32() < 0.25 * 2 ** 32 ? -10000 : 0;
+  return {
+    qkv: { shape: [S * L, 3 * C], data: u(S * L * 3 * C, -2, 2) },
+    mask: { shape: [S, L, L], data: mask },
+    scores: { shape: [S, NH, L, L] },
+    probs: { shape: [S, NH, L, L] },
+    probsD: { shape: [S, NH, L, L] },
+    ctx: { shape: [S * L, C] },
+  };
+}
+
+const ATTENTION_TOL = { probs: { atol: 1e-6 }, probsD: { atol: 2e-6 }, ctx: { atol: 1e-5 } };
+
+for (
+  const [S, L, NH, HS, p] of [[2, 20, 3, 16, 0.1], [2, 20, 3, 16, 0], [1, 123, 2, 64, 0.1], [
+    3,
+    7,
+    2,
+    40,
+    0.5,
+  ]] as const
+) {
+  gpuTest(
+    `fused attention forward equals the GEMMs, softmax and dropout (S ${S}, L ${L}, NH ${NH}, HS ${HS}, p ${p})`,
+    async (gpu) => {
+      const before = gpu.rt.counter.snapshot().kernels["attention_forward"] ?? 0;
+      const drop = p > 0 ? { p, seed: 4242 } : null;
+      const tol = drop ? ATTENTION_TOL : { probs: ATTENTION_TOL.probs, ctx: ATTENTION_TOL.ctx };
+      await twin(gpu, attentionInputs(S, L, NH, HS), (be, t) => {
+        attentionForward(be, {
+          ...pick(t, "qkv", "mask", "scores", "probs", "probsD", "ctx"),
+          dims: { S, L, NH, HS },
+        }, drop);
+      }, tol);
+      assert.equal(gpu.rt.counter.snapshot().kernels["attention_forward"], before + 1, "one fused dispatch");
+    },
+  );
+}
+
+gpuTest("attention with L > 128 runs the unfused path", async (gpu) => {
+  const before = gpu.rt.counter.snapshot().kernels["attention_forward"] ?? 0;
+  await twin(gpu, attentionInputs(1, 130, 1, 8), (be, t) => {
+    attentionForward(be, {
+      ...pick(t, "qkv", "mask", "scores", "probs", "probsD", "ctx"),
+      dims: { S: 1, L: 130, NH: 1, HS: 8 },
+    }, { p: 0.1, seed: 3 });
+  }, ATTENTION_TOL);
+  assert.equal(gpu.rt.counter.snapshot().kernels["attention_forward"] ?? 0, before);
 });

@@ -18,6 +18,12 @@ import { RESIDUAL_LAYERNORM_PARAMS_PARTIAL } from "../kernels/residual_layernorm
 import { SUM_CHUNKS3 } from "../kernels/sum_chunks3.ts";
 import { SOFTMAX_DROPOUT } from "../kernels/softmax_dropout.ts";
 import { SOFTMAX_DROPOUT_BACKWARD } from "../kernels/softmax_dropout_backward.ts";
+import {
+  ATTENTION_FORWARD,
+  ATTENTION_MAX_HS,
+  ATTENTION_MAX_L,
+  ATTENTION_QB,
+} from "../kernels/attention_forward.ts";
 
 /** The mask uniforms of a dropout site (none: keep everything, scale 1). */
 function maskUniforms(
@@ -110,6 +116,49 @@ export class GpuFusedOps implements FusedOps {
       );
       this.d.rt.free(partial);
     }
+  }
+
+  attentionForward(a: Parameters<FusedOps["attentionForward"]>[0]): boolean {
+    const { S, L, NH, HS } = a.dims;
+    const C = NH * HS;
+    if (L > ATTENTION_MAX_L || HS > ATTENTION_MAX_HS || L === 0) return false;
+    if (a.qkv.size !== S * L * 3 * C || a.ctx.size !== S * L * C || a.mask.size !== S * L * L) {
+      throw new TypeError(
+        `Cannot run attentionForward: qkv ${a.qkv.size}, ctx ${a.ctx.size}, mask ${a.mask.size} elements ` +
+          `for S ${S}, L ${L}, NH ${NH}, HS ${HS}`,
+      );
+    }
+    sameSize("attentionForward", a.probs, a.probsD);
+    if (a.probs.size !== S * NH * L * L) {
+      throw new TypeError("Cannot run attentionForward: probs is not [S, NH, L, L]");
+    }
+    const max = this.d.maxElems;
+    if ([a.qkv, a.probs, a.ctx, a.mask].some((t) => t.size > max)) return false; // the unfused path splits
+    const mask = maskUniforms(a.dropout);
+    const groups = S * NH * Math.ceil(L / ATTENTION_QB);
+    this.d.rt.dispatch(
+      ATTENTION_FORWARD,
+      {
+        qkv: gpuTensor(a.qkv),
+        mask: gpuTensor(a.mask),
+        probs: gpuTensor(a.probs),
+        dropped: gpuTensor(a.dropout ? a.probsD : a.probs),
+        ctx: gpuTensor(a.ctx),
+      },
+      {
+        groups,
+        l: L,
+        nh: NH,
+        hs: HS,
+        scale: 1 / Math.sqrt(HS),
+        has_drop: a.dropout ? 1 : 0,
+        seed: mask.seed,
+        threshold: mask.threshold,
+        pscale: mask.scale,
+      },
+      groups,
+    );
+    return true;
   }
 
   softmaxDropout(a: Parameters<FusedOps["softmaxDropout"]>[0]): void {
