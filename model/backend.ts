@@ -167,6 +167,19 @@ export interface FusedOps {
     dims: { S: number; L: number; NH: number; HS: number };
     dropout: { p: number; seed: number } | null;
   }): boolean;
+  /**
+   * Backward of {@linkcode FusedOps.attentionForward} (layers.ts `attentionBackward`: four batched GEMMs,
+   * `dropoutBackward`, `softmaxBackward`) in one pass where the backend supports the shapes; returns false
+   * (and does nothing) where it does not. Writes dqkv [S·L, 3C] from dctx [S·L, C].
+   */
+  attentionBackward(args: {
+    qkv: Tensor;
+    probs: Tensor;
+    dctx: Tensor;
+    dqkv: Tensor;
+    dims: { S: number; L: number; NH: number; HS: number };
+    dropout: { p: number; seed: number } | null;
+  }): boolean;
   /** probs = softmax(x + mask) ; dropped = dropout(probs) — `softmax`, `dropout`. */
   softmaxDropout(
     args: { x: Tensor; mask: Tensor; probs: Tensor; dropped: Tensor; p: number; seed: number },

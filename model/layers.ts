@@ -142,6 +142,8 @@ export function attentionBackward(
   dropout: DropoutSite | null,
 ): void {
   const { S, L, NH, HS } = a.dims;
+  const { qkv, probs, dctx, dqkv } = a;
+  if (be.fused?.attentionBackward({ qkv, probs, dctx, dqkv, dims: a.dims, dropout })) return;
   const C = NH * HS, C3 = 3 * C, scale = 1 / Math.sqrt(HS);
   const q = a.qkv, k = be.view(a.qkv, C, [a.qkv.size - C]), v = be.view(a.qkv, 2 * C, [a.qkv.size - 2 * C]);
   const dq = a.dqkv,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Rng } from "../../rng.ts";
 import type { Backend, Tensor } from "../../backend.ts";
 import { gpuTest, openGpu, twin, type TwinInput } from "./test_util.ts";
-import { attentionForward } from "../../layers.ts";
+import { attentionBackward, attentionForward } from "../../layers.ts";
 
 // Each fused operation (ops/fused.ts) against its reference twin: the unfused list of backend calls its
 // interface names, run on the float32 reference backend (which has no `fused`).
@@ -210,3 +210,38 @@ gpuTest("attention with L > 128 runs the unfused path", async (gpu) => {
   }, ATTENTION_TOL);
   assert.equal(gpu.rt.counter.snapshot().kernels["attention_forward"] ?? 0, before);
 });
+
+for (
+  const [S, L, NH, HS, p] of [[2, 20, 3, 16, 0.1], [2, 19, 2, 16, 0], [1, 123, 2, 64, 0.1], [
+    3,
+    7,
+    2,
+    40,
+    0.5,
+  ]] as const
+) {
+  gpuTest(
+    `fused attention backward equals the GEMMs and the dropout and softmax backwards (S ${S}, L ${L}, NH ${NH}, HS ${HS}, p ${p})`,
+    async (gpu) => {
+      const before = gpu.rt.counter.snapshot().kernels["attention_backward"] ?? 0;
+      const drop = p > 0 ? { p, seed: 99 } : null;
+      const C = NH * HS, dims = { S, L, NH, HS };
+      const inputs = {
+        ...attentionInputs(S, L, NH, HS),
+        dctx: { shape: [S * L, C], data: u(S * L * C) },
+        dqkv: { shape: [S * L, 3 * C] },
+        s1: { shape: [S, NH, L, L] },
+        s2: { shape: [S, NH, L, L] },
+      };
+      await twin(gpu, inputs, (be, t) => {
+        attentionForward(be, { ...pick(t, "qkv", "mask", "scores", "probs", "probsD", "ctx"), dims }, drop);
+        attentionBackward(
+          be,
+          { ...pick(t, "qkv", "probs", "probsD", "dctx", "dqkv", "s1", "s2"), dims },
+          drop,
+        );
+      }, { dqkv: { atol: 2e-5, rtol: 1e-5 } });
+      assert.equal(gpu.rt.counter.snapshot().kernels["attention_backward"], before + 1, "one fused dispatch");
+    },
+  );
+}

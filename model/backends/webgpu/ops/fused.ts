@@ -18,6 +18,7 @@ import { RESIDUAL_LAYERNORM_PARAMS_PARTIAL } from "../kernels/residual_layernorm
 import { SUM_CHUNKS3 } from "../kernels/sum_chunks3.ts";
 import { SOFTMAX_DROPOUT } from "../kernels/softmax_dropout.ts";
 import { SOFTMAX_DROPOUT_BACKWARD } from "../kernels/softmax_dropout_backward.ts";
+import { ATTENTION_BACKWARD } from "../kernels/attention_backward.ts";
 import {
   ATTENTION_FORWARD,
   ATTENTION_MAX_HS,
@@ -157,6 +158,37 @@ export class GpuFusedOps implements FusedOps {
         pscale: mask.scale,
       },
       groups,
+    );
+    return true;
+  }
+
+  attentionBackward(a: Parameters<FusedOps["attentionBackward"]>[0]): boolean {
+    const { S, L, NH, HS } = a.dims;
+    const C = NH * HS;
+    if (L > ATTENTION_MAX_L || HS > ATTENTION_MAX_HS || L === 0) return false;
+    sameSize("attentionBackward", a.qkv, a.dqkv);
+    if (a.qkv.size !== S * L * 3 * C || a.dctx.size !== S * L * C || a.probs.size !== S * NH * L * L) {
+      throw new TypeError(
+        `Cannot run attentionBackward: qkv ${a.qkv.size}, dctx ${a.dctx.size}, probs ${a.probs.size} elements ` +
+          `for S ${S}, L ${L}, NH ${NH}, HS ${HS}`,
+      );
+    }
+    if ([a.qkv, a.probs, a.dctx].some((t) => t.size > this.d.maxElems)) return false;
+    const mask = maskUniforms(a.dropout);
+    this.d.rt.dispatch(
+      ATTENTION_BACKWARD,
+      { qkv: gpuTensor(a.qkv), probs: gpuTensor(a.probs), dctx: gpuTensor(a.dctx), dqkv: gpuTensor(a.dqkv) },
+      {
+        groups: S * NH,
+        l: L,
+        nh: NH,
+        hs: HS,
+        scale: 1 / Math.sqrt(HS),
+        seed: mask.seed,
+        threshold: mask.threshold,
+        pscale: mask.scale,
+      },
+      S * NH,
     );
     return true;
   }
