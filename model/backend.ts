@@ -180,6 +180,8 @@ export interface FusedOps {
     dims: { S: number; L: number; NH: number; HS: number };
     dropout: { p: number; seed: number } | null;
   }): boolean;
+  /** out = a ⊙ b ; dsum += Σ_rows out — `mul`, `sumRows` (the GELU backward with the FFN-in bias gradient). */
+  mulColumnSum(args: { a: Tensor; b: Tensor; out: Tensor; dsum: Tensor }): void;
   /** probs = softmax(x + mask) ; dropped = dropout(probs) — `softmax`, `dropout`. */
   softmaxDropout(
     args: { x: Tensor; mask: Tensor; probs: Tensor; dropped: Tensor; p: number; seed: number },

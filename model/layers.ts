@@ -471,7 +471,9 @@ export function ffnBackward(
     ddrop: d.ddrop,
     dinp: d.dact,
   }, drop);
-  be.mul({ a: d.dact, b: a.grad, out: d.dpre }); // GELU backward with the saved derivative
+  // GELU backward with the saved derivative (fused: with the FFN-in bias gradient)
+  if (be.fused) be.fused.mulColumnSum({ a: d.dact, b: a.grad, out: d.dpre, dsum: g.ffnInB });
+  else be.mul({ a: d.dact, b: a.grad, out: d.dpre });
   // d(x) = d(res) + dpre·Wi  (accumulated onto dx)
   linearBackward(be, {
     x: a.x,
@@ -479,7 +481,7 @@ export function ffnBackward(
     dy: d.dpre,
     dx: d.dx,
     dw: g.ffnInW,
-    db: g.ffnInB,
+    db: be.fused ? null : g.ffnInB,
     accumulateDx: true,
   });
 }

@@ -245,3 +245,41 @@ for (
     },
   );
 }
+
+for (const [rows, n] of [[5, 40], [200, 33], [1, 7]] as const) {
+  gpuTest(`fused mul + column sum equals mul then sumRows (${rows}×${n})`, async (gpu) => {
+    const op = (be: Backend, t: Record<string, Tensor>) => {
+      if (be.fused) return be.fused.mulColumnSum({ a: t.a, b: t.b, out: t.out, dsum: t.dsum });
+      be.mul({ a: t.a, b: t.b, out: t.out });
+      be.sumRows({ x: t.out, out: t.dsum, accumulate: true });
+    };
+    const inputs = {
+      a: { shape: [rows, n], data: u(rows * n) },
+      b: { shape: [rows, n], data: u(rows * n) },
+      out: { shape: [rows, n] },
+      dsum: { shape: [n], data: u(n) }, // accumulates onto what is there
+    };
+    await twin(gpu, inputs, op, { out: { atol: 0, rtol: 0 }, dsum: { atol: 1e-5 } });
+  });
+}
+
+gpuTest("fused mul + column sum splits rows by the binding limit", async () => {
+  const small = await openGpu({ maxBindingBytes: 1024 });
+  try {
+    const op = (be: Backend, t: Record<string, Tensor>) => {
+      if (be.fused) return be.fused.mulColumnSum({ a: t.a, b: t.b, out: t.out, dsum: t.dsum });
+      be.mul({ a: t.a, b: t.b, out: t.out });
+      be.sumRows({ x: t.out, out: t.dsum, accumulate: true });
+    };
+    const inputs = {
+      a: { shape: [90, 20], data: u(1800) },
+      b: { shape: [90, 20], data: u(1800) },
+      out: { shape: [90, 20] },
+      dsum: { shape: [20], data: u(20) },
+    };
+    await twin(small, inputs, op, { out: { atol: 0, rtol: 0 }, dsum: { atol: 1e-5 } });
+    assert.ok(small.rt.counter.snapshot().kernels["mul_column_partial"] > 1, "split into several dispatches");
+  } finally {
+    small.destroy();
+  }
+});

@@ -16,6 +16,8 @@ import { RESIDUAL_LAYERNORM } from "../kernels/residual_layernorm.ts";
 import { RESIDUAL_LAYERNORM_BACKWARD } from "../kernels/residual_layernorm_backward.ts";
 import { RESIDUAL_LAYERNORM_PARAMS_PARTIAL } from "../kernels/residual_layernorm_params_partial.ts";
 import { SUM_CHUNKS3 } from "../kernels/sum_chunks3.ts";
+import { SUM_CHUNKS } from "../kernels/sum_chunks.ts";
+import { MUL_COLUMN_PARTIAL } from "../kernels/mul_column_partial.ts";
 import { SOFTMAX_DROPOUT } from "../kernels/softmax_dropout.ts";
 import { SOFTMAX_DROPOUT_BACKWARD } from "../kernels/softmax_dropout_backward.ts";
 import { ATTENTION_BACKWARD } from "../kernels/attention_backward.ts";
@@ -191,6 +193,32 @@ export class GpuFusedOps implements FusedOps {
       S * NH,
     );
     return true;
+  }
+
+  mulColumnSum(a: Parameters<FusedOps["mulColumnSum"]>[0]): void {
+    const total = sameSize("mulColumnSum", a.a, a.b, a.out), n = a.dsum.size;
+    if (n === 0 || total % n !== 0) {
+      throw new TypeError(`Cannot run mulColumnSum: ${total} elements are not rows of dsum's ${n}`);
+    }
+    const [as, bs, os] = [a.a, a.b, a.out].map((t) => gpuTensor(t));
+    for (const [r0, r1] of this.d.rowParts("mulColumnSum", total / n, n)) {
+      const rows = r1 - r0, chunks = Math.ceil(rows / CHUNK_ROWS);
+      const part = (t: typeof as) => range(t, r0 * n, r1 * n);
+      const partial = this.d.rt.scratch(chunks * n);
+      this.d.rt.dispatch(
+        MUL_COLUMN_PARTIAL,
+        { a: part(as), b: part(bs), out: part(os), partial },
+        { rows, n, chunk_rows: CHUNK_ROWS, chunks },
+        this.d.groups(MUL_COLUMN_PARTIAL, chunks * n),
+      );
+      this.d.rt.dispatch(
+        SUM_CHUNKS,
+        { partial, out: gpuTensor(a.dsum) },
+        { n, chunks },
+        this.d.groups(SUM_CHUNKS, n),
+      );
+      this.d.rt.free(partial);
+    }
   }
 
   softmaxDropout(a: Parameters<FusedOps["softmaxDropout"]>[0]): void {
