@@ -14,6 +14,7 @@ export * from "./batch_builder.ts";
 export * from "./loader.ts";
 export * from "./run_state.ts";
 export * from "./trainer.ts";
+export * from "./output_folder.ts";
 export * from "./loss_scale.ts";
 export * from "./scst.ts";
 export * from "./validation.ts";

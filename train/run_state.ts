@@ -9,8 +9,9 @@
  *   optimiser step, the RNG states, and the run settings a resumed run must share.
  *
  * Both are written atomically (temporary file + rename), the model first. A checkpoint is complete when
- * both files of an epoch exist and the state file reads back; {@linkcode latestCheckpoint} picks the
- * newest complete one, as the original's `_get_max_epoch_model` does with `model.*.bin` / `optim.*.bin`.
+ * both files of an epoch exist and the state file reads back; output_folder.ts decides where a run continues
+ * (the newest checkpoint, as the original's `_get_max_epoch_model` does with `model.*.bin` / `optim.*.bin`,
+ * and a refusal where the newest cannot be resumed exactly).
  *
  * @module
  */
@@ -147,33 +148,4 @@ export async function loadRunState(path: string): Promise<RunCheckpoint> {
     optimizer: { step: s.step as number, m, v },
     grads,
   };
-}
-
-/** Epochs of a folder that have both `model.{e}.bin` and `optim.{e}.npz`, ascending. */
-export async function checkpointEpochs(dir: string): Promise<number[]> {
-  const models = new Set<number>(), states = new Set<number>();
-  try {
-    for await (const e of Deno.readDir(dir)) {
-      const mm = /^model\.(\d+)\.bin$/.exec(e.name), ms = /^optim\.(\d+)\.npz$/.exec(e.name);
-      if (mm && e.isFile) models.add(Number(mm[1]));
-      if (ms && e.isFile) states.add(Number(ms[1]));
-    }
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return [];
-    throw e;
-  }
-  return [...models].filter((e) => states.has(e)).sort((a, b) => a - b);
-}
-
-/** The newest complete, readable checkpoint of a folder (with its state), or null. */
-export async function latestCheckpoint(dir: string): Promise<{ epoch: number; state: RunCheckpoint } | null> {
-  const epochs = await checkpointEpochs(dir);
-  for (let i = epochs.length - 1; i >= 0; i--) {
-    try {
-      return { epoch: epochs[i], state: await loadRunState(statePath(dir, epochs[i])) };
-    } catch {
-      // unreadable: fall back to an older one
-    }
-  }
-  return null;
 }

@@ -14,9 +14,9 @@
  * with the checkpoint. Drop-worst applies from epoch `dropAfter + 1` on. The reported loss is the batch loss
  * before the division by `accumulation`, as the original logs it.
  *
- * Resuming: when the output folder holds a complete checkpoint (or `resume: "require"` asks for one), the
- * newest one is loaded (model, BertAdam moments and step, pending gradients, RNG states), the JSONL log is
- * cut back to that epoch, and training continues with the next epoch. Batches are a pure function of
+ * Resuming: given a checkpoint to continue from ({@linkcode TrainOptions.resumeFrom}, which output_folder.ts
+ * chooses and checks), it is loaded (model, BertAdam moments and step, pending gradients, RNG states), the
+ * JSONL log is cut back to that epoch, and training continues with the next epoch. Batches are a pure function of
  * (seed, epoch, index) (loader.ts) and dropout seeds come from the model's saved RNG, so the resumed run's
  * losses are exactly those of an uninterrupted run. The run settings that shape the trajectory must match
  * the checkpoint's ({@linkcode TrainOptions.settings}).
@@ -36,7 +36,6 @@ import { lossPlotSvg } from "./plot.ts";
 import { ProgressBar } from "./progress.ts";
 import { type DynamicLossScale, unscaleGradients } from "./loss_scale.ts";
 import {
-  latestCheckpoint,
   type LoopState,
   modelPath,
   type RunCheckpoint,
@@ -89,8 +88,11 @@ export interface TrainOptions {
   rngs?: Record<string, Rng>;
   /** the run's settings: written to opt.json; on resume they must equal the checkpoint's */
   settings: Record<string, unknown>;
-  /** "auto" (default): continue when the folder has a checkpoint; "require": fail when it has none */
-  resume?: "auto" | "require";
+  /**
+   * the checkpoint of `outputDir` to continue from (`planOutputFolder` of output_folder.ts chooses it and
+   * refuses a folder it cannot resume exactly); null or absent: a fresh start
+   */
+  resumeFrom?: { epoch: number; state: RunCheckpoint } | null;
   /**
    * `--fp16`: the dynamic loss scale (loss_scale.ts) of a model with float16 weights; each batch record logs
    * the scale it used (`loss_scale`) and a skipped step `overflow: true`. A resumed run starts it afresh.
@@ -153,7 +155,9 @@ export type LogRecord =
   & { type: "batch" | "epoch" | "resume" | "stop"; epoch: number }
   & Record<string, unknown>;
 
-const LOG = "train_log.jsonl", PLOT = "train_curve.svg";
+/** The files a run writes into its output folder besides the checkpoints. */
+export const RUN_FILES = { log: "train_log.jsonl", settings: "opt.json", plot: "train_curve.svg" } as const;
+const LOG = RUN_FILES.log, PLOT = RUN_FILES.plot;
 
 /** The records of a `train_log.jsonl` (none when the file is missing; a line cut by a crash ends the log). */
 export async function readTrainLog(path: string): Promise<LogRecord[]> {
@@ -176,7 +180,12 @@ export async function readTrainLog(path: string): Promise<LogRecord[]> {
   return out;
 }
 
-function checkSettings(saved: Record<string, unknown>, now: Record<string, unknown>, file: string): void {
+/** Throw unless a checkpoint's run settings equal this run's (naming each difference). */
+export function checkSettings(
+  saved: Record<string, unknown>,
+  now: Record<string, unknown>,
+  file: string,
+): void {
   const diffs: string[] = [];
   for (const k of new Set([...Object.keys(saved), ...Object.keys(now)])) {
     if (JSON.stringify(saved[k]) !== JSON.stringify(now[k])) {
@@ -187,7 +196,9 @@ function checkSettings(saved: Record<string, unknown>, now: Record<string, unkno
   }
   if (diffs.length) {
     throw new RangeError(
-      `Cannot resume from "${file}": ${diffs.join("; ")}. Use the same settings, or a new output folder.`,
+      `Cannot resume from "${file}": ${
+        diffs.join("; ")
+      }. Use the same settings, --overwrite_output_dir to start over, or another output folder.`,
     );
   }
 }
@@ -206,10 +217,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const nb = loader.batchesPerEpoch;
 
   // ---- fresh start or resume ------------------------------------------------------------------------------
-  const found = await latestCheckpoint(dir);
-  if (!found && o.resume === "require") {
-    throw new RangeError(`Cannot resume: "${dir}" has no complete checkpoint (model.N.bin with optim.N.npz)`);
-  }
+  const found = o.resumeFrom ?? null;
   let records: LogRecord[] = [];
   let startEpoch = 1;
   let pending = 0;
@@ -225,7 +233,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   } else {
     model.zeroGrad();
   }
-  await writeTextAtomic(join(dir, "opt.json"), JSON.stringify(o.settings, null, 2) + "\n");
+  await writeTextAtomic(join(dir, RUN_FILES.settings), JSON.stringify(o.settings, null, 2) + "\n");
   await writeTextAtomic(logPath, records.map((r) => JSON.stringify(r) + "\n").join(""));
   const log = await Deno.open(logPath, { append: true });
   const enc = new TextEncoder();

@@ -2,8 +2,10 @@
  * `deno task train`: VLP's `run_img2txt_dist.py` on one machine — pre-training, caption fine-tuning
  * (`--tasks img2txt`), VQA fine-tuning (`--tasks vqa2`) and SCST (`--scst`), with the original's flag names.
  * Checkpoints `model.{epoch}.bin` (+ `optim.{epoch}.npz`), `train_log.jsonl` and `train_curve.svg` go to
- * `--output_dir`; an output folder that already holds a checkpoint continues from the newest complete one
- * (`--resume` insists on one). Progress on stderr; stdout ends with ONE JSON line of figures.
+ * `--output_dir`; an output folder that already holds a checkpoint continues from the newest one (`--resume`
+ * insists on one, `--resume_from` names an older one); a folder whose newest checkpoint cannot be resumed
+ * exactly, or that holds an earlier run's files, is refused unless `--overwrite_output_dir` (see
+ * ../output_folder.ts). Progress on stderr; stdout ends with ONE JSON line of figures.
  * Exit status: 0 done, 1 failed (bad data, NaN loss, ...), 2 bad flags.
  *
  * See train/README.md for every flag.
@@ -23,7 +25,23 @@ import { scstStep } from "../scst.ts";
 import { type StepFn, train } from "../trainer.ts";
 import { DynamicLossScale } from "../loss_scale.ts";
 import { captionValidator, captionValImages, vqaValidator } from "../validation.ts";
-import { type Command, integer, number, startCommand, userPath } from "@vlp/command";
+import {
+  checkOutputDir,
+  type Command,
+  integer,
+  type NamedPath,
+  number,
+  refuseOverwritingInputs,
+  shownPath,
+  startCommand,
+  userPath,
+} from "@vlp/command";
+import {
+  checkRunAgainstFolder,
+  plannedOutputs,
+  planOutputFolder,
+  prepareOutputFolder,
+} from "../output_folder.ts";
 import { commonShape, createRunModel, loadModelSetup, regionOptions } from "./setup.ts";
 
 const USAGE = `Usage: deno task train --output_dir DIR --vocab VOCAB.txt --src_file FILE... --image_root DIR
@@ -70,6 +88,12 @@ Optimisation
 Run
   --output_dir DIR             checkpoints, log and plot (default tmp)
   --resume                     require a checkpoint in output_dir to continue from
+  --resume_from DIR/model.K.bin  continue from epoch K of output_dir on purpose (not its newest); the later
+                               epochs are trained again and their files replaced
+  --overwrite_output_dir       start over in an output_dir that holds an earlier run: its training files
+                               (model.*.bin, optim.*, opt.json, train_log.jsonl, train_curve.svg,
+                               val_captions.*.json) are removed just before the first batch
+                               (without it such a folder is refused unless its newest checkpoint resumes)
   --val_split S                img2txt: caption this Karpathy split after each epoch, report CIDEr
   --val_max_images N           at most N validation images
   --val_src_file F             vqa2: imdb .npy with answers, report VQA accuracy after each epoch
@@ -122,6 +146,8 @@ const Flags = z.object({
   use_num_imgs: integer().min(-1, "--use_num_imgs must be -1 or ≥ 0").default(-1),
   answer_vocab: z.string().min(1).optional(),
   resume: z.boolean().default(false),
+  resume_from: z.string().min(1).optional(),
+  overwrite_output_dir: z.boolean().default(false),
   val_split: z.enum(SPLITS, { message: `must be one of ${SPLITS.join(", ")}` }).optional(),
   val_max_images: integer(1).optional(),
   val_src_file: z.string().min(1).optional(),
@@ -137,6 +163,9 @@ const Flags = z.object({
 }).superRefine((f, ctx) => {
   const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
   if (!f.src_file) issue("src_file", "is required");
+  if (f.overwrite_output_dir && (f.resume || f.resume_from)) {
+    issue("overwrite_output_dir", "starts over: it cannot be combined with --resume or --resume_from");
+  }
   if (Math.abs(f.s2s_prob + f.bi_prob - 1) > 1e-9) {
     issue("s2s_prob", `--s2s_prob ${f.s2s_prob} and --bi_prob ${f.bi_prob} must sum to 1`);
   }
@@ -205,9 +234,23 @@ function settingsOf(f: Flags, examples: number): Record<string, unknown> {
     "drop_prob",
     "use_num_imgs",
     "backend",
-    "fp16",
   ];
-  return { ...Object.fromEntries(keys.map((k) => [k, f[k]])), examples };
+  // fp16 only when set, so that the settings of float32 runs stay those of runs made before --fp16 existed
+  return { ...Object.fromEntries(keys.map((k) => [k, f[k]])), ...(f.fp16 ? { fp16: true } : {}), examples };
+}
+
+/** The files a run reads (an output may not be one of them). */
+function inputsOf(f: Flags): NamedPath[] {
+  const given = (name: string, p: string | undefined) => (p ? [{ name, path: userPath(p) }] : []);
+  return [
+    ...given("--model_recover_path", f.model_recover_path),
+    ...given("--config_path", f.config_path),
+    ...given("--vocab", f.vocab),
+    ...f.src_file!.map((p) => ({ name: "--src_file", path: userPath(p) })),
+    ...given("--file_valid_jpgs", f.file_valid_jpgs),
+    ...given("--answer_vocab", f.answer_vocab),
+    ...given("--val_src_file", f.val_src_file),
+  ];
 }
 
 const CMD: Command<Flags> = { name: "train", usage: USAGE, flags: Flags };
@@ -217,6 +260,12 @@ async function main(f: Flags): Promise<void> {
   if (f.weight_decay !== undefined && f.weight_decay !== 0.01) {
     log(`note: --weight_decay ${f.weight_decay} is ignored; BertAdam's decay is 0.01, as in the original`);
   }
+  const outputDir = userPath(f.output_dir);
+  const folder = await planOutputFolder(outputDir, {
+    resumeFrom: f.resume_from === undefined ? undefined : userPath(f.resume_from),
+    overwrite: f.overwrite_output_dir,
+    require: f.resume,
+  });
   const { tokenizer, config, ids } = await loadModelSetup(f);
   const regions = regionOptions(f, config);
   const task = f.tasks;
@@ -338,8 +387,26 @@ async function main(f: Flags): Promise<void> {
     validate = vqaValidator(model, valLoader, answerWords!);
   }
 
+  // ---- the output folder, last of the checks before the first batch ---------------------------------------
+  const settings = settingsOf(f, n);
+  const sizes = new Map(model.table.specs.map((s) => [s.name, s.size]));
+  await checkRunAgainstFolder(folder, { settings, stepping: optimizer.stepping, sizes });
+  await refuseOverwritingInputs(
+    plannedOutputs(folder, f.num_train_epochs).map((path) => ({ name: "--output_dir", path })),
+    inputsOf(f),
+  );
+  // room for one epoch's checkpoint: the model, BertAdam's two moments and pending gradients (float32)
+  const params = [...sizes.values()].reduce((a, b) => a + b, 0);
+  await checkOutputDir(outputDir, "--output_dir", {
+    create: true,
+    bytes: 4 * params * (f.gradient_accumulation_steps > 1 ? 4 : 3) + 2 ** 20,
+  });
+  for (const note of folder.notes) log(`note: ${note}`);
+  const cleaned = await prepareOutputFolder(folder);
+  for (const p of cleaned.temporaries) log(`removed ${shownPath(p)}, a temporary file of a killed run`);
+  if (cleaned.removed.length) log(`removed ${cleaned.removed.length} training file(s) of the earlier run`);
+
   // ---- train ----------------------------------------------------------------------------------------------
-  const outputDir = userPath(f.output_dir);
   let result;
   try {
     result = await train({
@@ -355,8 +422,8 @@ async function main(f: Flags): Promise<void> {
       dropAfter: f.drop_after,
       validate,
       rngs,
-      settings: settingsOf(f, n),
-      resume: f.resume ? "require" : "auto",
+      settings,
+      resumeFrom: folder.resume,
       ...(f.fp16 ? { lossScaler: new DynamicLossScale() } : {}),
     });
   } finally {
