@@ -170,13 +170,15 @@ export interface FusedOps {
   /**
    * Backward of {@linkcode FusedOps.attentionForward} (layers.ts `attentionBackward`: four batched GEMMs,
    * `dropoutBackward`, `softmaxBackward`) in one pass where the backend supports the shapes; returns false
-   * (and does nothing) where it does not. Writes dqkv [S·L, 3C] from dctx [S·L, C].
+   * (and does nothing) where it does not. Writes dqkv [S·L, 3C] from dctx [S·L, C], and with `dbias`
+   * [3C] adds the column sums of dqkv to it (the Q/K/V bias gradient, `sumRows` of dqkv).
    */
   attentionBackward(args: {
     qkv: Tensor;
     probs: Tensor;
     dctx: Tensor;
     dqkv: Tensor;
+    dbias?: Tensor;
     dims: { S: number; L: number; NH: number; HS: number };
     dropout: { p: number; seed: number } | null;
   }): boolean;

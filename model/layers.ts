@@ -125,7 +125,8 @@ export function attentionForward(
 
 /**
  * Backward of {@linkcode attentionForward}: dqkv [S, L, 3C] written from dctx [S, L, C]. `s1`, `s2` are
- * [S, NH, L, L] scratch tensors.
+ * [S, NH, L, L] scratch tensors. With `dbias` a fused backward may also add the Q/K/V bias gradient (the
+ * column sums of dqkv) to it; returns whether it did (else the caller sums dqkv).
  */
 export function attentionBackward(
   be: Backend,
@@ -138,12 +139,13 @@ export function attentionBackward(
     s1: Tensor;
     s2: Tensor;
     dims: AttentionDims;
+    dbias?: Tensor;
   },
   dropout: DropoutSite | null,
-): void {
+): boolean {
   const { S, L, NH, HS } = a.dims;
-  const { qkv, probs, dctx, dqkv } = a;
-  if (be.fused?.attentionBackward({ qkv, probs, dctx, dqkv, dims: a.dims, dropout })) return;
+  const { qkv, probs, dctx, dqkv, dbias } = a;
+  if (be.fused?.attentionBackward({ qkv, probs, dctx, dqkv, dbias, dims: a.dims, dropout })) return !!dbias;
   const C = NH * HS, C3 = 3 * C, scale = 1 / Math.sqrt(HS);
   const q = a.qkv, k = be.view(a.qkv, C, [a.qkv.size - C]), v = be.view(a.qkv, 2 * C, [a.qkv.size - 2 * C]);
   const dq = a.dqkv,
@@ -229,6 +231,7 @@ export function attentionBackward(
     ...scoreOperand,
     strideB: [L * C3, HS],
   });
+  return false;
 }
 
 /** Activations of one encoder layer that the backward needs. */
@@ -605,7 +608,7 @@ export function encoderLayerBackward(
     { dout: sc.c2, dres: dx, ddrop: sc.c3, dctx: sc.c4 },
     site(1, drop?.hidden ?? 0),
   );
-  attentionBackward(
+  const biasSummed = attentionBackward(
     be,
     {
       qkv: act.qkv,
@@ -616,9 +619,11 @@ export function encoderLayerBackward(
       s1: sc.s1,
       s2: sc.s2,
       dims: d,
+      dbias: g.qkvB,
     },
     site(0, drop?.attention ?? 0),
   );
   // d(x) = d(res1) + dqkv·Wqkv  (accumulated onto dx)
-  linearBackward(be, { x, w: w.qkvW, dy: sc.dqkv, dx, dw: g.qkvW, db: g.qkvB, accumulateDx: true });
+  const db = biasSummed ? null : g.qkvB;
+  linearBackward(be, { x, w: w.qkvW, dy: sc.dqkv, dx, dw: g.qkvW, db, accumulateDx: true });
 }

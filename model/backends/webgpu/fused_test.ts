@@ -283,3 +283,24 @@ gpuTest("fused mul + column sum splits rows by the binding limit", async () => {
     small.destroy();
   }
 });
+
+gpuTest("fused attention backward adds the Q/K/V bias gradient (the column sums of dqkv)", async (gpu) => {
+  const [S, L, NH, HS] = [3, 21, 2, 16], C = NH * HS, dims = { S, L, NH, HS }, drop = { p: 0.1, seed: 5 };
+  const inputs = {
+    ...attentionInputs(S, L, NH, HS),
+    dctx: { shape: [S * L, C], data: u(S * L * C) },
+    dqkv: { shape: [S * L, 3 * C] },
+    s1: { shape: [S, NH, L, L] },
+    s2: { shape: [S, NH, L, L] },
+    dbias: { shape: [3 * C], data: u(3 * C) }, // accumulates onto what is there
+  };
+  await twin(gpu, inputs, (be, t) => {
+    attentionForward(be, { ...pick(t, "qkv", "mask", "scores", "probs", "probsD", "ctx"), dims }, drop);
+    const summed = attentionBackward(be, {
+      ...pick(t, "qkv", "probs", "probsD", "dctx", "dqkv", "s1", "s2", "dbias"),
+      dims,
+    }, drop);
+    assert.equal(summed, be.fused !== undefined);
+    if (!summed) be.sumRows({ x: t.dqkv, out: t.dbias, accumulate: true });
+  }, { dqkv: { atol: 2e-5, rtol: 1e-5 }, dbias: { atol: 5e-5, rtol: 1e-5 } });
+});

@@ -8,7 +8,10 @@
  *   dQ[q]     = scale·Σ_j dS[q, j]·K[j]                (written per block; K staged 16 keys at a time)
  *   dK[j]    += scale·Σ_q dS[q, j]·Q[q],  dV[j] += Σ_q PD[q, j]·dctx[q]   (registers, over all blocks)
  *
- * and writes dQ, dK, dV into dqkv (rows [dq | dk | dv], head h at columns h·HS). Invocation t owns key
+ * and writes dQ, dK, dV into dqkv (rows [dq | dk | dv], head h at columns h·HS), and, with has_bias, the
+ * sums of those columns over the sequence's L positions into bias_partial[s, ·] (the Q/K/V bias gradient
+ * of this sequence: trees over the queries of each block, then the blocks in order, and over the keys).
+ * Invocation t owns key
  * t / 2 and the 32 columns (t % 2)·32 + 0..31 of its dK and dV rows. The unfused twin is the four batched
  * GEMMs and the dropout and softmax backwards (layers.ts attentionBackward; fused_test.ts). 256 invocations.
  */
@@ -23,6 +26,12 @@ export const ATTENTION_BACKWARD: KernelDef = {
     { name: "probs", access: "read", type: "f32", shape: "[S, NH, L, L]" },
     { name: "dctx", access: "read", type: "f32", shape: "[S, L, C]" },
     { name: "dqkv", access: "read_write", type: "f32", shape: "[S, L, 3C]" },
+    {
+      name: "bias_partial",
+      access: "read_write",
+      type: "f32",
+      shape: "[S, 3C] (a placeholder without has_bias)",
+    },
   ],
   uniforms: {
     groups: "u32",
@@ -33,6 +42,7 @@ export const ATTENTION_BACKWARD: KernelDef = {
     seed: "u32",
     threshold: "u32",
     pscale: "f32",
+    has_bias: "u32",
   },
   helpers: ["hash"],
   body: /* wgsl */ `
@@ -66,6 +76,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var acc_v: array<f32, 32>;
   let rq = lid / 16u;
   let lane = lid % 16u;
+  var bq = vec4<f32>(0.0);                             // Σ_q dQ[q, lane + 16t] (invocations lid < 16)
 
   for (var q0 = 0u; q0 < P.l; q0 += QB) {
     let nq = min(QB, P.l - q0);
@@ -163,6 +174,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         if (d < P.hs) { dqkv[drow0 + (q0 + rq) * c3 + d] = P.scale * dq[t]; }
       }
     }
+    if (P.has_bias != 0u) {
+      // this block's column sums of dQ: a tree over its 16 query rows (same lane), into bq
+      for (var t = 0u; t < 4u; t++) {
+        red[lid] = select(0.0, P.scale * dq[t], rq < nq);
+        workgroupBarrier();
+        for (var st = 128u; st >= 16u; st = st >> 1u) {
+          if (lid < st) { red[lid] = red[lid] + red[lid + st]; }
+          workgroupBarrier();
+        }
+        if (lid < 16u) { bq[t] += red[lid]; }
+        workgroupBarrier();
+      }
+    }
   }
   if (kj < P.l) {
     for (var i = 0u; i < 32u; i++) {
@@ -170,6 +194,30 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       if (d < P.hs) {
         dqkv[drow0 + kj * c3 + c + d] = acc_k[i];
         dqkv[drow0 + kj * c3 + 2u * c + d] = acc_v[i];
+      }
+    }
+  }
+  if (P.has_bias != 0u) {
+    let bp = P.bias_partial_off + s * c3 + h * P.hs;
+    if (lid < 16u) {
+      for (var t = 0u; t < 4u; t++) {
+        let d = lid + 16u * t;
+        if (d < P.hs) { bias_partial[bp + d] = bq[t]; }
+      }
+    }
+    // column sums of dK and dV over the keys: a tree over the 128 invocations of each column half
+    for (var i = 0u; i < 32u; i++) {
+      for (var kv = 0u; kv < 2u; kv++) {
+        let v = select(acc_k[i], acc_v[i], kv == 1u);
+        red[lid] = select(0.0, v, kj < P.l);
+        workgroupBarrier();
+        for (var st = 128u; st >= 2u; st = st >> 1u) {
+          if (lid < st) { red[lid] = red[lid] + red[lid + st]; }
+          workgroupBarrier();
+        }
+        let d = kd0 + i;
+        if (lid < 2u && d < P.hs) { bias_partial[bp + (kv + 1u) * c + d] = red[lid]; }
+        workgroupBarrier();
       }
     }
   }

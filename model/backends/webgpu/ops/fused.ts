@@ -176,10 +176,20 @@ export class GpuFusedOps implements FusedOps {
       );
     }
     if ([a.qkv, a.probs, a.dctx].some((t) => t.size > this.d.maxElems)) return false;
+    if (a.dbias && a.dbias.size !== 3 * C) {
+      throw new TypeError("Cannot run attentionBackward: dbias is not [3C]");
+    }
     const mask = maskUniforms(a.dropout);
+    const partial = a.dbias ? this.d.rt.scratch(S * 3 * C) : this.d.rt.dummy("f32");
     this.d.rt.dispatch(
       ATTENTION_BACKWARD,
-      { qkv: gpuTensor(a.qkv), probs: gpuTensor(a.probs), dctx: gpuTensor(a.dctx), dqkv: gpuTensor(a.dqkv) },
+      {
+        qkv: gpuTensor(a.qkv),
+        probs: gpuTensor(a.probs),
+        dctx: gpuTensor(a.dctx),
+        dqkv: gpuTensor(a.dqkv),
+        bias_partial: partial,
+      },
       {
         groups: S * NH,
         l: L,
@@ -189,9 +199,15 @@ export class GpuFusedOps implements FusedOps {
         seed: mask.seed,
         threshold: mask.threshold,
         pscale: mask.scale,
+        has_bias: a.dbias ? 1 : 0,
       },
       S * NH,
     );
+    if (a.dbias) {
+      // the S per-sequence sums, in order
+      this.d.columnSum("attentionBackward", partial, gpuTensor(a.dbias), S, 3 * C, true);
+      this.d.rt.free(partial);
+    }
     return true;
   }
 
