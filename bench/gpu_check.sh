@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The WebGPU backend on a real GPU, in one run (under 10 minutes on an H200): the vlp-tiny parity check with
+# The WebGPU backend on a real GPU, in one run (meant to take under 10 minutes on an H200; this version has not
+# run on a GPU yet): the vlp-tiny parity check with
 # --backend webgpu (forward, losses, every gradient against the original implementation), the training step's
 # kernel plan (bench/gpu_bench.ts --plan: dispatches and bytes per step), bench/gpu_bench.ts with its GEMM tile
 # sweep (GEMM TFLOP/s at BERT-base shapes, BERT-base training-step examples/s with the fused kernels and
