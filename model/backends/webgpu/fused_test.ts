@@ -3,6 +3,8 @@ import { Rng } from "../../rng.ts";
 import type { Backend, Tensor } from "../../backend.ts";
 import { gpuTest, openGpu, twin, type TwinInput } from "./test_util.ts";
 import { attentionBackward, attentionForward } from "../../layers.ts";
+import type { GpuFusedOps } from "./ops/fused.ts";
+import { RLN_CHUNK_MAX_C } from "./kernels/residual_layernorm_backward_chunk.ts";
 
 // Each fused operation (ops/fused.ts) against its reference twin: the unfused list of backend calls its
 // interface names, run on the float32 reference backend (which has no `fused`).
@@ -108,6 +110,30 @@ gpuTest("fused residual LayerNorm splits rows by the binding limit with the same
     small.destroy();
   }
 });
+
+gpuTest(
+  "the epilogue backward runs as one chunk kernel up to C = 1024, else as the three-kernel path",
+  async (gpu) => {
+    const fused = gpu.fused as GpuFusedOps;
+    const drop = { p: 0.2, seed: 5 };
+    // 70 rows: five chunks of 16 rows, the last one partial
+    const count = async (c: number) => {
+      const before = gpu.rt.counter.snapshot().kernels;
+      await twin(gpu, blockInputs(70, c), blockOp(drop), BLOCK_TOL);
+      const after = gpu.rt.counter.snapshot().kernels;
+      const k = (name: string) => (after[name] ?? 0) - (before[name] ?? 0);
+      return [k("residual_layernorm_backward_chunk"), k("residual_layernorm_backward")];
+    };
+    assert.deepEqual(await count(RLN_CHUNK_MAX_C), [1, 0]);
+    assert.deepEqual(await count(RLN_CHUNK_MAX_C + 3), [0, 1]);
+    fused.chunkedEpilogueBackward = false; // the three-kernel twin at a width the chunk kernel takes
+    try {
+      assert.deepEqual(await count(130), [0, 1]);
+    } finally {
+      fused.chunkedEpilogueBackward = true;
+    }
+  },
+);
 
 /** Attention scores [S, NH, Lq, Lk] with an additive [S, Lq, Lk] mask. */
 function softmaxInputs(S: number, NH: number, L: number): Record<string, TwinInput> {

@@ -2,8 +2,9 @@
  * The fused operations of the WebGPU backend ({@linkcode FusedOps} of backend.ts): an output block's
  * dropout + residual + LayerNorm epilogue and its backward (with the Linear's bias gradient), and the
  * attention's softmax + dropout and its backward. Each replaces the list of backend calls its interface
- * names (the reference twin, fused_test.ts) by one row kernel (plus, for the parameter gradients, one
- * chunked partial-sum kernel and one final sum: three dispatches where the unfused backward takes nine).
+ * names (the reference twin, fused_test.ts) by one row kernel; the epilogue backward is one chunk kernel
+ * (the row gradients and the chunk sums of the parameter gradients) and one final sum: two dispatches where
+ * the unfused backward takes nine.
  *
  * @module
  */
@@ -15,6 +16,11 @@ import { gpuTensor } from "../runtime.ts";
 import { RESIDUAL_LAYERNORM } from "../kernels/residual_layernorm.ts";
 import { RESIDUAL_LAYERNORM_BACKWARD } from "../kernels/residual_layernorm_backward.ts";
 import { RESIDUAL_LAYERNORM_PARAMS_PARTIAL } from "../kernels/residual_layernorm_params_partial.ts";
+import {
+  RESIDUAL_LAYERNORM_BACKWARD_CHUNK,
+  RLN_CHUNK_MAX_C,
+  RLN_CHUNK_ROWS,
+} from "../kernels/residual_layernorm_backward_chunk.ts";
 import { SUM_CHUNKS3 } from "../kernels/sum_chunks3.ts";
 import { SUM_CHUNKS } from "../kernels/sum_chunks.ts";
 import { MUL_COLUMN_PARTIAL } from "../kernels/mul_column_partial.ts";
@@ -38,6 +44,11 @@ function maskUniforms(
 
 /** {@linkcode FusedOps} on a dispatcher. */
 export class GpuFusedOps implements FusedOps {
+  /**
+   * The epilogue backward as residual_layernorm_backward_chunk (two dispatches) where C allows; false:
+   * the three-kernel path (row kernel, chunk partials, sum), kept as its twin.
+   */
+  chunkedEpilogueBackward = true;
   constructor(readonly d: Dispatcher) {}
 
   residualLayernorm(a: Parameters<FusedOps["residualLayernorm"]>[0]): void {
@@ -90,7 +101,7 @@ export class GpuFusedOps implements FusedOps {
     );
     const mask = maskUniforms(a.dropout);
     for (const [r0, r1] of this.d.rowParts("residualLayernormBackward", rows, c)) {
-      const n = r1 - r0, chunks = Math.ceil(n / CHUNK_ROWS);
+      const n = r1 - r0;
       const part = (t: typeof dout) => range(t, r0 * c, r1 * c);
       const rowsOf = {
         dout: part(dout),
@@ -98,19 +109,34 @@ export class GpuFusedOps implements FusedOps {
         mean: range(mean, r0, r1),
         rstd: range(rstd, r0, r1),
       };
-      this.d.rt.dispatch(
-        RESIDUAL_LAYERNORM_BACKWARD,
-        { ...rowsOf, weight: gpuTensor(a.weight), dres: part(dres), dproj: part(dproj) },
-        { rows: n, c, base: r0 * c, ...mask },
-        n,
-      );
-      const partial = this.d.rt.scratch(3 * chunks * c);
-      this.d.rt.dispatch(
-        RESIDUAL_LAYERNORM_PARAMS_PARTIAL,
-        { ...rowsOf, dproj: part(dproj), partial },
-        { rows: n, c, chunk_rows: CHUNK_ROWS, chunks },
-        this.d.groups(RESIDUAL_LAYERNORM_PARAMS_PARTIAL, chunks * c),
-      );
+      const outs = { weight: gpuTensor(a.weight), dres: part(dres), dproj: part(dproj) };
+      let partial, chunks;
+      if (c <= RLN_CHUNK_MAX_C && this.chunkedEpilogueBackward) {
+        // the row gradients and the chunk sums of the parameter gradients in one pass
+        chunks = Math.ceil(n / RLN_CHUNK_ROWS);
+        partial = this.d.rt.scratch(3 * chunks * c);
+        this.d.rt.dispatch(
+          RESIDUAL_LAYERNORM_BACKWARD_CHUNK,
+          { ...rowsOf, ...outs, partial },
+          { rows: n, c, chunk_rows: RLN_CHUNK_ROWS, chunks, base: r0 * c, ...mask },
+          chunks,
+        );
+      } else {
+        chunks = Math.ceil(n / CHUNK_ROWS);
+        this.d.rt.dispatch(RESIDUAL_LAYERNORM_BACKWARD, { ...rowsOf, ...outs }, {
+          rows: n,
+          c,
+          base: r0 * c,
+          ...mask,
+        }, n);
+        partial = this.d.rt.scratch(3 * chunks * c);
+        this.d.rt.dispatch(
+          RESIDUAL_LAYERNORM_PARAMS_PARTIAL,
+          { ...rowsOf, dproj: part(dproj), partial },
+          { rows: n, c, chunk_rows: CHUNK_ROWS, chunks },
+          this.d.groups(RESIDUAL_LAYERNORM_PARAMS_PARTIAL, chunks * c),
+        );
+      }
       this.d.rt.dispatch(
         SUM_CHUNKS3,
         { partial, out0: gpuTensor(a.dweight), out1: gpuTensor(a.dbias), out2: gpuTensor(a.dprojBias) },
