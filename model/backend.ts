@@ -182,6 +182,12 @@ export interface FusedOps {
     dims: { S: number; L: number; NH: number; HS: number };
     dropout: { p: number; seed: number } | null;
   }): boolean;
+  /**
+   * out = gelu(x·wᵀ + bias), grad = gelu'(x·wᵀ + bias) when given (the FFN-in Linear and its GELU) —
+   * `matmul` into `pre`, `gelu` of pre. Where the backend runs it as one product with a GELU epilogue it
+   * returns true and pre (the unfused path's scratch) is not written; false: nothing was done.
+   */
+  linearGelu(args: { x: Tensor; w: Tensor; bias: Tensor; pre: Tensor; out: Tensor; grad?: Tensor }): boolean;
   /** out = a ⊙ b ; dsum += Σ_rows out — `mul`, `sumRows` (the GELU backward with the FFN-in bias gradient). */
   mulColumnSum(args: { a: Tensor; b: Tensor; out: Tensor; dsum: Tensor }): void;
   /** probs = softmax(x + mask) ; dropped = dropout(probs) — `softmax`, `dropout`. */

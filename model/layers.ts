@@ -451,8 +451,12 @@ export function ffnForward(
   eps: number,
   drop: DropoutSite | null,
 ): void {
-  linear(be, x, w.ffnInW, w.ffnInB, t.pre);
-  be.gelu({ x: t.pre, out: t.act, ...(t.grad ? { grad: t.grad } : {}) });
+  // the Linear and its GELU (fused: one GEMM with the GELU epilogue; pre is then not written)
+  const g = t.grad ? { grad: t.grad } : {};
+  if (!be.fused?.linearGelu({ x, w: w.ffnInW, bias: w.ffnInB, pre: t.pre, out: t.act, ...g })) {
+    linear(be, x, w.ffnInW, w.ffnInB, t.pre);
+    be.gelu({ x: t.pre, out: t.act, ...g });
+  }
   outputBlockForward(be, ffnOutputParams(w), t.act, x, t, eps, drop);
 }
 

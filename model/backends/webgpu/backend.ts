@@ -79,7 +79,7 @@ export class WebGpuBackend implements Backend {
     this.#gemm = { gemmTile: opts.gemmTile, gemmLargeTile: opts.gemmLargeTile, splitK: opts.splitK };
     this.#d = new Dispatcher(rt);
     this.#adamGroups = new BertAdamGroups(this.#d);
-    if (opts.fuse !== false) this.fused = new GpuFusedOps(this.#d);
+    if (opts.fuse !== false) this.fused = new GpuFusedOps(this.#d, this.#gemm);
   }
 
   /** Acquire an adapter and device (throws `NoAdapterError` with install hints when there is none). */

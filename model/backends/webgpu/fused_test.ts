@@ -330,3 +330,85 @@ gpuTest("fused attention backward adds the Q/K/V bias gradient (the column sums 
     if (!summed) be.sumRows({ x: t.dqkv, out: t.dbias, accumulate: true });
   }, { dqkv: { atol: 2e-5, rtol: 1e-5 }, dbias: { atol: 5e-5, rtol: 1e-5 } });
 });
+
+/** The FFN-in Linear and its GELU: x [rows, k], w [n, k], bias [n]. */
+function linearGeluInputs(rows: number, k: number, n: number): Record<string, TwinInput> {
+  return {
+    x: { shape: [rows, k], data: u(rows * k) },
+    w: { shape: [n, k], data: u(n * k, -0.5, 0.5) },
+    bias: { shape: [n], data: u(n) },
+    pre: { shape: [rows, n] },
+    out: { shape: [rows, n] },
+    grad: { shape: [rows, n] },
+  };
+}
+
+/** Fused where the backend has it (returning whether it ran fused), else `linear` + `gelu`. */
+function linearGeluOp(withGrad: boolean, ran: boolean[] = []) {
+  return (be: Backend, t: Record<string, Tensor>) => {
+    const g = withGrad ? { grad: t.grad } : {};
+    const fused = be.fused?.linearGelu({ x: t.x, w: t.w, bias: t.bias, pre: t.pre, out: t.out, ...g }) ??
+      false;
+    if (be.fused) ran.push(fused);
+    if (fused) return;
+    const [n, k] = t.w.shape;
+    be.matmul({ a: t.x, b: t.w, c: t.pre, m: t.x.size / k, n, k, transB: true, bias: t.bias });
+    be.gelu({ x: t.pre, out: t.out, ...g });
+  };
+}
+
+for (const [rows, k, n, withGrad] of [[5, 24, 40, true], [130, 20, 141, true], [3, 7, 9, false]] as const) {
+  gpuTest(
+    `fused linear + GELU equals matmul then gelu (${rows}×${k}·${n}, grad ${withGrad})`,
+    async (gpu) => {
+      const ran: boolean[] = [];
+      const tol = {
+        out: { atol: 2e-6, rtol: 2e-6 },
+        ...(withGrad ? { grad: { atol: 2e-6, rtol: 2e-6 } } : {}),
+      };
+      await twin(gpu, linearGeluInputs(rows, k, n), linearGeluOp(withGrad, ran), tol);
+      assert.deepEqual(ran, [true]);
+    },
+  );
+}
+
+gpuTest(
+  "fused linear + GELU equals the unfused webgpu calls bit for bit (float32 and float16 weights)",
+  async (gpu) => {
+    const plain = await openGpu({ fuse: false });
+    try {
+      const [rows, k, n] = [150, 33, 130];
+      const inp = linearGeluInputs(rows, k, n);
+      for (const half of [false, true]) {
+        const run = async (be: typeof gpu) => {
+          const t: Record<string, Tensor> = {};
+          for (const [name, v] of Object.entries(inp)) {
+            t[name] = name === "w" && half ? be.allocF16(v.shape) : be.alloc(v.shape);
+            if (v.data) be.write(t[name], v.data);
+          }
+          linearGeluOp(true)(be, t);
+          return [await be.read(t.out), await be.read(t.grad)];
+        };
+        const [a, b] = [await run(gpu), await run(plain)];
+        assert.deepEqual(a[0], b[0], `out (half ${half})`);
+        assert.deepEqual(a[1], b[1], `grad (half ${half})`);
+      }
+    } finally {
+      plain.destroy();
+    }
+  },
+);
+
+gpuTest("fused linear + GELU falls back to matmul then gelu where the product would split", async () => {
+  const small = await openGpu({ maxBindingBytes: 1024 });
+  try {
+    const ran: boolean[] = [];
+    await twin(small, linearGeluInputs(20, 8, 30), linearGeluOp(true, ran), {
+      out: { atol: 2e-6, rtol: 2e-6 },
+      grad: { atol: 2e-6, rtol: 2e-6 },
+    });
+    assert.deepEqual(ran, [false]);
+  } finally {
+    small.destroy();
+  }
+});

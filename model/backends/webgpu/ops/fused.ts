@@ -1,10 +1,11 @@
 /**
  * The fused operations of the WebGPU backend ({@linkcode FusedOps} of backend.ts): an output block's
- * dropout + residual + LayerNorm epilogue and its backward (with the Linear's bias gradient), and the
- * attention's softmax + dropout and its backward. Each replaces the list of backend calls its interface
- * names (the reference twin, fused_test.ts) by one row kernel; the epilogue backward is one chunk kernel
- * (the row gradients and the chunk sums of the parameter gradients) and one final sum: two dispatches where
- * the unfused backward takes nine.
+ * dropout + residual + LayerNorm epilogue and its backward (with the Linear's bias gradient), the
+ * attention's softmax + dropout and its backward, one attention kernel each way for L ≤ 128, and the
+ * FFN-in Linear with its GELU (one GEMM with the GELU epilogue, ops/matmul.ts `matmulGelu`). Each replaces
+ * the list of backend calls its interface names (the reference twin, fused_test.ts); the epilogue backward
+ * is one chunk kernel (the row gradients and the chunk sums of the parameter gradients) and one final
+ * sum: two dispatches where the unfused backward takes nine.
  *
  * @module
  */
@@ -13,6 +14,7 @@ import { layernormDims, sameSize, softmaxDims } from "../../../backend_contract.
 import { dropoutThreshold } from "../../../kernels/dropout.ts";
 import { CHUNK_ROWS, type Dispatcher, range } from "../dispatch.ts";
 import { gpuTensor } from "../runtime.ts";
+import { type GemmOptions, matmulGelu } from "./matmul.ts";
 import { RESIDUAL_LAYERNORM } from "../kernels/residual_layernorm.ts";
 import { RESIDUAL_LAYERNORM_BACKWARD } from "../kernels/residual_layernorm_backward.ts";
 import { RESIDUAL_LAYERNORM_PARAMS_PARTIAL } from "../kernels/residual_layernorm_params_partial.ts";
@@ -49,7 +51,14 @@ export class GpuFusedOps implements FusedOps {
    * the three-kernel path (row kernel, chunk partials, sum), kept as its twin.
    */
   chunkedEpilogueBackward = true;
-  constructor(readonly d: Dispatcher) {}
+  constructor(readonly d: Dispatcher, readonly gemm: GemmOptions = {}) {}
+
+  linearGelu(a: Parameters<FusedOps["linearGelu"]>[0]): boolean {
+    const [n, k] = a.w.shape;
+    sameSize("linearGelu", a.pre, a.out, ...(a.grad ? [a.grad] : []));
+    const args = { a: a.x, b: a.w, c: a.out, m: a.x.size / k, n, k, transB: true, bias: a.bias };
+    return matmulGelu(this.d, this.gemm, args, a.grad ? gpuTensor(a.grad) : null);
+  }
 
   residualLayernorm(a: Parameters<FusedOps["residualLayernorm"]>[0]): void {
     const { rows, c } = layernormDims({
