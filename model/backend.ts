@@ -301,6 +301,11 @@ export interface Backend {
   gatherRows(args: { x: Tensor; index: Tensor; out: Tensor }): void;
   /** dx[b, index[b,p], :] += dout[b,p,:]. */
   scatterAddRows(args: { dout: Tensor; index: Tensor; dx: Tensor }): void;
+  /**
+   * values, indices [N, k] = the k largest of each row of x [N, V], descending, ties to the lower index,
+   * NaN skipped (kernels/topk.ts); indices int32. Decoding's argmax (k = 1) and beam top-W on the device.
+   */
+  topkRows(args: { x: Tensor; values: Tensor; indices: Tensor }): void;
 
   // ---- losses -------------------------------------------------------------------------------------------
   /** losses[n] = CE(logits[n,:], targets[n]), label-smoothed when smoothing > 0 (kernels/losses.ts). */

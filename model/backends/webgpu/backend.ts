@@ -247,6 +247,10 @@ export class WebGpuBackend implements Backend {
     embeddings.gatherRows(this.#d, args);
   }
 
+  topkRows(args: Args<"topkRows">): void {
+    rows.topkRows(this.#d, args);
+  }
+
   scatterAddRows(args: Args<"scatterAddRows">): void {
     embeddings.scatterAddRows(this.#d, args);
   }
