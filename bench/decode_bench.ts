@@ -1,7 +1,8 @@
 /**
  * Caption decoding speed at BERT-base size (random weights; speed does not depend on them): a batch of 8
  * images with random region inputs, 20 steps (VLP's max_tgt_length; the early stop is off so every step
- * runs, as in the original), greedy and beam 5, on the blas backend (or `--backend`).
+ * runs, as in the original), greedy and beam 5, on the blas backend (or `--backend`, webgpu included: the
+ * K/V cache then lives on the device and each step's logits come back to the host for the search).
  *
  *   deno run -A bench/decode_bench.ts [--rounds 3] [--backend blas] [--threads N] [--images 8]
  *                                     [--vlp DIR [--python /usr/bin/python3]] [--record]
@@ -17,7 +18,7 @@
  */
 import { z } from "zod";
 import { type Command, integer, startCommand } from "@vlp/command";
-import { type BackendName, bertBaseConfig, createBackend, MAX_TGT_LENGTH, Rng, VlpModel } from "@vlp/model";
+import { type BackendName, bertBaseConfig, MAX_TGT_LENGTH, openBackend, Rng, VlpModel } from "@vlp/model";
 import { CaptionDecoder } from "@vlp/decode";
 import { RECORD_USAGE, recordFlag, reportFigures } from "./record.ts";
 
@@ -25,7 +26,7 @@ const ANCHOR = { greedy: 0.385, beam5: 0.204 };
 
 const Flags = z.object({
   rounds: integer(1).default(3),
-  backend: z.enum(["blas", "reference", "reference64"]).default("blas"),
+  backend: z.enum(["blas", "reference", "reference64", "webgpu"]).default("blas"),
   threads: integer(1).optional(),
   images: integer(1).default(8),
   vlp: z.string().min(1).optional(),
@@ -37,7 +38,7 @@ const CMD: Command<z.infer<typeof Flags>> = {
   usage: `Usage: deno run -A bench/decode_bench.ts [--rounds N] [--backend B] [--threads N] [--images N]
                                    [--vlp DIR [--python PATH]] [--record]
   --rounds N     rounds of greedy and beam 5 (default 3; the best is reported, with the median)
-  --backend B    blas | reference | reference64 (default blas)
+  --backend B    blas | reference | reference64 | webgpu (default blas)
   --threads N    OpenBLAS threads
   --images N     images per batch (default 8)
   --vlp DIR      a checkout of the original VLP: run its decoder side by side (needs PyTorch)
@@ -47,7 +48,7 @@ ${RECORD_USAGE}`,
 };
 const values = startCommand(CMD);
 const rounds = Number(values.rounds), B = Number(values.images), W = 5;
-const backend = createBackend(values.backend as BackendName, {
+const backend = await openBackend(values.backend as BackendName, {
   threads: values.threads ? Number(values.threads) : undefined,
 });
 const config = bertBaseConfig;

@@ -13,8 +13,15 @@
  * `--sweep` also measures every candidate tile of `GEMM_TILES` for the large products (backend option
  * `gemmLargeTile`): the large GEMMs and a short training run with each, under `sweep`.
  *
- * Usage: `deno run -A bench/gpu_bench.ts [--quick] [--sweep] [--steps N] [--seconds S] [--allow-fallback]
- * [--record]`.
+ * `trainUnfused` is the same step with the backend's fused kernels off (`fuse: false`: their unfused twins),
+ * `trainFp16` the step of a `--fp16` model (float16 GEMM weights; adapters with shader-f16).
+ *
+ * `--plan` times nothing: it prints the kernel plan of one training step at the same sizes (dispatches,
+ * bytes bound for reading and writing, clears, copies, the most dispatched kernels; bench/gpu_plan.ts),
+ * counted by a runtime that records without running, so it works on any adapter, a software one included.
+ *
+ * Usage: `deno run -A bench/gpu_bench.ts [--quick] [--plan] [--sweep] [--steps N] [--seconds S]
+ * [--allow-fallback] [--record]`.
  * `--quick` uses tiny shapes (`smallConfig` of @vlp/testing: C 32, 2 layers, V 300, 6 regions; batch 2) so that the script
  * can be checked on a software
  * adapter; a software (fallback) adapter is refused without `--quick` or `--allow-fallback`, since its
@@ -26,6 +33,7 @@ import { z } from "zod";
 import { type Command, integer, number, startCommand } from "@vlp/command";
 import {
   bertBaseConfig,
+  figuresBetween,
   GEMM_TILES,
   namedViews,
   Rng,
@@ -35,12 +43,15 @@ import {
 } from "@vlp/model";
 import { smallConfig } from "@vlp/testing";
 import { trainingBatch } from "./batches.ts";
+import { planStep } from "./gpu_plan.ts";
 import { RECORD_USAGE, recordFlag, reportFigures } from "./record.ts";
 
 const TARGETS = { gemmTflopsF32: 20, trainExamplesPerSec: 300 };
 
 const Flags = z.object({
   quick: z.boolean().default(false),
+  plan: z.boolean().default(false),
+  fp16: z.boolean().default(false),
   sweep: z.boolean().default(false),
   "allow-fallback": z.boolean().default(false),
   steps: integer(1).optional(),
@@ -49,10 +60,11 @@ const Flags = z.object({
 });
 const CMD: Command<z.infer<typeof Flags>> = {
   name: "gpu_bench",
-  usage:
-    `Usage: deno run -A bench/gpu_bench.ts [--quick] [--sweep] [--steps N] [--seconds S] [--allow-fallback]
-                                [--record]
+  usage: `Usage: deno run -A bench/gpu_bench.ts [--quick] [--plan] [--sweep] [--steps N] [--seconds S]
+                                [--allow-fallback] [--record]
   --quick           tiny shapes, to check the script on a software adapter
+  --plan            no timing: the training step's dispatches and bytes from its kernel plan
+  --fp16            with --plan: the plan of a --fp16 model's step
   --sweep           also time every GEMM tile candidate for the large products
   --steps N         training steps timed (default 10; 2 with --quick)
   --seconds S       least time per GEMM measurement (default 1; 0 with --quick)
@@ -64,6 +76,29 @@ const values = startCommand(CMD);
 const quick = values.quick;
 const steps = values.steps ?? (quick ? 2 : 10);
 const minSeconds = values.seconds ?? (quick ? 0 : 1);
+
+// the step's shape: batch 64, L = 100 regions + 2 + 21 text slots = 123, 3 masked positions
+const config = quick ? smallConfig : bertBaseConfig;
+const [B, T, P] = quick ? [2, 9, 3] : [64, 21, 3];
+const L = config.regions + 2 + T;
+
+if (values.plan) {
+  const plan = await planStep(config, B, T, P, {}, values.fp16);
+  console.error(
+    `plan of one ${quick ? "small" : "BERT-base"} training step (B=${B}, L=${L}): ${plan.dispatches} ` +
+      `dispatches, ${(plan.bytesRead / 2 ** 30).toFixed(2)} GiB read, ${
+        (plan.bytesWritten / 2 ** 30).toFixed(2)
+      } GiB written, ${plan.clears} clears`,
+  );
+  // a record goes to bench/results/gpu_plan.json (not over the timed record)
+  const planUrl = new URL("./gpu_plan.ts", import.meta.url).href;
+  await reportFigures(
+    planUrl,
+    { bench: "gpu_plan", config: quick ? "small" : "bert-base", quick, fp16: values.fp16, plan },
+    values.record,
+  );
+  Deno.exit(0);
+}
 
 const be = await WebGpuBackend.create();
 const fallback = be.rt.gpu.isFallback;
@@ -188,9 +223,6 @@ if (be.hasF16) {
 
 // ---- training step ------------------------------------------------------------------------------------
 
-const config = quick ? smallConfig : bertBaseConfig;
-const [B, T, P] = quick ? [2, 9, 3] : [64, 21, 3];
-const L = config.regions + 2 + T;
 const batch = trainingBatch(config, B, T, P);
 
 /**
@@ -198,11 +230,16 @@ const batch = trainingBatch(config, B, T, P);
  * `update`: BertAdam through `bertAdamUpdateGroup` (as the trainer does), one `bertAdamUpdate` per tensor,
  * or none (forward + backward only).
  */
-async function trainRun(be: WebGpuBackend, n: number, update: "group" | "per-tensor" | "none" = "group") {
+async function trainRun(
+  be: WebGpuBackend,
+  n: number,
+  update: "group" | "per-tensor" | "none" = "group",
+  fp16 = false,
+) {
   console.error(
     `training step: ${quick ? "small" : "BERT-base"} config, B=${B}, L=${L}, P=${P}, BertAdam: ${update}`,
   );
-  const model = new VlpModel({ config, backend: be, seed: 42 });
+  const model = new VlpModel({ config, backend: be, seed: 42, fp16 });
   const m = be.alloc([model.table.total]), v = be.alloc([model.table.total]);
   const params = model.parameterViews(), grads = model.gradientViews();
   const ms = namedViews(be, model.table, m), vs = namedViews(be, model.table, v);
@@ -228,7 +265,7 @@ async function trainRun(be: WebGpuBackend, n: number, update: "group" | "per-ten
   console.error(
     `warm-up step: ${((performance.now() - t0) / 1000).toFixed(2)} s, loss ${firstLoss.toFixed(4)}`,
   );
-  const d0 = be.rt.dispatchCount;
+  const d0 = be.rt.dispatchCount, c0 = be.rt.counter.snapshot();
   t0 = performance.now();
   let loss: Tensor | null = null;
   let recordMs = 0; // host time spent recording (and submitting) the steps' work
@@ -250,6 +287,7 @@ async function trainRun(be: WebGpuBackend, n: number, update: "group" | "per-ten
     recordMsPerStep: recordMs / n,
     examplesPerSec: (B * n) / secs,
     dispatchesPerStep: (be.rt.dispatchCount - d0) / n,
+    clearsPerStep: figuresBetween(c0, be.rt.counter.snapshot(), n).clears,
     gpuMiB: Math.round(be.rt.allocatedBytes / 2 ** 20),
     firstLoss,
     lastLoss,
@@ -267,6 +305,12 @@ const train = await trainRun(be, steps);
 // where the step's time goes: the optimiser one tensor at a time, and no optimiser at all
 const trainPerTensor = await trainRun(be, Math.max(2, Math.ceil(steps / 2)), "per-tensor");
 const trainNoUpdate = await trainRun(be, Math.max(2, Math.ceil(steps / 2)), "none");
+// the same step without the fused kernels (their unfused twins; backend option fuse: false), side by side
+const unfusedBe = await WebGpuBackend.create({ fuse: false });
+const trainUnfused = await trainRun(unfusedBe, Math.max(2, Math.ceil(steps / 2)));
+unfusedBe.destroy();
+// --fp16's step: float16 GEMM weights cast from the float32 masters at the start of each forward
+const trainFp16 = be.hasF16 ? await trainRun(be, Math.max(2, Math.ceil(steps / 2)), "group", true) : null;
 
 // ---- tile sweep ---------------------------------------------------------------------------------------
 
@@ -300,6 +344,8 @@ await reportFigures(import.meta.url, {
   adapter: be.adapterName,
   fallback,
   shaderF16: be.hasF16,
+  // what a faster GEMM could use (subgroups, cooperative or subgroup matrices), as the driver offers it
+  adapterFeatures: be.rt.gpu.features,
   quick,
   gemm,
   gemmF16,
@@ -308,6 +354,8 @@ await reportFigures(import.meta.url, {
   train,
   trainPerTensor,
   trainNoUpdate,
+  trainUnfused,
+  trainFp16,
   ...(values.sweep ? { sweep } : {}),
   targets: TARGETS,
   meetsTargets: !quick && best >= TARGETS.gemmTflopsF32 &&

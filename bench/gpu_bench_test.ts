@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { runCli } from "@vlp/testing";
+import { runCli, smallConfig } from "@vlp/testing";
 import { gpuTest } from "../model/backends/webgpu/test_util.ts";
+import { planStep } from "./gpu_plan.ts";
 
 gpuTest("bench/gpu_bench.ts --quick runs and ends with one JSON line of figures", async () => {
   const out = await runCli("bench/gpu_bench.ts", ["--quick"]);
@@ -13,4 +14,27 @@ gpuTest("bench/gpu_bench.ts --quick runs and ends with one JSON line of figures"
   }
   assert.ok(fig.train.examplesPerSec > 0 && Number.isFinite(fig.train.lastLoss));
   assert.equal(fig.meetsTargets, false, "quick figures never claim the targets");
+});
+
+gpuTest("bench/gpu_bench.ts --plan --quick prints the step's kernel plan without timing", async () => {
+  const out = await runCli("bench/gpu_bench.ts", ["--plan", "--quick"]);
+  assert.equal(out.code, 0, out.stderr);
+  const plan = out.json.plan;
+  assert.equal(out.json.bench, "gpu_plan");
+  assert.ok(plan.dispatches > 0 && plan.bytesRead > 0 && plan.bytesWritten > 0);
+  assert.equal(
+    Object.values(plan.kernels as Record<string, number>).reduce((a, b) => a + b, 0),
+    plan.dispatches,
+  );
+});
+
+gpuTest("the fused kernels take dispatches out of the training step's plan", async () => {
+  const fused = await planStep(smallConfig, 2, 9, 3);
+  const unfused = await planStep(smallConfig, 2, 9, 3, { fuse: false });
+  // per layer: forward dropout + add of both output blocks and the attention (4 dispatches: 1); backward, per block,
+  // 6 dispatches (34 rows: one-stage column sums) become 3, the attention backward (6 dispatches) is 1, and
+  // the GELU backward takes the FFN-in bias sum (2 dispatches either way at 34 rows; 2 for 3 at BERT-base)
+  assert.equal(unfused.dispatches - fused.dispatches, smallConfig.numLayers * (2 * 2 + 3 + 2 * 3 + 5));
+  assert.equal(fused.kernels["residual_layernorm"], 2 * smallConfig.numLayers);
+  assert.equal(unfused.kernels["residual_layernorm"], undefined);
 });

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# The WebGPU backend on a real GPU: the vlp-tiny parity check with --backend webgpu (forward, losses, every
-# gradient against the original implementation), then bench/gpu_bench.ts (GEMM TFLOP/s at BERT-base shapes,
-# BERT-base training-step examples/s), then, where python3 with PyTorch and CUDA is there and a VLP checkout
-# is at hand, the original's training step on the same GPU (bench/gpu_anchor.py) for a side-by-side ratio.
+# The WebGPU backend on a real GPU, in one run (meant to take under 10 minutes on an H200; this version has not
+# run on a GPU yet): the vlp-tiny parity check with
+# --backend webgpu (forward, losses, every gradient against the original implementation), the training step's
+# kernel plan (bench/gpu_bench.ts --plan: dispatches and bytes per step), bench/gpu_bench.ts with its GEMM tile
+# sweep (GEMM TFLOP/s at BERT-base shapes, BERT-base training-step examples/s with the fused kernels and
+# without them), beam-5 caption decoding at batch 100 on the GPU (bench/decode_bench.ts --backend webgpu),
+# then, where python3 with PyTorch and CUDA is there and a VLP checkout is at hand, the original's training
+# step on the same GPU (bench/gpu_anchor.py) for a side-by-side ratio.
 # Meant for a machine with an NVIDIA GPU and its driver (Vulkan ICD); installs what is missing: the Vulkan
 # loader, Deno and the npm packages, the fixture.
 #
@@ -11,31 +15,35 @@
 #       On a machine with network access: fill .gpu/ with what an offline GPU machine may lack: the Vulkan
 #       loader package (.deb), the Deno binary and the npm packages (xz), the vlp-tiny fixture (xz), and with
 #       --vlp the original's model code (DIR/pytorch_pretrained_bert, for the anchor).
-#   bench/gpu_check.sh [--quick] [--allow-fallback] [--sweep] [--out DIR] [--vlp DIR]
+#   bench/gpu_check.sh [--quick] [--allow-fallback] [--no-sweep] [--no-decode] [--out DIR] [--vlp DIR]
 #       The check. Missing pieces come from .gpu/ when it is there, else from the network (apt-get, npm).
 #       --quick runs the bench at tiny sizes; a software adapter (lavapipe) is refused unless --quick or
-#       --allow-fallback is given. --sweep adds the bench's GEMM tile sweep. --out DIR also writes
-#       parity.json, bench.json, anchor.json and check.log there. The anchor runs when python3 has torch
+#       --allow-fallback is given. --no-sweep leaves out the bench's GEMM tile sweep, --no-decode the decoding
+#       bench (both are left out with --quick). --out DIR also writes parity.json, plan.json, bench.json,
+#       decode.json, anchor.json and check.log there. The anchor runs when python3 has torch
 #       with CUDA and the VLP code is in --vlp DIR or .gpu/vlp.
 #
 # Progress and logs go to stderr; stdout gets the parity JSON line, the bench JSON line, and last ONE JSON
-# line {"parity": {...}, "bench": {...}, "anchor": {...} or null, "ratio_train": ours / the original's}.
+# line {"parity": {...}, "plan": {...}, "bench": {...}, "decode": {...} or null, "anchor": {...} or null,
+# "ratio_train": ours / the original's}.
 # Exit status: 0 when parity passes and the bench ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACK=0 QUICK=0 FALLBACK=0 SWEEP=0 OUTDIR="" VLP=""
+PACK=0 QUICK=0 FALLBACK=0 SWEEP=1 DECODE=1 OUTDIR="" VLP=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --pack) PACK=1 ;;
     --quick) QUICK=1 ;;
     --allow-fallback) FALLBACK=1 ;;
     --sweep) SWEEP=1 ;;
+    --no-sweep) SWEEP=0 ;;
+    --no-decode) DECODE=0 ;;
     --out) OUTDIR="$2"; shift ;;
     --vlp) VLP="$2"; shift ;;
     *)
-      echo "usage: bench/gpu_check.sh --pack [--vlp DIR] | [--quick] [--allow-fallback] [--sweep] [--out DIR]" \
-        "[--vlp DIR]" >&2
+      echo "usage: bench/gpu_check.sh --pack [--vlp DIR] | [--quick] [--allow-fallback] [--no-sweep] [--no-decode]" \
+        "[--out DIR] [--vlp DIR]" >&2
       exit 2 ;;
   esac
   shift
@@ -174,10 +182,19 @@ echo "$parity"
 bench_flags=()
 [ "$QUICK" = 1 ] && bench_flags+=(--quick)
 [ "$FALLBACK" = 1 ] && bench_flags+=(--allow-fallback)
-[ "$SWEEP" = 1 ] && bench_flags+=(--sweep)
+log "bench/gpu_bench.ts --plan ${bench_flags[*]:-}: the step's kernel plan"
+plan=$(run_json "$DENO" run -A bench/gpu_bench.ts --plan "${bench_flags[@]}") || status=1
+echo "$plan"
+[ "$SWEEP" = 1 ] && [ "$QUICK" = 0 ] && bench_flags+=(--sweep)
 log "bench/gpu_bench.ts ${bench_flags[*]:-}"
 bench=$(run_json "$DENO" run -A bench/gpu_bench.ts "${bench_flags[@]}") || status=1
 echo "$bench"
+decode=null
+if [ "$DECODE" = 1 ] && [ "$QUICK" = 0 ]; then
+  log "bench/decode_bench.ts --backend webgpu --images 100 --rounds 1 (greedy and beam 5, as decode_img2txt.py)"
+  decode=$(run_json "$DENO" run -A bench/decode_bench.ts --backend webgpu --images 100 --rounds 1) || status=1
+  echo "$decode"
+fi
 # 7. the original on the same GPU, where it can run
 [ -z "$VLP" ] && [ -d .gpu/vlp ] && VLP=.gpu/vlp
 anchor=null
@@ -191,11 +208,15 @@ else
 fi
 if [ -n "$OUTDIR" ]; then
   echo "$parity" >"$OUTDIR/parity.json"
+  echo "$plan" >"$OUTDIR/plan.json"
   echo "$bench" >"$OUTDIR/bench.json"
+  echo "$decode" >"$OUTDIR/decode.json"
   echo "$anchor" >"$OUTDIR/anchor.json"
 fi
 case "$parity" in \{*) ;; *) parity=null ;; esac
+case "$plan" in \{*) ;; *) plan=null ;; esac
 case "$bench" in \{*) ;; *) bench=null ;; esac
+case "$decode" in \{*) ;; *) decode=null ;; esac
 case "$anchor" in \{*) ;; *) anchor=null ;; esac
 ratio=null
 if [ "$bench" != null ] && [ "$anchor" != null ]; then
@@ -203,6 +224,6 @@ if [ "$bench" != null ] && [ "$anchor" != null ]; then
 const [b, a] = (await new Response(Deno.stdin.readable).text()).trim().split("\n").map((l) => JSON.parse(l));
 console.log((b.train.examplesPerSec / a.train.examplesPerSec).toFixed(3));') || ratio=null
 fi
-echo "{\"parity\":$parity,\"bench\":$bench,\"anchor\":$anchor,\"ratio_train\":$ratio}"
+echo "{\"parity\":$parity,\"plan\":$plan,\"bench\":$bench,\"decode\":$decode,\"anchor\":$anchor,\"ratio_train\":$ratio}"
 [ "$status" = 0 ] || log "FAILED (see the lines above)"
 exit "$status"

@@ -111,12 +111,103 @@ export interface EmbeddingBackwardArgs {
   dregionPos?: Tensor;
 }
 
+/**
+ * Fused operations a backend may offer (the webgpu backend does): each is exactly a short list of the
+ * {@linkcode Backend} calls it names, in fewer passes over memory. The model's layers (layers.ts) use them
+ * when `backend.fused` is set and that list of calls otherwise, which is each one's reference twin.
+ */
+export interface FusedOps {
+  /** res = dropout(proj) + resid ; out = LN(res) — `dropout`, `add`, `layernorm` (dropout null: none). */
+  residualLayernorm(args: {
+    proj: Tensor;
+    resid: Tensor;
+    weight: Tensor;
+    bias: Tensor;
+    res: Tensor;
+    out: Tensor;
+    mean: Tensor;
+    rstd: Tensor;
+    eps: number;
+    dropout: { p: number; seed: number } | null;
+  }): void;
+  /**
+   * Backward of {@linkcode FusedOps.residualLayernorm} with the output Linear's bias gradient:
+   * `layernormBackward` into dres (written), `dropoutBackward` of dres into dproj (written; a copy
+   * without dropout), `sumRows` of dproj into dprojBias (+=); dweight, dbias += .
+   */
+  residualLayernormBackward(args: {
+    dout: Tensor;
+    res: Tensor;
+    mean: Tensor;
+    rstd: Tensor;
+    weight: Tensor;
+    dres: Tensor;
+    dproj: Tensor;
+    dweight: Tensor;
+    dbias: Tensor;
+    dprojBias: Tensor;
+    dropout: { p: number; seed: number } | null;
+  }): void;
+  /**
+   * Self-attention's forward (layers.ts `attentionForward`: the scores GEMM, `softmax`, `dropout`, the context
+   * GEMM) in one pass where the backend supports the shapes; returns false (and does nothing) where it
+   * does not. Writes probs, probsD (with dropout) and ctx; not the scores.
+   */
+  attentionForward(args: {
+    /** [S·L, 3C] */
+    qkv: Tensor;
+    /** [S, L, L] additive */
+    mask: Tensor;
+    /** [S, NH, L, L] */
+    probs: Tensor;
+    /** [S, NH, L, L] (written only with dropout) */
+    probsD: Tensor;
+    /** [S·L, C] */
+    ctx: Tensor;
+    dims: { S: number; L: number; NH: number; HS: number };
+    dropout: { p: number; seed: number } | null;
+  }): boolean;
+  /**
+   * Backward of {@linkcode FusedOps.attentionForward} (layers.ts `attentionBackward`: four batched GEMMs,
+   * `dropoutBackward`, `softmaxBackward`) in one pass where the backend supports the shapes; returns false
+   * (and does nothing) where it does not. Writes dqkv [S·L, 3C] from dctx [S·L, C], and with `dbias`
+   * [3C] adds the column sums of dqkv to it (the Q/K/V bias gradient, `sumRows` of dqkv).
+   */
+  attentionBackward(args: {
+    qkv: Tensor;
+    probs: Tensor;
+    dctx: Tensor;
+    dqkv: Tensor;
+    dbias?: Tensor;
+    dims: { S: number; L: number; NH: number; HS: number };
+    dropout: { p: number; seed: number } | null;
+  }): boolean;
+  /**
+   * out = gelu(x·wᵀ + bias), grad = gelu'(x·wᵀ + bias) when given (the FFN-in Linear and its GELU) —
+   * `matmul` into `pre`, `gelu` of pre. Where the backend runs it as one product with a GELU epilogue it
+   * returns true and pre (the unfused path's scratch) is not written; false: nothing was done.
+   */
+  linearGelu(args: { x: Tensor; w: Tensor; bias: Tensor; pre: Tensor; out: Tensor; grad?: Tensor }): boolean;
+  /** out = a ⊙ b ; dsum += Σ_rows out — `mul`, `sumRows` (the GELU backward with the FFN-in bias gradient). */
+  mulColumnSum(args: { a: Tensor; b: Tensor; out: Tensor; dsum: Tensor }): void;
+  /** probs = softmax(x + mask) ; dropped = dropout(probs) — `softmax`, `dropout`. */
+  softmaxDropout(
+    args: { x: Tensor; mask: Tensor; probs: Tensor; dropped: Tensor; p: number; seed: number },
+  ): void;
+  /** dx = softmax backward at probs of dropoutBackward(ddropped) — `dropoutBackward`, `softmaxBackward`. */
+  softmaxDropoutBackward(
+    args: { probs: Tensor; ddropped: Tensor; dx: Tensor; p: number; seed: number },
+  ): void;
+}
+
 /** The operations a backend provides (see the module doc for the rules). */
 export interface Backend {
   /** "reference", "reference64", "blas", "webgpu", ... */
   readonly name: string;
   /** Storage type of float tensors. */
   readonly floatType: "float32" | "float64";
+  /** Fused operations, where the backend has them (see {@linkcode FusedOps}). */
+  readonly fused?: FusedOps;
 
   // ---- memory -------------------------------------------------------------------------------------------
   /** A new zero-filled tensor. */
@@ -210,6 +301,11 @@ export interface Backend {
   gatherRows(args: { x: Tensor; index: Tensor; out: Tensor }): void;
   /** dx[b, index[b,p], :] += dout[b,p,:]. */
   scatterAddRows(args: { dout: Tensor; index: Tensor; dx: Tensor }): void;
+  /**
+   * values, indices [N, k] = the k largest of each row of x [N, V], descending, ties to the lower index,
+   * NaN skipped (kernels/topk.ts); indices int32. Decoding's argmax (k = 1) and beam top-W on the device.
+   */
+  topkRows(args: { x: Tensor; values: Tensor; indices: Tensor }): void;
 
   // ---- losses -------------------------------------------------------------------------------------------
   /** losses[n] = CE(logits[n,:], targets[n]), label-smoothed when smoothing > 0 (kernels/losses.ts). */

@@ -259,6 +259,26 @@ export function gatherRowsDims({ x, index, out }: Args<"gatherRows">): { bx: num
   return { bx, d };
 }
 
+/** The most k of topkRows (a GPU workgroup's rounds stay short). */
+export const TOPK_MAX = 32;
+
+/** N, V and k of a row top-k: x [N, V], values and indices [N, k]. */
+export function topkRowsDims(
+  { x, values, indices }: Args<"topkRows">,
+): { rows: number; V: number; k: number } {
+  const V = x.shape.at(-1) ?? 0, k = indices.shape.at(-1) ?? 0;
+  const rows = V > 0 ? x.size / V : 0;
+  if (values.size !== indices.size || indices.size !== rows * k || k < 1 || k > TOPK_MAX || k > V) {
+    throw new TypeError(
+      `Cannot take topkRows: x ${fmtShape(x.shape)}, values ${fmtShape(values.shape)}, indices ${
+        fmtShape(indices.shape)
+      } (k from 1 to ${TOPK_MAX} and at most V)`,
+    );
+  }
+  if (indices.dtype !== "int32") throw new TypeError("Cannot take topkRows: indices must be int32");
+  return { rows, V, k };
+}
+
 /** Bx and D of a row scatter-add: dout [Bx, P, D], index [Bx, P], dx [Bx, M, D]. */
 export function scatterAddRowsDims({ dout, index, dx }: Args<"scatterAddRows">): { bx: number; d: number } {
   const bx = index.shape[0], d = dx.shape.at(-1)!;

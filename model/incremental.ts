@@ -206,6 +206,7 @@ export class IncrementalDecoder implements DecodingEngine {
 
   /** Run the prompt of B images (see the module doc); returns the [B, V] logits of the `[MASK]` at A. */
   start(inp: StartInputs): Tensor {
+    this.model.syncHalfWeights(); // --fp16: the float16 weights from the current parameters
     const step = this.#s.start(inp);
     this.#dropoutRng = inp.dropoutRng ?? null;
     this.#regionBranches(inp, step.N);

@@ -27,18 +27,26 @@ export function linear(be: Backend, x: Tensor, w: Tensor, b: Tensor, y: Tensor):
 }
 
 /**
- * Backward of {@linkcode linear}: dW += dyᵀ·x, db += Σ dy, and dx = dy·W (or dx += with `accumulateDx`;
- * skipped when dx is null).
+ * Backward of {@linkcode linear}: dW += dyᵀ·x, db += Σ dy (skipped when db is null: a fused call summed
+ * it), and dx = dy·W (or dx += with `accumulateDx`; skipped when dx is null).
  */
 export function linearBackward(
   be: Backend,
-  a: { x: Tensor; w: Tensor; dy: Tensor; dx: Tensor | null; dw: Tensor; db: Tensor; accumulateDx?: boolean },
+  a: {
+    x: Tensor;
+    w: Tensor;
+    dy: Tensor;
+    dx: Tensor | null;
+    dw: Tensor;
+    db: Tensor | null;
+    accumulateDx?: boolean;
+  },
 ): void {
   const [n, k] = a.w.shape;
   const m = a.x.size / k;
   if (a.dx) be.matmul({ a: a.dy, b: a.w, c: a.dx, m, n: k, k: n, beta: a.accumulateDx ? 1 : 0 });
   be.matmul({ a: a.dy, b: a.x, c: a.dw, m: n, n: k, k: m, transA: true, beta: 1 });
-  be.sumRows({ x: a.dy, out: a.db, accumulate: true });
+  if (a.db) be.sumRows({ x: a.dy, out: a.db, accumulate: true });
 }
 
 /** Sizes of one self-attention call. */
@@ -73,6 +81,8 @@ export function attentionForward(
   dropout: DropoutSite | null,
 ): void {
   const { S, L, NH, HS } = a.dims;
+  const { qkv, mask, probs, probsD, ctx } = a;
+  if (be.fused?.attentionForward({ qkv, mask, probs, probsD, ctx, dims: a.dims, dropout })) return;
   const C = NH * HS, C3 = 3 * C;
   const k = be.view(a.qkv, C, [a.qkv.size - C]), v = be.view(a.qkv, 2 * C, [a.qkv.size - 2 * C]);
   be.matmul({
@@ -91,8 +101,12 @@ export function attentionForward(
     strideB: [L * C3, HS],
     strideC: [NH * L * L, L * L],
   });
-  be.softmax({ x: a.scores, mask: a.mask, out: a.probs });
-  if (dropout) be.dropout({ x: a.probs, out: a.probsD, p: dropout.p, seed: dropout.seed });
+  if (dropout && be.fused) {
+    be.fused.softmaxDropout({ x: a.scores, mask: a.mask, probs: a.probs, dropped: a.probsD, ...dropout });
+  } else {
+    be.softmax({ x: a.scores, mask: a.mask, out: a.probs });
+    if (dropout) be.dropout({ x: a.probs, out: a.probsD, p: dropout.p, seed: dropout.seed });
+  }
   be.matmul({
     a: dropout ? a.probsD : a.probs,
     b: v,
@@ -111,7 +125,8 @@ export function attentionForward(
 
 /**
  * Backward of {@linkcode attentionForward}: dqkv [S, L, 3C] written from dctx [S, L, C]. `s1`, `s2` are
- * [S, NH, L, L] scratch tensors.
+ * [S, NH, L, L] scratch tensors. With `dbias` a fused backward may also add the Q/K/V bias gradient (the
+ * column sums of dqkv) to it; returns whether it did (else the caller sums dqkv).
  */
 export function attentionBackward(
   be: Backend,
@@ -124,10 +139,13 @@ export function attentionBackward(
     s1: Tensor;
     s2: Tensor;
     dims: AttentionDims;
+    dbias?: Tensor;
   },
   dropout: DropoutSite | null,
-): void {
+): boolean {
   const { S, L, NH, HS } = a.dims;
+  const { qkv, probs, dctx, dqkv, dbias } = a;
+  if (be.fused?.attentionBackward({ qkv, probs, dctx, dqkv, dbias, dims: a.dims, dropout })) return !!dbias;
   const C = NH * HS, C3 = 3 * C, scale = 1 / Math.sqrt(HS);
   const q = a.qkv, k = be.view(a.qkv, C, [a.qkv.size - C]), v = be.view(a.qkv, 2 * C, [a.qkv.size - 2 * C]);
   const dq = a.dqkv,
@@ -168,7 +186,10 @@ export function attentionBackward(
   });
   // dprobs, then dscores = softmax backward
   let dscores: Tensor;
-  if (dropout) {
+  if (dropout && be.fused) {
+    be.fused.softmaxDropoutBackward({ probs: a.probs, ddropped: a.s1, dx: a.s2, ...dropout });
+    dscores = a.s2;
+  } else if (dropout) {
     be.dropoutBackward({ dout: a.s1, dx: a.s2, p: dropout.p, seed: dropout.seed });
     be.softmaxBackward({ p: a.probs, dp: a.s2, dx: a.s1 });
     dscores = a.s1;
@@ -210,6 +231,7 @@ export function attentionBackward(
     ...scoreOperand,
     strideB: [L * C3, HS],
   });
+  return false;
 }
 
 /** Activations of one encoder layer that the backward needs. */
@@ -331,6 +353,22 @@ function outputBlockForward(
   drop: DropoutSite | null,
 ): void {
   linear(be, inp, p.w, p.b, t.proj);
+  if (be.fused) {
+    const { res, out, mean, rstd } = t;
+    be.fused.residualLayernorm({
+      proj: t.proj,
+      resid: x,
+      weight: p.lnW,
+      bias: p.lnB,
+      res,
+      out,
+      mean,
+      rstd,
+      eps,
+      dropout: drop,
+    });
+    return;
+  }
   if (drop) be.dropout({ x: t.proj, out: t.dropped, ...drop });
   be.add({ a: drop ? t.dropped : t.proj, b: x, out: t.res });
   be.layernorm({ x: t.res, weight: p.lnW, bias: p.lnB, out: t.out, mean: t.mean, rstd: t.rstd, eps });
@@ -348,6 +386,24 @@ function outputBlockBackward(
   d: { dout: Tensor; dres: Tensor; ddrop: Tensor; dinp: Tensor },
   drop: DropoutSite | null,
 ): void {
+  if (be.fused) {
+    // out = LN(dropout(proj) + x): d(res), d(proj) and the bias and LayerNorm gradients in one fused call
+    be.fused.residualLayernormBackward({
+      dout: d.dout,
+      res: a.res,
+      mean: a.mean,
+      rstd: a.rstd,
+      weight: p.lnW,
+      dres: d.dres,
+      dproj: d.ddrop,
+      dweight: g.lnW,
+      dbias: g.lnB,
+      dprojBias: g.b,
+      dropout: drop,
+    });
+    linearBackward(be, { x: a.inp, w: p.w, dy: d.ddrop, dx: d.dinp, dw: g.w, db: null });
+    return;
+  }
   // out = LN(res)
   be.layernormBackward({
     dout: d.dout,
@@ -395,8 +451,12 @@ export function ffnForward(
   eps: number,
   drop: DropoutSite | null,
 ): void {
-  linear(be, x, w.ffnInW, w.ffnInB, t.pre);
-  be.gelu({ x: t.pre, out: t.act, ...(t.grad ? { grad: t.grad } : {}) });
+  // the Linear and its GELU (fused: one GEMM with the GELU epilogue; pre is then not written)
+  const g = t.grad ? { grad: t.grad } : {};
+  if (!be.fused?.linearGelu({ x, w: w.ffnInW, bias: w.ffnInB, pre: t.pre, out: t.act, ...g })) {
+    linear(be, x, w.ffnInW, w.ffnInB, t.pre);
+    be.gelu({ x: t.pre, out: t.act, ...g });
+  }
   outputBlockForward(be, ffnOutputParams(w), t.act, x, t, eps, drop);
 }
 
@@ -418,7 +478,9 @@ export function ffnBackward(
     ddrop: d.ddrop,
     dinp: d.dact,
   }, drop);
-  be.mul({ a: d.dact, b: a.grad, out: d.dpre }); // GELU backward with the saved derivative
+  // GELU backward with the saved derivative (fused: with the FFN-in bias gradient)
+  if (be.fused) be.fused.mulColumnSum({ a: d.dact, b: a.grad, out: d.dpre, dsum: g.ffnInB });
+  else be.mul({ a: d.dact, b: a.grad, out: d.dpre });
   // d(x) = d(res) + dpre·Wi  (accumulated onto dx)
   linearBackward(be, {
     x: a.x,
@@ -426,7 +488,7 @@ export function ffnBackward(
     dy: d.dpre,
     dx: d.dx,
     dw: g.ffnInW,
-    db: g.ffnInB,
+    db: be.fused ? null : g.ffnInB,
     accumulateDx: true,
   });
 }
@@ -550,7 +612,7 @@ export function encoderLayerBackward(
     { dout: sc.c2, dres: dx, ddrop: sc.c3, dctx: sc.c4 },
     site(1, drop?.hidden ?? 0),
   );
-  attentionBackward(
+  const biasSummed = attentionBackward(
     be,
     {
       qkv: act.qkv,
@@ -561,9 +623,11 @@ export function encoderLayerBackward(
       s1: sc.s1,
       s2: sc.s2,
       dims: d,
+      dbias: g.qkvB,
     },
     site(0, drop?.attention ?? 0),
   );
   // d(x) = d(res1) + dqkv·Wqkv  (accumulated onto dx)
-  linearBackward(be, { x, w: w.qkvW, dy: sc.dqkv, dx, dw: g.qkvW, db: g.qkvB, accumulateDx: true });
+  const db = biasSummed ? null : g.qkvB;
+  linearBackward(be, { x, w: w.qkvW, dy: sc.dqkv, dx, dw: g.qkvW, db, accumulateDx: true });
 }

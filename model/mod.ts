@@ -12,6 +12,7 @@ export * from "./backend.ts";
 export * from "./params.ts";
 export * from "./batch.ts";
 export * from "./vlp.ts";
+export { type HalfBackend, halfBackend, halfModelTensors } from "./half.ts";
 export { Rng, type RngState, SEED_SALTS } from "./rng.ts";
 export * from "./defaults.ts";
 export * from "./backend_contract.ts";
@@ -32,6 +33,7 @@ export { type BindingDef, invocations, type KernelDef } from "./backends/webgpu/
 export { type Bind, type GpuTensor, gpuTensor } from "./backends/webgpu/runtime.ts";
 export { elementwise } from "./backends/webgpu/kernels/elementwise.ts";
 export { GEMM_TILES } from "./backends/webgpu/kernels/matmul.ts";
+export { figuresBetween, type PlanFigures } from "./backends/webgpu/plan.ts";
 export * from "./checkpoint.ts";
 export * from "./masks.ts";
 export * from "./decode_schedule.ts";

@@ -70,6 +70,7 @@ import { type Activations, activationTensors, allocateActivations } from "./acti
 import { additiveMask } from "./kernels/softmax.ts";
 import { Rng, SEED_SALTS } from "./rng.ts";
 import { ReferenceBackend } from "./backends/reference.ts";
+import { type HalfBackend, halfBackend, halfModelTensors } from "./half.ts";
 
 /** Options of the {@linkcode VlpModel} constructor. */
 export interface VlpModelOptions {
@@ -83,6 +84,12 @@ export interface VlpModelOptions {
   seed?: number;
   /** Skip the random init (parameters stay zero; for loading a checkpoint right after). */
   noInit?: boolean;
+  /**
+   * Mixed precision (`--fp16`, half.ts): the GEMMs read a float16 copy of the Linear weights, refreshed from
+   * the float32 parameters at the start of every forward. Needs a backend with float16 tensors (webgpu on
+   * an adapter with shader-f16); others refuse it with an error saying so.
+   */
+  fp16?: boolean;
 }
 
 /** Options of a loss computation. */
@@ -138,8 +145,15 @@ export class VlpModel {
   readonly table: ParameterTable;
   /** [table.total] every parameter, flat. */
   readonly params: Tensor;
-  /** Structured views of {@linkcode VlpModel.params}. */
+  /**
+   * Structured views of {@linkcode VlpModel.params} (with `fp16`, the Linear weight matrices are views of
+   * the float16 copy instead; half.ts).
+   */
   readonly weights: ModelTensors;
+  /** Whether the GEMMs read float16 weights (the `fp16` option). */
+  readonly fp16: boolean;
+  /** [table.total] the float16 copy of params (fp16 only). */
+  readonly #params16: Tensor | null = null;
   /** RNG of dropout seeds (its state can be saved with getState/setState). */
   readonly rng: Rng;
   /** The glossary letters of the configuration. */
@@ -159,7 +173,14 @@ export class VlpModel {
     this.dims = dims(this.config);
     this.table = parameterTable(this.config, this.task);
     this.params = this.backend.alloc([this.table.total]);
-    this.weights = modelTensors(this.backend, this.table, this.params, this.config);
+    this.fp16 = opts.fp16 ?? false;
+    if (this.fp16) {
+      const hb = halfBackend(this.backend);
+      this.#params16 = hb.allocF16([this.table.total]);
+      this.weights = halfModelTensors(hb, this.table, this.params, this.#params16, this.config);
+    } else {
+      this.weights = modelTensors(this.backend, this.table, this.params, this.config);
+    }
     const seed = opts.seed ?? 0;
     if (!opts.noInit) {
       this.backend.write(this.params, initialValues(this.table, new Rng(seed), this.backend.floatType));
@@ -204,6 +225,14 @@ export class VlpModel {
   releaseBuffers(): void {
     for (const a of this.#acts.values()) this.#freeActivations(a);
     this.#acts.clear();
+  }
+
+  /**
+   * With `fp16`: copy the float32 parameters into the float16 weights the GEMMs read (every forward does
+   * this first; the incremental decoder calls it at `start`). A no-op otherwise.
+   */
+  syncHalfWeights(): void {
+    if (this.#params16) (this.backend as HalfBackend).castToF16(this.params, this.#params16);
   }
 
   /** Read a one-element tensor (a loss) to the host. */
@@ -290,6 +319,7 @@ export class VlpModel {
 
   /** Allocate (once per shape) and upload the batch. */
   #prepare(batch: Batch, set: "eval" | "train"): Activations {
+    this.syncHalfWeights();
     const bd = batchDims(batch, this.config);
     const key = `${bd.B},${bd.L},${bd.P},${bd.hasAnswers},${bd.hasPositions}`;
     let a = this.#acts.get(set);

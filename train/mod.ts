@@ -15,6 +15,7 @@ export * from "./loader.ts";
 export * from "./run_state.ts";
 export * from "./trainer.ts";
 export * from "./output_folder.ts";
+export * from "./loss_scale.ts";
 export * from "./scst.ts";
 export * from "./validation.ts";
 export * from "./progress.ts";

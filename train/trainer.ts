@@ -53,6 +53,7 @@ import type { HostBatch } from "./batch_builder.ts";
 import { type BatchLoader, epochOrder } from "./loader.ts";
 import { lossPlotSvg } from "./plot.ts";
 import { ProgressBar } from "./progress.ts";
+import { type DynamicLossScale, unscaleGradients } from "./loss_scale.ts";
 import {
   type LoopState,
   modelPath,
@@ -113,6 +114,11 @@ export interface TrainOptions {
    * refuses a folder it cannot resume exactly); null or absent: a fresh start
    */
   resumeFrom?: { epoch: number; state: RunCheckpoint } | null;
+  /**
+   * `--fp16`: the dynamic loss scale (loss_scale.ts) of a model with float16 weights; each batch record logs
+   * the scale it used (`loss_scale`) and a skipped step `overflow: true`. A resumed run starts it afresh.
+   */
+  lossScaler?: DynamicLossScale;
   /** progress bar options (default: stderr) */
   progress?: { write?: (t: string) => void; tty?: boolean; intervalS?: number } | false;
   /** the ranks of a data-parallel job (default: a world of one) */
@@ -308,6 +314,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         // ---- one round: micro-batches first … first + count − 1, one per rank ----------------------------
         const count = Math.min(N, nb - first);
         const lr = optimizer.currentLr();
+        const scaleUsed = o.lossScaler?.scale ?? 1; // --fp16: the dynamic loss scale of this round's backward
+        ctx.lossScale = scaleUsed / (N * accumulation);
         let own: { loss: number; examples: number; values?: Record<string, number> } | null = null;
         // an update ends this round (a whole one): its gradient sum starts during the backward
         const reducer = N > 1 && count === N && (first + N) % (N * accumulation) === 0
@@ -353,6 +361,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
             );
           }
           pending++;
+          let overflow = false;
           if ((index + 1) % (N * accumulation) === 0) {
             if (reducer) {
               const t = await reducer.wait();
@@ -364,7 +373,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
               reduceS += t;
               reduceWaitS += t;
             }
-            optimizer.step();
+            // --fp16: unscaled after the ranks' sum, so every rank finds the same overflow and skips the same step
+            overflow = o.lossScaler ? !(await unscaleGradients(model, o.lossScaler)) : false;
+            if (!overflow) optimizer.step(); // an overflow skips the step (its gradients are dropped)
             model.zeroGrad();
             pending = 0;
             if (N > 1 && optimizer.stepCount % checkEvery === 0) {
@@ -383,6 +394,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
             loss,
             lr,
             examples: B,
+            ...(o.lossScaler ? { loss_scale: scaleUsed, ...(overflow ? { overflow: true } : {}) } : {}),
             ...(N === 1 ? own!.values : {}),
           });
           bar?.update({ epoch, batch: index + 1, examples: runExamples, loss });

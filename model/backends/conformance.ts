@@ -256,6 +256,15 @@ function cases(): Case[] {
       },
     },
     {
+      op: "topkRows (indices checked through gatherRows)",
+      inputs: (r) => ({ x: [[6, V], normal(r, 6 * V)], idx: [[6, 5], new Int32Array(30), "int32"] }),
+      outputs: { vals: [6, 5], picked: [6, 5] },
+      run: (be, t) => {
+        be.topkRows({ x: t.x, values: t.vals, indices: t.idx });
+        be.gatherRows({ x: be.view(t.x, 0, [6, V, 1]), index: t.idx, out: be.view(t.picked, 0, [6, 5, 1]) });
+      },
+    },
+    {
       op: "crossEntropy (+ smoothing) + backward, maskedLossReduce",
       inputs: (r) => ({
         logits: [[6, V], normal(r, 6 * V, 3)],

@@ -38,6 +38,7 @@ import {
   scatterAddRowsDims,
   softmaxDims,
   sumRowsRows,
+  topkRowsDims,
 } from "../backend_contract.ts";
 import type { FloatArray } from "../kernels/types.ts";
 import { gemm } from "../kernels/matmul.ts";
@@ -53,6 +54,7 @@ import {
 import { softmaxBackward, softmaxForward } from "../kernels/softmax.ts";
 import { dropoutBackward, dropoutForward } from "../kernels/dropout.ts";
 import { embeddingBackward, embeddingForward, gatherRows, scatterAddRows } from "../kernels/embedding.ts";
+import { topkRows } from "../kernels/topk.ts";
 import {
   bceBackward,
   bceForward,
@@ -337,6 +339,11 @@ export class CpuBackend implements Backend {
   gatherRows({ x, index, out }: Args<"gatherRows">): void {
     const { bx, d } = gatherRowsDims({ x, index, out });
     gatherRows(f(x), ints(index), f(out), bx, d);
+  }
+
+  topkRows(args: Args<"topkRows">): void {
+    const { rows, V, k } = topkRowsDims(args);
+    topkRows(f(args.x), f(args.values), ints(args.indices), rows, V, k);
   }
 
   scatterAddRows({ dout, index, dx }: Args<"scatterAddRows">): void {

@@ -132,9 +132,10 @@ export async function createRunModel(
   task: Task,
   recoverPath: string | undefined,
   log: (line: string) => void,
+  opts: { fp16?: boolean } = {},
 ): Promise<VlpModel> {
   const backend = await openBackend(f.backend, { threads: f.threads });
-  const model = new VlpModel({ config, task, backend, seed: f.seed });
+  const model = new VlpModel({ config, task, backend, seed: f.seed, fp16: opts.fp16 });
   if (recoverPath) {
     const path = userPath(recoverPath);
     const r = await loadCheckpoint(model, path, { mode: "pretrained" });

@@ -26,6 +26,7 @@ import type { PipelineOptions } from "../pipeline.ts";
 import { type Schedule, SCHEDULES, totalSteps } from "../schedule.ts";
 import { scstStep } from "../scst.ts";
 import { type StepFn, train } from "../trainer.ts";
+import { DynamicLossScale } from "../loss_scale.ts";
 import { captionValidator, captionValImages, vqaValidator } from "../validation.ts";
 import {
   checkOutputDir,
@@ -104,6 +105,8 @@ Run
   --val_src_file F             vqa2: imdb .npy with answers, report VQA accuracy after each epoch
   --val_batch_size N           (default 32)
   --backend NAME               blas | reference | reference64 | webgpu (default blas)
+  --fp16                       mixed precision (webgpu with shader-f16 only): float16 GEMM weights,
+                               float32 masters and BertAdam, dynamic loss scale from 2^16 (logged)
   --threads N                  OpenBLAS threads
   --num_workers N              loader Workers (0: load on the main thread; default 1)
   --prefetch N                 batches loaded ahead (default 2 per worker)
@@ -164,9 +167,7 @@ const Flags = z.object({
   prefetch: integer(1).optional(),
   do_train: z.boolean().optional(),
   amp: z.boolean().optional(),
-  fp16: z.boolean().optional().refine((v) => !v, {
-    message: "is not supported: training runs in float32 (the README's runs do too: --amp without --fp16)",
-  }),
+  fp16: z.boolean().default(false),
   from_scratch: z.boolean().optional(),
   weight_decay: number().optional(),
   trunc_seg: z.literal("b", { errorMap: () => ({ message: "only b (the text) is supported" }) }).optional(),
@@ -201,6 +202,12 @@ const Flags = z.object({
   } else {
     if (!f.answer_vocab) issue("answer_vocab", "is required for vqa2 (the answer list, line 0 <unk>)");
     if (f.val_split) issue("val_split", "is for img2txt; vqa2 validates with --val_src_file");
+  }
+  if (f.fp16 && f.backend !== "webgpu") {
+    issue(
+      "fp16",
+      `needs --backend webgpu (float16 weights on an adapter with shader-f16); the ${f.backend} backend computes in float32 only`,
+    );
   }
   if (f.scst) {
     if (f.max_pred !== 0 || f.mask_prob !== 0) {
@@ -244,7 +251,13 @@ function settingsOf(f: Flags, examples: number, ranks: number): Record<string, u
     "use_num_imgs",
     "backend",
   ];
-  return { ...Object.fromEntries(keys.map((k) => [k, f[k]])), examples, ...(ranks > 1 ? { ranks } : {}) };
+  // fp16 only when set, so that the settings of float32 runs stay those of runs made before --fp16 existed
+  return {
+    ...Object.fromEntries(keys.map((k) => [k, f[k]])),
+    ...(f.fp16 ? { fp16: true } : {}),
+    examples,
+    ...(ranks > 1 ? { ranks } : {}),
+  };
 }
 
 /** The original's --world_size / --global_rank / --local_rank, checked against the world mpirun started. */
@@ -369,7 +382,7 @@ async function main(f: Flags, world: World): Promise<void> {
   );
 
   // ---- model, optimiser, step ---------------------------------------------------------------------------
-  const model = await createRunModel(f, config, task, f.model_recover_path, log);
+  const model = await createRunModel(f, config, task, f.model_recover_path, log, { fp16: f.fp16 });
   const optimizer = new BertAdam(model, {
     lr: f.learning_rate,
     warmup: f.warmup_proportion,
@@ -473,6 +486,7 @@ async function main(f: Flags, world: World): Promise<void> {
       resumeFrom: folder.resume,
       world,
       bucketElements: Math.max(1, Math.round((f.bucket_cap_mb * 1024 * 1024) / 4)),
+      ...(f.fp16 ? { lossScaler: new DynamicLossScale() } : {}),
     });
   } finally {
     await loader.close();
@@ -488,6 +502,7 @@ async function main(f: Flags, world: World): Promise<void> {
     task,
     scst: f.scst,
     backend: model.backend.name,
+    fp16: f.fp16,
     resumed_from: result.resumedFrom,
     epochs_run: result.epochs.length,
     last_epoch: last?.epoch ?? result.resumedFrom,

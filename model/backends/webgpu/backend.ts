@@ -9,8 +9,8 @@
  * every adapter; all BERT-base tensors do).
  *
  * Beyond the interface: {@linkcode WebGpuBackend.allocF16} makes float16 tensors (adapters with
- * `shader-f16`) that `matmul` accepts as `a` and `b` (products and sums in float32, C in float32); no
- * other operation takes them.
+ * `shader-f16`) that `matmul` accepts as `a` and `b`, or as `b` alone with a float32 `a` (products and sums
+ * in float32, C in float32), and `castToF16` writes; no other operation takes them.
  *
  * @example Usage
  * ```ts ignore
@@ -25,7 +25,7 @@
  *
  * Where things live: this class maps each operation to its plan in ops/ (matmul.ts: GEMM variants, binding
  * and grid splits, split-K; elementwise.ts; rows.ts: column sums, LayerNorm, softmax; embedding.ts; losses.ts;
- * optimizer.ts: BertAdam and its grouped tables); dispatch.ts holds the dispatch helpers they share;
+ * optimizer.ts: BertAdam and its grouped tables; fused.ts: the fused operations, `fused`); dispatch.ts holds the dispatch helpers they share;
  * kernels/ the WGSL kernels as data (one per file); runtime.ts the buffers, recording and errors.
  *
  * @module
@@ -37,6 +37,7 @@ import type {
   DType,
   EmbeddingArgs,
   EmbeddingBackwardArgs,
+  FusedOps,
   HostArray,
   MatmulArgs,
   Tensor,
@@ -51,10 +52,14 @@ import * as losses from "./ops/losses.ts";
 import { type GemmOptions, matmul } from "./ops/matmul.ts";
 import { BertAdamGroups, bertAdamUpdate } from "./ops/optimizer.ts";
 import * as rows from "./ops/rows.ts";
+import { GpuFusedOps } from "./ops/fused.ts";
+import * as half from "./ops/half.ts";
 
 /** Options of {@linkcode WebGpuBackend.create}. */
 export interface WebGpuOptions extends RuntimeOptions, GemmOptions {
   powerPreference?: GPUPowerPreference;
+  /** Offer the fused operations (ops/fused.ts; default true). false: the model runs their unfused twins. */
+  fuse?: boolean;
 }
 
 /** WebGPU implementation of {@linkcode Backend} (float32). */
@@ -66,12 +71,15 @@ export class WebGpuBackend implements Backend {
   readonly #gemm: GemmOptions;
   readonly #d: Dispatcher;
   readonly #adamGroups: BertAdamGroups;
+  /** The fused operations (absent with `fuse: false`). */
+  readonly fused?: FusedOps;
 
   private constructor(rt: GpuRuntime, opts: WebGpuOptions) {
     this.rt = rt;
     this.#gemm = { gemmTile: opts.gemmTile, gemmLargeTile: opts.gemmLargeTile, splitK: opts.splitK };
     this.#d = new Dispatcher(rt);
     this.#adamGroups = new BertAdamGroups(this.#d);
+    if (opts.fuse !== false) this.fused = new GpuFusedOps(this.#d, this.#gemm);
   }
 
   /** Acquire an adapter and device (throws `NoAdapterError` with install hints when there is none). */
@@ -105,6 +113,21 @@ export class WebGpuBackend implements Backend {
   allocF16(shape: readonly number[]): Tensor {
     if (!this.hasF16) throw new Error("Cannot allocate a float16 tensor: the adapter lacks shader-f16");
     return this.rt.alloc(shape, "float", "f16");
+  }
+
+  /** dst (a float16 tensor) = src (float32), saturated at ±65504: the weight copy of --fp16 (ops/half.ts). */
+  castToF16(src: Tensor, dst: Tensor): void {
+    half.castToF16(this.#d, src, dst);
+  }
+
+  /** out [1] = how many elements of x are Inf or NaN (the overflow check of --fp16's loss scale). */
+  countNonFinite(x: Tensor, out: Tensor): void {
+    half.countNonFinite(this.#d, x, out);
+  }
+
+  /** x *= alpha in place (unscaling --fp16's loss-scaled gradients). */
+  scaleInPlace(x: Tensor, alpha: number): void {
+    half.scaleInPlace(this.#d, x, alpha);
   }
 
   view(t: Tensor, offset: number, shape: readonly number[]): Tensor {
@@ -222,6 +245,10 @@ export class WebGpuBackend implements Backend {
 
   gatherRows(args: Args<"gatherRows">): void {
     embeddings.gatherRows(this.#d, args);
+  }
+
+  topkRows(args: Args<"topkRows">): void {
+    rows.topkRows(this.#d, args);
   }
 
   scatterAddRows(args: Args<"scatterAddRows">): void {

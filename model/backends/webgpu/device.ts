@@ -45,6 +45,8 @@ export interface Gpu {
   isFallback: boolean;
   /** `shader-f16` was enabled */
   f16: boolean;
+  /** every feature the adapter offers (e.g. `subgroups`, `shader-f16`), sorted */
+  features: string[];
 }
 
 const INSTALL_HINT =
@@ -94,6 +96,7 @@ export async function requestGpu(
     adapterName: info.description || info.device || info.vendor || "unknown adapter",
     isFallback: (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false,
     f16,
+    features: [...adapter.features].map(String).sort(),
   };
 }
 

@@ -15,6 +15,8 @@
  * - **Grids.** A workgroup count above `maxComputeWorkgroupsPerDimension` (65,535) is spread over y and z.
  * - **Pools.** Freed buffers go to a pool by size class (≤ 12.5 % rounding); reuse is ordered by the queue,
  *   and a reused buffer is cleared by the encoder before use.
+ * - **Counting.** Every dispatch, clear, copy, write and read is counted (`counter`, plan.ts); with
+ *   `plan: true` that is all the runtime does (no buffers, no submits; reads give zeros).
  * - **Errors.** Pipeline creation, bind group creation, buffer creation and each submit run inside error
  *   scopes; what they report is thrown, naming the kernel(s), by the next `read()` or `sync()`. Kernels
  *   that read indices from tensors record the first out-of-range one in a status word, which `read()` and
@@ -26,6 +28,7 @@
 import { type DType, fmtShape, type HostArray, numel, type Tensor } from "../../backend.ts";
 import { type KernelDef, kernelSource, layoutEntries, paramBytes, paramFields } from "./kernel.ts";
 import type { Gpu } from "./device.ts";
+import { PlanCounter } from "./plan.ts";
 
 /** Storage element type of a GPU tensor. */
 export type GpuElem = "f32" | "i32" | "f16";
@@ -80,6 +83,11 @@ export interface RuntimeOptions {
   maxWorkgroupsPerDim?: number;
   /** Dispatches recorded before a submit (default {@linkcode FLUSH_EVERY}). */
   flushEvery?: number;
+  /**
+   * Plan only: count what would be recorded (plan.ts) without creating buffers or submitting anything;
+   * reads return zeros. For taking the kernel plan of sizes the adapter could not run.
+   */
+  plan?: boolean;
 }
 
 /** Default dispatches recorded before a submit. */
@@ -129,6 +137,10 @@ export class GpuRuntime {
 
   /** Dispatches recorded since creation (tests check that splits happened). */
   dispatchCount = 0;
+  /** Whether this runtime only plans (see {@linkcode RuntimeOptions.plan}). */
+  readonly planOnly: boolean;
+  /** What was recorded so far, counted (plan.ts). */
+  readonly counter: PlanCounter = new PlanCounter();
   #lost: GPUDeviceLostInfo | null = null;
   #nextId = 1;
   readonly #pool = new Map<number, GPUBuffer[]>();
@@ -161,6 +173,7 @@ export class GpuRuntime {
     this.#storageAlign = lim.minStorageBufferOffsetAlignment;
     this.#uniformAlign = lim.minUniformBufferOffsetAlignment;
     this.#flushEvery = opts.flushEvery ?? FLUSH_EVERY;
+    this.planOnly = opts.plan ?? false;
     this.device.lost.then((info) => {
       this.#lost = info;
     });
@@ -217,8 +230,18 @@ export class GpuRuntime {
     }
     const pooled = this.#pool.get(size)?.pop();
     if (pooled) {
-      if (zero) this.#endPass().clearBuffer(pooled, 0, size);
+      if (zero) {
+        this.counter.clear(size);
+        if (!this.planOnly) this.#endPass().clearBuffer(pooled, 0, size);
+      }
       return new GpuStorage(pooled, size, this.#bufferIds.get(pooled)!);
+    }
+    if (this.planOnly) {
+      const id = this.#nextId++;
+      const buffer = { label: `planned ${id}`, size } as unknown as GPUBuffer; // never given to the device
+      this.#allocatedBytes += size;
+      this.#bufferIds.set(buffer, id);
+      return new GpuStorage(buffer, size, id);
     }
     const done = this.#scope("out-of-memory", () => `Cannot allocate ${what} (${size} bytes) on the GPU`);
     const buffer = this.device.createBuffer({
@@ -293,7 +316,7 @@ export class GpuRuntime {
 
   /** Submit everything recorded so far. */
   flush(): void {
-    if (!this.#enc) return;
+    if (!this.#enc || this.planOnly) return;
     const enc = this.#endPass();
     if (this.#uniformUsed > 0) {
       this.device.queue.writeBuffer(this.#uniformBuf, 0, this.#uniformStage, 0, this.#uniformUsed);
@@ -411,6 +434,21 @@ export class GpuRuntime {
     const aliased = ranges.some((r, i) =>
       ranges.some((s, j) => j !== i && s.storage === r.storage && (r.writable || s.writable))
     );
+    let [read, written] = [0, 0];
+    for (const r of ranges) r.writable ? (written += r.size) : (read += r.size);
+    this.counter.dispatch(k.name, read, written);
+    if (this.planOnly) {
+      if (k.f16 && !this.gpu.f16) {
+        throw new Error(`Cannot compile kernel ${k.name}: the adapter lacks shader-f16`);
+      }
+      for (const name in uniforms) {
+        if (!(name in k.uniforms)) {
+          throw new TypeError(`Cannot run kernel ${k.name}: unknown uniform "${name}"`);
+        }
+      }
+      this.dispatchCount++;
+      return;
+    }
     const p = this.#pipeline(k, aliased);
     // uniforms
     const { fields, bytes } = paramLayout(k);
@@ -467,6 +505,8 @@ export class GpuRuntime {
 
   /** Record a buffer-to-buffer copy of `n` 4-byte elements (different buffers, 4-byte aligned). */
   copyBuffer(src: GpuTensor, dst: GpuTensor, n: number): void {
+    this.counter.copy(n * 4);
+    if (this.planOnly) return;
     this.#endPass().copyBufferToBuffer(
       src.storage.buffer,
       src.offset * 4,
@@ -498,6 +538,8 @@ export class GpuRuntime {
       arr.set(data);
     }
     if (arr.byteLength === 0) return;
+    this.counter.write(arr.byteLength);
+    if (this.planOnly) return;
     this.flush();
     this.device.queue.writeBuffer(
       t.storage.buffer,
@@ -513,6 +555,8 @@ export class GpuRuntime {
   async #readBack(what: string, src: GPUBuffer | null, lo: number, hi: number): Promise<ArrayBuffer> {
     this.assertAlive(what);
     const n = src ? hi - lo : 0;
+    if (src) this.counter.read();
+    if (this.planOnly) return new ArrayBuffer(n);
     const staging = this.device.createBuffer({
       size: n + 16,
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
@@ -575,7 +619,7 @@ export class GpuRuntime {
   destroy(): void {
     this.#enc = null;
     this.#pass = null;
-    for (const list of this.#pool.values()) for (const b of list) b.destroy();
+    if (!this.planOnly) { for (const list of this.#pool.values()) for (const b of list) b.destroy(); }
     this.#pool.clear();
     this.#bindGroups.clear();
     this.device.destroy();

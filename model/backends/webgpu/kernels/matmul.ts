@@ -16,8 +16,8 @@
  * (+ h·WX·4), so that neighbouring invocations read neighbouring vec4s of the tiles.
  *
  * Variants (one pipeline each): transA × transB × tile (one of `GEMM_TILES`; which one the backend picks
- * is its plan, ops/matmul.ts) × storage ("f32", or "f16" for A and B with float32 products and
- * accumulation; C and bias stay float32).
+ * is its plan, ops/matmul.ts) × storage ("f32", "f16" for A and B, or "f32_f16": float16 B only, the
+ * weights of --fp16; products and accumulation in float32; C and bias stay float32).
  *
  * Grid: x = ⌈n/BN⌉, y = ⌈m/BM⌉, z = batch items from `z_base` (≤ 65,535 per dispatch; the backend
  * issues several dispatches for more).
@@ -50,15 +50,18 @@ export interface GemmVariant {
   transA: boolean;
   transB: boolean;
   tile: keyof typeof GEMM_TILES;
-  /** storage of A and B */
+  /** storage of A (and of B unless `elemB` says otherwise) */
   elem: "f32" | "f16";
+  /** storage of B (default: `elem`); "f16" with elem "f32" is the mixed variant of --fp16 */
+  elemB?: "f32" | "f16";
 }
 
 const cache = new Map<string, KernelDef>();
 
 /** The kernel of one GEMM variant (memoised). */
 export function gemmKernel(v: GemmVariant): KernelDef {
-  const name = `matmul_${v.transA ? "t" : "n"}${v.transB ? "t" : "n"}_${v.tile}_${v.elem}`;
+  const elems = (v.elemB ?? v.elem) === v.elem ? v.elem : `${v.elem}_${v.elemB}`;
+  const name = `matmul_${v.transA ? "t" : "n"}${v.transB ? "t" : "n"}_${v.tile}_${elems}`;
   let k = cache.get(name);
   if (!k) {
     k = buildGemm(name, v);
@@ -74,7 +77,7 @@ function unroll(n: number, f: (i: number) => string, indent = "  "): string {
 
 function buildGemm(name: string, v: GemmVariant): KernelDef {
   const t = GEMM_TILES[v.tile];
-  const T = v.elem;
+  const T = v.elem, TB = v.elemB ?? v.elem;
   const wx = t.bn / t.tn, wy = t.bm / t.tm, wg = wx * wy;
   const rg = t.tm / 4, cg = t.tn / 4; // row and column groups of 4 per invocation
   const la = (t.bm * t.bk) / wg, lb = (t.bk * t.bn) / wg; // tile elements staged per invocation
@@ -121,10 +124,10 @@ function buildGemm(name: string, v: GemmVariant): KernelDef {
   return {
     name,
     workgroupSize: [wx, wy],
-    f16: T === "f16",
+    f16: T === "f16" || TB === "f16",
     bindings: [
       { name: "a", access: "read", type: T, shape: v.transA ? "[batch…, k, lda]" : "[batch…, m, lda]" },
-      { name: "b", access: "read", type: T, shape: v.transB ? "[batch…, n, ldb]" : "[batch…, k, ldb]" },
+      { name: "b", access: "read", type: TB, shape: v.transB ? "[batch…, n, ldb]" : "[batch…, k, ldb]" },
       { name: "c", access: "read_write", type: "f32", shape: "[batch…, m, ldc]" },
       { name: "bias", access: "read", type: "f32", shape: "[n] (a placeholder without bias)" },
     ],
@@ -158,7 +161,7 @@ const BK: u32 = ${t.bk}u;
 const AS: u32 = BM / 4u + 1u;     // vec4s per k-row of As (one of padding)
 const BS: u32 = BN / 4u + 1u;
 var<workgroup> As: array<vec4<${T}>, BK * AS>;  // As[p][i] = op(A)[m0 + i, k0 + p]
-var<workgroup> Bs: array<vec4<${T}>, BK * BS>;  // Bs[p][j] = op(B)[k0 + p, n0 + j]
+var<workgroup> Bs: array<vec4<${TB}>, BK * BS>;  // Bs[p][j] = op(B)[k0 + p, n0 + j]
 
 fn a_coord(e: u32) -> vec2<u32> { return ${aCoord}; }  // (i, p) of tile element e
 fn b_coord(e: u32) -> vec2<u32> { return ${bCoord}; }  // (p, j) of tile element e
@@ -166,8 +169,8 @@ fn a_load(base: u32, i: u32, p: u32) -> ${T} {
   if (i >= P.m || p >= P.k) { return ${T}(0); }
   return a[${aIndex}];
 }
-fn b_load(base: u32, p: u32, j: u32) -> ${T} {
-  if (p >= P.k || j >= P.n) { return ${T}(0); }
+fn b_load(base: u32, p: u32, j: u32) -> ${TB} {
+  if (p >= P.k || j >= P.n) { return ${TB}(0); }
   return b[${bIndex}];
 }
 // C[row, j0 + e] = alpha·v[e] + beta·C (+ bias) for the columns e < 4 inside n
@@ -201,7 +204,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   // ${accs} vec4 accumulators (${t.tm}×${t.tn} outputs) and the staging registers, unrolled by the generator
 ${unroll(accs, (i) => `var acc_${i} = vec4<f32>(0.0);`)}
 ${unroll(la, (r) => `var ra_${r}: ${T};`)}
-${unroll(lb, (r) => `var rb_${r}: ${T};`)}
+${unroll(lb, (r) => `var rb_${r}: ${TB};`)}
 ${prefetch("0u")}
 
   for (var k0 = 0u; k0 < P.k; k0 += BK) {

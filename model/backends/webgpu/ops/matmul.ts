@@ -19,6 +19,7 @@ import { matmulSpan, type NormalizedMatmul, normalizeMatmul } from "../../../bac
 import { type Dispatcher, range } from "../dispatch.ts";
 import { type GpuTensor, gpuTensor } from "../runtime.ts";
 import { GEMM_TILES, gemmKernel, type GemmVariant } from "../kernels/matmul.ts";
+import { gemmGeluKernel } from "../kernels/matmul_gelu.ts";
 import { SUM_ROWS } from "../kernels/sum_rows.ts";
 
 /** How the backend picks GEMM variants (the `WebGpuOptions` fields of the same names). */
@@ -69,10 +70,46 @@ export function matmul(d: Dispatcher, opts: GemmOptions, args: MatmulArgs): void
   const a = gpuTensor(args.a, "matmul a"),
     b = gpuTensor(args.b, "matmul b"),
     c = gpuTensor(args.c, "matmul c");
-  if (a.elem !== b.elem) throw new TypeError(`Cannot run matmul: a is ${a.elem}, b is ${b.elem}`);
+  // float16 operands: both, or B alone (float16 weights times float32 activations, as --fp16 runs)
+  if (a.elem !== b.elem && !(a.elem === "f32" && b.elem === "f16")) {
+    throw new TypeError(`Cannot run matmul: a is ${a.elem}, b is ${b.elem}`);
+  }
   if (c.elem !== "f32") throw new TypeError("Cannot run matmul: c must be float32");
   const bias = args.bias ? gpuTensor(args.bias, "matmul bias") : null;
   planMatmul(d, opts, g, { a, b, c, bias });
+}
+
+/**
+ * out = gelu(x·Wᵀ + bias) and grad = gelu'(x·Wᵀ + bias) (when given) in one GEMM with the GELU epilogue
+ * (kernels/matmul_gelu.ts), for a product that runs as one unsplit dispatch (operands and grid within the
+ * limits; a linear layer's product never takes split-K, which excludes a bias). Returns false, having done
+ * nothing, where it would split: the caller then runs `matmul` and `gelu`.
+ */
+export function matmulGelu(
+  d: Dispatcher,
+  opts: GemmOptions,
+  args: MatmulArgs,
+  grad: GpuTensor | null,
+): boolean {
+  const g = normalizeMatmul(args);
+  if (g.beta !== 0 || g.batch[0] * g.batch[1] * g.batch[2] !== 1 || g.transA || !args.bias) return false;
+  if (g.ldc !== g.n || g.m === 0 || g.n === 0 || g.k === 0) return false;
+  const a = gpuTensor(args.a, "matmul a"),
+    b = gpuTensor(args.b, "matmul b"),
+    c = gpuTensor(args.c, "matmul c");
+  if (c.elem !== "f32" || a.elem !== "f32" || (grad && grad.size !== c.size)) return false;
+  const sa = matmulSpan(g.m, g.k, g.lda, g.strideA, g.batch);
+  const sb = matmulSpan(g.transB ? g.n : g.k, g.transB ? g.k : g.n, g.ldb, g.strideB, g.batch);
+  const sc = matmulSpan(g.m, g.n, g.ldc, g.strideC, g.batch);
+  const tile = GEMM_TILES[gemmTile(g, opts)];
+  const maxDim = d.rt.maxWorkgroupsPerDim, max = d.maxElems;
+  if (sa * a.elemBytes > max * 4 || sb * b.elemBytes > max * 4 || sc > max) return false;
+  if (Math.ceil(g.n / tile.bn) > maxDim || Math.ceil(g.m / tile.bm) > maxDim) return false;
+  const bias = gpuTensor(args.bias, "matmul bias");
+  gemm(d, opts, g, { a: d.sub(a, 0, sa), b: d.sub(b, 0, sb), c: d.sub(c, 0, sc), bias }, {
+    grad: grad ? d.sub(grad, 0, sc) : null,
+  });
+  return true;
 }
 
 /** Dispatch a product whose operands fit their bindings, or split it (see the module doc). */
@@ -192,15 +229,22 @@ function splitK(d: Dispatcher, opts: GemmOptions, g: NormalizedMatmul, x: Operan
 }
 
 /** One GEMM whose operands fit their bindings: dispatches of ≤ maxWorkgroupsPerDim batch items each. */
-function gemm(d: Dispatcher, opts: GemmOptions, g: NormalizedMatmul, x: Operands): void {
+function gemm(
+  d: Dispatcher,
+  opts: GemmOptions,
+  g: NormalizedMatmul,
+  x: Operands,
+  gelu?: { grad: GpuTensor | null },
+): void {
   const { a, b, c, bias } = x;
   const tile = gemmTile(g, opts);
   const t = GEMM_TILES[tile];
-  const k = gemmKernel({
+  const k = (gelu ? gemmGeluKernel : gemmKernel)({
     transA: g.transA,
     transB: g.transB,
     tile,
     elem: a.elem === "f16" ? "f16" : "f32",
+    elemB: b.elem === "f16" ? "f16" : "f32",
   });
   const items = g.batch[0] * g.batch[1] * g.batch[2];
   const gx = Math.ceil(g.n / t.bn), gy = Math.ceil(g.m / t.bm);
@@ -209,7 +253,7 @@ function gemm(d: Dispatcher, opts: GemmOptions, g: NormalizedMatmul, x: Operands
     const gz = Math.min(maxDim, items - z0);
     d.rt.dispatch(
       k,
-      { a, b, c, bias: bias ?? d.rt.dummy("f32") },
+      { a, b, c, bias: bias ?? d.rt.dummy("f32"), ...(gelu ? { grad: gelu.grad ?? d.rt.dummy("f32") } : {}) },
       {
         m: g.m,
         n: g.n,
@@ -232,6 +276,7 @@ function gemm(d: Dispatcher, opts: GemmOptions, g: NormalizedMatmul, x: Operands
         sc0: g.strideC[0],
         sc1: g.strideC[1],
         sc2: g.strideC[2],
+        ...(gelu ? { has_grad: gelu.grad ? 1 : 0 } : {}),
       },
       [gx, gy, gz],
     );

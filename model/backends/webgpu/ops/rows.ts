@@ -1,6 +1,6 @@
 /**
  * Row-wise operations on the WebGPU backend: column sums (bias gradients), LayerNorm and its backward,
- * masked softmax and its backward. Row kernels run one workgroup per row over parts of rows that fit a
+ * masked softmax and its backward, the top-k of rows (decoding). Row kernels run one workgroup per row over parts of rows that fit a
  * binding; sums over rows are two-stage with a fixed order (`Dispatcher.columnSum`), never atomics.
  *
  * @module
@@ -12,7 +12,9 @@ import {
   sameSize,
   softmaxDims,
   sumRowsRows,
+  topkRowsDims,
 } from "../../../backend_contract.ts";
+import { TOPK_ROWS } from "../kernels/topk_rows.ts";
 import { CHUNK_ROWS, type Dispatcher, range } from "../dispatch.ts";
 import { type GpuTensor, gpuTensor } from "../runtime.ts";
 import { LAYERNORM } from "../kernels/layernorm.ts";
@@ -108,5 +110,23 @@ export function softmaxBackward(d: Dispatcher, { p, dp, dx }: Args<"softmaxBackw
   for (const [r0, r1] of d.rowParts("softmaxBackward", p.size / lk, lk)) {
     const r = (t: GpuTensor) => range(t, r0 * lk, r1 * lk);
     d.rt.dispatch(SOFTMAX_BACKWARD, { p: r(ps), dp: r(dps), dx: r(dxs) }, { rows: r1 - r0, lk }, r1 - r0);
+  }
+}
+
+/** values, indices [N, k] = the top k of each row of x [N, V] (one workgroup per row, parts of rows). */
+export function topkRows(d: Dispatcher, args: Args<"topkRows">): void {
+  const { rows, V, k } = topkRowsDims(args);
+  const [x, values, indices] = [args.x, args.values, args.indices].map((t) => gpuTensor(t));
+  for (const [r0, r1] of d.rowParts("topkRows", rows, Math.max(V, k))) {
+    d.rt.dispatch(
+      TOPK_ROWS,
+      {
+        x: range(x, r0 * V, r1 * V),
+        values: range(values, r0 * k, r1 * k),
+        indices: range(indices, r0 * k, r1 * k),
+      },
+      { rows: r1 - r0, v: V, k },
+      r1 - r0,
+    );
   }
 }

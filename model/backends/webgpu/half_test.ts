@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { assertClose } from "@vlp/testing";
+import { Rng } from "../../rng.ts";
+import { ReferenceBackend } from "../reference.ts";
+import { gpuTest, openGpu } from "./test_util.ts";
+
+// The operations of --fp16 (ops/half.ts, the mixed GEMM variant) against their host twins.
+
+const f16 = (v: number) => new Float16Array([v])[0];
+
+gpuTest(
+  "webgpu matmul: float32 A times float16 B (the --fp16 weights) equals the float32 product of the rounded B",
+  async (gpu) => {
+    if (!gpu.hasF16) return;
+    const rng = new Rng(21);
+    const ref = new ReferenceBackend();
+    // every transpose on the small tile; on the large one the two the model runs (forward NT, input gradient NN)
+    const cases = [[false, false], [false, true], [true, false], [true, true]].map((t) => [37, 70, 45, ...t]);
+    cases.push([130, 140, 33, false, true], [130, 140, 33, false, false]);
+    for (const [m, n, k, transA, transB] of cases as [number, number, number, boolean, boolean][]) {
+      {
+        const a = rng.fillNormal(new Float32Array(m * k));
+        const b = Float32Array.from(rng.fillNormal(new Float32Array(n * k)), f16);
+        const bias = rng.fillNormal(new Float32Array(n));
+        const c0 = rng.fillNormal(new Float32Array(m * n));
+        const run = async (be: typeof gpu | ReferenceBackend, half: boolean) => {
+          const ta = be.alloc([a.length]), tc = be.alloc([m * n]);
+          const tb = half ? gpu.allocF16([b.length]) : be.alloc([b.length]);
+          be.write(ta, a);
+          be.write(tb, b);
+          be.write(tc, c0);
+          be.matmul({ a: ta, b: tb, c: tc, m, n, k, transA, transB, alpha: 0.5, beta: 0.25 });
+          const tc2 = be.alloc([m * n]), tbias = be.alloc([n]);
+          be.write(tbias, bias);
+          be.matmul({ a: ta, b: tb, c: tc2, m, n, k, transA, transB, bias: tbias });
+          return [await be.read(tc), await be.read(tc2)];
+        };
+        const want = await run(ref, false), got = await run(gpu, true);
+        const name = `${m}×${n}×${k} tA=${transA} tB=${transB}`;
+        assertClose(got[0], want[0], { atol: 2e-4, rtol: 1e-4, name: `${name} alpha/beta` });
+        assertClose(got[1], want[1], { atol: 2e-4, rtol: 1e-4, name: `${name} bias` });
+      }
+    }
+    assert.ok(Object.keys(gpu.rt.counter.snapshot().kernels).some((k) => k.endsWith("_f32_f16")));
+    assert.throws(
+      () => gpu.matmul({ a: gpu.allocF16([4]), b: gpu.alloc([4]), c: gpu.alloc([4]), m: 2, n: 2, k: 2 }),
+      /a is f16, b is f32/,
+    );
+  },
+);
+
+gpuTest("webgpu castToF16 rounds like Float16Array and saturates at ±65504", async (gpu) => {
+  if (!gpu.hasF16) return;
+  const rng = new Rng(22);
+  const x = rng.fillNormal(new Float32Array(1001));
+  x.set([1e5, -1e6, 65504, 6.1e-5, 1e-8, 0.1, -0.0], 0);
+  const src = gpu.alloc([x.length]), dst = gpu.allocF16([x.length]);
+  gpu.write(src, x);
+  gpu.castToF16(src, dst);
+  const got = await gpu.read(dst);
+  const want = Float32Array.from(x, (v) => f16(Math.max(-65504, Math.min(65504, v))));
+  assert.deepEqual(Array.from(got), Array.from(want));
+  assert.throws(() => gpu.castToF16(dst, src), TypeError);
+});
+
+gpuTest("webgpu countNonFinite counts Inf and NaN (also across binding-limit ranges)", async () => {
+  const small = await openGpu({ maxBindingBytes: 4096 }); // 1024 floats per range
+  try {
+    const x = new Float32Array(5000).fill(1.5);
+    const bad = [0, 17, 1023, 1024, 3000, 4999];
+    bad.forEach((i, j) => (x[i] = [Infinity, -Infinity, NaN][j % 3]));
+    x[2000] = 3.4e38; // large but finite
+    const t = small.alloc([x.length]), out = small.alloc([1]);
+    small.write(t, x);
+    small.countNonFinite(t, out);
+    assert.equal((await small.read(out))[0], bad.length);
+    small.write(t, new Float32Array(5000).fill(-2));
+    small.countNonFinite(t, out);
+    assert.equal((await small.read(out))[0], 0);
+  } finally {
+    small.destroy();
+  }
+});
+
+gpuTest("webgpu scaleInPlace multiplies every element (exactly, for a power of two)", async (gpu) => {
+  const x = new Rng(23).fillNormal(new Float32Array(777));
+  const t = gpu.alloc([x.length]);
+  gpu.write(t, x);
+  gpu.scaleInPlace(t, 2 ** -16);
+  assert.deepEqual(Array.from(await gpu.read(t)), Array.from(x, (v) => Math.fround(v * 2 ** -16)));
+});

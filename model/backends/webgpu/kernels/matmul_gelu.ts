@@ -1,0 +1,57 @@
+/**
+ * matmul_*_gelu: the GEMM of kernels/matmul.ts with a bias + GELU epilogue (the FFN-in Linear of a
+ * training forward), one batch item, beta = 0:
+ *
+ *   pre = alpha · A·op(B) + bias ;  C = gelu(pre) ;  grad = gelu'(pre)  (grad: when `has_grad`)
+ *
+ * pre itself is never written. The products, the K loop and the tiles are those of `gemmKernel` (this
+ * file takes its kernel and replaces only the store function, so every GEMM variant has a GELU twin); the
+ * epilogue computes pre in the order of the plain GEMM's store and then `gelu_f32_with_grad`, the function
+ * of gelu_with_grad, so the result equals matmul then gelu (with grad) bit for bit (fused_test.ts). grad
+ * has C's layout (`ldc`).
+ *
+ * @module
+ */
+import type { KernelDef } from "../kernel.ts";
+import { gemmKernel, type GemmVariant } from "./matmul.ts";
+
+const STORE_START = "fn store4(row: u32, j0: u32, v: vec4<f32>) {";
+
+const GELU_STORE = /* wgsl */ `fn store4(row: u32, j0: u32, v: vec4<f32>) {
+  for (var e = 0u; e < 4u; e++) {
+    let j = j0 + e;
+    if (j >= P.n) { return; }
+    var r = P.alpha * v[e];
+    if (P.has_bias != 0u) { r += bias[P.bias_off + j]; }
+    let g = gelu_f32_with_grad(r);
+    c[row + j] = g.x;
+    if (P.has_grad != 0u) { grad[P.grad_off + row - P.c_off + j] = g.y; }
+  }
+}`;
+
+const cache = new Map<string, KernelDef>();
+
+/** The bias + GELU variant of one GEMM variant (memoised). */
+export function gemmGeluKernel(v: GemmVariant): KernelDef {
+  const base = gemmKernel(v);
+  const name = `${base.name}_gelu`;
+  let k = cache.get(name);
+  if (!k) {
+    const start = base.body.indexOf(STORE_START);
+    const end = start < 0 ? -1 : base.body.indexOf("\n}\n", start);
+    if (end < 0) throw new Error(`gemmGeluKernel: no store4 function in ${base.name}`);
+    k = {
+      ...base,
+      name,
+      bindings: [
+        ...base.bindings,
+        { name: "grad", access: "read_write", type: "f32", shape: "[m, ldc] (a placeholder without grad)" },
+      ],
+      uniforms: { ...base.uniforms, has_grad: "u32" },
+      helpers: [...(base.helpers ?? []), "erf"],
+      body: base.body.slice(0, start) + GELU_STORE + base.body.slice(end + 2),
+    };
+    cache.set(name, k);
+  }
+  return k;
+}

@@ -1,0 +1,306 @@
+/**
+ * The fused operations of the WebGPU backend ({@linkcode FusedOps} of backend.ts): an output block's
+ * dropout + residual + LayerNorm epilogue and its backward (with the Linear's bias gradient), the
+ * attention's softmax + dropout and its backward, one attention kernel each way for L ≤ 128, and the
+ * FFN-in Linear with its GELU (one GEMM with the GELU epilogue, ops/matmul.ts `matmulGelu`). Each replaces
+ * the list of backend calls its interface names (the reference twin, fused_test.ts); the epilogue backward
+ * is one chunk kernel (the row gradients and the chunk sums of the parameter gradients) and one final
+ * sum: two dispatches where the unfused backward takes nine.
+ *
+ * @module
+ */
+import type { FusedOps, Tensor } from "../../../backend.ts";
+import { layernormDims, sameSize, softmaxDims } from "../../../backend_contract.ts";
+import { dropoutThreshold } from "../../../kernels/dropout.ts";
+import { CHUNK_ROWS, type Dispatcher, range } from "../dispatch.ts";
+import { gpuTensor } from "../runtime.ts";
+import { type GemmOptions, matmulGelu } from "./matmul.ts";
+import { RESIDUAL_LAYERNORM } from "../kernels/residual_layernorm.ts";
+import { RESIDUAL_LAYERNORM_BACKWARD } from "../kernels/residual_layernorm_backward.ts";
+import { RESIDUAL_LAYERNORM_PARAMS_PARTIAL } from "../kernels/residual_layernorm_params_partial.ts";
+import {
+  RESIDUAL_LAYERNORM_BACKWARD_CHUNK,
+  RLN_CHUNK_MAX_C,
+  RLN_CHUNK_ROWS,
+} from "../kernels/residual_layernorm_backward_chunk.ts";
+import { SUM_CHUNKS3 } from "../kernels/sum_chunks3.ts";
+import { SUM_CHUNKS } from "../kernels/sum_chunks.ts";
+import { MUL_COLUMN_PARTIAL } from "../kernels/mul_column_partial.ts";
+import { SOFTMAX_DROPOUT } from "../kernels/softmax_dropout.ts";
+import { SOFTMAX_DROPOUT_BACKWARD } from "../kernels/softmax_dropout_backward.ts";
+import { ATTENTION_BACKWARD } from "../kernels/attention_backward.ts";
+import {
+  ATTENTION_FORWARD,
+  ATTENTION_MAX_HS,
+  ATTENTION_MAX_L,
+  ATTENTION_QB,
+} from "../kernels/attention_forward.ts";
+
+/** The mask uniforms of a dropout site (none: keep everything, scale 1). */
+function maskUniforms(
+  drop: { p: number; seed: number } | null,
+): { seed: number; threshold: number; scale: number } {
+  if (!drop) return { seed: 0, threshold: 0, scale: 1 };
+  return { seed: drop.seed >>> 0, threshold: dropoutThreshold(drop.p), scale: 1 / (1 - drop.p) };
+}
+
+/** {@linkcode FusedOps} on a dispatcher. */
+export class GpuFusedOps implements FusedOps {
+  /**
+   * The epilogue backward as residual_layernorm_backward_chunk (two dispatches) where C allows; false:
+   * the three-kernel path (row kernel, chunk partials, sum), kept as its twin.
+   */
+  chunkedEpilogueBackward = true;
+  constructor(readonly d: Dispatcher, readonly gemm: GemmOptions = {}) {}
+
+  linearGelu(a: Parameters<FusedOps["linearGelu"]>[0]): boolean {
+    const [n, k] = a.w.shape;
+    sameSize("linearGelu", a.pre, a.out, ...(a.grad ? [a.grad] : []));
+    const args = { a: a.x, b: a.w, c: a.out, m: a.x.size / k, n, k, transB: true, bias: a.bias };
+    return matmulGelu(this.d, this.gemm, args, a.grad ? gpuTensor(a.grad) : null);
+  }
+
+  residualLayernorm(a: Parameters<FusedOps["residualLayernorm"]>[0]): void {
+    const { rows, c } = layernormDims({
+      x: a.res,
+      weight: a.weight,
+      bias: a.bias,
+      out: a.out,
+      mean: a.mean,
+      rstd: a.rstd,
+      eps: a.eps,
+    });
+    sameSize("residualLayernorm", a.proj, a.resid, a.res, a.out);
+    const [proj, resid, res, out, mean, rstd] = [a.proj, a.resid, a.res, a.out, a.mean, a.rstd].map((t) =>
+      gpuTensor(t)
+    );
+    const mask = maskUniforms(a.dropout);
+    for (const [r0, r1] of this.d.rowParts("residualLayernorm", rows, c)) {
+      const part = (t: typeof proj) => range(t, r0 * c, r1 * c);
+      this.d.rt.dispatch(
+        RESIDUAL_LAYERNORM,
+        {
+          proj: part(proj),
+          resid: part(resid),
+          weight: gpuTensor(a.weight),
+          bias: gpuTensor(a.bias),
+          res: part(res),
+          out: part(out),
+          mean: range(mean, r0, r1),
+          rstd: range(rstd, r0, r1),
+        },
+        { rows: r1 - r0, c, eps: a.eps, base: r0 * c, ...mask },
+        r1 - r0,
+      );
+    }
+  }
+
+  residualLayernormBackward(a: Parameters<FusedOps["residualLayernormBackward"]>[0]): void {
+    const c = a.weight.size, rows = a.mean.size;
+    sameSize("residualLayernormBackward", a.dout, a.res, a.dres, a.dproj);
+    if (a.res.size !== rows * c || a.rstd.size !== rows) {
+      throw new TypeError(
+        `Cannot run residualLayernormBackward: res of ${a.res.size} elements, C ${c}, ${rows} rows`,
+      );
+    }
+    sameSize("residualLayernormBackward", a.weight, a.dweight, a.dbias, a.dprojBias);
+    if (rows === 0) return;
+    const [dout, res, mean, rstd, dres, dproj] = [a.dout, a.res, a.mean, a.rstd, a.dres, a.dproj].map((t) =>
+      gpuTensor(t)
+    );
+    const mask = maskUniforms(a.dropout);
+    for (const [r0, r1] of this.d.rowParts("residualLayernormBackward", rows, c)) {
+      const n = r1 - r0;
+      const part = (t: typeof dout) => range(t, r0 * c, r1 * c);
+      const rowsOf = {
+        dout: part(dout),
+        res: part(res),
+        mean: range(mean, r0, r1),
+        rstd: range(rstd, r0, r1),
+      };
+      const outs = { weight: gpuTensor(a.weight), dres: part(dres), dproj: part(dproj) };
+      let partial, chunks;
+      if (c <= RLN_CHUNK_MAX_C && this.chunkedEpilogueBackward) {
+        // the row gradients and the chunk sums of the parameter gradients in one pass
+        chunks = Math.ceil(n / RLN_CHUNK_ROWS);
+        partial = this.d.rt.scratch(3 * chunks * c);
+        this.d.rt.dispatch(
+          RESIDUAL_LAYERNORM_BACKWARD_CHUNK,
+          { ...rowsOf, ...outs, partial },
+          { rows: n, c, chunk_rows: RLN_CHUNK_ROWS, chunks, base: r0 * c, ...mask },
+          chunks,
+        );
+      } else {
+        chunks = Math.ceil(n / CHUNK_ROWS);
+        this.d.rt.dispatch(RESIDUAL_LAYERNORM_BACKWARD, { ...rowsOf, ...outs }, {
+          rows: n,
+          c,
+          base: r0 * c,
+          ...mask,
+        }, n);
+        partial = this.d.rt.scratch(3 * chunks * c);
+        this.d.rt.dispatch(
+          RESIDUAL_LAYERNORM_PARAMS_PARTIAL,
+          { ...rowsOf, dproj: part(dproj), partial },
+          { rows: n, c, chunk_rows: CHUNK_ROWS, chunks },
+          this.d.groups(RESIDUAL_LAYERNORM_PARAMS_PARTIAL, chunks * c),
+        );
+      }
+      this.d.rt.dispatch(
+        SUM_CHUNKS3,
+        { partial, out0: gpuTensor(a.dweight), out1: gpuTensor(a.dbias), out2: gpuTensor(a.dprojBias) },
+        { c, chunks },
+        this.d.groups(SUM_CHUNKS3, 3 * c),
+      );
+      this.d.rt.free(partial);
+    }
+  }
+
+  attentionForward(a: Parameters<FusedOps["attentionForward"]>[0]): boolean {
+    const { S, L, NH, HS } = a.dims;
+    const C = NH * HS;
+    if (L > ATTENTION_MAX_L || HS > ATTENTION_MAX_HS || L === 0) return false;
+    if (a.qkv.size !== S * L * 3 * C || a.ctx.size !== S * L * C || a.mask.size !== S * L * L) {
+      throw new TypeError(
+        `Cannot run attentionForward: qkv ${a.qkv.size}, ctx ${a.ctx.size}, mask ${a.mask.size} elements ` +
+          `for S ${S}, L ${L}, NH ${NH}, HS ${HS}`,
+      );
+    }
+    sameSize("attentionForward", a.probs, a.probsD);
+    if (a.probs.size !== S * NH * L * L) {
+      throw new TypeError("Cannot run attentionForward: probs is not [S, NH, L, L]");
+    }
+    const max = this.d.maxElems;
+    if ([a.qkv, a.probs, a.ctx, a.mask].some((t) => t.size > max)) return false; // the unfused path splits
+    const mask = maskUniforms(a.dropout);
+    const groups = S * NH * Math.ceil(L / ATTENTION_QB);
+    this.d.rt.dispatch(
+      ATTENTION_FORWARD,
+      {
+        qkv: gpuTensor(a.qkv),
+        mask: gpuTensor(a.mask),
+        probs: gpuTensor(a.probs),
+        dropped: gpuTensor(a.dropout ? a.probsD : a.probs),
+        ctx: gpuTensor(a.ctx),
+      },
+      {
+        groups,
+        l: L,
+        nh: NH,
+        hs: HS,
+        scale: 1 / Math.sqrt(HS),
+        has_drop: a.dropout ? 1 : 0,
+        seed: mask.seed,
+        threshold: mask.threshold,
+        pscale: mask.scale,
+      },
+      groups,
+    );
+    return true;
+  }
+
+  attentionBackward(a: Parameters<FusedOps["attentionBackward"]>[0]): boolean {
+    const { S, L, NH, HS } = a.dims;
+    const C = NH * HS;
+    if (L > ATTENTION_MAX_L || HS > ATTENTION_MAX_HS || L === 0) return false;
+    sameSize("attentionBackward", a.qkv, a.dqkv);
+    if (a.qkv.size !== S * L * 3 * C || a.dctx.size !== S * L * C || a.probs.size !== S * NH * L * L) {
+      throw new TypeError(
+        `Cannot run attentionBackward: qkv ${a.qkv.size}, dctx ${a.dctx.size}, probs ${a.probs.size} elements ` +
+          `for S ${S}, L ${L}, NH ${NH}, HS ${HS}`,
+      );
+    }
+    if ([a.qkv, a.probs, a.dctx].some((t) => t.size > this.d.maxElems)) return false;
+    if (a.dbias && a.dbias.size !== 3 * C) {
+      throw new TypeError("Cannot run attentionBackward: dbias is not [3C]");
+    }
+    const mask = maskUniforms(a.dropout);
+    const partial = a.dbias ? this.d.rt.scratch(S * 3 * C) : this.d.rt.dummy("f32");
+    this.d.rt.dispatch(
+      ATTENTION_BACKWARD,
+      {
+        qkv: gpuTensor(a.qkv),
+        probs: gpuTensor(a.probs),
+        dctx: gpuTensor(a.dctx),
+        dqkv: gpuTensor(a.dqkv),
+        bias_partial: partial,
+      },
+      {
+        groups: S * NH,
+        l: L,
+        nh: NH,
+        hs: HS,
+        scale: 1 / Math.sqrt(HS),
+        seed: mask.seed,
+        threshold: mask.threshold,
+        pscale: mask.scale,
+        has_bias: a.dbias ? 1 : 0,
+      },
+      S * NH,
+    );
+    if (a.dbias) {
+      // the S per-sequence sums, in order
+      this.d.columnSum("attentionBackward", partial, gpuTensor(a.dbias), S, 3 * C, true);
+      this.d.rt.free(partial);
+    }
+    return true;
+  }
+
+  mulColumnSum(a: Parameters<FusedOps["mulColumnSum"]>[0]): void {
+    const total = sameSize("mulColumnSum", a.a, a.b, a.out), n = a.dsum.size;
+    if (n === 0 || total % n !== 0) {
+      throw new TypeError(`Cannot run mulColumnSum: ${total} elements are not rows of dsum's ${n}`);
+    }
+    const [as, bs, os] = [a.a, a.b, a.out].map((t) => gpuTensor(t));
+    for (const [r0, r1] of this.d.rowParts("mulColumnSum", total / n, n)) {
+      const rows = r1 - r0, chunks = Math.ceil(rows / CHUNK_ROWS);
+      const part = (t: typeof as) => range(t, r0 * n, r1 * n);
+      const partial = this.d.rt.scratch(chunks * n);
+      this.d.rt.dispatch(
+        MUL_COLUMN_PARTIAL,
+        { a: part(as), b: part(bs), out: part(os), partial },
+        { rows, n, chunk_rows: CHUNK_ROWS, chunks },
+        this.d.groups(MUL_COLUMN_PARTIAL, chunks * n),
+      );
+      this.d.rt.dispatch(
+        SUM_CHUNKS,
+        { partial, out: gpuTensor(a.dsum) },
+        { n, chunks },
+        this.d.groups(SUM_CHUNKS, n),
+      );
+      this.d.rt.free(partial);
+    }
+  }
+
+  softmaxDropout(a: Parameters<FusedOps["softmaxDropout"]>[0]): void {
+    const { heads, lq, lk } = softmaxDims({ x: a.x, mask: a.mask, out: a.probs });
+    sameSize("softmaxDropout", a.probs, a.dropped);
+    const [xs, ms, os, ds] = [a.x, a.mask, a.probs, a.dropped].map((t) => gpuTensor(t));
+    const mask = maskUniforms(a);
+    for (const [r0, r1] of this.d.rowParts("softmaxDropout", a.x.size / lk, lk)) {
+      const part = (t: typeof xs) => range(t, r0 * lk, r1 * lk);
+      this.d.rt.dispatch(
+        SOFTMAX_DROPOUT,
+        { x: part(xs), mask: ms, out: part(os), dropped: part(ds) },
+        { rows: r1 - r0, row_base: r0, heads, lq, lk, ...mask },
+        r1 - r0,
+      );
+    }
+  }
+
+  softmaxDropoutBackward(a: Parameters<FusedOps["softmaxDropoutBackward"]>[0]): void {
+    sameSize("softmaxDropoutBackward", a.probs, a.ddropped, a.dx);
+    const lk = a.probs.shape.at(-1)!;
+    const [ps, dps, dxs] = [a.probs, a.ddropped, a.dx].map((t: Tensor) => gpuTensor(t));
+    const mask = maskUniforms(a);
+    for (const [r0, r1] of this.d.rowParts("softmaxDropoutBackward", a.probs.size / lk, lk)) {
+      const part = (t: typeof ps) => range(t, r0 * lk, r1 * lk);
+      this.d.rt.dispatch(
+        SOFTMAX_DROPOUT_BACKWARD,
+        { p: part(ps), dpd: part(dps), dx: part(dxs) },
+        { rows: r1 - r0, row_base: r0, lk, ...mask },
+        r1 - r0,
+      );
+    }
+  }
+}
