@@ -157,6 +157,40 @@ export const ROWS: readonly RowSpec[] = [
       `${fix(f.ratio_train, 2)}x`,
     ],
   },
+  {
+    what:
+      "data-parallel training, BERT-base, blas, 1 BLAS thread per rank, 2 ranks on one 2-core machine (`bench/dist_bench.ts`)",
+    record: "dist_bench.json",
+    cells: (f) => [
+      `${fix(f.examples_per_s_2, 3)} examples/s at 2 ranks (batch ${f.batch_per_rank} per rank); ${
+        fix(100 * f.step_wait_share, 1)
+      }% of the step waiting on the sums`,
+      `1 rank, same run: ${fix(f.examples_per_s_1, 3)} examples/s; target efficiency ≥ 0.9`,
+      `efficiency ${fix(f.scaling_efficiency_2, 2)}`,
+    ],
+  },
+  {
+    what:
+      "`MPI_Allreduce` of BERT-base's gradients (116M float32, in place), 2 ranks (`bench/dist_bench.ts`)",
+    record: "dist_bench.json",
+    cells: (f) => [
+      `${fix(f.allreduce_gb_per_s, 3)} GB/s`,
+      `the same call from plain C under mpirun: ${fix(f.c_allreduce_gb_per_s, 3)} GB/s`,
+      `${fix(f.allreduce_gb_per_s / f.c_allreduce_gb_per_s, 2)}x`,
+    ],
+  },
+  {
+    what:
+      "region detector at the released size (ResNeXt-101 64x4d FPN, 1000 RoIs, random weights), blas, 2 threads (`bench/detect_bench.ts`)",
+    record: "detect_bench.json",
+    cells: (f) => [
+      `${fix(f.images_per_s, 4)} images/s`,
+      `the same network in PyTorch + torchvision, same machine and run: ${
+        fix(f.torch_images_per_s, 4)
+      } images/s`,
+      `${fix(f.speed_vs_torch, 2)}x`,
+    ],
+  },
   decodeRow("greedy", "greedy"),
   decodeRow("beam 5", "beam5"),
   {
