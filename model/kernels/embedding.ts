@@ -15,7 +15,7 @@
  *
  * @module
  */
-import type { FloatArray } from "./types.ts";
+import { asElement, type FloatArray } from "./types.ts";
 
 /** Sizes and inputs of {@linkcode embeddingForward} / {@linkcode embeddingBackward}. */
 export interface EmbeddingShape {
@@ -116,7 +116,7 @@ export function embeddingBackward(
     }
   }
   for (const [table, rows] of acc) {
-    for (const [row, a] of rows) for (let i = 0; i < C; i++) table[row * C + i] += Math.fround(a[i]);
+    for (const [row, a] of rows) for (let i = 0; i < C; i++) table[row * C + i] += asElement(table, a[i]);
   }
 }
 

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { FloatArray } from "./types.ts";
+import { asElement, type FloatArray } from "./types.ts";
 
 /** y = LayerNorm(x) over rows of width `c`; writes mean and rstd per row ([rows]). */
 export function layernormForward(
@@ -84,7 +84,7 @@ export function layernormBackward(
     }
   }
   for (let i = 0; i < c; i++) {
-    dw[i] += Math.fround(dw64[i]); // rounded before it is added (a float32 gradient added to the sum)
-    db[i] += Math.fround(db64[i]);
+    dw[i] += asElement(dw, dw64[i]);
+    db[i] += asElement(db, db64[i]);
   }
 }

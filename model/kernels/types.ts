@@ -7,3 +7,13 @@
 
 /** Float storage of a kernel argument. */
 export type FloatArray = Float32Array | Float64Array;
+
+/**
+ * `x` as an element of `a` would hold it: rounded to float32 for a `Float32Array`, as it is for a
+ * `Float64Array`. A float64 partial total is rounded so before it is added to a float32 sum, so that adding two
+ * batches' totals into one gradient equals adding their two float32 gradients (as PyTorch accumulates `.grad`,
+ * and as the ranks' all-reduce sums them).
+ */
+export function asElement(a: FloatArray, x: number): number {
+  return a instanceof Float32Array ? Math.fround(x) : x;
+}
