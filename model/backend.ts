@@ -303,9 +303,10 @@ export interface Backend {
   scatterAddRows(args: { dout: Tensor; index: Tensor; dx: Tensor }): void;
   /**
    * values, indices [N, k] = the k largest of each row of x [N, V], descending, ties to the lower index,
-   * NaN skipped (kernels/topk.ts); indices int32. Decoding's argmax (k = 1) and beam top-W on the device.
+   * NaN skipped (kernels/topk.ts); indices int32. With `stats` [N, 2]: each row's max and Σ exp(x − max).
+   * Decoding's argmax (k = 1) and beam search's candidates on the device.
    */
-  topkRows(args: { x: Tensor; values: Tensor; indices: Tensor }): void;
+  topkRows(args: { x: Tensor; values: Tensor; indices: Tensor; stats?: Tensor }): void;
 
   // ---- losses -------------------------------------------------------------------------------------------
   /** losses[n] = CE(logits[n,:], targets[n]), label-smoothed when smoothing > 0 (kernels/losses.ts). */
