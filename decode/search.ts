@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { type Rng, SPECIAL_IDS } from "@vlp/model";
+import { type Rng, SPECIAL_IDS, TOPK_MAX } from "@vlp/model";
 import { type BeamHypothesis, type BeamOptions, BeamSearch } from "./beam.ts";
 import type { StepScorer, TopRows } from "./scorer.ts";
 import { argmaxRow, type FloatRows, logSumExpRow, sampleRow } from "./scores.ts";
@@ -138,6 +138,11 @@ async function sequential(
 export interface BeamSearchOptions extends BeamOptions {
   /** Stop once every image's beams have all ended (default true; identical results). */
   stopEarly?: boolean;
+  /**
+   * Read whole logits rows and take the log-softmax and top W on the host even where the scorer offers a
+   * device-side top-k (`startTop`/`stepTop`; used without n-gram blocking unless this is set).
+   */
+  hostRows?: boolean;
 }
 
 /** Output of {@linkcode beamSearch}. */
@@ -154,6 +159,23 @@ export interface BeamResult {
 export async function beamSearch(scorer: StepScorer, opts: BeamSearchOptions): Promise<BeamResult> {
   const state = new BeamSearch(scorer.images, scorer.vocabSize, opts);
   const T = scorer.maxSteps, stopEarly = opts.stopEarly ?? true;
+  const { startTop, stepTop } = scorer;
+  const K = state.topNeeded;
+  if (
+    startTop && stepTop && !opts.hostRows && !opts.forbidDuplicateNgrams &&
+    K <= Math.min(TOPK_MAX, scorer.vocabSize)
+  ) {
+    // the candidates on the scorer's device: the top W + 1 logits of each row and its log-sum-exp terms
+    let top = await startTop.call(scorer, K);
+    for (let t = 0; t < T; t++) {
+      const { tokens, parents, identity } = state.advanceTop(top);
+      if (t + 1 === T || (stopEarly && state.finished)) break;
+      if (t === 0) scorer.expand(state.width);
+      else if (!identity) scorer.reorder(parents);
+      top = await stepTop.call(scorer, tokens, K);
+    }
+    return { hypotheses: state.results(), steps: state.steps, state };
+  }
   let logits = await scorer.start();
   for (let t = 0; t < T; t++) {
     const { tokens, parents, identity } = state.advance(logits);

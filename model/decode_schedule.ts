@@ -77,6 +77,8 @@ export interface TopRows {
   values: Float32Array | Float64Array;
   /** [rows, k] */
   indices: Int32Array;
+  /** [rows, 2]: each row's max and Σ exp(x − max) (its log-softmax: x − max − log Σ) */
+  stats: Float32Array | Float64Array;
 }
 
 /** Sizes a {@linkcode DecodeSchedule} checks against. */

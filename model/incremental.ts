@@ -253,13 +253,15 @@ export class IncrementalDecoder implements DecodingEngine {
   /** The top k of each row of logits [N, V] on the backend; only those come to the host. */
   async #top(logits: Tensor, k: number): Promise<TopRows> {
     const be = this.#be, N = logits.shape[0];
-    const values = be.alloc([N, k]), indices = be.alloc([N, k], "int32");
+    // values [N, k] and stats [N, 2] in one tensor: one read for both
+    const floats = be.alloc([N * (k + 2)]), indices = be.alloc([N, k], "int32");
     try {
-      be.topkRows({ x: logits, values, indices });
-      const v = await be.read(values), i = await be.read(indices);
-      return { values: v as Float32Array | Float64Array, indices: i as Int32Array };
+      const values = be.view(floats, 0, [N, k]), stats = be.view(floats, N * k, [N, 2]);
+      be.topkRows({ x: logits, values, indices, stats });
+      const f = (await be.read(floats)) as Float32Array | Float64Array, i = await be.read(indices);
+      return { values: f.subarray(0, N * k), indices: i as Int32Array, stats: f.subarray(N * k) };
     } finally {
-      be.free(values);
+      be.free(floats);
       be.free(indices);
     }
   }
