@@ -188,6 +188,8 @@ export interface FusedOps {
    * returns true and pre (the unfused path's scratch) is not written; false: nothing was done.
    */
   linearGelu(args: { x: Tensor; w: Tensor; bias: Tensor; pre: Tensor; out: Tensor; grad?: Tensor }): boolean;
+  /** out = relu(x·wᵀ + bias) (the region branches) — `matmul` into `pre`, `relu`; as `linearGelu`. */
+  linearRelu(args: { x: Tensor; w: Tensor; bias: Tensor; pre: Tensor; out: Tensor }): boolean;
   /** out = a ⊙ b ; dsum += Σ_rows out — `mul`, `sumRows` (the GELU backward with the FFN-in bias gradient). */
   mulColumnSum(args: { a: Tensor; b: Tensor; out: Tensor; dsum: Tensor }): void;
   /** probs = softmax(x + mask) ; dropped = dropout(probs) — `softmax`, `dropout`. */
