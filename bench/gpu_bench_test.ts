@@ -31,10 +31,15 @@ gpuTest("bench/gpu_bench.ts --plan --quick prints the step's kernel plan without
 gpuTest("the fused kernels take dispatches out of the training step's plan", async () => {
   const fused = await planStep(smallConfig, 2, 9, 3);
   const unfused = await planStep(smallConfig, 2, 9, 3, { fuse: false });
-  // per layer: forward dropout + add of both output blocks and the attention (4 dispatches: 1); backward, per block,
-  // 6 dispatches (34 rows: one-stage column sums) become 3, the attention backward (6 dispatches) is 1, and
-  // the GELU backward takes the FFN-in bias sum (2 dispatches either way at 34 rows; 2 for 3 at BERT-base)
-  assert.equal(unfused.dispatches - fused.dispatches, smallConfig.numLayers * (2 * 2 + 3 + 2 * 3 + 5));
+  // per layer: forward dropout + add of both output blocks (2 each) and the attention (4 dispatches: 1); the
+  // FFN-in GEMM takes the GELU (2: 1); backward, per block, 6 dispatches (34 rows: one-stage column sums)
+  // become 2 (the chunk kernel and the final sum), the attention backward (6 dispatches) is 1, and the GELU
+  // backward takes the FFN-in bias sum (2 dispatches either way at 34 rows; 2 for 3 at BERT-base)
+  // and the three region-branch Linears take their ReLU (3)
+  assert.equal(
+    unfused.dispatches - fused.dispatches,
+    smallConfig.numLayers * (2 * 2 + 3 + 1 + 2 * 4 + 5) + 3,
+  );
   assert.equal(fused.kernels["residual_layernorm"], 2 * smallConfig.numLayers);
   assert.equal(unfused.kernels["residual_layernorm"], undefined);
 });

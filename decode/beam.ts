@@ -156,7 +156,7 @@ export class BeamSearch {
 
   /** One step from raw logits [rows, V] (see the module doc); returns the new beams. */
   advance(logits: ArrayLike<number>): BeamStep {
-    const B = this.images, W = this.width, V = this.vocabSize, rows = this.rows, t = this.steps;
+    const W = this.width, V = this.vocabSize, rows = this.rows, t = this.steps;
     if (logits.length !== rows * V) {
       throw new TypeError(
         `Cannot advance beam search: logits have ${logits.length} values, expected ${rows}·${V}`,
@@ -172,6 +172,58 @@ export class BeamSearch {
       if (eosBan) logp[this.eosId] = PUSH;
       topK(logp, 0, V, W, topIdx.subarray(r * W, (r + 1) * W), topVal.subarray(r * W, (r + 1) * W));
     }
+    return this.#commit();
+  }
+
+  /** How many top logits per row {@linkcode BeamSearch.advanceTop} needs (W + 1: room for the `[SEP]` ban). */
+  get topNeeded(): number {
+    return this.width + 1;
+  }
+
+  /**
+   * {@linkcode BeamSearch.advance} from each row's top K ≥ W + 1 raw logits (descending, ties to the lower
+   * id) and its (max, Σ exp(x − max)), as a device-side top-k gives them: the log-softmax of those words
+   * only (x − max − log Σ, as `logSoftmaxRow`), the `[SEP]` ban, then the top W. The same beams as
+   * `advance` whenever the sums agree (the sum of a float32 device reduction may differ from the host's in
+   * the last bits). Not with n-gram blocking (its bans reach beyond the top K): throws.
+   */
+  advanceTop(
+    top: { values: ArrayLike<number>; indices: ArrayLike<number>; stats: ArrayLike<number> },
+  ): BeamStep {
+    const W = this.width, rows = this.rows, t = this.steps, K = top.indices.length / rows;
+    if (this.forbidDuplicateNgrams) {
+      throw new TypeError("Cannot advance beam search from top-k rows with n-gram blocking");
+    }
+    if (
+      !Number.isInteger(K) || K < W + 1 || top.values.length !== rows * K || top.stats.length !== 2 * rows
+    ) {
+      throw new TypeError(
+        `Cannot advance beam search: top rows of ${top.indices.length} ids for ${rows} rows, W ${W}`,
+      );
+    }
+    const eosBan = this.minLen > 0 && t + 1 <= this.minLen;
+    const topIdx = this.#topIdx, topVal = this.#topVal, logp = this.#logp;
+    const pos = new Int32Array(W);
+    for (let r = 0; r < rows; r++) {
+      const max = top.stats[2 * r], logSum = Math.log(top.stats[2 * r + 1]);
+      for (let c = 0; c < K; c++) {
+        const id = top.indices[r * K + c];
+        logp[c] = id < 0
+          ? -Infinity
+          : eosBan && id === this.eosId
+          ? PUSH
+          : top.values[r * K + c] - max - logSum;
+      }
+      topK(logp.subarray(0, K), 0, K, W, pos, topVal.subarray(r * W, (r + 1) * W));
+      for (let w = 0; w < W; w++) topIdx[r * W + w] = top.indices[r * K + pos[w]];
+    }
+    return this.#commit();
+  }
+
+  /** Steps 2 and 3 from the per-row top W in #topIdx / #topVal. */
+  #commit(): BeamStep {
+    const B = this.images, W = this.width, t = this.steps;
+    const topIdx = this.#topIdx, topVal = this.#topVal;
     // 2. new beams
     const tokens = new Int32Array(B * W), ptrs = new Int32Array(B * W), scores = new Float32Array(B * W);
     const parents = new Int32Array(B * W);

@@ -30,10 +30,10 @@ import {
   type BeamResult,
   beamSearch,
   type BeamSearchOptions,
+  type GreedyOptions,
   greedySearch,
   type SampleOptions,
   sampleSearch,
-  type SequentialOptions,
   type SequentialResult,
 } from "./search.ts";
 
@@ -138,7 +138,7 @@ export class CaptionDecoder {
   }
 
   /** Greedy decoding: ids and max logits [B, T] as VLP returns them. */
-  async greedy(images: ImageBatch, opts: SequentialOptions & DropoutOption = {}): Promise<SequentialResult> {
+  async greedy(images: ImageBatch, opts: GreedyOptions & DropoutOption = {}): Promise<SequentialResult> {
     return await greedySearch(this.scorer(images, opts), {
       eosId: this.ids.sep,
       padId: this.ids.pad,

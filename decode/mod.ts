@@ -34,11 +34,12 @@ export {
 } from "./scores.ts";
 export { duplicateNgramCandidates } from "./ngram.ts";
 export { type BeamHypothesis, type BeamOptions, BeamSearch, type BeamStep } from "./beam.ts";
-export { ModelScorer, type StepScorer } from "./scorer.ts";
+export { ModelScorer, type StepScorer, type TopRows } from "./scorer.ts";
 export {
   type BeamResult,
   beamSearch,
   type BeamSearchOptions,
+  type GreedyOptions,
   greedySearch,
   padSequences,
   type SampleOptions,

@@ -6,8 +6,10 @@
  *
  * @module
  */
-import type { DecodingEngine, Numbers, StartInputs } from "@vlp/model";
+import type { DecodingEngine, Numbers, StartInputs, TopRows } from "@vlp/model";
 import type { FloatRows } from "./scores.ts";
+
+export type { TopRows };
 
 /** What the search loops need from a model (sequence n = b·W + w after `expand(W)`). */
 export interface StepScorer {
@@ -25,6 +27,10 @@ export interface StepScorer {
   step(tokens: Int32Array): Promise<FloatRows>;
   /** Sequence n continues sequence src[n] (same image). */
   reorder(src: Int32Array): void;
+  /** {@linkcode StepScorer.start} with only the top k of each row back (optional: a device-side top-k). */
+  startTop?(k: number): Promise<TopRows>;
+  /** {@linkcode StepScorer.step} with only the top k of each row back (optional). */
+  stepTop?(tokens: Int32Array, k: number): Promise<TopRows>;
 }
 
 /**
@@ -60,5 +66,16 @@ export class ModelScorer implements StepScorer {
 
   reorder(src: Numbers): void {
     this.#dec.reorder(src);
+  }
+
+  /** Only where the engine has `startTop`/`stepTop` (else `undefined`: the search reads whole rows). */
+  get startTop(): ((k: number) => Promise<TopRows>) | undefined {
+    const dec = this.#dec;
+    return dec.startTop ? (k) => dec.startTop!(this.#inputs, k) : undefined;
+  }
+
+  get stepTop(): ((tokens: Int32Array, k: number) => Promise<TopRows>) | undefined {
+    const dec = this.#dec;
+    return dec.stepTop ? (tokens, k) => dec.stepTop!(tokens, k) : undefined;
   }
 }

@@ -2,7 +2,10 @@
  * The three search loops of VLP's decoder over a {@linkcode StepScorer} (spec §5.2, §5.3, §4.3):
  *
  * - {@linkcode greedySearch}: argmax of the raw logits at each step; the score of a step is that max logit
- *   (what VLP's greedy returns as "probs"). `min_len` and n-gram blocking do not apply (as in VLP).
+ *   (what VLP's greedy returns as "probs"). `min_len` and n-gram blocking do not apply (as in VLP). Where the
+ *   scorer offers `startTop`/`stepTop` (our decoder on any backend), the argmax is taken on the backend
+ *   (`topkRows` with k = 1) and only the ids and their logits come back each step; the same ids and scores
+ *   as the host argmax (`hostArgmax: true`), since both pick the first maximum and copy its value.
  * - {@linkcode sampleSearch}: a draw from softmax(logits) with the project's seeded {@linkcode Rng}; the score
  *   is the log-prob of the drawn word (what SCST's loss uses). Pair with a scorer in train mode (dropout on)
  *   for SCST's sampling pass.
@@ -16,9 +19,9 @@
  *
  * @module
  */
-import { type Rng, SPECIAL_IDS } from "@vlp/model";
+import { type Rng, SPECIAL_IDS, TOPK_MAX } from "@vlp/model";
 import { type BeamHypothesis, type BeamOptions, BeamSearch } from "./beam.ts";
-import type { StepScorer } from "./scorer.ts";
+import type { StepScorer, TopRows } from "./scorer.ts";
 import { argmaxRow, type FloatRows, logSumExpRow, sampleRow } from "./scores.ts";
 
 /** Options of {@linkcode greedySearch} and {@linkcode sampleSearch}. */
@@ -29,6 +32,12 @@ export interface SequentialOptions {
   padId?: number;
   /** Stop when every sequence has ended (default true; see the module doc). */
   stopEarly?: boolean;
+}
+
+/** Options of {@linkcode greedySearch}. */
+export interface GreedyOptions extends SequentialOptions {
+  /** Read the whole logits rows and take the argmax on the host even where the scorer could on its device. */
+  hostArgmax?: boolean;
 }
 
 /** Output of {@linkcode greedySearch} / {@linkcode sampleSearch}. */
@@ -42,8 +51,19 @@ export interface SequentialResult {
 }
 
 /** Greedy decoding (see the module doc). */
-export function greedySearch(scorer: StepScorer, opts: SequentialOptions = {}): Promise<SequentialResult> {
-  return sequential(scorer, opts, (x, r, V) => {
+export function greedySearch(scorer: StepScorer, opts: GreedyOptions = {}): Promise<SequentialResult> {
+  const { startTop, stepTop } = scorer;
+  if (startTop && stepTop && !opts.hostArgmax) {
+    // the argmax on the scorer's device: [rows, 1] ids and logits come back
+    const picker = (top: TopRows): Picker => (b) => [top.indices[b], top.values[b]];
+    return sequential(
+      scorer,
+      opts,
+      async () => picker(await startTop.call(scorer, 1)),
+      async (tokens) => picker(await stepTop.call(scorer, tokens, 1)),
+    );
+  }
+  return hostPicks(scorer, opts, (x, r, V) => {
     const j = argmaxRow(x, r, V);
     return [j, x[r * V + j]];
   });
@@ -57,29 +77,49 @@ export interface SampleOptions extends SequentialOptions {
 
 /** Multinomial sampling from softmax(logits) (see the module doc). */
 export function sampleSearch(scorer: StepScorer, opts: SampleOptions): Promise<SequentialResult> {
-  return sequential(scorer, opts, (x, r, V) => {
+  return hostPicks(scorer, opts, (x, r, V) => {
     const lse = logSumExpRow(x, r, V);
     const j = sampleRow(x, r, V, opts.rng, lse);
     return [j, x[r * V + j] - lse.max - lse.logSum];
   });
 }
 
-async function sequential(
+/** The word and score of sequence b at one step. */
+type Picker = (b: number) => [number, number];
+
+/** {@linkcode sequential} over the logits rows read to the host. */
+function hostPicks(
   scorer: StepScorer,
   opts: SequentialOptions,
   pick: (x: FloatRows, row: number, V: number) => [number, number],
 ): Promise<SequentialResult> {
-  const B = scorer.images, V = scorer.vocabSize, T = scorer.maxSteps;
+  const V = scorer.vocabSize;
+  const picker = (x: FloatRows): Picker => (b) => pick(x, b, V);
+  return sequential(
+    scorer,
+    opts,
+    async () => picker(await scorer.start()),
+    async (tokens) => picker(await scorer.step(tokens)),
+  );
+}
+
+async function sequential(
+  scorer: StepScorer,
+  opts: SequentialOptions,
+  first: () => Promise<Picker>,
+  next: (tokens: Int32Array) => Promise<Picker>,
+): Promise<SequentialResult> {
+  const B = scorer.images, T = scorer.maxSteps;
   const eos = opts.eosId ?? SPECIAL_IDS.sep,
     pad = opts.padId ?? SPECIAL_IDS.pad,
     stopEarly = opts.stopEarly ?? true;
   const ids = new Int32Array(B * T), scores = new Float32Array(B * T);
   const ended = new Uint8Array(B);
   const tokens = new Int32Array(B);
-  let logits = await scorer.start(), steps = 1, open = B;
+  let pick = await first(), steps = 1, open = B;
   for (let t = 0; t < T; t++) {
     for (let b = 0; b < B; b++) {
-      const [j, s] = pick(logits, b, V);
+      const [j, s] = pick(b);
       ids[b * T + t] = tokens[b] = j;
       scores[b * T + t] = s;
       if (!ended[b] && (j === eos || j === pad)) {
@@ -88,7 +128,7 @@ async function sequential(
       }
     }
     if (t + 1 === T || (stopEarly && open === 0)) break;
-    logits = await scorer.step(tokens);
+    pick = await next(tokens);
     steps++;
   }
   return { ids, scores, steps };
@@ -98,6 +138,11 @@ async function sequential(
 export interface BeamSearchOptions extends BeamOptions {
   /** Stop once every image's beams have all ended (default true; identical results). */
   stopEarly?: boolean;
+  /**
+   * Read whole logits rows and take the log-softmax and top W on the host even where the scorer offers a
+   * device-side top-k (`startTop`/`stepTop`; used without n-gram blocking unless this is set).
+   */
+  hostRows?: boolean;
 }
 
 /** Output of {@linkcode beamSearch}. */
@@ -114,6 +159,23 @@ export interface BeamResult {
 export async function beamSearch(scorer: StepScorer, opts: BeamSearchOptions): Promise<BeamResult> {
   const state = new BeamSearch(scorer.images, scorer.vocabSize, opts);
   const T = scorer.maxSteps, stopEarly = opts.stopEarly ?? true;
+  const { startTop, stepTop } = scorer;
+  const K = state.topNeeded;
+  if (
+    startTop && stepTop && !opts.hostRows && !opts.forbidDuplicateNgrams &&
+    K <= Math.min(TOPK_MAX, scorer.vocabSize)
+  ) {
+    // the candidates on the scorer's device: the top W + 1 logits of each row and its log-sum-exp terms
+    let top = await startTop.call(scorer, K);
+    for (let t = 0; t < T; t++) {
+      const { tokens, parents, identity } = state.advanceTop(top);
+      if (t + 1 === T || (stopEarly && state.finished)) break;
+      if (t === 0) scorer.expand(state.width);
+      else if (!identity) scorer.reorder(parents);
+      top = await stepTop.call(scorer, tokens, K);
+    }
+    return { hypotheses: state.results(), steps: state.steps, state };
+  }
   let logits = await scorer.start();
   for (let t = 0; t < T; t++) {
     const { tokens, parents, identity } = state.advance(logits);

@@ -188,6 +188,8 @@ export interface FusedOps {
    * returns true and pre (the unfused path's scratch) is not written; false: nothing was done.
    */
   linearGelu(args: { x: Tensor; w: Tensor; bias: Tensor; pre: Tensor; out: Tensor; grad?: Tensor }): boolean;
+  /** out = relu(x·wᵀ + bias) (the region branches) — `matmul` into `pre`, `relu`; as `linearGelu`. */
+  linearRelu(args: { x: Tensor; w: Tensor; bias: Tensor; pre: Tensor; out: Tensor }): boolean;
   /** out = a ⊙ b ; dsum += Σ_rows out — `mul`, `sumRows` (the GELU backward with the FFN-in bias gradient). */
   mulColumnSum(args: { a: Tensor; b: Tensor; out: Tensor; dsum: Tensor }): void;
   /** probs = softmax(x + mask) ; dropped = dropout(probs) — `softmax`, `dropout`. */
@@ -303,9 +305,10 @@ export interface Backend {
   scatterAddRows(args: { dout: Tensor; index: Tensor; dx: Tensor }): void;
   /**
    * values, indices [N, k] = the k largest of each row of x [N, V], descending, ties to the lower index,
-   * NaN skipped (kernels/topk.ts); indices int32. Decoding's argmax (k = 1) and beam top-W on the device.
+   * NaN skipped (kernels/topk.ts); indices int32. With `stats` [N, 2]: each row's max and Σ exp(x − max).
+   * Decoding's argmax (k = 1) and beam search's candidates on the device.
    */
-  topkRows(args: { x: Tensor; values: Tensor; indices: Tensor }): void;
+  topkRows(args: { x: Tensor; values: Tensor; indices: Tensor; stats?: Tensor }): void;
 
   // ---- losses -------------------------------------------------------------------------------------------
   /** losses[n] = CE(logits[n,:], targets[n]), label-smoothed when smoothing > 0 (kernels/losses.ts). */

@@ -264,7 +264,7 @@ export const TOPK_MAX = 32;
 
 /** N, V and k of a row top-k: x [N, V], values and indices [N, k]. */
 export function topkRowsDims(
-  { x, values, indices }: Args<"topkRows">,
+  { x, values, indices, stats }: Args<"topkRows">,
 ): { rows: number; V: number; k: number } {
   const V = x.shape.at(-1) ?? 0, k = indices.shape.at(-1) ?? 0;
   const rows = V > 0 ? x.size / V : 0;
@@ -276,6 +276,7 @@ export function topkRowsDims(
     );
   }
   if (indices.dtype !== "int32") throw new TypeError("Cannot take topkRows: indices must be int32");
+  if (stats && stats.size !== 2 * rows) throw new TypeError("Cannot take topkRows: stats must be [N, 2]");
   return { rows, V, k };
 }
 

@@ -62,6 +62,23 @@ export interface DecodingEngine {
   stepLogits(tokens: Numbers): Promise<Float32Array | Float64Array>;
   /** Sequence n takes the state of sequence src[n] (same image: ⌊src[n]/W⌋ = ⌊n/W⌋). */
   reorder(src: Numbers): void;
+  /**
+   * {@linkcode DecodingEngine.startLogits} with only the top k of each row read back ([B, k], `topkRows`
+   * on the engine's device; absent where the engine has no such step).
+   */
+  startTop?(inp: StartInputs, k: number): Promise<TopRows>;
+  /** {@linkcode DecodingEngine.stepLogits} with only the top k of each row read back ([N, k]). */
+  stepTop?(tokens: Numbers, k: number): Promise<TopRows>;
+}
+
+/** The k largest logits of each row and their word ids (descending, ties to the lower id). */
+export interface TopRows {
+  /** [rows, k] */
+  values: Float32Array | Float64Array;
+  /** [rows, k] */
+  indices: Int32Array;
+  /** [rows, 2]: each row's max and Σ exp(x − max) (its log-softmax: x − max − log Σ) */
+  stats: Float32Array | Float64Array;
 }
 
 /** Sizes a {@linkcode DecodeSchedule} checks against. */

@@ -61,15 +61,19 @@ export function regionBranchesForward(
   t: RegionBuffers,
   drop: RegionDropout | null,
 ): { vis: Tensor; pe: Tensor } {
-  linear(be, x.feats, w.vis0W, w.vis0B, t.r1Pre);
-  be.relu({ x: t.r1Pre, out: t.r1 });
-  linear(be, t.r1, w.vis2W, w.vis2B, t.r2Pre);
-  be.relu({ x: t.r2Pre, out: t.r2 });
+  linearRelu(be, x.feats, w.vis0W, w.vis0B, t.r1Pre, t.r1);
+  linearRelu(be, t.r1, w.vis2W, w.vis2B, t.r2Pre, t.r2);
   if (drop) be.dropout({ x: t.r2, out: drop.vis, p: drop.p, seed: drop.seeds[0] });
-  linear(be, x.visPe, w.visPeW, w.visPeB, t.pPre);
-  be.relu({ x: t.pPre, out: t.p });
+  linearRelu(be, x.visPe, w.visPeW, w.visPeB, t.pPre, t.p);
   if (drop) be.dropout({ x: t.p, out: drop.pe, p: drop.p, seed: drop.seeds[1] });
   return drop ? { vis: drop.vis, pe: drop.pe } : { vis: t.r2, pe: t.p };
+}
+
+/** out = relu(x·wᵀ + b) (fused: one GEMM with the ReLU epilogue, pre then not written; else linear + relu). */
+function linearRelu(be: Backend, x: Tensor, w: Tensor, b: Tensor, pre: Tensor, out: Tensor): void {
+  if (be.fused?.linearRelu({ x, w, bias: b, pre, out })) return;
+  linear(be, x, w, b, pre);
+  be.relu({ x: pre, out });
 }
 
 /**

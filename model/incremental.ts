@@ -51,7 +51,13 @@ import { embeddingsForward, regionBranchesForward } from "./embeddings.ts";
 import { mlmHeadForward } from "./heads.ts";
 import { additiveMask } from "./kernels/softmax.ts";
 import type { VlpModel } from "./vlp.ts";
-import { DecodeSchedule, type DecodingEngine, type StartInputs, type StepInputs } from "./decode_schedule.ts";
+import {
+  DecodeSchedule,
+  type DecodingEngine,
+  type StartInputs,
+  type StepInputs,
+  type TopRows,
+} from "./decode_schedule.ts";
 
 /** Options of {@linkcode IncrementalDecoder}. */
 export interface IncrementalOptions {
@@ -218,6 +224,11 @@ export class IncrementalDecoder implements DecodingEngine {
     return (await this.#be.read(this.start(inp))) as Float32Array | Float64Array;
   }
 
+  /** {@linkcode IncrementalDecoder.start} with only the top k of each row read back (`topkRows`). */
+  startTop(inp: StartInputs, k: number): Promise<TopRows> {
+    return this.#top(this.start(inp), k);
+  }
+
   /** Make each image W sequences (n = b·W + w) after start(). */
   expand(width: number): void {
     // only the scratch [MASK] slot is in the generation cache so far: nothing to copy
@@ -232,6 +243,27 @@ export class IncrementalDecoder implements DecodingEngine {
   /** {@linkcode IncrementalDecoder.step}, read to the host ({@linkcode DecodingEngine}). */
   async stepLogits(tokens: Numbers): Promise<Float32Array | Float64Array> {
     return (await this.#be.read(this.step(tokens))) as Float32Array | Float64Array;
+  }
+
+  /** {@linkcode IncrementalDecoder.step} with only the top k of each row read back (`topkRows`). */
+  stepTop(tokens: Numbers, k: number): Promise<TopRows> {
+    return this.#top(this.step(tokens), k);
+  }
+
+  /** The top k of each row of logits [N, V] on the backend; only those come to the host. */
+  async #top(logits: Tensor, k: number): Promise<TopRows> {
+    const be = this.#be, N = logits.shape[0];
+    // values [N, k] and stats [N, 2] in one tensor: one read for both
+    const floats = be.alloc([N * (k + 2)]), indices = be.alloc([N, k], "int32");
+    try {
+      const values = be.view(floats, 0, [N, k]), stats = be.view(floats, N * k, [N, 2]);
+      be.topkRows({ x: logits, values, indices, stats });
+      const f = (await be.read(floats)) as Float32Array | Float64Array, i = await be.read(indices);
+      return { values: f.subarray(0, N * k), indices: i as Int32Array, stats: f.subarray(N * k) };
+    } finally {
+      be.free(floats);
+      be.free(indices);
+    }
   }
 
   /** Sequence n takes the state of sequence src[n] (same image: ⌊src[n]/W⌋ = ⌊n/W⌋). */

@@ -343,7 +343,7 @@ export class CpuBackend implements Backend {
 
   topkRows(args: Args<"topkRows">): void {
     const { rows, V, k } = topkRowsDims(args);
-    topkRows(f(args.x), f(args.values), ints(args.indices), rows, V, k);
+    topkRows(f(args.x), f(args.values), ints(args.indices), rows, V, k, args.stats ? f(args.stats) : null);
   }
 
   scatterAddRows({ dout, index, dx }: Args<"scatterAddRows">): void {

@@ -5,7 +5,8 @@
  *
  * ties go to the lower index; NaN never enters (as `topK` of @vlp/decode); slots a row cannot fill (fewer
  * than k numbers) get index −1 and value −Infinity. With k = 1 on a row without NaN this is the argmax of
- * greedy decoding, its value the row's max exactly.
+ * greedy decoding, its value the row's max exactly. With `stats` [N, 2]: the row's max and
+ * Σ exp(x − max) over its numbers (float64 here; beam search's log-softmax of the picked words from them).
  *
  * @module
  */
@@ -24,9 +25,17 @@ export function topkRows(
   rows: number,
   V: number,
   k: number,
+  stats: FloatArray | null = null,
 ): void {
   for (let n = 0; n < rows; n++) {
     const o = n * V;
+    if (stats) {
+      let max = -Infinity, sum = 0;
+      for (let j = 0; j < V; j++) if (x[o + j] > max) max = x[o + j];
+      for (let j = 0; j < V; j++) if (x[o + j] === x[o + j]) sum += Math.exp(x[o + j] - max);
+      stats[2 * n] = max;
+      stats[2 * n + 1] = sum;
+    }
     // k rounds, each the first element after the previous one in the (value desc, index asc) order
     let pv = Infinity, pi = -1;
     for (let r = 0; r < k; r++) {

@@ -412,3 +412,35 @@ gpuTest("fused linear + GELU falls back to matmul then gelu where the product wo
     small.destroy();
   }
 });
+
+gpuTest(
+  "fused linear + ReLU equals matmul then relu (and the unfused webgpu calls bit for bit)",
+  async (gpu) => {
+    const op = (ran: boolean[]) => (be: Backend, t: Record<string, Tensor>) => {
+      const fused = be.fused?.linearRelu({ x: t.x, w: t.w, bias: t.bias, pre: t.pre, out: t.out }) ?? false;
+      if (be.fused) ran.push(fused);
+      if (fused) return;
+      const [n, k] = t.w.shape;
+      be.matmul({ a: t.x, b: t.w, c: t.pre, m: t.x.size / k, n, k, transB: true, bias: t.bias });
+      be.relu({ x: t.pre, out: t.out });
+    };
+    for (const [rows, k, n] of [[5, 24, 40], [130, 20, 141]] as const) {
+      const ran: boolean[] = [];
+      const inp = linearGeluInputs(rows, k, n);
+      const [got] = (await twin(gpu, inp, op(ran), { out: { atol: 1e-6, rtol: 1e-6 } })).out;
+      assert.deepEqual(ran, [true]);
+      const plain = await openGpu({ fuse: false });
+      try {
+        const t: Record<string, Tensor> = {};
+        for (const [name, v] of Object.entries(inp)) {
+          t[name] = plain.alloc(v.shape);
+          if (v.data) plain.write(t[name], v.data);
+        }
+        op([])(plain, t);
+        assert.deepEqual(got, await plain.read(t.out));
+      } finally {
+        plain.destroy();
+      }
+    }
+  },
+);

@@ -16,10 +16,11 @@ function inputs(rows: number, V: number, k: number) {
     x: { shape: [rows, V], data: x },
     values: { shape: [rows, k] },
     indices: { shape: [rows, k], dtype: "int32" as const },
+    stats: { shape: [rows, 2] },
   };
 }
 
-const exact = { values: { atol: 0, rtol: 0 }, indices: { atol: 0, rtol: 0 } };
+const exact = { values: { atol: 0, rtol: 0 }, indices: { atol: 0, rtol: 0 }, stats: { atol: 0, rtol: 2e-6 } };
 
 for (const [rows, V, k] of [[7, 1000, 1], [4, 30, 5], [3, 300, 32], [2, 3, 3]] as const) {
   gpuTest(`topkRows equals its host twin (${rows}×${V}, k ${k})`, async (gpu) => {

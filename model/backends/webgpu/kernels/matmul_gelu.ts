@@ -31,27 +31,45 @@ const GELU_STORE = /* wgsl */ `fn store4(row: u32, j0: u32, v: vec4<f32>) {
 
 const cache = new Map<string, KernelDef>();
 
-/** The bias + GELU variant of one GEMM variant (memoised). */
-export function gemmGeluKernel(v: GemmVariant): KernelDef {
-  const base = gemmKernel(v);
-  const name = `${base.name}_gelu`;
+/**
+ * `base` (a `gemmKernel`) with its store function replaced by `store` (same signature), named
+ * `${base.name}_${suffix}`, with the extra bindings, uniforms and helpers (memoised by name).
+ */
+export function withGemmStore(
+  base: KernelDef,
+  suffix: string,
+  store: string,
+  extra: Pick<KernelDef, "bindings" | "uniforms" | "helpers">,
+): KernelDef {
+  const name = `${base.name}_${suffix}`;
   let k = cache.get(name);
   if (!k) {
     const start = base.body.indexOf(STORE_START);
     const end = start < 0 ? -1 : base.body.indexOf("\n}\n", start);
-    if (end < 0) throw new Error(`gemmGeluKernel: no store4 function in ${base.name}`);
+    if (end < 0) throw new Error(`withGemmStore: no store4 function in ${base.name}`);
     k = {
       ...base,
       name,
-      bindings: [
-        ...base.bindings,
-        { name: "grad", access: "read_write", type: "f32", shape: "[m, ldc] (a placeholder without grad)" },
-      ],
-      uniforms: { ...base.uniforms, has_grad: "u32" },
-      helpers: [...(base.helpers ?? []), "erf"],
-      body: base.body.slice(0, start) + GELU_STORE + base.body.slice(end + 2),
+      bindings: [...base.bindings, ...extra.bindings],
+      uniforms: { ...base.uniforms, ...extra.uniforms },
+      helpers: [...(base.helpers ?? []), ...(extra.helpers ?? [])],
+      body: base.body.slice(0, start) + store + base.body.slice(end + 2),
     };
     cache.set(name, k);
   }
   return k;
+}
+
+/** The bias + GELU variant of one GEMM variant (memoised). */
+export function gemmGeluKernel(v: GemmVariant): KernelDef {
+  return withGemmStore(gemmKernel(v), "gelu", GELU_STORE, {
+    bindings: [{
+      name: "grad",
+      access: "read_write",
+      type: "f32",
+      shape: "[m, ldc] (a placeholder without grad)",
+    }],
+    uniforms: { has_grad: "u32" },
+    helpers: ["erf"],
+  });
 }

@@ -3,7 +3,8 @@
  * row, k rounds: each invocation finds, among its elements j ≡ lid (mod 256), the first one after the
  * previous round's pick in the order (value descending, index ascending), NaN skipped; a tree over the
  * workgroup then takes the first of the 256 candidates. Values are copied, never computed, so they equal
- * the host's exactly. Slots a row cannot fill get index −1 and −Infinity.
+ * the host's exactly. Slots a row cannot fill get index −1 and −Infinity. With `has_stats`: stats[n] =
+ * (max, Σ exp(x − max)) of the row (float32, a wg_sum tree; NaN skipped).
  */
 import type { KernelDef } from "../kernel.ts";
 import { ROW_MAIN } from "./rows.ts";
@@ -16,8 +17,10 @@ export const TOPK_ROWS: KernelDef = {
     { name: "x", access: "read", type: "f32", shape: "[N, V]" },
     { name: "values", access: "read_write", type: "f32", shape: "[N, k]" },
     { name: "indices", access: "read_write", type: "i32", shape: "[N, k]" },
+    { name: "stats", access: "read_write", type: "f32", shape: "[N, 2] (a placeholder without stats)" },
   ],
-  uniforms: { rows: "u32", v: "u32", k: "u32" },
+  uniforms: { rows: "u32", v: "u32", k: "u32", has_stats: "u32" },
+  helpers: ["reduce"],
   body: /* wgsl */ `
 var<workgroup> tv: array<f32, WG>;
 var<workgroup> ti: array<i32, WG>;
@@ -32,6 +35,7 @@ fn before(v: f32, i: i32, w: f32, j: i32) -> bool {
   let o = row * P.v;
   var pv = 0.0;
   var pi = -1;
+  var mx = 0.0; // the first pick: the row's max
   let neg_inf = bitcast<f32>(0xff800000u);
   for (var r = 0u; r < P.k; r++) {
     var bv = neg_inf;
@@ -54,11 +58,25 @@ fn before(v: f32, i: i32, w: f32, j: i32) -> bool {
     }
     pv = workgroupUniformLoad(&tv[0]);
     pi = workgroupUniformLoad(&ti[0]);
+    if (r == 0u) { mx = pv; }
     if (lid == 0u) {
       values[P.values_off + row * P.k + r] = pv;
       indices[P.indices_off + row * P.k + r] = pi;
     }
     workgroupBarrier();
+  }
+  if (P.has_stats != 0u) {
+    // the max is the first pick of a full row (k ≥ 1); Σ exp(x − max) over the numbers
+    var s = 0.0;
+    for (var j = lid; j < P.v; j += WG) {
+      let v = x[P.x_off + o + j];
+      if ((bitcast<u32>(v) & 0x7fffffffu) <= 0x7f800000u) { s += exp(v - mx); }
+    }
+    s = wg_sum(lid, s);
+    if (lid == 0u) {
+      stats[P.stats_off + 2u * row] = mx;
+      stats[P.stats_off + 2u * row + 1u] = s;
+    }
   }
 }`,
 };

@@ -14,7 +14,7 @@ import { layernormDims, sameSize, softmaxDims } from "../../../backend_contract.
 import { dropoutThreshold } from "../../../kernels/dropout.ts";
 import { CHUNK_ROWS, type Dispatcher, range } from "../dispatch.ts";
 import { gpuTensor } from "../runtime.ts";
-import { type GemmOptions, matmulGelu } from "./matmul.ts";
+import { type GemmOptions, matmulGelu, matmulRelu } from "./matmul.ts";
 import { RESIDUAL_LAYERNORM } from "../kernels/residual_layernorm.ts";
 import { RESIDUAL_LAYERNORM_BACKWARD } from "../kernels/residual_layernorm_backward.ts";
 import { RESIDUAL_LAYERNORM_PARAMS_PARTIAL } from "../kernels/residual_layernorm_params_partial.ts";
@@ -58,6 +58,21 @@ export class GpuFusedOps implements FusedOps {
     sameSize("linearGelu", a.pre, a.out, ...(a.grad ? [a.grad] : []));
     const args = { a: a.x, b: a.w, c: a.out, m: a.x.size / k, n, k, transB: true, bias: a.bias };
     return matmulGelu(this.d, this.gemm, args, a.grad ? gpuTensor(a.grad) : null);
+  }
+
+  linearRelu(a: Parameters<FusedOps["linearRelu"]>[0]): boolean {
+    const [n, k] = a.w.shape;
+    sameSize("linearRelu", a.pre, a.out);
+    return matmulRelu(this.d, this.gemm, {
+      a: a.x,
+      b: a.w,
+      c: a.out,
+      m: a.x.size / k,
+      n,
+      k,
+      transB: true,
+      bias: a.bias,
+    });
   }
 
   residualLayernorm(a: Parameters<FusedOps["residualLayernorm"]>[0]): void {

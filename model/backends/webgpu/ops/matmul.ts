@@ -20,6 +20,7 @@ import { type Dispatcher, range } from "../dispatch.ts";
 import { type GpuTensor, gpuTensor } from "../runtime.ts";
 import { GEMM_TILES, gemmKernel, type GemmVariant } from "../kernels/matmul.ts";
 import { gemmGeluKernel } from "../kernels/matmul_gelu.ts";
+import { gemmReluKernel } from "../kernels/matmul_relu.ts";
 import { SUM_ROWS } from "../kernels/sum_rows.ts";
 
 /** How the backend picks GEMM variants (the `WebGpuOptions` fields of the same names). */
@@ -91,6 +92,21 @@ export function matmulGelu(
   args: MatmulArgs,
   grad: GpuTensor | null,
 ): boolean {
+  return matmulActivation(d, opts, args, "gelu", grad);
+}
+
+/** out = relu(x·Wᵀ + bias) in one GEMM with the ReLU epilogue (kernels/matmul_relu.ts); as `matmulGelu`. */
+export function matmulRelu(d: Dispatcher, opts: GemmOptions, args: MatmulArgs): boolean {
+  return matmulActivation(d, opts, args, "relu", null);
+}
+
+function matmulActivation(
+  d: Dispatcher,
+  opts: GemmOptions,
+  args: MatmulArgs,
+  act: "gelu" | "relu",
+  grad: GpuTensor | null,
+): boolean {
   const g = normalizeMatmul(args);
   if (g.beta !== 0 || g.batch[0] * g.batch[1] * g.batch[2] !== 1 || g.transA || !args.bias) return false;
   if (g.ldc !== g.n || g.m === 0 || g.n === 0 || g.k === 0) return false;
@@ -107,6 +123,7 @@ export function matmulGelu(
   if (Math.ceil(g.n / tile.bn) > maxDim || Math.ceil(g.m / tile.bm) > maxDim) return false;
   const bias = gpuTensor(args.bias, "matmul bias");
   gemm(d, opts, g, { a: d.sub(a, 0, sa), b: d.sub(b, 0, sb), c: d.sub(c, 0, sc), bias }, {
+    act,
     grad: grad ? d.sub(grad, 0, sc) : null,
   });
   return true;
@@ -234,12 +251,12 @@ function gemm(
   opts: GemmOptions,
   g: NormalizedMatmul,
   x: Operands,
-  gelu?: { grad: GpuTensor | null },
+  epi?: { act: "gelu" | "relu"; grad: GpuTensor | null },
 ): void {
   const { a, b, c, bias } = x;
   const tile = gemmTile(g, opts);
   const t = GEMM_TILES[tile];
-  const k = (gelu ? gemmGeluKernel : gemmKernel)({
+  const k = (epi ? (epi.act === "gelu" ? gemmGeluKernel : gemmReluKernel) : gemmKernel)({
     transA: g.transA,
     transB: g.transB,
     tile,
@@ -253,7 +270,13 @@ function gemm(
     const gz = Math.min(maxDim, items - z0);
     d.rt.dispatch(
       k,
-      { a, b, c, bias: bias ?? d.rt.dummy("f32"), ...(gelu ? { grad: gelu.grad ?? d.rt.dummy("f32") } : {}) },
+      {
+        a,
+        b,
+        c,
+        bias: bias ?? d.rt.dummy("f32"),
+        ...(epi?.act === "gelu" ? { grad: epi.grad ?? d.rt.dummy("f32") } : {}),
+      },
       {
         m: g.m,
         n: g.n,
@@ -276,7 +299,7 @@ function gemm(
         sc0: g.strideC[0],
         sc1: g.strideC[1],
         sc2: g.strideC[2],
-        ...(gelu ? { has_grad: gelu.grad ? 1 : 0 } : {}),
+        ...(epi?.act === "gelu" ? { has_grad: epi.grad ? 1 : 0 } : {}),
       },
       [gx, gy, gz],
     );

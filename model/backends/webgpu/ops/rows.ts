@@ -117,6 +117,7 @@ export function softmaxBackward(d: Dispatcher, { p, dp, dx }: Args<"softmaxBackw
 export function topkRows(d: Dispatcher, args: Args<"topkRows">): void {
   const { rows, V, k } = topkRowsDims(args);
   const [x, values, indices] = [args.x, args.values, args.indices].map((t) => gpuTensor(t));
+  const stats = args.stats ? gpuTensor(args.stats) : null;
   for (const [r0, r1] of d.rowParts("topkRows", rows, Math.max(V, k))) {
     d.rt.dispatch(
       TOPK_ROWS,
@@ -124,8 +125,9 @@ export function topkRows(d: Dispatcher, args: Args<"topkRows">): void {
         x: range(x, r0 * V, r1 * V),
         values: range(values, r0 * k, r1 * k),
         indices: range(indices, r0 * k, r1 * k),
+        stats: stats ? range(stats, 2 * r0, 2 * r1) : d.rt.dummy("f32"),
       },
-      { rows: r1 - r0, v: V, k },
+      { rows: r1 - r0, v: V, k, has_stats: stats ? 1 : 0 },
       r1 - r0,
     );
   }
