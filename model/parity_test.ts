@@ -79,3 +79,11 @@ for (const be of [new ReferenceBackend(), ...(blas ? [blas] : [])]) {
     );
   });
 }
+
+// vlp-wide on the reference backend (blas and webgpu through the parity CLI, cli/parity_backends_test.ts)
+Deno.test("vlp-wide parity on reference: every forward tensor, loss, VQA output and gradient of the original", async () => {
+  const checks = await modelParityChecks(fixturePath("fixtures/vlp-wide"), new ReferenceBackend());
+  assert.equal(checks.filter((c) => c.name.startsWith("grads_s2s:")).length, 48);
+  const failed = checks.filter((c) => !c.pass);
+  assert.deepEqual(failed, [], `failed: ${failed.map((c) => `${c.name} (${c.tolerance})`).join(", ")}`);
+});
