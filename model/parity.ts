@@ -15,7 +15,9 @@
  *   its fixture values are float32 noise: it is compared with an absolute floor scaled by the gradient of the
  *   same layer's `key.weight`, |a − e| ≤ 1e-5·max|e(key.weight)| (model/README.md "Parity tolerances": the
  *   noise measured on every backend and on the original is at most 5e-7 of that scale). `vis_embed.0.weight`
- *   holds its first rows only; the same rows are compared.
+ *   holds its first rows only; the same rows are compared. A gradient failing these tolerances is re-judged
+ *   by the float32 sensitivity rule ({@linkcode excuseBySensitivity}) against a float64 twin's gradients (a
+ *   `reference64` forward + backward, run only then).
  *
  * `maxAbs` is the largest |a − e|; `maxRel` is maxAbs / max|e| (relative to the tensor's largest magnitude).
  *
