@@ -11,7 +11,10 @@
  * exporting the fixture's checkpoint there first when it is empty.
  *
  * Output: one human line per check on stderr, then ONE JSON object as the last stdout line:
- * `{"fixture", "engine", "backend", "checks": {name: {maxAbs, maxRel, pass}}, "checked", "failed"}`.
+ * `{"fixture", "engine", "backend", "checks": {name: {maxAbs, maxRel, pass, excused?}}, "checked", "failed",
+ * "excused"}`; a check that failed its fixed tolerance and passed by the float32 sensitivity rule (gradients,
+ * the BertAdam loss trajectory: model/README.md "Parity tolerances") carries `excused: {oursVsF64,
+ * originalVsF64, floor}` and is counted in `excused`.
  * Exit code 1 when any check fails (2 on bad flags). A member whose checks cannot run (unreadable fixture,
  * no WebGPU adapter) reports one failed check named `<member>:error`.
  *
@@ -135,9 +138,11 @@ interface Reported {
   f64MaxRel?: number;
   f32VsF64MaxAbs?: number;
   f32VsF64MaxRel?: number;
+  /** failed the fixed tolerance, passed by the float32 sensitivity rule: the distances from float64 */
+  excused?: { oursVsF64: number; originalVsF64: number; floor: number };
 }
 const checks: Record<string, Reported> = {};
-const runs = new Map<string, ParityCheck>();
+const runs = new Map<string, ParityCheck & { member: string }>();
 let failed = 0;
 /** Record one failed check `<member>:error` for a member whose checks could not run. */
 function error(member: string, e: unknown): void {
@@ -163,8 +168,8 @@ for (const src of target ? sources : []) {
   );
   try {
     for (const c of await src.run(fixture, target!, (l) => console.error(`[${src.member}] ${l}`))) {
-      checks[c.name] = { maxAbs: c.maxAbs, maxRel: c.maxRel, pass: c.pass };
-      runs.set(c.name, c);
+      checks[c.name] = { maxAbs: c.maxAbs, maxRel: c.maxRel, pass: c.pass, ...excusedOf(c) };
+      runs.set(c.name, { ...c, member: src.member });
       if (!c.pass) failed++;
     }
   } catch (e) {
@@ -174,17 +179,27 @@ for (const src of target ? sources : []) {
 }
 if (flags.report && target) await addTwinDistances();
 
+function excusedOf(c: ParityCheck): Pick<Reported, "excused"> {
+  return c.excused ? { excused: c.excused } : {};
+}
+
 /** `--report`: the same checks of our engine on reference64, and the distances of the module doc. */
 async function addTwinDistances(): Promise<void> {
   const twin: Target = { engine: "model", backend: await openBackend("reference64") };
   for (const src of SOURCES.filter((s) => s.engine === "model")) {
-    console.error(`[${src.member}] ${flags.fixture} on reference64 (the float64 twin, for --report)`);
     let twinChecks: ParityCheck[];
-    try {
-      twinChecks = await src.run(fixture, twin, (l) => console.error(`[${src.member}:f64] ${l}`));
-    } catch (e) {
-      console.error(`[${src.member}:f64] error: ${(e as Error).message}`);
-      continue;
+    const own = [...runs.values()].filter((c) => c.member === src.member);
+    if (own.length > 0 && own.every((c) => c.twin)) {
+      // the member ran its float64 twin already (train's BertAdam): its distances, not a second run
+      twinChecks = own.map((c) => c.twin!);
+    } else {
+      console.error(`[${src.member}] ${flags.fixture} on reference64 (the float64 twin, for --report)`);
+      try {
+        twinChecks = await src.run(fixture, twin, (l) => console.error(`[${src.member}:f64] ${l}`));
+      } catch (e) {
+        console.error(`[${src.member}:f64] error: ${(e as Error).message}`);
+        continue;
+      }
     }
     for (const t of twinChecks) {
       const c = runs.get(t.name), r = checks[t.name];
@@ -206,9 +221,22 @@ async function addTwinDistances(): Promise<void> {
   }
 }
 const checked = Object.keys(checks).length;
-console.error(`${checked - failed} of ${checked} checks pass`);
+const excused = Object.entries(checks).filter(([, c]) => c.excused).map(([k]) => k);
+console.error(
+  `${checked - failed} of ${checked} checks pass${
+    excused.length ? ` (${excused.length} by the float32 sensitivity rule: ${excused.join(", ")})` : ""
+  }`,
+);
 const backend = flags.engine === "onnx" ? `onnxruntime-web/${flags.onnx_ep}` : flags.backend;
 console.log(
-  JSON.stringify({ fixture: flags.fixture, engine: flags.engine, backend, checks, checked, failed }),
+  JSON.stringify({
+    fixture: flags.fixture,
+    engine: flags.engine,
+    backend,
+    checks,
+    checked,
+    failed,
+    excused: excused.length,
+  }),
 );
 if (failed > 0 || checked === 0) Deno.exit(1);

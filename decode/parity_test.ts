@@ -3,9 +3,15 @@ import { fixturePath } from "@vlp/testing";
 import { createBackend } from "@vlp/model";
 import { decodeParityChecks } from "./parity.ts";
 
-for (const name of ["reference", "blas"] as const) {
-  Deno.test(`decode parity with the original on vlp-tiny (${name} backend): greedy, beam5, beam3+lp+noreps+min5`, async () => {
-    const checks = await decodeParityChecks(fixturePath("fixtures/vlp-tiny"), createBackend(name));
+// vlp-wide on reference here; on blas and webgpu through the parity CLI (cli/parity_backends_test.ts)
+for (
+  const [fixture, name] of [["vlp-tiny", "reference"], ["vlp-tiny", "blas"], [
+    "vlp-wide",
+    "reference",
+  ]] as const
+) {
+  Deno.test(`decode parity with the original on ${fixture} (${name} backend): greedy, beam5, beam3+lp+noreps+min5`, async () => {
+    const checks = await decodeParityChecks(fixturePath(`fixtures/${fixture}`), createBackend(name));
     const names = checks.map((c) => c.name);
     for (
       const k of [

@@ -15,7 +15,9 @@
  *   its fixture values are float32 noise: it is compared with an absolute floor scaled by the gradient of the
  *   same layer's `key.weight`, |a − e| ≤ 1e-5·max|e(key.weight)| (model/README.md "Parity tolerances": the
  *   noise measured on every backend and on the original is at most 5e-7 of that scale). `vis_embed.0.weight`
- *   holds its first rows only; the same rows are compared.
+ *   holds its first rows only; the same rows are compared. A gradient failing these tolerances is re-judged
+ *   by the float32 sensitivity rule ({@linkcode excuseBySensitivity}) against a float64 twin's gradients (a
+ *   `reference64` forward + backward, run only then).
  *
  * `maxAbs` is the largest |a − e|; `maxRel` is maxAbs / max|e| (relative to the tensor's largest magnitude).
  *
@@ -27,6 +29,7 @@ import type { Backend, Tensor } from "./backend.ts";
 import { parseConfig, type VlpConfig } from "./config.ts";
 import { loadStateDict } from "./checkpoint.ts";
 import { VlpModel } from "./vlp.ts";
+import { ReferenceBackend } from "./backends/reference.ts";
 import { vqaPredictions } from "./predict.ts";
 import type { Batch } from "./batch.ts";
 
@@ -44,6 +47,16 @@ export interface ParityCheck {
   actual?: Float64Array;
   /** max|expected| */
   scale?: number;
+  /**
+   * Set when the check failed its fixed tolerance and passes by the float32 sensitivity rule
+   * ({@linkcode excuseBySensitivity}): the distances from the float64 twin that excused it.
+   */
+  excused?: { oursVsF64: number; originalVsF64: number; floor: number };
+  /**
+   * The same check on the float64 twin, when the member ran one anyway (train's BertAdam): `--report` takes
+   * the twin's distances from it instead of running the member again on `reference64`.
+   */
+  twin?: ParityCheck;
 }
 
 /** The fixture's manifest.json (fields used here). */
@@ -184,6 +197,46 @@ function zeroGradTol(weightGrad: ArrayLike<number>): Tolerance {
     atol,
     rtol: 0,
     tolerance: `zero in exact arithmetic: |a-e| <= 1e-5*max|e(key.weight)| = ${atol.toExponential(2)}`,
+  };
+}
+
+/**
+ * The float32 sensitivity rule (model/README.md "Parity tolerances"), the same for every fixture: a check that
+ * failed its fixed tolerance passes when the float64 twin `f64` (the same computation on `reference64`) shows
+ * that the original's float32 values are themselves that far from exact arithmetic and ours are not clearly
+ * farther: max|a − f64| ≤ 2·max|e − f64| + floor, `floor` the check's fixed tolerance (so ours is at most the
+ * fixed tolerance farther from exact arithmetic than twice the original). A defect is "ours clearly farther
+ * from float64 than the original". Returns the check, excused (pass, `excused` distances and the rule in
+ * `tolerance`) or unchanged (the distances added to `tolerance`).
+ */
+export function excuseBySensitivity(
+  c: ParityCheck,
+  expected: ArrayLike<number>,
+  f64: ArrayLike<number>,
+  floor: number,
+): ParityCheck {
+  const a = c.actual;
+  if (c.pass || !a || a.length !== expected.length || f64.length !== a.length) return c;
+  let ours = 0, original = 0;
+  for (let i = 0; i < a.length; i++) {
+    ours = Math.max(ours, Math.abs(a[i] - f64[i]));
+    original = Math.max(original, Math.abs(expected[i] - f64[i]));
+  }
+  if (!(ours <= 2 * original + floor)) {
+    return {
+      ...c,
+      tolerance: `${c.tolerance}; not excused: ours vs f64 ${ours.toExponential(2)} > 2·original vs f64 ${
+        original.toExponential(2)
+      } + ${floor.toExponential(2)}`,
+    };
+  }
+  return {
+    ...c,
+    pass: true,
+    excused: { oursVsF64: ours, originalVsF64: original, floor },
+    tolerance: `${c.tolerance}; EXCUSED by float32 sensitivity: ours vs f64 ${
+      ours.toExponential(2)
+    } <= 2·original vs f64 ${original.toExponential(2)} + ${floor.toExponential(2)}`,
   };
 }
 
@@ -332,6 +385,7 @@ export async function modelParityChecks(
     cap.zeroGrad();
     cap.forwardBackward(s2s, { dropout: false });
     const grads = cap.gradientViews();
+    const failing: { check: ParityCheck; expected: Float32Array; floor: number }[] = [];
     for (const [key, e] of expected) {
       const t = grads.get(key);
       const ev = toFloat32(e);
@@ -342,7 +396,30 @@ export async function modelParityChecks(
       // a fixture may store only the first rows of a large gradient
       const a = (await read(t)).subarray(0, ev.length);
       const zero = ZERO_GRADIENT.exec(key), w = zero && expected.get(`${zero[1]}.weight`);
-      add(compare(`grads_s2s:${key}`, a, ev, w ? zeroGradTol(toFloat32(w)) : gradTol(ev)));
+      const tol = w ? zeroGradTol(toFloat32(w)) : gradTol(ev);
+      const c = compare(`grads_s2s:${key}`, a, ev, tol);
+      // checks failing the fixed tolerance wait for the float64 twin's verdict (sensitivity rule)
+      if (c.pass || backend.floatType === "float64") add(c);
+      else failing.push({ check: c, expected: ev, floor: tol.atol });
+    }
+    if (failing.length > 0) {
+      log(
+        `${failing.length} gradient checks fail the fixed tolerance: forward + backward on the float64 twin`,
+      );
+      const twin = new VlpModel({
+        config,
+        task: "img2txt",
+        backend: new ReferenceBackend({ precision: "float64" }),
+        noInit: true,
+      });
+      loadStateDict(twin, sd, { source: join(fixtureDir, "model.bin") });
+      twin.forwardBackward(s2s, { dropout: false });
+      const tg = twin.gradientViews();
+      for (const { check, expected: ev, floor } of failing) {
+        const t = tg.get(check.name.slice("grads_s2s:".length))!;
+        const f64 = (await twin.backend.read(t)).subarray(0, ev.length);
+        add(excuseBySensitivity(check, ev, f64, floor));
+      }
     }
   }
 

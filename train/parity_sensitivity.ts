@@ -7,7 +7,7 @@
  * - {@linkcode adamSensitivity}: Adam's m/(√v + ε) turns small gradient differences into parameter
  *   differences, most where a gradient is near zero relative to ε or changes sign between steps. Each step's
  *   clipped gradient is perturbed by ±δ, δ = 1e-4·max|g| (the gradient parity tolerance of model/parity.ts),
- *   and the largest change of the final value is summed over the steps.
+ *   and the largest change of the final value over the steps and signs is taken.
  * - {@linkcode reluAmbiguity}: a ReLU whose float64 pre-activation lies within float32 noise of 0 may take
  *   either side in a float32 run; its gate decides whether a whole row of the region embedding's gradient
  *   flows. Such gates are counted; for the tensors whose gradient they gate ({@linkcode GATED}), the update of
@@ -50,7 +50,7 @@ export function adamFinal(p0: Float64Array, gs: Float64Array[], wd: number, o: A
 }
 
 /**
- * Per element: Σ_k max over ±δ_k of |final(g_k ± δ_k) − final| (see the module doc); `floor[k]`: a lower
+ * Per element: the max over steps k and signs ± of |final(g_k ± δ_k) − final| (see the module doc); `floor[k]`: a lower
  * bound of δ_k for a gradient that is zero in exact arithmetic (its float32 noise level).
  */
 export function adamSensitivity(
@@ -60,16 +60,32 @@ export function adamSensitivity(
   o: AdamReplay,
   floor?: number[],
 ): Float64Array {
-  const base = adamFinal(p0, gs, wd, o), out = new Float64Array(p0.length);
-  gs.forEach((g, k) => {
+  const steps = gs.length, out = new Float64Array(p0.length);
+  const d = gs.map((g, k) => {
     let mx = 0;
     for (const x of g) mx = Math.max(mx, Math.abs(x));
-    const d = Math.max(1e-4 * mx, floor?.[k] ?? 0);
-    for (const s of [d, -d]) {
-      const alt = adamFinal(p0, gs.map((h, j) => (j === k ? h.map((x) => x + s) : h)), wd, o);
-      for (let i = 0; i < out.length; i++) out[i] = Math.max(out[i], Math.abs(alt[i] - base[i]));
-    }
+    return Math.max(1e-4 * mx, floor?.[k] ?? 0);
   });
+  // element by element (each element's replay is independent): the final value with step k's gradient
+  // moved by s (k = −1: none), the same arithmetic as adamFinal
+  const final = (i: number, k: number, s: number) => {
+    let p = p0[i], m = 0, v = 0;
+    for (let j = 0; j < steps; j++) {
+      const g = j === k ? gs[j][i] + s : gs[j][i];
+      m = o.beta1 * m + (1 - o.beta1) * g;
+      v = o.beta2 * v + (1 - o.beta2) * g * g;
+      p -= o.lrs[j] * (m / (Math.sqrt(v) + o.eps) + wd * p);
+    }
+    return p;
+  };
+  for (let i = 0; i < out.length; i++) {
+    const base = final(i, -1, 0);
+    let worst = 0;
+    for (let k = 0; k < steps; k++) {
+      worst = Math.max(worst, Math.abs(final(i, k, d[k]) - base), Math.abs(final(i, k, -d[k]) - base));
+    }
+    out[i] = worst;
+  }
   return out;
 }
 
@@ -125,7 +141,24 @@ export function linearPre(
   const xr = new Float64Array(inp), wr = Float64Array.from(w);
   for (let r = 0; r < rows; r++) {
     for (let p = 0; p < inp; p++) xr[p] = reluInput ? Math.max(x[r * inp + p], 0) : x[r * inp + p];
-    for (let j = 0; j < out; j++) {
+    let j = 0;
+    // four outputs at a time (each still summed in order along p, so the values do not change)
+    for (; j + 4 <= out; j += 4) {
+      let s0 = b[j], s1 = b[j + 1], s2 = b[j + 2], s3 = b[j + 3];
+      const w0 = j * inp, w1 = w0 + inp, w2 = w1 + inp, w3 = w2 + inp;
+      for (let p = 0; p < inp; p++) {
+        const x = xr[p];
+        s0 += x * wr[w0 + p];
+        s1 += x * wr[w1 + p];
+        s2 += x * wr[w2 + p];
+        s3 += x * wr[w3 + p];
+      }
+      z[r * out + j] = s0;
+      z[r * out + j + 1] = s1;
+      z[r * out + j + 2] = s2;
+      z[r * out + j + 3] = s3;
+    }
+    for (; j < out; j++) {
       let s = b[j];
       const wo = j * inp;
       for (let p = 0; p < inp; p++) s += xr[p] * wr[wo + p];
