@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { runCli, smallConfig } from "@vlp/testing";
-import { gpuTest } from "../model/backends/webgpu/test_util.ts";
+import { gpuTest } from "../model/backends/webgpu/test_utils.ts";
 import { planStep } from "./gpu_plan.ts";
 
 gpuTest("bench/gpu_bench.ts --quick runs and ends with one JSON line of figures", async () => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadTorchStateDict } from "@vlp/io";
 import { runCli } from "@vlp/testing";
-import { gpuTest } from "../../model/backends/webgpu/test_util.ts";
+import { gpuTest } from "../../model/backends/webgpu/test_utils.ts";
 import { COCO_FLAGS, readTrainLog, TINY_MODEL_FLAGS } from "./test_utils.ts";
 
 const flags = (dir: string, extra: string[]) => [

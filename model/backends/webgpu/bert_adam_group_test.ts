@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Rng } from "@vlp/testing";
 import type { Backend, BertAdamTensors, Tensor } from "../../backend.ts";
 import type { WebGpuBackend } from "./backend.ts";
-import { gpuTest, openGpu, twin } from "./test_util.ts";
+import { gpuTest, openGpu, twin } from "./test_utils.ts";
 
 // A flat table as a model has it: tensors of several sizes (one spanning many chunks), gradients from tiny
 // (no clip) to large (clipped), weight decay on some; plus one tensor in buffers of its own, in the middle

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { backendConformance } from "../conformance.ts";
-import { gpuTest } from "./test_util.ts";
+import { gpuTest } from "./test_utils.ts";
 
 gpuTest("webgpu passes backendConformance() (every operation against the float64 reference)", async (gpu) => {
   const results = await backendConformance(gpu);

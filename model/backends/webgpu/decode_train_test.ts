@@ -9,7 +9,7 @@ import type { Backend, HostArray } from "../../backend.ts";
 import { VlpModel } from "../../vlp.ts";
 import { IncrementalDecoder } from "../../incremental.ts";
 import { ReferenceBackend } from "../reference.ts";
-import { gpuTest } from "./test_util.ts";
+import { gpuTest } from "./test_utils.ts";
 
 const cfg = microConfig;
 const R = cfg.regions, A = R + 2, F = cfg.regionFeatureSize, G = cfg.regionGeometrySize;

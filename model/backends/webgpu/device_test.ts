@@ -3,7 +3,7 @@ import { NoAdapterError, requestGpu } from "./device.ts";
 import type { KernelDef } from "./kernel.ts";
 import { FILL } from "./kernels/fill.ts";
 import { gpuTensor } from "./runtime.ts";
-import { gpuTest, openGpu } from "./test_util.ts";
+import { gpuTest, openGpu } from "./test_utils.ts";
 
 Deno.test("requestGpu() without WebGPU or without an adapter says what to install", async () => {
   await assert.rejects(requestGpu({ gpu: null }), (e: Error) => {

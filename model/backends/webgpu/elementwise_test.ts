@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Rng } from "@vlp/testing";
 import { dropoutForward } from "../../kernels/dropout.ts";
 import { erfPrecise } from "../../kernels/activations.ts";
-import { gpuTest, twin } from "./test_util.ts";
+import { gpuTest, twin } from "./test_utils.ts";
 
 // awkward sizes: not multiples of the workgroup size, views at odd element offsets
 const N = 2 * 7 * 33;

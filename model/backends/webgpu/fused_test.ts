@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Rng } from "../../rng.ts";
 import type { Backend, Tensor } from "../../backend.ts";
-import { gpuTest, openGpu, twin, type TwinInput } from "./test_util.ts";
+import { gpuTest, openGpu, twin, type TwinInput } from "./test_utils.ts";
 import { attentionBackward, attentionForward } from "../../layers.ts";
 import type { GpuFusedOps } from "./ops/fused.ts";
 import { RLN_CHUNK_MAX_C } from "./kernels/residual_layernorm_backward_chunk.ts";

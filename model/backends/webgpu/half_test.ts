@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { assertClose } from "@vlp/testing";
 import { Rng } from "../../rng.ts";
 import { ReferenceBackend } from "../reference.ts";
-import { gpuTest, openGpu } from "./test_util.ts";
+import { gpuTest, openGpu } from "./test_utils.ts";
 
 // The operations of --fp16 (ops/half.ts, the mixed GEMM variant) against their host twins.
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Rng } from "@vlp/testing";
 import { additiveMask } from "../../kernels/softmax.ts";
 import type { WebGpuBackend } from "./backend.ts";
-import { gpuTest, openGpu, twin } from "./test_util.ts";
+import { gpuTest, openGpu, twin } from "./test_utils.ts";
 
 const [B, L, C] = [2, 7, 33];
 

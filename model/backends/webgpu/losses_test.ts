@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Rng } from "@vlp/testing";
 import type { WebGpuBackend } from "./backend.ts";
-import { gpuTest, openGpu, twin } from "./test_util.ts";
+import { gpuTest, openGpu, twin } from "./test_utils.ts";
 
 function normal(rng: Rng, n: number, mean = 0, std = 1): Float32Array {
   return rng.fillNormal(new Float32Array(n), mean, std);

@@ -4,7 +4,7 @@ import type { Backend, MatmulArgs, Tensor } from "../../backend.ts";
 import { ReferenceBackend } from "../reference.ts";
 import type { WebGpuBackend } from "./backend.ts";
 import { GEMM_TILES } from "./kernels/matmul.ts";
-import { gpuTest, openGpu, twin } from "./test_util.ts";
+import { gpuTest, openGpu, twin } from "./test_utils.ts";
 
 interface Case {
   m: number;

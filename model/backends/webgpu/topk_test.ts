@@ -1,5 +1,5 @@
 import { Rng } from "../../rng.ts";
-import { gpuTest, openGpu, twin } from "./test_util.ts";
+import { gpuTest, openGpu, twin } from "./test_utils.ts";
 import assert from "node:assert/strict";
 
 // topk_rows against the host twin (kernels/topk.ts) through the reference backend: indices and values

@@ -4,7 +4,7 @@ import type { Backend, HostArray } from "../../backend.ts";
 import { namedViews, type Task } from "../../params.ts";
 import { VlpModel } from "../../vlp.ts";
 import { ReferenceBackend } from "../reference.ts";
-import { gpuTest } from "./test_util.ts";
+import { gpuTest } from "./test_utils.ts";
 
 const config = smallConfig;
 
