@@ -33,3 +33,4 @@ export {
   WeightsDivergedError,
 } from "./dist/data_parallel.ts";
 export { OverlappedReducer, type ReduceTiming } from "./dist/overlap.ts";
+export { runOnEveryRank } from "./dist/run_ranks.ts";

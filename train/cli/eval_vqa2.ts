@@ -33,15 +33,14 @@ import {
 import {
   checkOutputDir,
   type Command,
-  failureText,
   integer,
   readText,
   refuseOverwritingInputs,
   startCommand,
-  UsageError,
   userPath,
 } from "@vlp/command";
-import { openWorld, type World } from "../dist/world.ts";
+import type { World } from "../dist/world.ts";
+import { runOnEveryRank } from "../dist/run_ranks.ts";
 import { vqaExamples } from "../examples.ts";
 import { BatchLoader } from "../loader.ts";
 import { vqaAnswerIndices } from "../validation.ts";
@@ -372,15 +371,4 @@ async function main(f: Flags, world: World): Promise<void> {
   );
 }
 
-if (import.meta.main) {
-  const flags = startCommand(CMD);
-  const world = openWorld();
-  try {
-    await main(flags, world);
-  } catch (e) {
-    if (world.size === 1) throw e;
-    console.error(`eval-vqa2: rank ${world.rank}: ${failureText(e)}`);
-    world.abort(e instanceof UsageError ? 2 : 1);
-  }
-  await world.finalize();
-}
+if (import.meta.main) await runOnEveryRank(CMD.name, startCommand(CMD), main);

@@ -31,7 +31,6 @@ import { captionValidator, captionValImages, vqaValidator } from "../validation.
 import {
   checkOutputDir,
   type Command,
-  failureText,
   integer,
   type NamedPath,
   number,
@@ -41,7 +40,8 @@ import {
   UsageError,
   userPath,
 } from "@vlp/command";
-import { openWorld, type World } from "../dist/world.ts";
+import type { World } from "../dist/world.ts";
+import { runOnEveryRank } from "../dist/run_ranks.ts";
 import {
   checkRunAgainstFolder,
   plannedOutputs,
@@ -524,16 +524,4 @@ async function main(f: Flags, world: World): Promise<void> {
   }));
 }
 
-if (import.meta.main) {
-  const flags = startCommand(CMD);
-  const world = openWorld();
-  try {
-    await main(flags, world);
-  } catch (e) {
-    if (world.size === 1) throw e;
-    // no rank may be left waiting in a collective: end the whole job
-    console.error(`train: rank ${world.rank}: ${failureText(e)}`);
-    world.abort(e instanceof UsageError ? 2 : 1);
-  }
-  await world.finalize();
-}
+if (import.meta.main) await runOnEveryRank(CMD.name, startCommand(CMD), main);
