@@ -6,7 +6,7 @@
  * machine (`bench/detect_anchor.py`, when `--python` has torch and torchvision).
  *
  * `deno run -A bench/detect_bench.ts [--images N] [--height H --width W] [--backend blas|reference]
- * [--threads N] [--python PATH] [--record]`; run it alone on the machine (`flock /tmp/vlp-bench.lock ...`).
+ * [--threads N] [--python PATH] [--record]`; run it alone on the machine.
  *
  * @module
  */
