@@ -13,17 +13,20 @@ async function rejects(p: Promise<unknown>): Promise<Error & { flag?: string }> 
   throw new Error("expected a rejection");
 }
 
-Deno.test("userPath and shownPath: relative to INIT_CWD (where the user ran npx)", () => {
+Deno.test("userPath and shownPath: relative to INIT_CWD (where the user ran npx)", async () => {
   const before = Deno.env.get("INIT_CWD");
+  const user = await Deno.makeTempDir(), elsewhere = await Deno.makeTempDir();
   try {
-    Deno.env.set("INIT_CWD", "/home/u/work");
-    equal(userPath("data/x.json"), "/home/u/work/data/x.json");
-    equal(userPath("/abs/x.json"), "/abs/x.json");
-    equal(shownPath("/home/u/work/runs/demo/report.html"), join("runs", "demo", "report.html"));
-    equal(shownPath("/elsewhere/report.html"), "/elsewhere/report.html");
+    Deno.env.set("INIT_CWD", user);
+    equal(userPath("data/x.json"), join(user, "data", "x.json"));
+    equal(userPath(join(elsewhere, "x.json")), join(elsewhere, "x.json"));
+    equal(shownPath(join(user, "runs", "demo", "report.html")), join("runs", "demo", "report.html"));
+    equal(shownPath(join(elsewhere, "report.html")), join(elsewhere, "report.html"));
   } finally {
     if (before === undefined) Deno.env.delete("INIT_CWD");
     else Deno.env.set("INIT_CWD", before);
+    await Deno.remove(user);
+    await Deno.remove(elsewhere);
   }
 });
 
