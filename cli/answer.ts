@@ -27,7 +27,7 @@ import {
   readBertConfig,
   VlpModel,
 } from "@vlp/model";
-import { BatchLoader, vqaAnswerIndices, vqaExamples } from "@vlp/train";
+import { vqaAnswerIndices, vqaExamples, vqaInferenceLoader } from "@vlp/train";
 import { BertTokenizer } from "@vlp/tokenizer";
 
 const USAGE = `Usage: deno task answer --image F --question "..." --detector_weights F --model_recover_path M
@@ -109,27 +109,14 @@ async function main(f: Flags): Promise<number> {
       }],
     };
     const v = tokenizer.vocab, id = (t: string) => v.id(t)!;
-    const loader = new BatchLoader({
+    const loader = vqaInferenceLoader({
       examples: vqaExamples([imdb], tokenizer),
       regions: { dataset: "coco", imageRoot: root },
-      pipeline: {
-        R: config.regions,
-        maxLenB: f.max_tgt_length,
-        maxPred: 0,
-        maskProb: 0,
-        newSegmentIds: f.new_segment_ids,
-        alwaysTruncateTail: true,
-        vocabSize: config.vocabSize,
-        special: {
-          pad: id("[PAD]"),
-          unk: id("[UNK]"),
-          cls: id("[CLS]"),
-          sep: id("[SEP]"),
-          mask: id("[MASK]"),
-        },
-      },
-      s2sProb: 0,
-      answerWords: [...answers.words],
+      config,
+      maxLenB: f.max_tgt_length,
+      newSegmentIds: f.new_segment_ids,
+      special: { pad: id("[PAD]"), unk: id("[UNK]"), cls: id("[CLS]"), sep: id("[SEP]"), mask: id("[MASK]") },
+      answerWords: answers.words,
       batchSize: 1,
       seed: EVAL_SEED,
       numWorkers: 0,

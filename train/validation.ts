@@ -35,7 +35,8 @@ import {
 } from "@vlp/features";
 import { type Batch, MAX_TGT_LENGTH, type VlpConfig, type VlpModel, vqaPredictions } from "@vlp/model";
 import type { Vocab } from "@vlp/tokenizer";
-import type { BatchLoader } from "./loader.ts";
+import { BatchLoader } from "./loader.ts";
+import type { ExampleSet } from "./examples.ts";
 import type { World } from "./dist/world.ts";
 
 /** One image to caption in validation, with its references. */
@@ -170,6 +171,48 @@ export function captionValidator(
 export interface VqaEngine {
   readonly config: VlpConfig;
   vqaLogits(batch: Batch): Promise<ArrayLike<number>>;
+}
+
+/** What {@linkcode vqaInferenceLoader} needs beyond the model's configuration. */
+export interface VqaInferenceInput {
+  examples: ExampleSet;
+  regions: RegionReaderOptions;
+  config: Pick<VlpConfig, "regions" | "vocabSize">;
+  /** `--max_tgt_length`: the question's token budget */
+  maxLenB: number;
+  newSegmentIds: boolean;
+  special: SpecialIds;
+  /** the answer list (line 0 `<unk>`) */
+  answerWords: readonly string[];
+  batchSize: number;
+  seed: number;
+  numWorkers: number;
+}
+
+/**
+ * The loader of VQA inference (eval-vqa2, answer): bidirectional, nothing masked, the question's tail
+ * truncated as the original's eval does; for {@linkcode vqaAnswerIndices}.
+ */
+export function vqaInferenceLoader(o: VqaInferenceInput): BatchLoader {
+  return new BatchLoader({
+    examples: o.examples,
+    regions: o.regions,
+    pipeline: {
+      R: o.config.regions,
+      maxLenB: o.maxLenB,
+      maxPred: 0,
+      maskProb: 0,
+      newSegmentIds: o.newSegmentIds,
+      alwaysTruncateTail: true,
+      vocabSize: o.config.vocabSize,
+      special: o.special,
+    },
+    s2sProb: 0,
+    answerWords: [...o.answerWords],
+    batchSize: o.batchSize,
+    seed: o.seed,
+    numWorkers: o.numWorkers,
+  });
 }
 
 /**

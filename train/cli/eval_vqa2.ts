@@ -42,8 +42,7 @@ import {
 import type { World } from "../dist/world.ts";
 import { runOnEveryRank } from "../dist/run_ranks.ts";
 import { vqaExamples } from "../examples.ts";
-import { BatchLoader } from "../loader.ts";
-import { vqaAnswerIndices } from "../validation.ts";
+import { vqaAnswerIndices, vqaInferenceLoader } from "../validation.ts";
 import { commonShape, loadModelSetup, regionOptions } from "./setup.ts";
 
 const USAGE =
@@ -299,21 +298,14 @@ async function main(f: Flags, world: World): Promise<void> {
     f,
     world,
   );
-  const loader = new BatchLoader({
+  const loader = vqaInferenceLoader({
     examples,
     regions,
-    pipeline: {
-      R: config.regions,
-      maxLenB: f.max_tgt_length,
-      maxPred: 0,
-      maskProb: 0,
-      newSegmentIds: f.new_segment_ids,
-      alwaysTruncateTail: true,
-      vocabSize: config.vocabSize,
-      special: ids,
-    },
-    s2sProb: 0,
-    answerWords: [...vocab.words],
+    config,
+    maxLenB: f.max_tgt_length,
+    newSegmentIds: f.new_segment_ids,
+    special: ids,
+    answerWords: vocab.words,
     batchSize: f.batch_size,
     seed: f.seed,
     numWorkers: f.num_workers,
