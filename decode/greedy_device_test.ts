@@ -18,6 +18,28 @@ import { CaptionDecoder } from "./caption_decoder.ts";
 // identical hypotheses, scores within float32 rounding of the sums.
 
 const config = parseConfig(tinyConfig);
+
+/**
+ * `fn` on a WebGPU backend, destroyed afterwards; without an adapter the test is skipped (a step says so),
+ * unless `VLP_REQUIRE_GPU=1`.
+ */
+async function withGpu(t: Deno.TestContext, fn: (gpu: Backend) => Promise<void>): Promise<void> {
+  let gpu: Backend;
+  try {
+    gpu = await openBackend("webgpu");
+  } catch (e) {
+    if (e instanceof NoAdapterError && Deno.env.get("VLP_REQUIRE_GPU") !== "1") {
+      await t.step({ name: "skipped: no WebGPU adapter", ignore: true, fn: () => {} });
+      return;
+    }
+    throw e;
+  }
+  try {
+    await fn(gpu);
+  } finally {
+    (gpu as { destroy?: () => void }).destroy?.();
+  }
+}
 const B = 3, T = 8;
 
 async function greedyBoth(be: Backend) {
@@ -42,26 +64,14 @@ Deno.test("greedy decoding: the argmax through the backend equals the host argma
 });
 
 Deno.test("greedy decoding on webgpu: device argmax = host argmax, and the reference backend's ids", async (t) => {
-  let gpu: Backend;
-  try {
-    gpu = await openBackend("webgpu");
-  } catch (e) {
-    if (e instanceof NoAdapterError && Deno.env.get("VLP_REQUIRE_GPU") !== "1") {
-      t.step({ name: "skipped: no WebGPU adapter", ignore: true, fn: () => {} });
-      return;
-    }
-    throw e;
-  }
-  try {
+  await withGpu(t, async (gpu) => {
     const { device, host } = await greedyBoth(gpu);
     assert.deepEqual(device.ids, host.ids);
     assert.deepEqual(device.scores, host.scores);
     const ref = await greedyBoth(new ReferenceBackend());
     assert.deepEqual(device.ids, ref.host.ids);
     for (let i = 0; i < B * T; i++) assert.ok(Math.abs(device.scores[i] - ref.host.scores[i]) < 1e-4);
-  } finally {
-    (gpu as { destroy?: () => void }).destroy?.();
-  }
+  });
 });
 
 async function beamBoth(be: Backend, W: number, minLen: number) {
@@ -95,21 +105,9 @@ Deno.test("beam search from the backend's top W + 1 equals the host's log-softma
 });
 
 Deno.test("beam search on webgpu from the device's top W + 1 equals the host rows and the reference", async (t) => {
-  let gpu: Backend;
-  try {
-    gpu = await openBackend("webgpu");
-  } catch (e) {
-    if (e instanceof NoAdapterError && Deno.env.get("VLP_REQUIRE_GPU") !== "1") {
-      t.step({ name: "skipped: no WebGPU adapter", ignore: true, fn: () => {} });
-      return;
-    }
-    throw e;
-  }
-  try {
+  await withGpu(t, async (gpu) => {
     const { device, host } = await beamBoth(gpu, 5, 4);
     sameBeams(device, host, 1e-5);
     sameBeams(device, (await beamBoth(new ReferenceBackend(), 5, 4)).host, 1e-4);
-  } finally {
-    (gpu as { destroy?: () => void }).destroy?.();
-  }
+  });
 });
