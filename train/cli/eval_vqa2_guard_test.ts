@@ -8,14 +8,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { assertRefused, type CliResult, endedPid, FileSnapshot, fixturePath, runCli } from "@vlp/testing";
-import { type ImageRegions, loadVqaImdb, RegionReader, vqaFeatureId, writeRegionFiles } from "@vlp/features";
+import { type ImageRegions, RegionReader, writeRegionFiles } from "@vlp/features";
 import { createBackend, readBertConfig, saveCheckpoint, type Task, VlpModel } from "@vlp/model";
 import { exportOnnx } from "@vlp/onnx";
-import { writeSyntheticRegions } from "../synthetic.ts";
 import { globFiles } from "./eval_vqa2.ts";
-import { TINY_MODEL_FLAGS } from "./test_utils.ts";
+import { TINY_MODEL_FLAGS, VQA_IMDB as IMDB, vqaImdbWithRegions } from "./test_utils.ts";
 
-const IMDB = fixturePath("fixtures/vlp-formats/vqa/imdb_val2014.npy");
 const ANSWERS = fixturePath("data/vqa2_answers_vqa.txt");
 const CONFIG = TINY_MODEL_FLAGS[TINY_MODEL_FLAGS.indexOf("--config_path") + 1];
 const run = (args: string[]) => runCli("train/cli/eval_vqa2.ts", args);
@@ -55,10 +53,8 @@ Deno.test("globFiles: a wildcard skips hidden files (atomic writes' temporaries)
 Deno.test("eval-vqa2 refuses a checkpoint without a VQA head, outputs that are inputs, nothing to score, bad features", async () => {
   const dir = await Deno.makeTempDir({ prefix: "vlp-vqa-guard-" });
   try {
-    const imdb = await loadVqaImdb(IMDB);
-    const ids = [...new Set(imdb.questions.map(vqaFeatureId))];
     const root = join(dir, "feats"), nanRoot = join(dir, "nan_feats");
-    await writeSyntheticRegions(ids, { dataset: "coco", imageRoot: root });
+    const { imdb, imageIds: ids } = await vqaImdbWithRegions(root);
     // the same features with one NaN in the second image's
     const reader = RegionReader.open({ dataset: "coco", imageRoot: root });
     const images = new Map<string, ImageRegions>();
@@ -154,12 +150,8 @@ Deno.test("eval-vqa2 refuses a checkpoint without a VQA head, outputs that are i
 Deno.test("eval-vqa2 --engine onnx: the export's manifest is the configuration; a contradicting one is refused", async () => {
   const dir = await Deno.makeTempDir({ prefix: "vlp-vqa-onnx-" });
   try {
-    const imdb = await loadVqaImdb(IMDB);
     const root = join(dir, "feats");
-    await writeSyntheticRegions([...new Set(imdb.questions.map(vqaFeatureId))], {
-      dataset: "coco",
-      imageRoot: root,
-    });
+    const { imdb } = await vqaImdbWithRegions(root);
     const onnxDir = join(dir, "onnx");
     await exportOnnx(await checkpoint(join(dir, "model.1.bin"), "vqa2"), onnxDir);
     const wrong = join(dir, "wrong.json");

@@ -1,14 +1,17 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fixturePath, runCli } from "@vlp/testing";
-import { loadVqaImdb, vqaFeatureId } from "@vlp/features";
 import { createModel, readBertConfig, ReferenceBackend } from "@vlp/model";
 import { exportOnnx } from "@vlp/onnx";
-import { writeSyntheticRegions } from "../synthetic.ts";
 import { globFiles, resultsFileName } from "./eval_vqa2.ts";
-import { COCO_FLAGS, readTrainLog, TINY_MODEL_FLAGS } from "./test_utils.ts";
+import {
+  COCO_FLAGS,
+  readTrainLog,
+  TINY_MODEL_FLAGS,
+  VQA_IMDB as IMDB,
+  vqaImdbWithRegions,
+} from "./test_utils.ts";
 
-const IMDB = fixturePath("fixtures/vlp-formats/vqa/imdb_val2014.npy");
 const ANSWERS = fixturePath("data/vqa2_answers_vqa.txt");
 const MODEL = TINY_MODEL_FLAGS;
 const run = runCli;
@@ -37,12 +40,8 @@ Deno.test("resultsFileName() and globFiles() name and find checkpoints as eval_v
 Deno.test("VQA fine-tuning, then eval-vqa2: official results file and accuracy from the imdb's answers", async () => {
   const dir = await Deno.makeTempDir({ prefix: "vlp_vqa_" });
   try {
-    const imdb = await loadVqaImdb(IMDB);
     const root = join(dir, "feats");
-    await writeSyntheticRegions([...new Set(imdb.questions.map(vqaFeatureId))], {
-      dataset: "coco",
-      imageRoot: root,
-    });
+    const { imdb } = await vqaImdbWithRegions(root);
     const data = ["--image_root", root, "--answer_vocab", ANSWERS];
     const t = await run("train/cli/train.ts", [
       ...MODEL,

@@ -6,6 +6,8 @@
  */
 import { join } from "node:path";
 import { fixturePath, type Json } from "@vlp/testing";
+import { type Imdb, loadVqaImdb, vqaFeatureId } from "@vlp/features";
+import { writeSyntheticRegions } from "../synthetic.ts";
 
 /** The vlp-formats COCO files. */
 export const COCO = fixturePath("fixtures/vlp-formats/COCO");
@@ -35,4 +37,15 @@ export const COCO_FLAGS: string[] = [
 /** The records of a run's train_log.jsonl. */
 export async function readTrainLog(dir: string): Promise<Json[]> {
   return (await Deno.readTextFile(join(dir, "train_log.jsonl"))).trim().split("\n").map((l) => JSON.parse(l));
+}
+
+/** The vlp-formats VQA imdb (val2014 questions with answers). */
+export const VQA_IMDB = fixturePath("fixtures/vlp-formats/vqa/imdb_val2014.npy");
+
+/** The VQA imdb, with synthetic COCO region files of its images written under `root`. */
+export async function vqaImdbWithRegions(root: string): Promise<{ imdb: Imdb; imageIds: string[] }> {
+  const imdb = await loadVqaImdb(VQA_IMDB);
+  const imageIds = [...new Set(imdb.questions.map(vqaFeatureId))];
+  await writeSyntheticRegions(imageIds, { dataset: "coco", imageRoot: root });
+  return { imdb, imageIds };
 }

@@ -4,11 +4,15 @@
 import assert from "node:assert/strict";
 import { basename, join } from "node:path";
 import { loadTorchStateDict, type NdArray } from "@vlp/io";
-import { loadVqaImdb, vqaFeatureId } from "@vlp/features";
 import { fixturePath, runCli } from "@vlp/testing";
 import { NoAdapterError, WebGpuBackend } from "@vlp/model";
-import { writeSyntheticRegions } from "../synthetic.ts";
-import { COCO_FLAGS, readTrainLog, TINY_MODEL_FLAGS } from "../cli/test_utils.ts";
+import {
+  COCO_FLAGS,
+  readTrainLog,
+  TINY_MODEL_FLAGS,
+  VQA_IMDB,
+  vqaImdbWithRegions,
+} from "../cli/test_utils.ts";
 import { mpirunAvailable, mpirunCommand, runMpi, runMpiTask } from "./test_utils.ts";
 
 const mpi = mpirunAvailable();
@@ -147,12 +151,7 @@ Deno.test({
   ignore: !mpi,
   fn: () =>
     withDirs(3, async ([one, two, feats]) => {
-      const imdbPath = fixturePath("fixtures/vlp-formats/vqa/imdb_val2014.npy");
-      const imdb = await loadVqaImdb(imdbPath);
-      await writeSyntheticRegions([...new Set(imdb.questions.map(vqaFeatureId))], {
-        dataset: "coco",
-        imageRoot: feats,
-      });
+      await vqaImdbWithRegions(feats);
       const flags = (dir: string, extra: string[]) => [
         ...TINY_MODEL_FLAGS,
         "--image_root",
@@ -162,7 +161,7 @@ Deno.test({
         "--tasks",
         "vqa2",
         "--src_file",
-        imdbPath,
+        VQA_IMDB,
         "--output_dir",
         dir,
         "--s2s_prob",
@@ -180,7 +179,7 @@ Deno.test({
         "--num_workers",
         "0",
         "--val_src_file",
-        imdbPath,
+        VQA_IMDB,
         "--val_batch_size",
         "4",
         ...extra,
@@ -210,7 +209,7 @@ Deno.test({
         "--answer_vocab",
         fixturePath("data/vqa2_answers_vqa.txt"),
         "--src_file",
-        imdbPath,
+        VQA_IMDB,
         "--model_recover_path",
         join(two, "model.2.bin"),
         "--output_dir",
