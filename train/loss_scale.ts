@@ -11,6 +11,8 @@
  * @module
  */
 import { halfBackend, type VlpModel } from "@vlp/model";
+import { sumOverRanks } from "./dist/data_parallel.ts";
+import type { World } from "./dist/world.ts";
 
 /** The scale's state and its rule (see the module doc). */
 export class DynamicLossScale {
@@ -43,13 +45,23 @@ export class DynamicLossScale {
 /**
  * Before an optimiser step of an fp16 model: count the non-finite gradients; on none, divide the gradients
  * by the scale the backward used. Returns whether the step may run (and updates `scaler`).
+ *
+ * Across ranks (`world`; the gradients already summed over them) the count is summed over the ranks too, so
+ * that an Inf or NaN on any rank skips the step on all and every rank's scale takes the same history (the
+ * sum of the gradients would carry a non-finite value to every rank as well, but the decision should not
+ * rest on every rank's copy of the sum being bitwise the same). The gradients are unscaled after the sum.
  */
-export async function unscaleGradients(model: VlpModel, scaler: DynamicLossScale): Promise<boolean> {
+export async function unscaleGradients(
+  model: VlpModel,
+  scaler: DynamicLossScale,
+  world?: World,
+): Promise<boolean> {
   const be = halfBackend(model.backend);
   const count = be.alloc([1]);
   try {
     be.countNonFinite(model.grads, count);
-    const bad = (await be.read(count))[0];
+    const own = (await be.read(count))[0];
+    const bad = world ? await sumOverRanks(world, own) : own;
     const used = scaler.scale;
     const ok = scaler.update(bad > 0);
     if (ok) be.scaleInPlace(model.grads, 1 / used);

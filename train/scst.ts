@@ -29,6 +29,11 @@
  * against one forward per step. The loss is the model's masked-LM loss at the `[MASK]` slots with weights
  * reward·mask and normalizer Σ mask.
  *
+ * Randomness: the sampling pass draws from streams keyed by (seed, epoch, micro-batch index)
+ * ({@linkcode scstStreams}), not from one generator running through the epoch, so data-parallel ranks
+ * sample each micro-batch as one process does; the gradient pass takes its dropout seeds from the model's RNG,
+ * as every training step does.
+ *
  * Deviation: dropout draws differ between the sampling pass and the gradient pass (the original samples and
  * differentiates in one pass, so both see the same dropout masks); the log-probabilities in the loss are those
  * of the sampled words under an independent dropout draw.
@@ -37,7 +42,8 @@
  */
 import { type CaptionDecoder, type SequentialResult, type SpecialIds, truncateAtEnd } from "@vlp/decode";
 import { CiderD } from "@vlp/eval";
-import type { Batch, Rng, VlpModel } from "@vlp/model";
+import { type Batch, Rng, SEED_SALTS, type VlpModel } from "@vlp/model";
+import { mixSeed } from "./loader.ts";
 import type { HostBatch } from "./batch_builder.ts";
 import type { StepFn } from "./trainer.ts";
 
@@ -155,11 +161,22 @@ export interface ScstOptions {
   model: VlpModel;
   /** a decoder for the micro-batch size with maxTgtLength T = L − R − 2 (21) */
   decoder: CaptionDecoder;
-  /** draws the sampled words */
-  sampleRng: Rng;
-  /** dropout seeds of the sampling pass */
-  dropoutRng: Rng;
+  /** the run seed (`--seed`): the sampling streams of each micro-batch derive from it ({@linkcode scstStreams}) */
+  seed: number;
   ids: SpecialIds;
+}
+
+/**
+ * The random streams of SCST's sampling pass for micro-batch `batch` of `epoch`: one draws the sampled words,
+ * one the dropout seeds of the sampling pass. A pure function of (seed, epoch, batch), so a micro-batch
+ * samples the same words whichever rank takes it and however many ranks share the epoch, and a resumed
+ * run samples as the uninterrupted one.
+ */
+export function scstStreams(seed: number, epoch: number, batch: number): { sample: Rng; dropout: Rng } {
+  return {
+    sample: new Rng(mixSeed(seed ^ SEED_SALTS.scstSample, epoch, batch)),
+    dropout: new Rng(mixSeed(seed ^ SEED_SALTS.scstDropout, epoch, batch)),
+  };
 }
 
 /** The SCST training step (see the module doc); logs the mean reward as `reward`. */
@@ -181,9 +198,10 @@ export function scstStep(o: ScstOptions): StepFn {
       segmentIds: batch.segmentIds,
     };
     const greedy: SequentialResult = await decoder.greedy(images);
+    const streams = scstStreams(o.seed, ctx.epoch, ctx.batch);
     const sample: SequentialResult = await decoder.sample(images, {
-      rng: o.sampleRng,
-      dropoutRng: o.dropoutRng,
+      rng: streams.sample,
+      dropoutRng: streams.dropout,
     });
     const greedyCut = truncateAtEnd(greedy.ids, B, ids.sep, ids.pad),
       sampleCut = truncateAtEnd(sample.ids, B, ids.sep, ids.pad);

@@ -11,7 +11,15 @@ import {
 } from "@vlp/model";
 import { preprocess } from "./pipeline.ts";
 import type { HostBatch } from "./batch_builder.ts";
-import { arrayToStr, doubledBatch, doubledDims, rewardMask, scstStep, selfCriticalReward } from "./scst.ts";
+import {
+  arrayToStr,
+  doubledBatch,
+  doubledDims,
+  rewardMask,
+  scstStep,
+  scstStreams,
+  selfCriticalReward,
+} from "./scst.ts";
 
 const config = parseConfig({ ...microConfig, vocabSize: 120, hiddenDropout: 0, attentionDropout: 0 });
 const R = 3, MAX_LEN_B = 4; // L = R + maxLenB + 3 = 10, T = 5 generation steps, doubled length 14
@@ -185,10 +193,10 @@ Deno.test("scstStep(): greedy baseline, sampled captions, rewards and a finite l
   const model = model64(11);
   const before = Float64Array.from(await model.backend.read(model.params));
   const decoder = new CaptionDecoder(model, { maxImages: 3, maxTgtLength: 5 });
-  const step = scstStep({ model, decoder, sampleRng: new Rng(1), dropoutRng: new Rng(2), ids: SPECIAL_IDS });
+  const step = scstStep({ model, decoder, seed: 1, ids: SPECIAL_IDS });
   model.zeroGrad();
   const batch = batchOf([[10, 11], [12, 13, 14, 15], [16]]);
-  const out = await step(batch, { epoch: 1, lossScale: 1, dropWorstRatio: 0 });
+  const out = await step(batch, { epoch: 1, batch: 3, lossScale: 1, dropWorstRatio: 0 });
   assert.ok(Number.isFinite(out.loss));
   assert.ok(Number.isFinite(out.values!.reward));
   assert.deepEqual(await model.backend.read(model.params), before);
@@ -197,11 +205,22 @@ Deno.test("scstStep(): greedy baseline, sampled captions, rewards and a finite l
   const step2 = scstStep({
     model: again,
     decoder: new CaptionDecoder(again, { maxImages: 3, maxTgtLength: 5 }),
-    sampleRng: new Rng(1),
-    dropoutRng: new Rng(2),
+    seed: 1,
     ids: SPECIAL_IDS,
   });
   again.zeroGrad();
-  assert.deepEqual(await step2(batch, { epoch: 1, lossScale: 1, dropWorstRatio: 0 }), out);
+  assert.deepEqual(await step2(batch, { epoch: 1, batch: 3, lossScale: 1, dropWorstRatio: 0 }), out);
   assert.deepEqual(await again.backend.read(again.grads), await model.backend.read(model.grads));
+});
+
+Deno.test("scstStreams(): a pure function of (seed, epoch, micro-batch), a different stream for each", () => {
+  const draw = (seed: number, epoch: number, batch: number) => {
+    const s = scstStreams(seed, epoch, batch);
+    return [s.sample.nextU32(), s.sample.nextU32(), s.dropout.nextU32()];
+  };
+  assert.deepEqual(draw(7, 2, 5), draw(7, 2, 5));
+  const seen = new Set([draw(7, 2, 5), draw(7, 2, 6), draw(7, 3, 5), draw(8, 2, 5)].map((d) => d.join(",")));
+  assert.equal(seen.size, 4);
+  const [a, , c] = draw(7, 2, 5);
+  assert.notEqual(a, c); // the word stream and the dropout stream differ
 });

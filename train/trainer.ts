@@ -42,6 +42,7 @@ import {
   advanceRng,
   allreduceGradients,
   broadcastParameters,
+  checkScalesAgree,
   checkWeightsAgree,
   drawsBetween,
   gatherRows,
@@ -74,6 +75,11 @@ export interface StepOutput {
 /** Context of a step. */
 export interface StepContext {
   epoch: number;
+  /**
+   * the index of this micro-batch in the epoch (that of a single process, on every number of ranks): a step
+   * that draws random numbers of its own keys them by (epoch, batch) so that any rank draws them alike
+   */
+  batch: number;
   /** 1 / accumulation steps: the factor of this batch's gradients */
   lossScale: number;
   /** drop-worst ratio of this epoch */
@@ -105,8 +111,13 @@ export interface TrainOptions {
   dropAfter?: number;
   /** validation after each epoch: metric name → value (called on every rank; across ranks it shares the work) */
   validate?: (epoch: number) => Promise<Record<string, number>>;
-  /** RNGs besides the model's dropout RNG whose state is saved (e.g. SCST sampling) */
+  /** RNGs besides the model's dropout RNG whose state is saved */
   rngs?: Record<string, Rng>;
+  /**
+   * the names of the step's `values` (e.g. SCST's `reward`): across ranks each round gathers them with the
+   * losses, so that the log holds every micro-batch's values as one process logs them
+   */
+  valueNames?: readonly string[];
   /** the run's settings: written to opt.json; on resume they must equal the checkpoint's */
   settings: Record<string, unknown>;
   /**
@@ -248,6 +259,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const world = o.world ?? new LocalWorld();
   const N = world.size, lead = world.rank === 0;
   const checkEvery = o.checkWeightsEvery ?? 50;
+  const valueNames = o.valueNames ?? [];
   const dir = o.outputDir;
   if (lead) await Deno.mkdir(dir, { recursive: true });
   const logPath = join(dir, LOG);
@@ -304,7 +316,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   try {
     for (let epoch = startEpoch; epoch <= o.epochs; epoch++) {
       const dropWorstRatio = epoch > (o.dropAfter ?? 6) ? (o.maxDropWorstRatio ?? 0) : 0;
-      const ctx: StepContext = { epoch, lossScale: 1 / (N * accumulation), dropWorstRatio };
+      const ctx: StepContext = { epoch, batch: 0, lossScale: 1 / (N * accumulation), dropWorstRatio };
       const t0 = performance.now();
       let lossSum = 0, batches = 0, examples = 0, wait = 0, reduceS = 0, reduceWaitS = 0, early = 0;
       const order = epochOrder(loader.size, loader.options.seed, epoch);
@@ -316,6 +328,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         const lr = optimizer.currentLr();
         const scaleUsed = o.lossScaler?.scale ?? 1; // --fp16: the dynamic loss scale of this round's backward
         ctx.lossScale = scaleUsed / (N * accumulation);
+        ctx.batch = first + world.rank;
         let own: { loss: number; examples: number; values?: Record<string, number> } | null = null;
         // an update ends this round (a whole one): its gradient sum starts during the backward
         const reducer = N > 1 && count === N && (first + N) % (N * accumulation) === 0
@@ -339,7 +352,16 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         } else {
           advanceRng(model.rng, draws * count);
         }
-        const rows = N > 1 ? await gatherRows(world, [own?.loss ?? 0, own?.examples ?? 0]) : null;
+        // every rank's loss, examples, loss scale and values (one small all-reduce)
+        const rows = N > 1
+          ? await gatherRows(world, [
+            own?.loss ?? 0,
+            own?.examples ?? 0,
+            scaleUsed,
+            ...valueNames.map((k) => own?.values?.[k] ?? 0),
+          ])
+          : null;
+        if (rows) checkScalesAgree(rows.map((r) => r[2]), { epoch, batch: first });
         for (let j = 0; j < count; j++) {
           const index = first + j;
           const loss = rows ? rows[j][0] : own!.loss, B = rows ? rows[j][1] : own!.examples;
@@ -373,8 +395,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
               reduceS += t;
               reduceWaitS += t;
             }
-            // --fp16: unscaled after the ranks' sum, so every rank finds the same overflow and skips the same step
-            overflow = o.lossScaler ? !(await unscaleGradients(model, o.lossScaler)) : false;
+            // --fp16: unscaled after the ranks' sum; the overflow count is summed over the ranks, so every rank
+            // skips the same steps and keeps the same loss scale
+            overflow = o.lossScaler ? !(await unscaleGradients(model, o.lossScaler, world)) : false;
             if (!overflow) optimizer.step(); // an overflow skips the step (its gradients are dropped)
             model.zeroGrad();
             pending = 0;
@@ -395,7 +418,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
             lr,
             examples: B,
             ...(o.lossScaler ? { loss_scale: scaleUsed, ...(overflow ? { overflow: true } : {}) } : {}),
-            ...(N === 1 ? own!.values : {}),
+            ...(rows ? Object.fromEntries(valueNames.map((k, v) => [k, rows[j][3 + v]])) : own!.values),
           });
           bar?.update({ epoch, batch: index + 1, examples: runExamples, loss });
         }
@@ -490,7 +513,18 @@ async function saveCheckpoint(
 
 /** How many dropout seeds one step draws from the model's RNG (a loss forward with dropout on, undone). */
 async function dropoutDraws(model: VlpModel, loader: BatchLoader, epoch: number): Promise<number> {
-  const batch = await loader.build(loader.request(epoch, 0));
+  const built = await loader.build(loader.request(epoch, 0));
+  // the seeds a forward draws depend on the layers, not on the loss inputs: a batch without masked slots
+  // (SCST's) is measured with one empty slot per example
+  const B = built.examples.length;
+  const batch = model.task === "img2txt" && !built.maskedPos
+    ? {
+      ...built,
+      maskedPos: new Int32Array(B),
+      maskedIds: new Int32Array(B),
+      maskedWeights: new Float32Array(B),
+    }
+    : built;
   const before = model.rng.getState();
   await model.readScalar(model.loss(batch, { dropout: true }));
   const n = drawsBetween(model.rng, before, model.rng.getState());

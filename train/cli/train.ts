@@ -18,7 +18,7 @@
 import { z } from "zod";
 import { CaptionDecoder } from "@vlp/decode";
 import { loadAnswerVocab, loadKarpathy, loadValidJpgs, loadVqaImdb, type Split, SPLITS } from "@vlp/features";
-import { LEN_VIS_INPUT, MASK_PROB, MAX_LEN_B, MAX_PRED, Rng, SEED_SALTS, TRAIN_SEED } from "@vlp/model";
+import { LEN_VIS_INPUT, MASK_PROB, MAX_LEN_B, MAX_PRED, TRAIN_SEED } from "@vlp/model";
 import { BertAdam } from "../bert_adam.ts";
 import { captionExamples, type ExampleSet, vqaExamples } from "../examples.ts";
 import { BatchLoader } from "../loader.ts";
@@ -278,9 +278,6 @@ function checkRankFlags(f: Flags, world: World): void {
   check("world_size", f.world_size, world.size, 1);
   check("global_rank", f.global_rank, world.rank, -1);
   check("local_rank", f.local_rank, world.localRank, -1);
-  if (world.size > 1 && f.scst) {
-    throw new UsageError("--scst is not supported across ranks yet: run it as one process", "scst");
-  }
 }
 
 /** The files a run reads (an output may not be one of them). */
@@ -390,15 +387,12 @@ async function main(f: Flags, world: World): Promise<void> {
     schedule: f.sche_mode as Schedule,
   });
   let step: StepFn | undefined;
-  const rngs: Record<string, Rng> = {};
   if (f.scst) {
-    rngs.scst_sample = new Rng(f.seed ^ SEED_SALTS.scstSample);
-    rngs.scst_dropout = new Rng(f.seed ^ SEED_SALTS.scstDropout);
+    // each micro-batch samples from streams keyed by (seed, epoch, batch): the same on any number of ranks
     step = scstStep({
       model,
       decoder: new CaptionDecoder(model, { maxImages: microBatch, maxTgtLength: f.max_len_b + 1, ids }),
-      sampleRng: rngs.scst_sample,
-      dropoutRng: rngs.scst_dropout,
+      seed: f.seed,
       ids,
     });
   }
@@ -481,7 +475,7 @@ async function main(f: Flags, world: World): Promise<void> {
       maxDropWorstRatio: f.max_drop_worst_ratio,
       dropAfter: f.drop_after,
       validate,
-      rngs,
+      valueNames: f.scst ? ["reward"] : [],
       settings,
       resumeFrom: folder.resume,
       world,

@@ -172,6 +172,31 @@ export async function checkWeightsAgree(
   }
 }
 
+/** A number summed over the ranks (one all-reduce; itself in a world of one). */
+export async function sumOverRanks(world: World, x: number): Promise<number> {
+  if (world.size === 1) return x;
+  const b = Float64Array.of(x);
+  await world.allreduceSum(b);
+  return b[0];
+}
+
+/**
+ * Throws unless every rank used the same dynamic loss scale (`--fp16`) in a round (`scales[r]`: rank r's).
+ * They agree by construction (every rank decides each step's overflow from the same all-reduced count of
+ * non-finite gradients); a difference means the ranks no longer train the same model.
+ */
+export function checkScalesAgree(scales: ArrayLike<number>, where: { epoch: number; batch: number }): void {
+  for (let r = 1; r < scales.length; r++) {
+    if (scales[r] !== scales[0]) {
+      throw new RangeError(
+        `Training stopped: the ranks' loss scales differ at epoch ${where.epoch}, batch ${where.batch}: ${
+          Array.from(scales).join(", ")
+        } by rank`,
+      );
+    }
+  }
+}
+
 /**
  * One number per rank to every rank: rank r's `values` land in row r of an [N, values.length] array (an
  * all-reduce of a zero-padded array; exact, as every slot but one is zero).

@@ -4,14 +4,17 @@ import { microConfig, randomBatch } from "@vlp/testing";
 import {
   advanceRng,
   buckets,
+  checkScalesAgree,
   checkWeightsAgree,
   drawsBetween,
   gatherRows,
   rankBatches,
+  sumOverRanks,
   WeightsDivergedError,
 } from "./data_parallel.ts";
 import { layerRanges, OverlappedReducer } from "./overlap.ts";
-import type { World } from "./world.ts";
+import { LocalWorld, type World } from "./world.ts";
+import { DynamicLossScale } from "../loss_scale.ts";
 
 /**
  * N ranks in one process (the tests' stand-in for MPI): the k-th collective of every rank meets the k-th of
@@ -144,4 +147,20 @@ Deno.test("OverlappedReducer: buckets start during the backward, layer by layer;
   for (const t of timings) assert.equal(t.bucketsDuringBackward, microConfig.numLayers);
   const expect = own[0].map((v, i) => Math.fround(v + own[1][i]));
   for (const m of models) assert.deepEqual([...(await m.backend.read(m.grads))], [...expect]);
+});
+
+Deno.test("--fp16 across ranks: an overflow on one rank skips the step on all; the scales must agree", async () => {
+  // each rank's own count of non-finite gradients, summed: rank 1 alone overflows, both ranks skip
+  const ranks = localRanks(2);
+  const scalers = ranks.map(() => new DynamicLossScale());
+  for (const own of [[0, 0], [0, 3], [0, 0]]) {
+    await Promise.all(ranks.map(async (w, r) => scalers[r].update((await sumOverRanks(w, own[r])) > 0)));
+  }
+  for (const s of scalers) assert.deepEqual([s.scale, s.overflows, s.cleanSteps], [32768, 1, 1]);
+  assert.equal(await sumOverRanks(new LocalWorld(), 2), 2);
+  checkScalesAgree([65536, 65536, 65536], { epoch: 1, batch: 0 });
+  assert.throws(
+    () => checkScalesAgree([65536, 32768], { epoch: 2, batch: 6 }),
+    /the ranks' loss scales differ at epoch 2, batch 6: 65536, 32768 by rank/,
+  );
 });

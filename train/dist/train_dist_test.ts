@@ -232,6 +232,64 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "SCST on 2 ranks × batch 4 = 1 process × batch 8 with 2 accumulation steps (samples, rewards, weights)",
+  ignore: !mpi,
+  fn: () =>
+    withDirs(3, async ([xe, one, two]) => {
+      // from a cross-entropy checkpoint (random weights sample nothing that scores); dropout stays on: the
+      // sampling pass draws from streams keyed by (seed, epoch, micro-batch), the gradient pass's dropout
+      // seeds come from the model's RNG, which every rank walks as one process does
+      const base = [...TINY_MODEL_FLAGS, ...COCO_FLAGS, "--seed", "7", "--num_workers", "0"];
+      const x = await runCli(TRAIN, [
+        ...base,
+        ...[
+          "--output_dir",
+          xe,
+          "--train_batch_size",
+          "5",
+          "--num_train_epochs",
+          "1",
+          "--learning_rate",
+          "1e-3",
+        ],
+      ], { env: ENV });
+      assert.equal(x.code, 0, x.stderr);
+      const scst = (dir: string, extra: string[]) => [
+        ...base,
+        ...["--output_dir", dir, "--model_recover_path", join(xe, "model.1.bin"), "--scst"],
+        ...["--max_pred", "0", "--mask_prob", "0", "--learning_rate", "1e-3", "--num_train_epochs", "2"],
+        ...extra,
+      ];
+      const a = await runCli(
+        TRAIN,
+        scst(one, ["--train_batch_size", "8", "--gradient_accumulation_steps", "2"]),
+        { env: ENV },
+      );
+      assert.equal(a.code, 0, a.stderr);
+      const b = await runMpi(2, TRAIN, scst(two, ["--train_batch_size", "4"]));
+      assert.equal(b.code, 0, b.stderr);
+      assert.equal(JSON.parse(b.stdout.trim()).optimizer_steps, a.json.optimizer_steps);
+      const rewards = async (dir: string) =>
+        (await readTrainLog(dir)).filter((r) => r.type === "batch").map((r) => r.reward as number);
+      const ra = await rewards(one), rb = await rewards(two);
+      assert.equal(ra.length, 14); // 7 micro-batches (4, 4, 4, 4, 4, 4, 1) in each of 2 epochs
+      assert.ok(ra.some((r) => r !== 0), "every reward is 0: the test would not see the samples");
+      for (const [i, r] of rb.entries()) {
+        assert.ok(
+          Math.abs(r - ra[i]) <= 1e-5 * Math.max(1, Math.abs(ra[i])),
+          `batch ${i}: reward ${r} vs ${ra[i]}`,
+        );
+      }
+      assertSameLosses(await losses(two), await losses(one));
+      const d = await maxWeightDiff(join(one, "model.2.bin"), join(two, "model.2.bin"));
+      assert.ok(d < 1e-5, `max |Δw| ${d}`);
+      // the run moved the weights: the comparison above is not between two copies of the start
+      assert.ok(await maxWeightDiff(join(xe, "model.1.bin"), join(two, "model.2.bin")) > 1e-4);
+    }),
+});
+
+Deno.test({
   name: "train on 2 ranks: one rank SIGKILLed mid-epoch ends the job within 30 s; resuming on 2 ranks " +
     "reproduces the uninterrupted run's final checkpoint",
   ignore: !mpi,
