@@ -13,50 +13,9 @@ import {
   WeightsDivergedError,
 } from "./data_parallel.ts";
 import { layerRanges, OverlappedReducer } from "./overlap.ts";
-import { LocalWorld, type World } from "./world.ts";
+import { LocalWorld } from "./world.ts";
+import { localRanks } from "./test_utils.ts";
 import { DynamicLossScale } from "../loss_scale.ts";
-
-/**
- * N ranks in one process (the tests' stand-in for MPI): the k-th collective of every rank meets the k-th of
- * the others; a sum is taken once all have arrived, and every rank's buffer receives it.
- */
-function localRanks(size: number): World[] {
-  const rounds: { bufs: (Float32Array | Float64Array)[]; done: () => void; wait: Promise<void> }[] = [];
-  const counters = new Array(size).fill(0);
-  const meet = (rank: number, buf: Float32Array | Float64Array, combine: (bufs: typeof buf[]) => void) => {
-    const k = counters[rank]++;
-    if (!rounds[k]) {
-      let done!: () => void;
-      const wait = new Promise<void>((r) => (done = r));
-      rounds[k] = { bufs: [], done, wait };
-    }
-    const round = rounds[k];
-    round.bufs[rank] = buf;
-    if (Object.keys(round.bufs).length === size) {
-      combine(round.bufs);
-      round.done();
-    }
-    return round.wait;
-  };
-  return Array.from({ length: size }, (_, rank): World => ({
-    rank,
-    size,
-    localRank: rank,
-    kind: "mpi",
-    allreduceSum: (buf) =>
-      meet(rank, buf, (bufs) => {
-        const sum = new Float64Array(buf.length);
-        for (const b of bufs) b.forEach((v, i) => (sum[i] += v));
-        for (const b of bufs) b.set(sum);
-      }),
-    broadcast: (buf, root) => meet(rank, buf, (bufs) => bufs.forEach((b) => b.set(bufs[root]))),
-    barrier: () => meet(rank, new Float64Array(0), () => {}),
-    abort: () => {
-      throw new Error("abort");
-    },
-    finalize: () => Promise.resolve(),
-  }));
-}
 
 Deno.test("rankBatches() deals as torch's DistributedSampler(shuffle=False), without its padded tail", async () => {
   // testdata/distributed_sampler.py wrote torch's indices per rank

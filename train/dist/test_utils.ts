@@ -1,12 +1,14 @@
 /**
  * Running a script of the repository under Open MPI's `mpirun` in the tests: N ranks on this machine
- * (`--oversubscribe`, allowed as root), one BLAS thread per rank, stdout and stderr captured. Not exported by
- * the member.
+ * (`--oversubscribe`, allowed as root), one BLAS thread per rank, stdout and stderr captured; and
+ * {@linkcode localRanks}, N ranks in one process. Not exported by the member.
  *
  * @module
  */
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+
+import type { World } from "./world.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -95,4 +97,46 @@ export async function runMpi(np: number, script: string, args: readonly string[]
     stderr: dec.decode(out.stderr),
     seconds: (performance.now() - t0) / 1000,
   };
+}
+
+/**
+ * N ranks in one process (the tests' stand-in for MPI): the k-th collective of every rank meets the k-th of
+ * the others; a sum is taken once all have arrived, and every rank's buffer receives it.
+ */
+export function localRanks(size: number): World[] {
+  const rounds: { bufs: (Float32Array | Float64Array)[]; done: () => void; wait: Promise<void> }[] = [];
+  const counters = new Array(size).fill(0);
+  const meet = (rank: number, buf: Float32Array | Float64Array, combine: (bufs: typeof buf[]) => void) => {
+    const k = counters[rank]++;
+    if (!rounds[k]) {
+      let done!: () => void;
+      const wait = new Promise<void>((r) => (done = r));
+      rounds[k] = { bufs: [], done, wait };
+    }
+    const round = rounds[k];
+    round.bufs[rank] = buf;
+    if (Object.keys(round.bufs).length === size) {
+      combine(round.bufs);
+      round.done();
+    }
+    return round.wait;
+  };
+  return Array.from({ length: size }, (_, rank): World => ({
+    rank,
+    size,
+    localRank: rank,
+    kind: "mpi",
+    allreduceSum: (buf) =>
+      meet(rank, buf, (bufs) => {
+        const sum = new Float64Array(buf.length);
+        for (const b of bufs) b.forEach((v, i) => (sum[i] += v));
+        for (const b of bufs) b.set(sum);
+      }),
+    broadcast: (buf, root) => meet(rank, buf, (bufs) => bufs.forEach((b) => b.set(bufs[root]))),
+    barrier: () => meet(rank, new Float64Array(0), () => {}),
+    abort: () => {
+      throw new Error("abort");
+    },
+    finalize: () => Promise.resolve(),
+  }));
 }

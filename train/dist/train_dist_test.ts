@@ -363,8 +363,22 @@ Deno.test({
 });
 
 // CI (VLP_REQUIRE_GPU=1) runs it on the lavapipe software adapter; elsewhere it needs an adapter
+let f16 = false; // the adapter has shader-f16 (lavapipe has)
+/**
+ * --fp16, 2 ranks against 1 process: both read float16 copies of the same float32 masters, which the ranks'
+ * sum and the process's accumulation leave a few float32 ulps apart (the 1e-5 contract of float32). Such a
+ * difference can round one weight to the neighbouring float16 (2^-11 relative), which moves a loss by far less
+ * than all weights in float16 do: cli/train_fp16_test.ts measures 1.5e-4 between --fp16 and float32 (and
+ * allows 2e-2). So the losses within 1e-4, and the weights, updated in float32, within the float32 contract.
+ * Measured on lavapipe: 0 and 7.5e-9.
+ */
+const FP16_LOSS_TOLERANCE = 1e-4, FP16_WEIGHT_TOLERANCE = 1e-5;
 const adapter = mpi && await WebGpuBackend.create().then(
-  (be) => (be.destroy(), true),
+  (be) => {
+    f16 = be.hasF16;
+    be.destroy();
+    return true;
+  },
   (e) => {
     if (!(e instanceof NoAdapterError) || Deno.env.get("VLP_REQUIRE_GPU") === "1") throw e;
     return false;
@@ -390,6 +404,41 @@ Deno.test({
       for (const [i, l] of la.entries()) {
         assert.ok(Math.abs(l[2] - lb[i][2]) < 1e-4, `batch ${i}: ${l} vs ${lb[i]}`);
       }
+    }),
+});
+
+Deno.test({
+  name:
+    "train --fp16 on 2 ranks (webgpu) = 1 process --fp16 with accumulation; the same loss scale on every rank",
+  ignore: !adapter || !f16,
+  fn: () =>
+    withDirs(2, async ([one, two]) => {
+      // 3 images (15 examples): micro-batches of 4, 4, 4, 3; 2 updates
+      const extra = ["--backend", "webgpu", "--fp16", "--num_train_epochs", "1", "--use_num_imgs", "3"];
+      const a = await runCli(
+        TRAIN,
+        captionFlags(one, [...extra, "--train_batch_size", "8", "--gradient_accumulation_steps", "2"]),
+        { env: ENV },
+      );
+      assert.equal(a.code, 0, a.stderr);
+      // every round gathers each rank's loss scale and stops the job if they differ (checkScalesAgree)
+      const b = await runMpi(2, TRAIN, captionFlags(two, [...extra, "--train_batch_size", "4"]));
+      assert.equal(b.code, 0, b.stderr);
+      assert.equal(JSON.parse(b.stdout.trim()).fp16, true);
+      const batches = async (dir: string) => (await readTrainLog(dir)).filter((r) => r.type === "batch");
+      const ra = await batches(one), rb = await batches(two);
+      assert.equal(rb.length, 4);
+      assert.deepEqual(rb.map((r) => [r.loss_scale, r.overflow]), ra.map((r) => [r.loss_scale, r.overflow]));
+      let worst = 0;
+      for (const [i, r] of rb.entries()) {
+        worst = Math.max(worst, Math.abs((r.loss as number) - (ra[i].loss as number)));
+      }
+      const d = await maxWeightDiff(join(one, "model.1.bin"), join(two, "model.1.bin"));
+      console.error(
+        `--fp16, 2 ranks vs 1 process: max |Δloss| ${worst.toExponential(2)}, max |Δw| ${d.toExponential(2)}`,
+      );
+      assert.ok(worst <= FP16_LOSS_TOLERANCE, `max |Δloss| ${worst}`);
+      assert.ok(d < FP16_WEIGHT_TOLERANCE, `max |Δw| ${d}`);
     }),
 });
 
