@@ -144,7 +144,10 @@ export interface TrainOptions {
 export interface EpochSummary {
   epoch: number;
   meanLoss: number;
+  /** micro-batches of the epoch (of every rank) */
   batches: number;
+  /** of those, the micro-batches this rank computed (all in a world of one) */
+  ownBatches: number;
   examples: number;
   /** seconds of the batch loop (loading waits, steps, updates, logging) */
   seconds: number;
@@ -318,7 +321,14 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const dropWorstRatio = epoch > (o.dropAfter ?? 6) ? (o.maxDropWorstRatio ?? 0) : 0;
       const ctx: StepContext = { epoch, batch: 0, lossScale: 1 / (N * accumulation), dropWorstRatio };
       const t0 = performance.now();
-      let lossSum = 0, batches = 0, examples = 0, wait = 0, reduceS = 0, reduceWaitS = 0, early = 0;
+      let lossSum = 0,
+        batches = 0,
+        ownBatches = 0,
+        examples = 0,
+        wait = 0,
+        reduceS = 0,
+        reduceWaitS = 0,
+        early = 0;
       const order = epochOrder(loader.size, loader.options.seed, epoch);
       const mine = loader.stream(rankBatches(nb, N, world.rank).map((i) => loader.request(epoch, i, order)));
       let tWait = performance.now();
@@ -349,6 +359,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
           }
           advanceRng(model.rng, draws * (count - world.rank - 1));
           own = { loss: out.loss, examples: batch.examples.length, values: out.values };
+          ownBatches++;
         } else {
           advanceRng(model.rng, draws * count);
         }
@@ -443,6 +454,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         epoch,
         meanLoss: lossSum / batches,
         batches,
+        ownBatches,
         examples,
         seconds,
         examplesPerSecond: examples / seconds,
