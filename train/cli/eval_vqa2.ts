@@ -41,6 +41,7 @@ import {
 } from "@vlp/command";
 import type { World } from "../dist/world.ts";
 import { runOnEveryRank } from "../dist/run_ranks.ts";
+import { openRankBackend } from "../dist/gpu_select.ts";
 import { vqaExamples } from "../examples.ts";
 import { vqaAnswerIndices, vqaInferenceLoader } from "../validation.ts";
 import { commonShape, loadModelSetup, regionOptions } from "./setup.ts";
@@ -281,7 +282,12 @@ async function prepare(f: Flags, world: World) {
     );
     model = onnx;
   } else {
-    const backend = await openBackend(f.backend, { threads: f.threads });
+    const backend = await openRankBackend(
+      world,
+      f.backend,
+      () => openBackend(f.backend, { threads: f.threads }),
+      log,
+    );
     log(`${backend.name} backend`);
     model = new VlpModel({ config, task: "vqa2", backend, seed: f.seed, noInit: true });
     for (const ckpt of [...checkpoints.slice(1), checkpoints[0]]) await loadVqaCheckpoint(model, ckpt);

@@ -26,6 +26,8 @@ import {
 } from "@vlp/model";
 import type { SpecialIds } from "@vlp/decode";
 import { BertTokenizer } from "@vlp/tokenizer";
+import { openRankBackend } from "../dist/gpu_select.ts";
+import { LocalWorld, type World } from "../dist/world.ts";
 import { integer, number, userPath } from "@vlp/command";
 
 const posInt = () => integer(1);
@@ -132,9 +134,15 @@ export async function createRunModel(
   task: Task,
   recoverPath: string | undefined,
   log: (line: string) => void,
-  opts: { fp16?: boolean } = {},
+  opts: { fp16?: boolean; world?: World } = {},
 ): Promise<VlpModel> {
-  const backend = await openBackend(f.backend, { threads: f.threads });
+  // across ranks, --backend webgpu opens this local rank's GPU (dist/gpu_select.ts)
+  const backend = await openRankBackend(
+    opts.world ?? new LocalWorld(),
+    f.backend,
+    () => openBackend(f.backend, { threads: f.threads }),
+    log,
+  );
   const model = new VlpModel({ config, task, backend, seed: f.seed, fp16: opts.fp16 });
   if (recoverPath) {
     const path = userPath(recoverPath);

@@ -379,7 +379,7 @@ async function main(f: Flags, world: World): Promise<void> {
   );
 
   // ---- model, optimiser, step ---------------------------------------------------------------------------
-  const model = await createRunModel(f, config, task, f.model_recover_path, log, { fp16: f.fp16 });
+  const model = await createRunModel(f, config, task, f.model_recover_path, log, { fp16: f.fp16, world });
   const optimizer = new BertAdam(model, {
     lr: f.learning_rate,
     warmup: f.warmup_proportion,
