@@ -25,8 +25,8 @@
  * `optim.{epoch}.npz`, `train_curve.svg`.
  *
  * Across ranks ({@linkcode TrainOptions.world}, dist/data_parallel.ts): rank r takes the epoch's
- * micro-batches r, r + N, …; after each round of N micro-batches every rank knows every rank's loss (one
- * small all-reduce), and where the single process would update, the gradients are summed over the ranks
+ * micro-batches r, r + N, …; after each round of N micro-batches every rank knows every rank's loss, loss
+ * scale and logged values (one small all-reduce; the scales must agree), and where the single process would update, the gradients are summed over the ranks
  * (the loss scale is 1 / (N · accumulation); the buckets start during the last micro-batch's backward,
  * dist/overlap.ts) and every rank runs BertAdam. Rank 0 alone writes the folder's files; every rank takes
  * part in `validate` (which shares the work, validation.ts); all meet at a barrier after each checkpoint.

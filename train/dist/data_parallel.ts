@@ -16,7 +16,12 @@
  *   optimiser steps, which is what padding is for in DDP (there, every backward is a collective).
  * - **Dropout**: every rank's dropout RNG walks the single process's sequence: a rank skips the draws of the
  *   micro-batches of the round that the other ranks take ({@linkcode advanceRng}), so after every round all
- *   ranks hold the same RNG state, and the one saved with a checkpoint is the single process's.
+ *   ranks hold the same RNG state, and the one saved with a checkpoint is the single process's. A step's
+ *   other random streams (SCST's sampling) are keyed by (seed, epoch, micro-batch index) instead
+ *   (`StepContext.batch`), which is the same whichever rank takes the micro-batch.
+ * - **`--fp16`**: the non-finite gradients are counted after the sum and the count is summed over the ranks
+ *   ({@linkcode sumOverRanks}), so every rank skips the same steps; each round compares the ranks' loss
+ *   scales ({@linkcode checkScalesAgree}).
  * - **Weights**: rank 0's initial weights are broadcast ({@linkcode broadcastParameters}); a hash of the
  *   parameters is compared across ranks every few updates and before each checkpoint
  *   ({@linkcode checkWeightsAgree}).
