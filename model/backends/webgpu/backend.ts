@@ -76,7 +76,13 @@ export class WebGpuBackend implements Backend {
 
   private constructor(rt: GpuRuntime, opts: WebGpuOptions) {
     this.rt = rt;
-    this.#gemm = { gemmTile: opts.gemmTile, gemmLargeTile: opts.gemmLargeTile, splitK: opts.splitK };
+    this.#gemm = {
+      gemmTile: opts.gemmTile,
+      gemmLargeTile: opts.gemmLargeTile,
+      gemmTable: opts.gemmTable,
+      gemmVec4: opts.gemmVec4,
+      splitK: opts.splitK,
+    };
     this.#d = new Dispatcher(rt);
     this.#adamGroups = new BertAdamGroups(this.#d);
     if (opts.fuse !== false) this.fused = new GpuFusedOps(this.#d, this.#gemm);
