@@ -21,7 +21,13 @@ import type { MatmulArgs } from "../../../backend.ts";
 import { matmulSpan, type NormalizedMatmul, normalizeMatmul } from "../../../backend_contract.ts";
 import { type Dispatcher, range } from "../dispatch.ts";
 import { type GpuTensor, gpuTensor } from "../runtime.ts";
-import { GEMM_TILES, gemmKernel, gemmTileBytes, type GemmTileName } from "../kernels/matmul.ts";
+import {
+  GEMM_TILES,
+  gemmKernel,
+  gemmTileBytes,
+  type GemmTileName,
+  type GemmVariant,
+} from "../kernels/matmul.ts";
 import {
   DEFAULT_GEMM_TABLE,
   type GemmTable,
@@ -151,7 +157,9 @@ function matmulActivation(
   const a = gpuTensor(args.a, "matmul a"),
     b = gpuTensor(args.b, "matmul b"),
     c = gpuTensor(args.c, "matmul c");
-  if (c.elem !== "f32" || a.elem !== "f32" || (grad && grad.size !== c.size)) return false;
+  // C float32, or float16 for the GELU (the FFN activation of --fp16)
+  if (!(c.elem === "f32" || (c.elem === "f16" && act === "gelu"))) return false;
+  if (a.elem !== "f32" || (grad && grad.size !== c.size)) return false;
   const sa = matmulSpan(g.m, g.k, g.lda, g.strideA, g.batch);
   const sb = matmulSpan(g.transB ? g.n : g.k, g.transB ? g.k : g.n, g.ldb, g.strideB, g.batch);
   const sc = matmulSpan(g.m, g.n, g.ldc, g.strideC, g.batch);
@@ -295,7 +303,11 @@ function gemm(
   const tile = gemmTile(g, opts, wgBytes(d));
   const t = GEMM_TILES[tile];
   const vec = opts.gemmVec4 !== false && g.k > 0;
-  const k = (epi ? (epi.act === "gelu" ? gemmGeluKernel : gemmReluKernel) : gemmKernel)({
+  const outF16 = c.elem === "f16";
+  const kernel = epi
+    ? (epi.act === "gelu" ? (v: GemmVariant) => gemmGeluKernel(v, outF16) : gemmReluKernel)
+    : gemmKernel;
+  const k = kernel({
     transA: g.transA,
     transB: g.transB,
     tile,
