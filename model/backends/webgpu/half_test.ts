@@ -3,6 +3,8 @@ import { assertClose } from "@vlp/testing";
 import { Rng } from "../../rng.ts";
 import { ReferenceBackend } from "../reference.ts";
 import { gpuTest, openGpu } from "./test_utils.ts";
+import { ffnForward } from "../../layers.ts";
+import type { LayerTensors } from "../../params.ts";
 
 // The operations of --fp16 (ops/half.ts, the mixed GEMM variant) against their host twins.
 
@@ -142,6 +144,67 @@ gpuTest(
       assertClose(await gpu.read(gy), await ref.read(ry), { atol: 2e-2, rtol: 2e-3, name: `${name} y` });
       assertClose(await gpu.read(gdw), await ref.read(rdw), { atol: 2e-2, rtol: 2e-3, name: `${name} dW` });
       for (const t of [gx, gw, gb, gpre, gact, gw2, gy, gdy, gdw]) gpu.free(t);
+    }
+  },
+);
+
+gpuTest(
+  "webgpu --fp16 FFN: the float16 activation of the unfused path (gelu, castToF16) equals the fused epilogue's",
+  async (gpu) => {
+    if (!gpu.hasF16) return;
+    const unfused = await openGpu({ fuse: false });
+    try {
+      const rng = new Rng(23);
+      const [rows, C, I] = [20, 12, 36];
+      const host = {
+        x: rng.fillNormal(new Float32Array(rows * C)),
+        ffnInW: Float32Array.from(rng.fillNormal(new Float32Array(I * C)), f16),
+        ffnInB: rng.fillNormal(new Float32Array(I)),
+        ffnOutW: Float32Array.from(rng.fillNormal(new Float32Array(C * I)), f16),
+        ffnOutB: rng.fillNormal(new Float32Array(C)),
+        ln2W: rng.fillNormal(new Float32Array(C)),
+        ln2B: rng.fillNormal(new Float32Array(C)),
+      };
+      const run = async (be: typeof gpu) => {
+        const f = (shape: number[], v?: Float32Array) => {
+          const t = be.alloc(shape);
+          if (v) be.write(t, v);
+          return t;
+        };
+        const h = (shape: number[], v: Float32Array) => {
+          const t = be.allocF16(shape);
+          be.write(t, v);
+          return t;
+        };
+        const w = {
+          ffnInW: h([I, C], host.ffnInW),
+          ffnInB: f([I], host.ffnInB),
+          ffnOutW: h([C, I], host.ffnOutW),
+          ffnOutB: f([C], host.ffnOutB),
+          ln2W: f([C], host.ln2W),
+          ln2B: f([C], host.ln2B),
+        } as unknown as LayerTensors;
+        const t = {
+          pre: f([rows, I]),
+          act: be.allocF16([rows, I]),
+          grad: f([rows, I]),
+          proj: f([rows, C]),
+          dropped: f([rows, C]),
+          res: f([rows, C]),
+          mean: f([rows]),
+          rstd: f([rows]),
+          out: f([rows, C]),
+        };
+        ffnForward(be, w, f([rows, C], host.x), t, 1e-12, null);
+        return { act: await be.read(t.act), grad: await be.read(t.grad), out: await be.read(t.out) };
+      };
+      const fused = await run(gpu), plain = await run(unfused);
+      assert.ok(!unfused.fused);
+      assert.deepEqual(plain.act, fused.act, "float16 activations");
+      assert.deepEqual(plain.grad, fused.grad, "gelu'");
+      assertClose(plain.out, fused.out, { atol: 1e-5, rtol: 1e-5, name: "out" });
+    } finally {
+      unfused.destroy();
     }
   },
 );
