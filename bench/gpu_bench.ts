@@ -25,8 +25,8 @@
  * bytes bound for reading and writing, clears, copies, the most dispatched kernels; bench/gpu_plan.ts),
  * counted by a runtime that records without running, so it works on any adapter, a software one included.
  *
- * Usage: `deno run -A bench/gpu_bench.ts [--quick] [--plan] [--sweep] [--steps N] [--seconds S]
- * [--allow-fallback] [--record]`.
+ * Usage: `deno run -A bench/gpu_bench.ts [--quick] [--plan] [--sweep] [--tiles FILE] [--steps N] [--seconds S]
+ * [--sweep-seconds S] [--allow-fallback] [--record]`.
  * `--quick` uses tiny shapes (`smallConfig` of @vlp/testing: C 32, 2 layers, V 300, 6 regions; batch 2) so that the script
  * can be checked on a software
  * adapter; a software (fallback) adapter is refused without `--quick` or `--allow-fallback`, since its
