@@ -58,6 +58,19 @@ export async function syncMs(be: WebGpuBackend): Promise<number> {
   return best * 1000;
 }
 
+const inputs = new Map<string, Float32Array>();
+
+/** Uniform values in [-1, 1) of length n from seed (made once per length and seed: the sweep reuses them). */
+function hostInput(n: number, seed: number): Float32Array {
+  const key = `${n},${seed}`;
+  let v = inputs.get(key);
+  if (!v) {
+    v = new Rng(seed).fillUniform(new Float32Array(n), -1, 1);
+    inputs.set(key, v);
+  }
+  return v;
+}
+
 /**
  * Time one GEMM shape: warm-up, then pairs of batches of N and 4N dispatches (N grown until a batch of 4N
  * takes ≥ 50 ms unless `quick`), repeated until `minSeconds`; ms per GEMM = the best slope (t(4N) − t(N)) / 3N
@@ -70,12 +83,11 @@ export async function timeGemm(
   opts: { f16?: boolean; minSeconds: number; quick: boolean; label?: string },
 ): Promise<GemmFigure> {
   const batch = s.batch ?? 1;
-  const rng = new Rng(1);
   const alloc = (n: number) => (opts.f16 ? be.allocF16([n]) : be.alloc([n]));
   const a = alloc(batch * s.m * s.k), b = alloc(batch * s.n * s.k), c = be.alloc([batch * s.m * s.n]);
   const bias = be.alloc([s.n]);
-  be.write(a, rng.fillUniform(new Float32Array(a.size), -1, 1));
-  be.write(b, rng.fillUniform(new Float32Array(b.size), -1, 1));
+  be.write(a, hostInput(a.size, 1));
+  be.write(b, hostInput(b.size, 2));
   const run = () =>
     be.matmul({
       a,
