@@ -11,7 +11,7 @@
  * virtualised drivers) does not count as GEMM time; that fixed cost is reported as `syncMs`.
  *
  * Tiles: the GEMMs run on the tile table (model's ops/gemm_table.ts) of `--tiles FILE` (a record of an
- * earlier `--sweep`), else the default table. `--sweep` first times every tile of `GEMM_TILES` on every
+ * earlier `--sweep`), else of the record `VLP_GEMM_TILES` names, else the default table. `--sweep` first times every tile of `GEMM_TILES` on every
  * product of a BERT-base step (forward, dX and dW of each Linear, the batched attention products) and with
  * vec4 loads off, then runs everything else on the table of the fastest tile per shape, which goes into the
  * record as `gemmTable` (per-tile figures under `gemmSweep`); the step is also timed on the default table
@@ -41,7 +41,7 @@ import {
   DEFAULT_GEMM_TABLE,
   figuresBetween,
   type GemmTable,
-  gemmTableFromRecord,
+  gemmTableFromFile,
   namedViews,
   type Tensor,
   VlpModel,
@@ -97,17 +97,20 @@ const steps = values.steps ?? (quick ? 2 : 10);
 const minSeconds = values.seconds ?? (quick ? 0 : 1);
 const sweepSeconds = values["sweep-seconds"] ?? (quick ? 0 : 0.2);
 
-/** The tile table of `--tiles FILE` (exit 1 naming the file when it cannot be read or holds none). */
+/**
+ * The tile table of `--tiles FILE`, else of `VLP_GEMM_TILES`, else the default (exit 1 naming the file when it
+ * cannot be read or holds none).
+ */
 function tilesOf(file: string | undefined): GemmTable {
   if (!file) return DEFAULT_GEMM_TABLE;
   try {
-    return gemmTableFromRecord(JSON.parse(Deno.readTextFileSync(file)));
+    return gemmTableFromFile(file);
   } catch (e) {
-    console.error(`error: --tiles ${file}: ${(e as Error).message}`);
+    console.error(`error: ${(e as Error).message}`);
     Deno.exit(1);
   }
 }
-const givenTable = tilesOf(values.tiles);
+const givenTable = tilesOf(values.tiles ?? (Deno.env.get("VLP_GEMM_TILES") || undefined));
 
 // the step's shape: batch 64, L = 100 regions + 2 + 21 text slots = 123, 3 masked positions
 const config = quick ? smallConfig : bertBaseConfig;

@@ -53,7 +53,7 @@ gpuTest(
       await Deno.writeTextFile(`${dir}/bad.json`, "{}");
       const bad = await runCli("bench/gpu_bench.ts", ["--quick", "--tiles", `${dir}/bad.json`]);
       assert.equal(bad.code, 1);
-      assert.match(bad.stderr, /bad\.json.*no gemmTable/);
+      assert.match(bad.stderr, /bad\.json: the record holds no gemmTable/);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

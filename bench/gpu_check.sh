@@ -25,8 +25,9 @@
 #       --quick runs the bench at tiny sizes; a software adapter (lavapipe) is refused unless --quick or
 #       --allow-fallback is given. --no-sweep leaves out the bench's GEMM tile sweep, --no-tests the GEMM kernel
 #       tests, --no-decode the decoding bench (sweep and decoding are left out with --quick). --out DIR also
-#       writes parity.json, plan.json, bench.json (with gemmTable: --tiles DIR/bench.json reuses it),
-#       decode.json, anchor.json and check.log there. The anchor runs when python3 has torch
+#       writes parity.json, plan.json, bench.json, decode.json, anchor.json and check.log there. The sweep's
+#       record goes to DIR/gemm_tiles.json (without --out: .gpu/gemm_tiles.json); the decoding bench runs on
+#       its tile table, and VLP_GEMM_TILES=that file (or bench/gpu_bench.ts --tiles) reuses it later. The anchor runs when python3 has torch
 #       with CUDA and the VLP code is in --vlp DIR or .gpu/vlp.
 #
 # Progress and logs go to stderr; stdout gets the parity JSON line, the bench JSON line, and last ONE JSON
@@ -206,6 +207,14 @@ echo "$plan"
 log "bench/gpu_bench.ts ${bench_flags[*]:-}"
 bench=$(run_json "$DENO" run -A bench/gpu_bench.ts "${bench_flags[@]}") || status=1
 echo "$bench"
+# the sweep's tile table for what runs after it (the backend reads the record VLP_GEMM_TILES names)
+if [[ $bench == *'"gemmSweep"'* ]]; then
+  tiles_file="${OUTDIR:-.gpu}/gemm_tiles.json"
+  mkdir -p "$(dirname "$tiles_file")"
+  printf '%s\n' "$bench" >"$tiles_file"
+  export VLP_GEMM_TILES="$tiles_file"
+  log "GEMM tile table of the sweep in $tiles_file (VLP_GEMM_TILES)"
+fi
 decode=null
 if [ "$DECODE" = 1 ] && [ "$QUICK" = 0 ]; then
   log "bench/decode_bench.ts --backend webgpu --images 100 --rounds 1 (greedy and beam 5, as decode_img2txt.py)"

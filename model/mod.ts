@@ -37,6 +37,7 @@ export {
   DEFAULT_GEMM_TABLE,
   type GemmTable,
   type GemmTableEntry,
+  gemmTableFromFile,
   gemmTableFromRecord,
   isSmallGemm,
   lookupGemmTile,

@@ -263,6 +263,33 @@ gpuTest(
 );
 
 gpuTest(
+  "webgpu matmul: VLP_GEMM_TILES names a sweep's record whose table the backend then follows",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const entries = [{ transA: false, transB: true, m: 132, n: 136, k: 44, tile: "half_m_db" }];
+      await Deno.writeTextFile(`${dir}/rec.json`, JSON.stringify({ gemmTable: { source: "test", entries } }));
+      Deno.env.set("VLP_GEMM_TILES", `${dir}/rec.json`);
+      const be = await openGpu({});
+      try {
+        const ran = await gemmKernelsOf(
+          be,
+          () => gemmCase(be, new Rng(19), { m: 132, n: 136, k: 44, transB: true }, "env table"),
+        );
+        assert.deepEqual(ran, ["matmul_nt_half_m_db_f32_v44"]);
+      } finally {
+        be.destroy();
+      }
+      Deno.env.set("VLP_GEMM_TILES", `${dir}/missing.json`);
+      await assert.rejects(() => openGpu({}), /GEMM tile table of .*missing\.json/);
+    } finally {
+      Deno.env.delete("VLP_GEMM_TILES");
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+gpuTest(
   "webgpu matmul: split-K for weight gradients (k = B·L long, m×n small) matches the reference",
   async (gpu) => {
     const rng = new Rng(13);

@@ -3,7 +3,8 @@
  * and shape. `bench/gpu_bench.ts --sweep` times every candidate tile at the BERT-base shapes of a training
  * step (forward NT, the dX products NN and the weight gradients TN) and writes the fastest per shape into its
  * record as `gemmTable`; {@linkcode gemmTableFromRecord} reads that back (the backend option `gemmTable`,
- * `bench/gpu_bench.ts --tiles FILE`), and {@linkcode DEFAULT_GEMM_TABLE} applies when no record is given.
+ * `bench/gpu_bench.ts --tiles FILE`, or for every command the environment variable `VLP_GEMM_TILES=FILE`
+ * naming such a record), and {@linkcode DEFAULT_GEMM_TABLE} applies when no record is given.
  *
  * Lookup ({@linkcode lookupGemmTile}): a product is "small" when m or n is below {@linkcode LARGE_TILE_MIN},
  * "large" otherwise; among the entries of its class and transpose case the one nearest in log₂(m), log₂(n),
@@ -74,6 +75,15 @@ export function lookupGemmTile(
   if (best) return best.tile;
   if (small) return "small";
   return g.transA ? "half_n" : "large_k8";
+}
+
+/** The table of the record in `file` (an Error naming the file when it cannot be read or holds none). */
+export function gemmTableFromFile(file: string): GemmTable {
+  try {
+    return gemmTableFromRecord(JSON.parse(Deno.readTextFileSync(file)));
+  } catch (e) {
+    throw new Error(`Cannot read the GEMM tile table of ${file}: ${(e as Error).message}`);
+  }
 }
 
 /**
