@@ -6,12 +6,17 @@
  * Targets from the issue (H100): GEMM ≥ 20 TFLOP/s float32; training step ≥ 300 examples/s (the original's
  * 8-V100 COCO epoch is ~790 examples/s).
  *
- * GEMM times are slopes: the time of 4N dispatches minus that of N, over 3N, each batch closed by one
- * `sync()`, so that the fixed cost of a synchronisation (a buffer mapping: large under some virtualised
- * drivers) does not count as GEMM time; that fixed cost is reported as `syncMs`.
+ * GEMM times are slopes (bench/gemm_sweep.ts): the time of 4N dispatches minus that of N, over 3N, each batch
+ * closed by one `sync()`, so that the fixed cost of a synchronisation (a buffer mapping: large under some
+ * virtualised drivers) does not count as GEMM time; that fixed cost is reported as `syncMs`.
  *
- * `--sweep` also measures every candidate tile of `GEMM_TILES` for the large products (backend option
- * `gemmLargeTile`): the large GEMMs and a short training run with each, under `sweep`.
+ * Tiles: the GEMMs run on the tile table (model's ops/gemm_table.ts) of `--tiles FILE` (a record of an
+ * earlier `--sweep`), else of the record `VLP_GEMM_TILES` names, else the default table. `--sweep` first times every tile of `GEMM_TILES` on every
+ * product of a BERT-base step (forward, dX and dW of each Linear, the batched attention products) and with
+ * vec4 loads off, then runs everything else on the table of the fastest tile per shape, which goes into the
+ * record as `gemmTable` (per-tile figures under `gemmSweep`); the step is also timed on the default table
+ * (`trainDefaultTable`). The record names the adapter's features (`subgroups`, `shader-f16`, ...), its
+ * subgroup sizes and the limits a GEMM depends on (`adapterInfo`).
  *
  * `trainUnfused` is the same step with the backend's fused kernels off (`fuse: false`: their unfused twins),
  * `trainFp16` the step of a `--fp16` model (float16 GEMM weights; adapters with shader-f16).
@@ -20,8 +25,8 @@
  * bytes bound for reading and writing, clears, copies, the most dispatched kernels; bench/gpu_plan.ts),
  * counted by a runtime that records without running, so it works on any adapter, a software one included.
  *
- * Usage: `deno run -A bench/gpu_bench.ts [--quick] [--plan] [--sweep] [--steps N] [--seconds S]
- * [--allow-fallback] [--record]`.
+ * Usage: `deno run -A bench/gpu_bench.ts [--quick] [--plan] [--sweep] [--tiles FILE] [--steps N] [--seconds S]
+ * [--sweep-seconds S] [--allow-fallback] [--record]`.
  * `--quick` uses tiny shapes (`smallConfig` of @vlp/testing: C 32, 2 layers, V 300, 6 regions; batch 2) so that the script
  * can be checked on a software
  * adapter; a software (fallback) adapter is refused without `--quick` or `--allow-fallback`, since its
@@ -33,14 +38,24 @@ import { z } from "zod";
 import { type Command, integer, number, startCommand } from "@vlp/command";
 import {
   bertBaseConfig,
+  DEFAULT_GEMM_TABLE,
   figuresBetween,
-  GEMM_TILES,
+  type GemmTable,
+  gemmTableFromFile,
   namedViews,
-  Rng,
   type Tensor,
   VlpModel,
   WebGpuBackend,
 } from "@vlp/model";
+import {
+  type GemmFigure,
+  type GemmShape,
+  type GemmSweep,
+  sweepGemmTiles,
+  sweepShapes,
+  syncMs,
+  timeGemm,
+} from "./gemm_sweep.ts";
 import { smallConfig } from "@vlp/testing";
 import { trainingBatch } from "./batches.ts";
 import { planStep } from "./gpu_plan.ts";
@@ -53,6 +68,8 @@ const Flags = z.object({
   plan: z.boolean().default(false),
   fp16: z.boolean().default(false),
   sweep: z.boolean().default(false),
+  tiles: z.string().optional(),
+  "sweep-seconds": number().min(0, "must be ≥ 0").optional(),
   "allow-fallback": z.boolean().default(false),
   steps: integer(1).optional(),
   seconds: number().min(0, "must be ≥ 0").optional(),
@@ -60,14 +77,16 @@ const Flags = z.object({
 });
 const CMD: Command<z.infer<typeof Flags>> = {
   name: "gpu_bench",
-  usage: `Usage: deno run -A bench/gpu_bench.ts [--quick] [--plan] [--sweep] [--steps N] [--seconds S]
-                                [--allow-fallback] [--record]
+  usage: `Usage: deno run -A bench/gpu_bench.ts [--quick] [--plan] [--sweep] [--tiles FILE] [--steps N]
+                                [--seconds S] [--sweep-seconds S] [--allow-fallback] [--record]
   --quick           tiny shapes, to check the script on a software adapter
   --plan            no timing: the training step's dispatches and bytes from its kernel plan
   --fp16            with --plan: the plan of a --fp16 model's step
-  --sweep           also time every GEMM tile candidate for the large products
+  --sweep           first time every GEMM tile on every product of a step, then run on the fastest
+  --tiles FILE      the GEMM tile table of a record of an earlier --sweep (default: the built-in table)
   --steps N         training steps timed (default 10; 2 with --quick)
   --seconds S       least time per GEMM measurement (default 1; 0 with --quick)
+  --sweep-seconds S least time per measurement of the sweep (default 0.2; 0 with --quick)
   --allow-fallback  run on a software (fallback) adapter without --quick
 ${RECORD_USAGE}`,
   flags: Flags,
@@ -76,6 +95,22 @@ const values = startCommand(CMD);
 const quick = values.quick;
 const steps = values.steps ?? (quick ? 2 : 10);
 const minSeconds = values.seconds ?? (quick ? 0 : 1);
+const sweepSeconds = values["sweep-seconds"] ?? (quick ? 0 : 0.2);
+
+/**
+ * The tile table of `--tiles FILE`, else of `VLP_GEMM_TILES`, else the default (exit 1 naming the file when it
+ * cannot be read or holds none).
+ */
+function tilesOf(file: string | undefined): GemmTable {
+  if (!file) return DEFAULT_GEMM_TABLE;
+  try {
+    return gemmTableFromFile(file);
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
+}
+const givenTable = tilesOf(values.tiles ?? (Deno.env.get("VLP_GEMM_TILES") || undefined));
 
 // the step's shape: batch 64, L = 100 regions + 2 + 21 text slots = 123, 3 masked positions
 const config = quick ? smallConfig : bertBaseConfig;
@@ -100,10 +135,40 @@ if (values.plan) {
   Deno.exit(0);
 }
 
-const be = await WebGpuBackend.create();
+// ---- the tile sweep (first: everything below runs on its table) -----------------------------------------
+
+let sweep: GemmSweep | null = null;
+if (values.sweep) {
+  const probe = await WebGpuBackend.create();
+  const source = `${probe.adapterName}, bench/gpu_bench.ts --sweep, ${new Date().toISOString().slice(0, 10)}`;
+  const refused = probe.rt.gpu.isFallback && !quick && !values["allow-fallback"];
+  probe.destroy();
+  if (!refused) sweep = await sweepGemmTiles(sweepShapes(quick), { minSeconds: sweepSeconds, quick, source });
+}
+const gemmTable = sweep?.table ?? givenTable;
+
+const be = await WebGpuBackend.create({ gemmTable });
 const fallback = be.rt.gpu.isFallback;
+// what a faster GEMM could use (subgroups, cooperative or subgroup matrices) and the limits it depends on
+const lim = be.rt.device.limits;
+const adapterInfo = {
+  name: be.adapterName,
+  features: be.rt.gpu.features,
+  subgroupSizes: be.rt.gpu.subgroupSizes,
+  limits: {
+    maxComputeWorkgroupStorageSize: lim.maxComputeWorkgroupStorageSize,
+    maxComputeInvocationsPerWorkgroup: lim.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupSizeX: lim.maxComputeWorkgroupSizeX,
+    maxComputeWorkgroupSizeY: lim.maxComputeWorkgroupSizeY,
+    maxComputeWorkgroupsPerDimension: lim.maxComputeWorkgroupsPerDimension,
+    maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,
+    minStorageBufferOffsetAlignment: lim.minStorageBufferOffsetAlignment,
+  },
+};
 console.error(
-  `adapter: ${be.adapterName}${fallback ? " (software fallback)" : ""}, shader-f16: ${be.hasF16}`,
+  `adapter: ${be.adapterName}${fallback ? " (software fallback)" : ""}, shader-f16: ${be.hasF16}, ` +
+    `features: ${adapterInfo.features.join(" ")}, subgroup sizes: ${adapterInfo.subgroupSizes ?? "?"}, ` +
+    `workgroup memory: ${adapterInfo.limits.maxComputeWorkgroupStorageSize} bytes; GEMM tiles: ${gemmTable.source}`,
 );
 if (fallback && !quick && !values["allow-fallback"]) {
   console.error("error: the adapter is a software fallback; use --quick (or --allow-fallback) to run anyway");
@@ -111,18 +176,6 @@ if (fallback && !quick && !values["allow-fallback"]) {
 }
 
 // ---- GEMMs --------------------------------------------------------------------------------------------
-
-interface GemmShape {
-  name: string;
-  m: number;
-  n: number;
-  k: number;
-  transA?: boolean;
-  transB?: boolean;
-  /** batch items (contiguous) */
-  batch?: number;
-  bias?: boolean;
-}
 
 /** BERT-base GEMMs of one training step at B·L = 64·123 rows (C 768, I 3072, NH 12, HS 64). */
 function gemmShapes(): GemmShape[] {
@@ -139,85 +192,14 @@ function gemmShapes(): GemmShape[] {
   ];
 }
 
-interface GemmFigure {
-  m: number;
-  n: number;
-  k: number;
-  batch: number;
-  ms: number;
-  tflops: number;
-}
-
-/** Seconds for `runs` calls of `run` and one sync. */
-async function timed(be: WebGpuBackend, run: () => void, runs: number): Promise<number> {
-  const t0 = performance.now();
-  for (let i = 0; i < runs; i++) run();
-  await be.sync();
-  return (performance.now() - t0) / 1000;
-}
-
-/** The fixed cost of one `sync()` with no work recorded (ms, best of 5). */
-async function syncMs(be: WebGpuBackend): Promise<number> {
-  let best = Infinity;
-  for (let i = 0; i < 5; i++) best = Math.min(best, await timed(be, () => {}, 0));
-  return best * 1000;
-}
-
-/**
- * Time one GEMM shape: warm-up, then pairs of batches of N and 4N dispatches (N grown until a batch of 4N
- * takes ≥ 50 ms), repeated until `minSeconds`; ms per GEMM = the best slope (t(4N) − t(N)) / 3N.
- */
-async function timeGemm(be: WebGpuBackend, s: GemmShape, f16: boolean): Promise<GemmFigure> {
-  const batch = s.batch ?? 1;
-  const rng = new Rng(1);
-  const alloc = (n: number) => (f16 ? be.allocF16([n]) : be.alloc([n]));
-  const a = alloc(batch * s.m * s.k), b = alloc(batch * s.n * s.k), c = be.alloc([batch * s.m * s.n]);
-  const bias = be.alloc([s.n]);
-  be.write(a, rng.fillUniform(new Float32Array(a.size), -1, 1));
-  be.write(b, rng.fillUniform(new Float32Array(b.size), -1, 1));
-  const run = () =>
-    be.matmul({
-      a,
-      b,
-      c,
-      m: s.m,
-      n: s.n,
-      k: s.k,
-      transA: s.transA,
-      transB: s.transB,
-      bias: s.bias ? bias : undefined,
-      ...(batch > 1
-        ? { batch: [batch], strideA: [s.m * s.k], strideB: [s.n * s.k], strideC: [s.m * s.n] }
-        : {}),
-    });
-  await timed(be, run, 1);
-  let n = 1;
-  while (!quick && n < 256 && (await timed(be, run, 4 * n)) < 0.05) n *= 2;
-  let best = Infinity;
-  const t0 = performance.now();
-  do {
-    const t1 = await timed(be, run, n), t4 = await timed(be, run, 4 * n);
-    best = Math.min(best, Math.max(t4 - t1, 1e-9) / (3 * n));
-  } while (performance.now() - t0 < minSeconds * 1000);
-  const ms = best * 1000;
-  for (const t of [a, b, c, bias]) be.free(t);
-  const tflops = (2 * s.m * s.n * s.k * batch) / (ms * 1e-3) / 1e12;
-  console.error(
-    `${f16 ? "f16 " : ""}${s.name} [${s.m}×${s.n}×${s.k}]×${batch}: ${ms.toFixed(3)} ms, ${
-      tflops.toFixed(3)
-    } TFLOP/s`,
-  );
-  return { m: s.m, n: s.n, k: s.k, batch, ms, tflops };
-}
-
 const sync = await syncMs(be);
 console.error(`one sync with no work: ${sync.toFixed(3)} ms`);
 const gemm: Record<string, GemmFigure> = {};
-for (const s of gemmShapes()) gemm[s.name] = await timeGemm(be, s, false);
+for (const s of gemmShapes()) gemm[s.name] = await timeGemm(be, s, { minSeconds, quick });
 const gemmF16: Record<string, GemmFigure> = {};
 if (be.hasF16) {
   for (const s of gemmShapes().filter((x) => x.name.startsWith("fc"))) {
-    gemmF16[s.name] = await timeGemm(be, s, true);
+    gemmF16[s.name] = await timeGemm(be, s, { f16: true, minSeconds, quick });
   }
 }
 
@@ -306,36 +288,18 @@ const train = await trainRun(be, steps);
 const trainPerTensor = await trainRun(be, Math.max(2, Math.ceil(steps / 2)), "per-tensor");
 const trainNoUpdate = await trainRun(be, Math.max(2, Math.ceil(steps / 2)), "none");
 // the same step without the fused kernels (their unfused twins; backend option fuse: false), side by side
-const unfusedBe = await WebGpuBackend.create({ fuse: false });
+const unfusedBe = await WebGpuBackend.create({ fuse: false, gemmTable });
 const trainUnfused = await trainRun(unfusedBe, Math.max(2, Math.ceil(steps / 2)));
 unfusedBe.destroy();
 // --fp16's step: float16 GEMM weights cast from the float32 masters at the start of each forward
 const trainFp16 = be.hasF16 ? await trainRun(be, Math.max(2, Math.ceil(steps / 2)), "group", true) : null;
 
-// ---- tile sweep ---------------------------------------------------------------------------------------
-
-/** Per candidate tile of the large products: their GEMM figures and a short training run. */
-const sweep: Record<
-  string,
-  { gemm: Record<string, GemmFigure>; train: Awaited<ReturnType<typeof trainRun>> }
-> = {};
-if (values.sweep) {
-  for (const tile of Object.keys(GEMM_TILES) as (keyof typeof GEMM_TILES)[]) {
-    if (tile === "small") continue; // never used for the large products
-    console.error(`-- sweep: large products on tile ${tile}`);
-    const tb = await WebGpuBackend.create({ gemmLargeTile: tile });
-    try {
-      const g: Record<string, GemmFigure> = {};
-      for (const s of gemmShapes().filter((x) => x.m >= 128 && x.n >= 128)) {
-        g[s.name] = await timeGemm(tb, s, false);
-      }
-      sweep[tile] = { gemm: g, train: await trainRun(tb, Math.max(2, Math.ceil(steps / 2))) };
-    } catch (e) {
-      console.error(`tile ${tile} failed: ${(e as Error).message}`);
-    } finally {
-      tb.destroy();
-    }
-  }
+// the step on the default table, beside the sweep's
+let trainDefaultTable: Awaited<ReturnType<typeof trainRun>> | null = null;
+if (sweep) {
+  const dbe = await WebGpuBackend.create({ gemmTable: DEFAULT_GEMM_TABLE });
+  trainDefaultTable = await trainRun(dbe, Math.max(2, Math.ceil(steps / 2)));
+  dbe.destroy();
 }
 
 const best = Math.max(...Object.values(gemm).map((g) => g.tflops));
@@ -344,8 +308,9 @@ await reportFigures(import.meta.url, {
   adapter: be.adapterName,
   fallback,
   shaderF16: be.hasF16,
-  // what a faster GEMM could use (subgroups, cooperative or subgroup matrices), as the driver offers it
-  adapterFeatures: be.rt.gpu.features,
+  adapterFeatures: adapterInfo.features,
+  adapterInfo,
+  gemmTable,
   quick,
   gemm,
   gemmF16,
@@ -356,7 +321,10 @@ await reportFigures(import.meta.url, {
   trainNoUpdate,
   trainUnfused,
   trainFp16,
-  ...(values.sweep ? { sweep } : {}),
+  ...(sweep
+    ? { gemmSweep: { tflops: sweep.tflops, scalarLoads: sweep.scalarLoads, seconds: sweep.seconds } }
+    : {}),
+  trainDefaultTable,
   targets: TARGETS,
   meetsTargets: !quick && best >= TARGETS.gemmTflopsF32 &&
     train.examplesPerSec >= TARGETS.trainExamplesPerSec,

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { runCli, smallConfig } from "@vlp/testing";
 import { gpuTest } from "../model/backends/webgpu/test_utils.ts";
+import { GEMM_TILES } from "@vlp/model";
 import { planStep } from "./gpu_plan.ts";
 
-gpuTest("bench/gpu_bench.ts --quick runs and ends with one JSON line of figures", async () => {
-  const out = await runCli("bench/gpu_bench.ts", ["--quick"]);
+gpuTest("bench/gpu_bench.ts --quick --sweep runs and ends with one JSON line of figures", async () => {
+  const out = await runCli("bench/gpu_bench.ts", ["--quick", "--sweep", "--steps", "1"]);
   assert.equal(out.code, 0, out.stderr);
   const fig = out.json;
   assert.equal(fig.bench, "gpu");
@@ -14,7 +15,50 @@ gpuTest("bench/gpu_bench.ts --quick runs and ends with one JSON line of figures"
   }
   assert.ok(fig.train.examplesPerSec > 0 && Number.isFinite(fig.train.lastLoss));
   assert.equal(fig.meetsTargets, false, "quick figures never claim the targets");
+  // the sweep: every tile timed on every product of a step, the table of the fastest, the adapter's features
+  const shapes = Object.keys(fig.gemmSweep.tflops);
+  assert.equal(shapes.length, 14);
+  for (const name of shapes) {
+    const byTile = fig.gemmSweep.tflops[name];
+    assert.deepEqual(Object.keys(byTile).sort(), Object.keys(GEMM_TILES).sort(), name);
+    assert.ok(fig.gemmSweep.scalarLoads[name] > 0, name);
+  }
+  assert.equal(fig.gemmTable.entries.length, 14);
+  for (const e of fig.gemmTable.entries) assert.ok(e.tile in GEMM_TILES && e.tflops > 0);
+  assert.ok(
+    Array.isArray(fig.adapterInfo.features) && fig.adapterInfo.limits.maxComputeWorkgroupStorageSize > 0,
+  );
+  assert.ok(fig.trainDefaultTable.examplesPerSec > 0);
 });
+
+gpuTest(
+  "bench/gpu_bench.ts --tiles FILE runs on a record's tile table; a file without one is named",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const table = {
+        source: "a test record",
+        entries: [{ transA: false, transB: true, m: 64, n: 192, k: 64, tile: "small_db" }],
+      };
+      await Deno.writeTextFile(`${dir}/rec.json`, JSON.stringify({ bench: { gemmTable: table } }));
+      const out = await runCli("bench/gpu_bench.ts", [
+        "--quick",
+        "--steps",
+        "1",
+        "--tiles",
+        `${dir}/rec.json`,
+      ]);
+      assert.equal(out.code, 0, out.stderr);
+      assert.deepEqual(out.json.gemmTable, table);
+      await Deno.writeTextFile(`${dir}/bad.json`, "{}");
+      const bad = await runCli("bench/gpu_bench.ts", ["--quick", "--tiles", `${dir}/bad.json`]);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /bad\.json: the record holds no gemmTable/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
 
 gpuTest("bench/gpu_bench.ts --plan --quick prints the step's kernel plan without timing", async () => {
   const out = await runCli("bench/gpu_bench.ts", ["--plan", "--quick"]);

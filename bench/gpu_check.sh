@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # The WebGPU backend on a real GPU, in one run (meant to take under 10 minutes on an H200; this version has not
 # run on a GPU yet): the vlp-tiny parity check with
-# --backend webgpu (forward, losses, every gradient against the original implementation), the training step's
-# kernel plan (bench/gpu_bench.ts --plan: dispatches and bytes per step), bench/gpu_bench.ts with its GEMM tile
-# sweep (GEMM TFLOP/s at BERT-base shapes, BERT-base training-step examples/s with the fused kernels and
-# without them), beam-5 caption decoding at batch 100 on the GPU (bench/decode_bench.ts --backend webgpu),
+# --backend webgpu (forward, losses, every gradient against the original implementation), the GEMM kernel tests
+# on the GPU's own compiler (vec4 loads, double-buffered tiles, float16 operands and the GELU epilogue against
+# the reference twin: matmul_test.ts, half_test.ts), the training step's kernel plan (bench/gpu_bench.ts
+# --plan: dispatches and bytes per step), bench/gpu_bench.ts with its GEMM tile sweep first (every tile of
+# GEMM_TILES timed on every product of a BERT-base step: forward, dX and dW of each Linear, the batched
+# attention products; the fastest per shape becomes the tile table everything after it runs on, written into
+# the record as gemmTable, which bench/gpu_bench.ts --tiles FILE reads back), then GEMM TFLOP/s at BERT-base
+# shapes, BERT-base training-step examples/s with the fused kernels and without them, on the default tile
+# table and with --fp16, beam-5 caption decoding at batch 100 on the GPU (bench/decode_bench.ts --backend webgpu),
 # then, where python3 with PyTorch and CUDA is there and a VLP checkout is at hand, the original's training
 # step on the same GPU (bench/gpu_anchor.py) for a side-by-side ratio.
 # Meant for a machine with an NVIDIA GPU and its driver (Vulkan ICD); installs what is missing: the Vulkan
@@ -15,22 +20,24 @@
 #       On a machine with network access: fill .gpu/ with what an offline GPU machine may lack: the Vulkan
 #       loader package (.deb), the Deno binary and the npm packages (xz), the vlp-tiny fixture (xz), and with
 #       --vlp the original's model code (DIR/pytorch_pretrained_bert, for the anchor).
-#   bench/gpu_check.sh [--quick] [--allow-fallback] [--no-sweep] [--no-decode] [--out DIR] [--vlp DIR]
+#   bench/gpu_check.sh [--quick] [--allow-fallback] [--no-sweep] [--no-tests] [--no-decode] [--out DIR] [--vlp DIR]
 #       The check. Missing pieces come from .gpu/ when it is there, else from the network (apt-get, npm).
 #       --quick runs the bench at tiny sizes; a software adapter (lavapipe) is refused unless --quick or
-#       --allow-fallback is given. --no-sweep leaves out the bench's GEMM tile sweep, --no-decode the decoding
-#       bench (both are left out with --quick). --out DIR also writes parity.json, plan.json, bench.json,
-#       decode.json, anchor.json and check.log there. The anchor runs when python3 has torch
+#       --allow-fallback is given. --no-sweep leaves out the bench's GEMM tile sweep, --no-tests the GEMM kernel
+#       tests, --no-decode the decoding bench (sweep and decoding are left out with --quick). --out DIR also
+#       writes parity.json, plan.json, bench.json, decode.json, anchor.json and check.log there. The sweep's
+#       record goes to DIR/gemm_tiles.json (without --out: .gpu/gemm_tiles.json); the decoding bench runs on
+#       its tile table, and VLP_GEMM_TILES=that file (or bench/gpu_bench.ts --tiles) reuses it later. The anchor runs when python3 has torch
 #       with CUDA and the VLP code is in --vlp DIR or .gpu/vlp.
 #
 # Progress and logs go to stderr; stdout gets the parity JSON line, the bench JSON line, and last ONE JSON
-# line {"parity": {...}, "plan": {...}, "bench": {...}, "decode": {...} or null, "anchor": {...} or null,
-# "ratio_train": ours / the original's}.
-# Exit status: 0 when parity passes and the bench ran.
+# line {"parity": {...}, "gemm_tests": "pass" | "fail" | null, "plan": {...}, "bench": {...}, "decode": {...} or
+# null, "anchor": {...} or null, "ratio_train": ours / the original's}.
+# Exit status: 0 when parity and the GEMM kernel tests pass and the bench ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACK=0 QUICK=0 FALLBACK=0 SWEEP=1 DECODE=1 OUTDIR="" VLP=""
+PACK=0 QUICK=0 FALLBACK=0 SWEEP=1 TESTS=1 DECODE=1 OUTDIR="" VLP=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --pack) PACK=1 ;;
@@ -38,11 +45,13 @@ while [ $# -gt 0 ]; do
     --allow-fallback) FALLBACK=1 ;;
     --sweep) SWEEP=1 ;;
     --no-sweep) SWEEP=0 ;;
+    --no-tests) TESTS=0 ;;
     --no-decode) DECODE=0 ;;
     --out) OUTDIR="$2"; shift ;;
     --vlp) VLP="$2"; shift ;;
     *)
-      echo "usage: bench/gpu_check.sh --pack [--vlp DIR] | [--quick] [--allow-fallback] [--no-sweep] [--no-decode]" \
+      echo "usage: bench/gpu_check.sh --pack [--vlp DIR] | [--quick] [--allow-fallback] [--no-sweep] [--no-tests]" \
+        "[--no-decode]" \
         "[--out DIR] [--vlp DIR]" >&2
       exit 2 ;;
   esac
@@ -179,6 +188,15 @@ log "parity on $FIXTURE with --backend webgpu"
 status=0
 parity=$(run_json "$DENO" run -A cli/parity.ts --fixture "$FIXTURE" --backend webgpu) || status=1
 echo "$parity"
+gemm_tests=null
+if [ "$TESTS" = 1 ]; then
+  log "the GEMM kernel tests on this adapter (matmul_test.ts, half_test.ts, gemm_table_test.ts)"
+  gemm_tests=pass
+  tlog=/dev/null
+  [ -n "$OUTDIR" ] && tlog="$OUTDIR/check.log"
+  VLP_REQUIRE_GPU=1 "$DENO" test -A model/backends/webgpu/matmul_test.ts model/backends/webgpu/half_test.ts \
+    model/backends/webgpu/gemm_table_test.ts 2>&1 | tee -a "$tlog" | tail -3 >&2 || { gemm_tests=fail; status=1; }
+fi
 bench_flags=()
 [ "$QUICK" = 1 ] && bench_flags+=(--quick)
 [ "$FALLBACK" = 1 ] && bench_flags+=(--allow-fallback)
@@ -189,6 +207,14 @@ echo "$plan"
 log "bench/gpu_bench.ts ${bench_flags[*]:-}"
 bench=$(run_json "$DENO" run -A bench/gpu_bench.ts "${bench_flags[@]}") || status=1
 echo "$bench"
+# the sweep's tile table for what runs after it (the backend reads the record VLP_GEMM_TILES names)
+if [[ $bench == *'"gemmSweep"'* ]]; then
+  tiles_file="${OUTDIR:-.gpu}/gemm_tiles.json"
+  mkdir -p "$(dirname "$tiles_file")"
+  printf '%s\n' "$bench" >"$tiles_file"
+  export VLP_GEMM_TILES="$tiles_file"
+  log "GEMM tile table of the sweep in $tiles_file (VLP_GEMM_TILES)"
+fi
 decode=null
 if [ "$DECODE" = 1 ] && [ "$QUICK" = 0 ]; then
   log "bench/decode_bench.ts --backend webgpu --images 100 --rounds 1 (greedy and beam 5, as decode_img2txt.py)"
@@ -224,6 +250,7 @@ if [ "$bench" != null ] && [ "$anchor" != null ]; then
 const [b, a] = (await new Response(Deno.stdin.readable).text()).trim().split("\n").map((l) => JSON.parse(l));
 console.log((b.train.examplesPerSec / a.train.examplesPerSec).toFixed(3));') || ratio=null
 fi
-echo "{\"parity\":$parity,\"plan\":$plan,\"bench\":$bench,\"decode\":$decode,\"anchor\":$anchor,\"ratio_train\":$ratio}"
+[ "$gemm_tests" = null ] || gemm_tests="\"$gemm_tests\""
+echo "{\"parity\":$parity,\"gemm_tests\":$gemm_tests,\"plan\":$plan,\"bench\":$bench,\"decode\":$decode,\"anchor\":$anchor,\"ratio_train\":$ratio}"
 [ "$status" = 0 ] || log "FAILED (see the lines above)"
 exit "$status"

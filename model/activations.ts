@@ -13,6 +13,7 @@ import type { Task } from "./params.ts";
 import type { LayerActivations, LayerScratch } from "./layers.ts";
 import type { EmbeddingBuffers, RegionBuffers } from "./embeddings.ts";
 import type { MlmHeadBuffers, VqaHeadBuffers } from "./heads.ts";
+import type { HalfBackend } from "./half.ts";
 
 /** The masked-LM head's activations, its loss and its backward buffers (M = B·P rows). */
 export interface MlmActivations extends MlmHeadBuffers {
@@ -84,6 +85,7 @@ export function allocateActivations(
   bd: BatchDims,
   key: string,
   train: boolean,
+  half: HalfBackend | null = null,
 ): Activations {
   const { B, L, P } = bd;
   const { C, NH, I, V, R, F, FH, G, A, NL } = dims;
@@ -103,7 +105,8 @@ export function allocateActivations(
       rstd1: f(BL),
       attnOut: f(BL, C),
       ffnGrad: f(BL, I),
-      ffnAct: f(BL, I),
+      // --fp16: float16, written by the FFN-in GEMM's GELU epilogue, read by the FFN-out GEMMs (forward A, dW B)
+      ffnAct: half ? half.allocF16([BL, I]) : f(BL, I),
       res2: f(BL, C),
       mean2: f(BL),
       rstd2: f(BL),

@@ -6,8 +6,10 @@
  * refuse it. The loss scale of the trainer is in train/loss_scale.ts.
  *
  * Which tensors are float16: the weight matrices of every Linear (Q/K/V, attention output, FFN in and out,
- * pooler, LM-head transform, region branches, VQA head). The embedding tables stay float32: they are
- * gathered, not multiplied, and the word table is also the tied LM decoder, whose gradient lands in the
+ * pooler, LM-head transform, region branches, VQA head), and the FFN's GELU output `ffnAct` [B·L, I]
+ * (activations.ts), written in float16 by the FFN-in GEMM's GELU epilogue and read only by the FFN-out
+ * GEMMs (forward as A, weight gradient as B; float32 accumulation). The embedding tables stay float32: they
+ * are gathered, not multiplied, and the word table is also the tied LM decoder, whose gradient lands in the
  * same tensor.
  *
  * @module
@@ -43,6 +45,11 @@ export function halfBackend(be: Backend): HalfBackend {
     throw new Error(`Cannot run --fp16: the WebGPU adapter ${name} lacks the shader-f16 feature`);
   }
   return be as HalfBackend;
+}
+
+/** Whether `t` is a float16 tensor (of a {@linkcode HalfBackend}). */
+export function isHalfTensor(t: Tensor): boolean {
+  return (t as { elem?: string }).elem === "f16";
 }
 
 /** The Linear weight matrices of a ModelTensors (the tensors --fp16 reads as float16). */

@@ -13,6 +13,7 @@
  */
 import type { Backend, Tensor } from "./backend.ts";
 import type { LayerTensors } from "./params.ts";
+import { type HalfBackend, isHalfTensor } from "./half.ts";
 
 /** Dropout at one site of a training forward: probability and seed (null where a call takes no dropout). */
 export interface DropoutSite {
@@ -455,7 +456,13 @@ export function ffnForward(
   const g = t.grad ? { grad: t.grad } : {};
   if (!be.fused?.linearGelu({ x, w: w.ffnInW, bias: w.ffnInB, pre: t.pre, out: t.act, ...g })) {
     linear(be, x, w.ffnInW, w.ffnInB, t.pre);
-    be.gelu({ x: t.pre, out: t.act, ...g });
+    if (isHalfTensor(t.act)) {
+      // --fp16 (act float16) where the product splits: gelu in place (element-wise), then the float16 copy
+      be.gelu({ x: t.pre, out: t.pre, ...g });
+      (be as HalfBackend).castToF16(t.pre, t.act);
+    } else {
+      be.gelu({ x: t.pre, out: t.act, ...g });
+    }
   }
   outputBlockForward(be, ffnOutputParams(w), t.act, x, t, eps, drop);
 }

@@ -32,7 +32,16 @@ export { NoAdapterError } from "./backends/webgpu/device.ts";
 export { type BindingDef, invocations, type KernelDef } from "./backends/webgpu/kernel.ts";
 export { type Bind, type GpuTensor, gpuTensor } from "./backends/webgpu/runtime.ts";
 export { elementwise } from "./backends/webgpu/kernels/elementwise.ts";
-export { GEMM_TILES } from "./backends/webgpu/kernels/matmul.ts";
+export { GEMM_TILES, type GemmTileName } from "./backends/webgpu/kernels/matmul.ts";
+export {
+  DEFAULT_GEMM_TABLE,
+  type GemmTable,
+  type GemmTableEntry,
+  gemmTableFromFile,
+  gemmTableFromRecord,
+  isSmallGemm,
+  lookupGemmTile,
+} from "./backends/webgpu/ops/gemm_table.ts";
 export { figuresBetween, type PlanFigures } from "./backends/webgpu/plan.ts";
 export * from "./checkpoint.ts";
 export * from "./masks.ts";

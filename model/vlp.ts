@@ -325,7 +325,8 @@ export class VlpModel {
     let a = this.#acts.get(set);
     if (!a || a.key !== key) {
       if (a) this.#freeActivations(a);
-      a = allocateActivations(this.backend, this.dims, this.task, bd, key, set === "train");
+      const half = this.fp16 ? halfBackend(this.backend) : null;
+      a = allocateActivations(this.backend, this.dims, this.task, bd, key, set === "train", half);
       this.#acts.set(set, a);
     }
     const be = this.backend;

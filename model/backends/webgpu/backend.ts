@@ -54,6 +54,18 @@ import { BertAdamGroups, bertAdamUpdate } from "./ops/optimizer.ts";
 import * as rows from "./ops/rows.ts";
 import { GpuFusedOps } from "./ops/fused.ts";
 import * as half from "./ops/half.ts";
+import { gemmTableFromFile } from "./ops/gemm_table.ts";
+
+/** The tile table of the file named by `VLP_GEMM_TILES` (a sweep's record), if set. */
+function gemmTableFromEnv() {
+  let file: string | undefined;
+  try {
+    file = Deno.env.get("VLP_GEMM_TILES");
+  } catch {
+    return undefined; // no env permission: the default table
+  }
+  return file ? gemmTableFromFile(file) : undefined;
+}
 
 /** Options of {@linkcode WebGpuBackend.create}. */
 export interface WebGpuOptions extends RuntimeOptions, GemmOptions {
@@ -76,7 +88,13 @@ export class WebGpuBackend implements Backend {
 
   private constructor(rt: GpuRuntime, opts: WebGpuOptions) {
     this.rt = rt;
-    this.#gemm = { gemmTile: opts.gemmTile, gemmLargeTile: opts.gemmLargeTile, splitK: opts.splitK };
+    this.#gemm = {
+      gemmTile: opts.gemmTile,
+      gemmLargeTile: opts.gemmLargeTile,
+      gemmTable: opts.gemmTable ?? gemmTableFromEnv(),
+      gemmVec4: opts.gemmVec4,
+      splitK: opts.splitK,
+    };
     this.#d = new Dispatcher(rt);
     this.#adamGroups = new BertAdamGroups(this.#d);
     if (opts.fuse !== false) this.fused = new GpuFusedOps(this.#d, this.#gemm);

@@ -47,6 +47,8 @@ export interface Gpu {
   f16: boolean;
   /** every feature the adapter offers (e.g. `subgroups`, `shader-f16`), sorted */
   features: string[];
+  /** the adapter's subgroup sizes [min, max] where its info gives them (null otherwise) */
+  subgroupSizes: [number, number] | null;
 }
 
 const INSTALL_HINT =
@@ -97,7 +99,16 @@ export async function requestGpu(
     isFallback: (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false,
     f16,
     features: [...adapter.features].map(String).sort(),
+    subgroupSizes: subgroupSizes(info),
   };
+}
+
+/** [subgroupMinSize, subgroupMaxSize] of an adapter's info, when it has both. */
+function subgroupSizes(info: GPUAdapterInfo): [number, number] | null {
+  const i = info as GPUAdapterInfo & { subgroupMinSize?: unknown; subgroupMaxSize?: unknown };
+  return typeof i.subgroupMinSize === "number" && typeof i.subgroupMaxSize === "number"
+    ? [i.subgroupMinSize, i.subgroupMaxSize]
+    : null;
 }
 
 /** Whether `VLP_REQUIRE_GPU=1` is set (tests then fail instead of skipping without an adapter). */

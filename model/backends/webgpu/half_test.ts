@@ -3,6 +3,8 @@ import { assertClose } from "@vlp/testing";
 import { Rng } from "../../rng.ts";
 import { ReferenceBackend } from "../reference.ts";
 import { gpuTest, openGpu } from "./test_utils.ts";
+import { ffnForward } from "../../layers.ts";
+import type { LayerTensors } from "../../params.ts";
 
 // The operations of --fp16 (ops/half.ts, the mixed GEMM variant) against their host twins.
 
@@ -89,3 +91,120 @@ gpuTest("webgpu scaleInPlace multiplies every element (exactly, for a power of t
   gpu.scaleInPlace(t, 2 ** -16);
   assert.deepEqual(Array.from(await gpu.read(t)), Array.from(x, (v) => Math.fround(v * 2 ** -16)));
 });
+
+gpuTest(
+  "webgpu --fp16 activations: the GELU epilogue stores float16, read back as float16 A (vec4) and as B of dW",
+  async (gpu) => {
+    if (!gpu.hasF16) return;
+    const rng = new Rng(22);
+    const ref = new ReferenceBackend();
+    // aligned (vec4 loads) and odd (scalar loads) shapes: x [m, k] · Wᵀ [n, k] + bias, then act [m, n] · W2ᵀ
+    for (const [m, n, k] of [[132, 136, 44], [37, 70, 45]]) {
+      const x = rng.fillNormal(new Float32Array(m * k));
+      const w = Float32Array.from(rng.fillNormal(new Float32Array(n * k)), f16);
+      const bias = rng.fillNormal(new Float32Array(n));
+      const w2 = Float32Array.from(rng.fillNormal(new Float32Array(k * n)), f16);
+      const dy = rng.fillNormal(new Float32Array(m * k));
+      // reference: act = f16(gelu(x·Wᵀ + b)); y = act·W2ᵀ; dW2 = dyᵀ·act, in float32 on the rounded values
+      const rx = ref.alloc([m * k]), rw = ref.alloc([n * k]), rb = ref.alloc([n]), rpre = ref.alloc([m * n]);
+      const ract = ref.alloc([m * n]), rw2 = ref.alloc([k * n]), ry = ref.alloc([m * k]);
+      const rdy = ref.alloc([m * k]), rdw = ref.alloc([k * n]);
+      [[rx, x], [rw, w], [rb, bias], [rw2, w2], [rdy, dy]].forEach(([t, v]) =>
+        ref.write(t as never, v as never)
+      );
+      ref.matmul({ a: rx, b: rw, c: rpre, m, n, k, transB: true, bias: rb });
+      ref.gelu({ x: rpre, out: ract });
+      const act = Float32Array.from(await ref.read(ract), f16);
+      ref.write(ract, act);
+      ref.matmul({ a: ract, b: rw2, c: ry, m, n: k, k: n, transB: true });
+      ref.matmul({ a: rdy, b: ract, c: rdw, m: k, n, k: m, transA: true });
+
+      const gx = gpu.alloc([m * k]),
+        gw = gpu.allocF16([n, k]),
+        gb = gpu.alloc([n]),
+        gpre = gpu.alloc([m * n]);
+      const gact = gpu.allocF16([m * n]), gw2 = gpu.allocF16([k * n]), gy = gpu.alloc([m * k]);
+      const gdy = gpu.alloc([m * k]), gdw = gpu.alloc([k * n]);
+      [[gx, x], [gw, w], [gb, bias], [gw2, w2], [gdy, dy]].forEach(([t, v]) =>
+        gpu.write(t as never, v as never)
+      );
+      const before = gpu.rt.counter.snapshot().kernels;
+      assert.ok(gpu.fused!.linearGelu({ x: gx, w: gw, bias: gb, pre: gpre, out: gact }));
+      gpu.matmul({ a: gact, b: gw2, c: gy, m, n: k, k: n, transB: true });
+      gpu.matmul({ a: gdy, b: gact, c: gdw, m: k, n, k: m, transA: true });
+      const ran = Object.entries(gpu.rt.counter.snapshot().kernels)
+        .filter(([name, c]) => c !== before[name]).map(([name]) => name);
+      const name = `${m}×${n}×${k}`;
+      const v = m % 4 === 0 && n % 4 === 0 && k % 4 === 0 ? "_v44" : "";
+      assert.ok(ran.some((r) => r.endsWith(`_f32_f16${v}_gelu_h`)), `${name}: ${ran}`);
+      assert.ok(ran.some((r) => r.startsWith("matmul_nt_") && r.endsWith(`_f16${v}`)), `${name}: ${ran}`);
+      assert.ok(ran.some((r) => r.startsWith("matmul_tn_") && r.endsWith(`_f32_f16${v}`)), `${name}: ${ran}`);
+      // the stored activation: the reference's rounded to float16, but for 1-ulp rounding flips
+      assertClose(await gpu.read(gact), act, { atol: 1e-3, rtol: 1e-3, name: `${name} act` });
+      assertClose(await gpu.read(gy), await ref.read(ry), { atol: 2e-2, rtol: 2e-3, name: `${name} y` });
+      assertClose(await gpu.read(gdw), await ref.read(rdw), { atol: 2e-2, rtol: 2e-3, name: `${name} dW` });
+      for (const t of [gx, gw, gb, gpre, gact, gw2, gy, gdy, gdw]) gpu.free(t);
+    }
+  },
+);
+
+gpuTest(
+  "webgpu --fp16 FFN: the float16 activation of the unfused path (gelu, castToF16) equals the fused epilogue's",
+  async (gpu) => {
+    if (!gpu.hasF16) return;
+    const unfused = await openGpu({ fuse: false });
+    try {
+      const rng = new Rng(23);
+      const [rows, C, I] = [20, 12, 36];
+      const host = {
+        x: rng.fillNormal(new Float32Array(rows * C)),
+        ffnInW: Float32Array.from(rng.fillNormal(new Float32Array(I * C)), f16),
+        ffnInB: rng.fillNormal(new Float32Array(I)),
+        ffnOutW: Float32Array.from(rng.fillNormal(new Float32Array(C * I)), f16),
+        ffnOutB: rng.fillNormal(new Float32Array(C)),
+        ln2W: rng.fillNormal(new Float32Array(C)),
+        ln2B: rng.fillNormal(new Float32Array(C)),
+      };
+      const run = async (be: typeof gpu) => {
+        const f = (shape: number[], v?: Float32Array) => {
+          const t = be.alloc(shape);
+          if (v) be.write(t, v);
+          return t;
+        };
+        const h = (shape: number[], v: Float32Array) => {
+          const t = be.allocF16(shape);
+          be.write(t, v);
+          return t;
+        };
+        const w = {
+          ffnInW: h([I, C], host.ffnInW),
+          ffnInB: f([I], host.ffnInB),
+          ffnOutW: h([C, I], host.ffnOutW),
+          ffnOutB: f([C], host.ffnOutB),
+          ln2W: f([C], host.ln2W),
+          ln2B: f([C], host.ln2B),
+        } as unknown as LayerTensors;
+        const t = {
+          pre: f([rows, I]),
+          act: be.allocF16([rows, I]),
+          grad: f([rows, I]),
+          proj: f([rows, C]),
+          dropped: f([rows, C]),
+          res: f([rows, C]),
+          mean: f([rows]),
+          rstd: f([rows]),
+          out: f([rows, C]),
+        };
+        ffnForward(be, w, f([rows, C], host.x), t, 1e-12, null);
+        return { act: await be.read(t.act), grad: await be.read(t.grad), out: await be.read(t.out) };
+      };
+      const fused = await run(gpu), plain = await run(unfused);
+      assert.ok(!unfused.fused);
+      assert.deepEqual(plain.act, fused.act, "float16 activations");
+      assert.deepEqual(plain.grad, fused.grad, "gelu'");
+      assertClose(plain.out, fused.out, { atol: 1e-5, rtol: 1e-5, name: "out" });
+    } finally {
+      unfused.destroy();
+    }
+  },
+);

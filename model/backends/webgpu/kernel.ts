@@ -35,6 +35,12 @@ export interface BindingDef {
   readonly type: ElemType;
   /** shape comment, in the dimension glossary's letters, e.g. `[B, L, C]` */
   readonly shape: string;
+  /**
+   * Declared `array<vec4<type>>` (vector loads): the runtime then aligns the bound range so that `${name}_off`,
+   * still counted in scalar elements, is a multiple of 4 when the tensor's own offset is; the kernel indexes
+   * `x[(P.x_off + i) / 4u]` at i ≡ 0 (mod 4).
+   */
+  readonly vec4?: boolean;
 }
 
 /** Scalar types of uniforms. */
@@ -91,7 +97,9 @@ export function kernelSource(k: KernelDef, aliased = false): string {
   k.bindings.forEach((b, i) => {
     const access = aliased ? "read_write" : b.access;
     lines.push(
-      `@group(0) @binding(${i + 1}) var<storage, ${access}> ${b.name}: array<${b.type}>; // ${b.shape}`,
+      `@group(0) @binding(${i + 1}) var<storage, ${access}> ${b.name}: array<${
+        b.vec4 ? `vec4<${b.type}>` : b.type
+      }>; // ${b.shape}`,
     );
   });
   if (k.status) {

@@ -145,6 +145,150 @@ gpuTest(
   },
 );
 
+/** The GEMM kernels `run` dispatched on `be` (names, from the runtime's plan counter). */
+async function gemmKernelsOf(be: WebGpuBackend, run: () => Promise<void>): Promise<string[]> {
+  const before = be.rt.counter.snapshot().kernels;
+  await run();
+  const after = be.rt.counter.snapshot().kernels;
+  return Object.keys(after).filter((name) => name.startsWith("matmul_") && after[name] !== before[name]);
+}
+
+gpuTest(
+  "webgpu matmul: vec4 loads on every tile and transpose case, double-buffered tiles, odd shapes scalar",
+  async (_gpu) => {
+    const rng = new Rng(17);
+    // the single- and double-buffered small tiles, and tiles with 1, 2 and 4 vec4 loads per invocation and
+    // K-step (every tile's scalar loads: the test above)
+    const tiles = ["small", "small_db", "large_k8_db", "half_m_db", "half_n_k8_db", "tall"] as const;
+    for (const tile of tiles) {
+      const be = await openGpu({ gemmTile: tile, splitK: false });
+      try {
+        for (const [transA, transB] of TRANSPOSES) {
+          const label = `${tile} tA=${transA} tB=${transB}`;
+          // multiples of 4 that no tile divides, padded leading dimensions and offsets of 4: both vec4
+          const ran = await gemmKernelsOf(
+            be,
+            () =>
+              gemmCase(
+                be,
+                rng,
+                {
+                  m: 132,
+                  n: 68,
+                  k: 44,
+                  transA,
+                  transB,
+                  pad: 4,
+                  ...(transA ? { beta: 0.5 } : { bias: true }),
+                },
+                label,
+              ),
+          );
+          assert.deepEqual(ran.map((r) => r.endsWith("_v44")), [true], `${label}: ${ran}`);
+        }
+      } finally {
+        be.destroy();
+      }
+    }
+    // one operand aligned, the other not (k odd leaves only the operand whose rows run along m or n)
+    const be = await openGpu({ gemmTile: "large_k8_db", splitK: false });
+    try {
+      for (
+        const [transA, transB, suffix] of [[true, false, "_v44"], [false, false, "_v14"], [
+          true,
+          true,
+          "_v41",
+        ]] as const
+      ) {
+        const k = suffix === "_v44" ? 12 : 13;
+        const ran = await gemmKernelsOf(
+          be,
+          () => gemmCase(be, rng, { m: 40, n: 24, k, transA, transB, batch: [3] }, `mixed ${suffix}`),
+        );
+        assert.deepEqual(ran.map((r) => r.endsWith(suffix)), [true], `mixed: ${ran}`);
+      }
+      // an odd offset (pad 1) and an odd size: scalar loads
+      const ran = await gemmKernelsOf(
+        be,
+        () => gemmCase(be, rng, { m: 37, n: 29, k: 31, pad: 1, transB: true }, "scalar"),
+      );
+      assert.deepEqual(ran.map((r) => /_v\d\d$/.test(r)), [false], `scalar: ${ran}`);
+    } finally {
+      be.destroy();
+    }
+    // the same products with vec4 loads turned off are the scalar kernels, equal to the reference too
+    const scalar = await openGpu({ gemmVec4: false, gemmTile: "half_n_db" });
+    try {
+      const ran = await gemmKernelsOf(
+        scalar,
+        () => gemmCase(scalar, rng, { m: 132, n: 68, k: 44, transA: true, pad: 4 }, "gemmVec4 false"),
+      );
+      assert.deepEqual(ran, ["matmul_tn_half_n_db_f32"]);
+    } finally {
+      scalar.destroy();
+    }
+  },
+);
+
+gpuTest(
+  "webgpu matmul: double buffering and vec4 loads keep the K-tile summation order (bit-identical results)",
+  async (_gpu) => {
+    // the same BK and TM×TN: one-stage scalar, one-stage vec4, two-stage vec4 and two-stage scalar agree
+    // exactly (each K tile summed apart in the same order); any change of order would show as float32 noise
+    const rng = new Rng(18);
+    const [m, n, k] = [136, 132, 72];
+    const a = rng.fillNormal(new Float32Array(m * k)), b = rng.fillNormal(new Float32Array(n * k));
+    const results: Float32Array[] = [];
+    for (
+      const opts of [
+        { gemmTile: "large_k8", gemmVec4: false },
+        { gemmTile: "large_k8" },
+        { gemmTile: "large_k8_db" },
+        { gemmTile: "large_k8_db", gemmVec4: false },
+      ] as const
+    ) {
+      const be = await openGpu({ ...opts, splitK: false });
+      try {
+        const [ta, tb, tc] = [be.alloc([m * k]), be.alloc([n * k]), be.alloc([m * n])];
+        be.write(ta, a);
+        be.write(tb, b);
+        be.matmul({ a: ta, b: tb, c: tc, m, n, k, transB: true });
+        results.push(Float32Array.from(await be.read(tc)));
+      } finally {
+        be.destroy();
+      }
+    }
+    for (const r of results.slice(1)) assert.deepEqual(r, results[0]);
+  },
+);
+
+gpuTest(
+  "webgpu matmul: VLP_GEMM_TILES names a sweep's record whose table the backend then follows",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const entries = [{ transA: false, transB: true, m: 132, n: 136, k: 44, tile: "half_m_db" }];
+      await Deno.writeTextFile(`${dir}/rec.json`, JSON.stringify({ gemmTable: { source: "test", entries } }));
+      Deno.env.set("VLP_GEMM_TILES", `${dir}/rec.json`);
+      const be = await openGpu({});
+      try {
+        const ran = await gemmKernelsOf(
+          be,
+          () => gemmCase(be, new Rng(19), { m: 132, n: 136, k: 44, transB: true }, "env table"),
+        );
+        assert.deepEqual(ran, ["matmul_nt_half_m_db_f32_v44"]);
+      } finally {
+        be.destroy();
+      }
+      Deno.env.set("VLP_GEMM_TILES", `${dir}/missing.json`);
+      await assert.rejects(() => openGpu({}), /GEMM tile table of .*missing\.json/);
+    } finally {
+      Deno.env.delete("VLP_GEMM_TILES");
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
 gpuTest(
   "webgpu matmul: split-K for weight gradients (k = B·L long, m×n small) matches the reference",
   async (gpu) => {

@@ -415,7 +415,9 @@ export class GpuRuntime {
       }
       const eb = t.elemBytes;
       const start = (t.offset + lo) * eb, end = (t.offset + hi) * eb;
-      const off = Math.floor(start / this.#storageAlign) * this.#storageAlign;
+      // a vec4 binding starts on a whole vector, so that an offset ≡ 0 (mod 4) stays so inside it
+      const align = b.vec4 ? Math.max(this.#storageAlign, 4 * eb) : this.#storageAlign;
+      const off = Math.floor(start / align) * align;
       const size = Math.max(4, Math.ceil(end / 4) * 4 - off);
       if (size > this.maxBindingBytes) {
         throw new RangeError(

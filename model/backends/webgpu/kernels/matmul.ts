@@ -6,18 +6,29 @@
  *
  * One workgroup computes a BM×BN tile of C; each of its (BN/TN)×(BM/TM) invocations a TM×TN block held in
  * registers as vec4 rows. K advances in steps of BK, each K tile's products summed into fresh registers and
- * then added to the running sums (block summation: float32 error ~(BK + K/BK)·ε rather than K·ε): the A and B tiles are staged in workgroup memory
- * (k-major, padded by one vec4 per k-row against bank conflicts), and the next tile's global loads are
- * issued into registers before the current tile is multiplied (software prefetch). Global loads are
- * coalesced along the stored rows for every transpose case; they are scalar and bounds-checked, so any
- * m, n, k, leading dimension and element offset works (views into [L, 3C] rows included).
+ * then added to the running sums (block summation: float32 error ~(BK + K/BK)·ε rather than K·ε; the
+ * parity rules of model/README.md depend on it, and every load and staging variant below keeps this order,
+ * so they give bit-identical C for the same tile). The A and B tiles are staged in workgroup memory
+ * (k-major, padded by one vec4 per k-row against bank conflicts); the next tile's global loads are issued
+ * into registers before the current tile is multiplied (software prefetch).
+ *
+ * - **Stages** (`stages` of the tile): 1, stage, barrier, prefetch, multiply, barrier; 2 (double-buffered,
+ *   `_db` tiles), the next tile is staged into the other copy while this one is multiplied, one barrier per
+ *   K-step.
+ * - **Loads**: coalesced along the stored rows for every transpose case. Scalar and bounds-checked, so any
+ *   m, n, k, leading dimension and element offset works (views into [L, 3C] rows included); or, per operand
+ *   (`vecA`, `vecB`: the `_v44`, `_v41`, `_v14` names), vec4 loads of four consecutive elements of a stored
+ *   row (a binding declared `array<vec4<T>>`), which the caller may ask for only when the row extent, the
+ *   leading dimension, the batch strides and the offset are multiples of 4 (ops/matmul.ts, `vecOperand`);
+ *   a vec4 is then entirely inside or outside the matrix, so one bounds check covers it.
  *
  * An invocation's rows are ty·4 + {0..3} (+ g·WY·4 for its g-th row group) and its columns tx·4 + {0..3}
  * (+ h·WX·4), so that neighbouring invocations read neighbouring vec4s of the tiles.
  *
  * Variants (one pipeline each): transA × transB × tile (one of `GEMM_TILES`; which one the backend picks
- * is its plan, ops/matmul.ts) × storage ("f32", "f16" for A and B, or "f32_f16": float16 B only, the
- * weights of --fp16; products and accumulation in float32; C and bias stay float32).
+ * is its plan, ops/matmul.ts and ops/gemm_table.ts) × storage ("f32", "f16" for A and B, or "f32_f16":
+ * float16 B only, the weights of --fp16; products and accumulation in float32; C and bias stay float32) ×
+ * vector loads of A and of B.
  *
  * Grid: x = ⌈n/BN⌉, y = ⌈m/BM⌉, z = batch items from `z_base` (≤ 65,535 per dispatch; the backend
  * issues several dispatches for more).
@@ -28,32 +39,56 @@ import type { KernelDef } from "../kernel.ts";
 
 /**
  * Tile shapes of the GEMM variants: BM×BN outputs per workgroup, K-steps of BK, TM×TN outputs per
- * invocation. The backend's plan (ops/matmul.ts, `gemmTile`) uses `small` for products under 128×128; for
- * larger ones `half_n` when A is transposed (weight gradients: k = B·L long) and `large_k8` otherwise, the
- * fastest of these candidates on an NVIDIA H200 (`bench/gpu_bench.ts --sweep`; README); the others are
- * sweep candidates, and the backend option `gemmLargeTile` forces one for every large product. Each tile
- * needs (BM·BK) and (BK·BN) to be multiples of the invocations per workgroup, (BM/TM)·(BN/TN).
+ * invocation, and `stages` workgroup copies of the A and B tiles (2: double-buffered, one barrier per K-step).
+ * Which tile a product gets is the backend's plan (ops/matmul.ts, `gemmTile`, from the table of
+ * ops/gemm_table.ts, which `bench/gpu_bench.ts --sweep` measures); a double-buffered tile whose workgroup
+ * memory ({@linkcode gemmTileBytes}) exceeds the device's limit runs as its single-stage twin (`_db`
+ * dropped). Each tile needs (BM·BK) and (BK·BN) to be multiples of 4× the invocations per workgroup,
+ * (BM/TM)·(BN/TN), so that the vector loads divide evenly.
  */
 export const GEMM_TILES = {
-  large: { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8 },
-  small: { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 },
-  large_k8: { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 },
-  tall: { bm: 256, bn: 128, bk: 16, tm: 16, tn: 8 },
-  half_m: { bm: 64, bn: 128, bk: 16, tm: 8, tn: 8 },
-  half_n: { bm: 128, bn: 64, bk: 16, tm: 8, tn: 8 },
-  half_m_k8: { bm: 64, bn: 128, bk: 8, tm: 8, tn: 8 },
-  half_n_k8: { bm: 128, bn: 64, bk: 8, tm: 8, tn: 8 },
+  large: { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, stages: 1 },
+  small: { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4, stages: 1 },
+  large_k8: { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, stages: 1 },
+  tall: { bm: 256, bn: 128, bk: 16, tm: 16, tn: 8, stages: 1 },
+  half_m: { bm: 64, bn: 128, bk: 16, tm: 8, tn: 8, stages: 1 },
+  half_n: { bm: 128, bn: 64, bk: 16, tm: 8, tn: 8, stages: 1 },
+  half_m_k8: { bm: 64, bn: 128, bk: 8, tm: 8, tn: 8, stages: 1 },
+  half_n_k8: { bm: 128, bn: 64, bk: 8, tm: 8, tn: 8, stages: 1 },
+  small_db: { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4, stages: 2 },
+  large_db: { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, stages: 2 },
+  large_k8_db: { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, stages: 2 },
+  half_m_db: { bm: 64, bn: 128, bk: 16, tm: 8, tn: 8, stages: 2 },
+  half_n_db: { bm: 128, bn: 64, bk: 16, tm: 8, tn: 8, stages: 2 },
+  half_m_k8_db: { bm: 64, bn: 128, bk: 8, tm: 8, tn: 8, stages: 2 },
+  half_n_k8_db: { bm: 128, bn: 64, bk: 8, tm: 8, tn: 8, stages: 2 },
 } as const;
+
+/** A tile's name. */
+export type GemmTileName = keyof typeof GEMM_TILES;
+
+/** Bytes of workgroup memory a tile's float32 variants declare (the A and B tiles, padded, × stages). */
+export function gemmTileBytes(tile: GemmTileName): number {
+  const t = GEMM_TILES[tile];
+  return t.stages * t.bk * (t.bm / 4 + 1 + t.bn / 4 + 1) * 16;
+}
 
 /** Which GEMM variant. */
 export interface GemmVariant {
   transA: boolean;
   transB: boolean;
-  tile: keyof typeof GEMM_TILES;
+  tile: GemmTileName;
   /** storage of A (and of B unless `elemB` says otherwise) */
   elem: "f32" | "f16";
   /** storage of B (default: `elem`); "f16" with elem "f32" is the mixed variant of --fp16 */
   elemB?: "f32" | "f16";
+  /**
+   * A is read as vec4s along its stored rows (the caller guarantees the contiguous extent, m when A is
+   * transposed and k otherwise, the leading dimension, the batch strides and the offset to be multiples of 4)
+   */
+  vecA?: boolean;
+  /** the same for B (contiguous extent: k when B is transposed, n otherwise) */
+  vecB?: boolean;
 }
 
 const cache = new Map<string, KernelDef>();
@@ -61,7 +96,8 @@ const cache = new Map<string, KernelDef>();
 /** The kernel of one GEMM variant (memoised). */
 export function gemmKernel(v: GemmVariant): KernelDef {
   const elems = (v.elemB ?? v.elem) === v.elem ? v.elem : `${v.elem}_${v.elemB}`;
-  const name = `matmul_${v.transA ? "t" : "n"}${v.transB ? "t" : "n"}_${v.tile}_${elems}`;
+  const vec = v.vecA || v.vecB ? `_v${v.vecA ? 4 : 1}${v.vecB ? 4 : 1}` : "";
+  const name = `matmul_${v.transA ? "t" : "n"}${v.transB ? "t" : "n"}_${v.tile}_${elems}${vec}`;
   let k = cache.get(name);
   if (!k) {
     k = buildGemm(name, v);
@@ -75,20 +111,96 @@ function unroll(n: number, f: (i: number) => string, indent = "  "): string {
   return Array.from({ length: n }, (_, i) => indent + f(i)).join("\n");
 }
 
+/** Indent every line of `text` by `pad`. */
+function indent(text: string, pad: string): string {
+  return text.split("\n").map((l) => (l ? pad + l : l)).join("\n");
+}
+
+/**
+ * How one operand's tile is loaded: the (row, col) tile coordinate of load e (`coord`, WGSL expression of e),
+ * the global element index of tile coordinate (x, y) after `base` (`index`), and the WGSL statements that
+ * stage register `r` (scalar or vec4) at tile coordinate `c` into the workgroup array at offset `o`.
+ */
+interface OperandLoad {
+  coord: string;
+  index: string;
+  stage: (r: string) => string;
+}
+
+/**
+ * The A tile: coordinates (i, p) with i < BM, p < BK; As is k-major (As[p·AS + i/4][i%4]). Scalar loads
+ * take consecutive elements along the stored row; vec4 loads four of them (i..i+3 when A is transposed,
+ * p..p+3 otherwise, scattered into four k-rows of As).
+ */
+function aLoad(transA: boolean, vec: boolean): OperandLoad {
+  const index = transA ? "base + p * P.lda + i" : "base + i * P.lda + p";
+  if (!vec) {
+    return {
+      coord: transA ? "vec2<u32>(e % BM, e / BM)" : "vec2<u32>(e / BK, e % BK)",
+      index,
+      stage: (r) => `As[o + c.y * AS + c.x / 4u][c.x % 4u] = ${r};`,
+    };
+  }
+  if (transA) {
+    return {
+      coord: "vec2<u32>((e % (BM / 4u)) * 4u, e / (BM / 4u))",
+      index,
+      stage: (r) => `As[o + c.y * AS + c.x / 4u] = ${r};`,
+    };
+  }
+  return {
+    coord: "vec2<u32>(e / (BK / 4u), (e % (BK / 4u)) * 4u)",
+    index,
+    stage: (r) =>
+      unroll(4, (q) => `As[o + (c.y + ${q}u) * AS + c.x / 4u][c.x % 4u] = ${r}[${q}];`, "").replace(
+        /\n/g,
+        " ",
+      ),
+  };
+}
+
+/** The B tile: coordinates (p, j) with p < BK, j < BN; Bs[p·BS + j/4][j%4]. As `aLoad`. */
+function bLoad(transB: boolean, vec: boolean): OperandLoad {
+  const index = transB ? "base + j * P.ldb + p" : "base + p * P.ldb + j";
+  if (!vec) {
+    return {
+      coord: transB ? "vec2<u32>(e % BK, e / BK)" : "vec2<u32>(e / BN, e % BN)",
+      index,
+      stage: (r) => `Bs[o + c.x * BS + c.y / 4u][c.y % 4u] = ${r};`,
+    };
+  }
+  if (!transB) {
+    return {
+      coord: "vec2<u32>(e / (BN / 4u), (e % (BN / 4u)) * 4u)",
+      index,
+      stage: (r) => `Bs[o + c.x * BS + c.y / 4u] = ${r};`,
+    };
+  }
+  return {
+    coord: "vec2<u32>((e % (BK / 4u)) * 4u, e / (BK / 4u))",
+    index,
+    stage: (r) =>
+      unroll(4, (q) => `Bs[o + (c.x + ${q}u) * BS + c.y / 4u][c.y % 4u] = ${r}[${q}];`, "").replace(
+        /\n/g,
+        " ",
+      ),
+  };
+}
+
 function buildGemm(name: string, v: GemmVariant): KernelDef {
   const t = GEMM_TILES[v.tile];
   const T = v.elem, TB = v.elemB ?? v.elem;
+  const va = v.vecA ?? false, vb = v.vecB ?? false;
   const wx = t.bn / t.tn, wy = t.bm / t.tm, wg = wx * wy;
   const rg = t.tm / 4, cg = t.tn / 4; // row and column groups of 4 per invocation
-  const la = (t.bm * t.bk) / wg, lb = (t.bk * t.bn) / wg; // tile elements staged per invocation
-  // (i, p) of element e of the A tile, and where it is in A; (p, j) of element e of the B tile
-  const aCoord = v.transA ? "vec2<u32>(e % BM, e / BM)" : "vec2<u32>(e / BK, e % BK)";
-  const aIndex = v.transA ? "base + p * P.lda + i" : "base + i * P.lda + p";
-  const bCoord = v.transB ? "vec2<u32>(e % BK, e / BK)" : "vec2<u32>(e / BN, e % BN)";
-  const bIndex = v.transB ? "base + j * P.ldb + p" : "base + p * P.ldb + j";
+  // loads per invocation and K-step (tile elements, or vec4s of them)
+  const la = (t.bm * t.bk) / wg / (va ? 4 : 1), lb = (t.bk * t.bn) / wg / (vb ? 4 : 1);
+  const A = aLoad(v.transA, va), B = bLoad(v.transB, vb);
+  const RA = va ? `vec4<${T}>` : T, RB = vb ? `vec4<${TB}>` : TB;
   // accumulator acc_{(g·4 + q)·CG + h}: row g·WY·4 + ty·4 + q, columns (h·WX + tx)·4 + 0..3
   const accs = rg * 4 * cg;
   const acc = (g: number, q: number, h: number) => `acc_${(g * 4 + q) * cg + h}`;
+  // the next K tile's global loads into registers ra_*, rb_*
   const prefetch = (k: string) =>
     unroll(
       la,
@@ -101,6 +213,13 @@ function buildGemm(name: string, v: GemmVariant): KernelDef {
       (r) =>
         `rb_${r} = b_load(b_base, ${k} + b_coord(lid + ${r}u * WG).x, n0 + b_coord(lid + ${r}u * WG).y);`,
     );
+  // the registers into workgroup stage `s` (a WGSL u32 expression)
+  const stage = (s: string) =>
+    `{\n  let o = (${s}) * (BK * AS);\n` +
+    unroll(la, (r) => `{ let c = a_coord(lid + ${r}u * WG); ${A.stage(`ra_${r}`)} }`) +
+    `\n}\n{\n  let o = (${s}) * (BK * BS);\n` +
+    unroll(lb, (r) => `{ let c = b_coord(lid + ${r}u * WG); ${B.stage(`rb_${r}`)} }`) +
+    "\n}";
   const fmas: string[] = [];
   for (let g = 0; g < rg; g++) {
     for (let q = 0; q < 4; q++) {
@@ -110,6 +229,20 @@ function buildGemm(name: string, v: GemmVariant): KernelDef {
       }
     }
   }
+  // one K tile's products from workgroup stage `s`, summed apart, then added to the running sums once (a
+  // single float32 sum along all of K drifted from the float64 result by ~3x the original's error on large K)
+  const multiply = (s: string) =>
+    `{\n  let oa = (${s}) * (BK * AS);\n  let ob = (${s}) * (BK * BS);\n` +
+    unroll(accs, (i) => `var part_${i} = vec4<f32>(0.0);`) +
+    "\n  for (var p = 0u; p < BK; p++) {\n" +
+    unroll(rg, (g) => `let a_${g} = vec4<f32>(As[oa + p * AS + ${g}u * WG_Y + ty]);`, "    ") +
+    "\n" +
+    unroll(cg, (h) => `let b_${h} = vec4<f32>(Bs[ob + p * BS + ${h}u * WG_X + tx]);`, "    ") +
+    "\n" +
+    fmas.map((l) => "    " + l).join("\n") +
+    "\n  }\n" +
+    unroll(accs, (i) => `acc_${i} += part_${i};`) +
+    "\n}";
   const stores: string[] = [];
   for (let g = 0; g < rg; g++) {
     for (let q = 0; q < 4; q++) {
@@ -121,13 +254,63 @@ function buildGemm(name: string, v: GemmVariant): KernelDef {
       stores.push(`{ let i = ${i}; if (i < P.m) { ${row.join(" ")} } }`);
     }
   }
+  // single stage: stage, barrier, prefetch the next tile, multiply, barrier. Two stages: the next tile is
+  // loaded into registers while this one is multiplied and staged into the other copy, one barrier a K-step
+  const loop = t.stages === 1
+    ? `for (var k0 = 0u; k0 < P.k; k0 += BK) {
+${indent(stage("0u"), "  ")}
+  workgroupBarrier();
+  let k1 = k0 + BK;
+  if (k1 < P.k) {
+${indent(prefetch("k1"), "    ")}
+  }
+${indent(multiply("0u"), "  ")}
+  workgroupBarrier();
+}`
+    : `${stage("0u")}
+workgroupBarrier();
+var cur = 0u;
+for (var k0 = 0u; k0 < P.k; k0 += BK) {
+  let k1 = k0 + BK;
+  if (k1 < P.k) {
+${indent(prefetch("k1"), "    ")}
+  }
+${indent(multiply("cur"), "  ")}
+  if (k1 < P.k) {
+${indent(stage("1u - cur"), "    ")}
+  }
+  workgroupBarrier();
+  cur = 1u - cur;
+}`;
+  const load = (op: "a" | "b", vec: boolean, R: string, E: string, index: string, oob: string) =>
+    vec
+      ? `fn ${op}_load(base: u32, ${op === "a" ? "i: u32, p: u32" : "p: u32, j: u32"}) -> ${R} {
+  if (${oob}) { return ${R}(0); }
+  return ${op}[(${index}) / 4u];
+}`
+      : `fn ${op}_load(base: u32, ${op === "a" ? "i: u32, p: u32" : "p: u32, j: u32"}) -> ${E} {
+  if (${oob}) { return ${E}(0); }
+  return ${op}[${index}];
+}`;
   return {
     name,
     workgroupSize: [wx, wy],
     f16: T === "f16" || TB === "f16",
     bindings: [
-      { name: "a", access: "read", type: T, shape: v.transA ? "[batch…, k, lda]" : "[batch…, m, lda]" },
-      { name: "b", access: "read", type: TB, shape: v.transB ? "[batch…, n, ldb]" : "[batch…, k, ldb]" },
+      {
+        name: "a",
+        access: "read",
+        type: T,
+        shape: v.transA ? "[batch…, k, lda]" : "[batch…, m, lda]",
+        ...(va ? { vec4: true } : {}),
+      },
+      {
+        name: "b",
+        access: "read",
+        type: TB,
+        shape: v.transB ? "[batch…, n, ldb]" : "[batch…, k, ldb]",
+        ...(vb ? { vec4: true } : {}),
+      },
       { name: "c", access: "read_write", type: "f32", shape: "[batch…, m, ldc]" },
       { name: "bias", access: "read", type: "f32", shape: "[n] (a placeholder without bias)" },
     ],
@@ -160,19 +343,16 @@ const BN: u32 = ${t.bn}u;
 const BK: u32 = ${t.bk}u;
 const AS: u32 = BM / 4u + 1u;     // vec4s per k-row of As (one of padding)
 const BS: u32 = BN / 4u + 1u;
-var<workgroup> As: array<vec4<${T}>, BK * AS>;  // As[p][i] = op(A)[m0 + i, k0 + p]
-var<workgroup> Bs: array<vec4<${TB}>, BK * BS>;  // Bs[p][j] = op(B)[k0 + p, n0 + j]
+// ${t.stages} stage(s): As[s·BK·AS + p·AS + i/4][i%4] = op(A)[m0 + i, k0 + p], likewise Bs = op(B)[k0 + p, n0 + j]
+var<workgroup> As: array<vec4<${T}>, ${t.stages}u * BK * AS>;
+var<workgroup> Bs: array<vec4<${TB}>, ${t.stages}u * BK * BS>;
 
-fn a_coord(e: u32) -> vec2<u32> { return ${aCoord}; }  // (i, p) of tile element e
-fn b_coord(e: u32) -> vec2<u32> { return ${bCoord}; }  // (p, j) of tile element e
-fn a_load(base: u32, i: u32, p: u32) -> ${T} {
-  if (i >= P.m || p >= P.k) { return ${T}(0); }
-  return a[${aIndex}];
-}
-fn b_load(base: u32, p: u32, j: u32) -> ${TB} {
-  if (p >= P.k || j >= P.n) { return ${TB}(0); }
-  return b[${bIndex}];
-}
+fn a_coord(e: u32) -> vec2<u32> { return ${A.coord}; }  // (i, p) of load e (${
+      va ? "vec4 along the stored row" : "one element"
+    })
+fn b_coord(e: u32) -> vec2<u32> { return ${B.coord}; }  // (p, j) of load e
+${load("a", va, RA, T, A.index, "i >= P.m || p >= P.k")}
+${load("b", vb, RB, TB, B.index, "p >= P.k || j >= P.n")}
 // C[row, j0 + e] = alpha·v[e] + beta·C (+ bias) for the columns e < 4 inside n
 fn store4(row: u32, j0: u32, v: vec4<f32>) {
   for (var e = 0u; e < 4u; e++) {
@@ -203,37 +383,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 
   // ${accs} vec4 accumulators (${t.tm}×${t.tn} outputs) and the staging registers, unrolled by the generator
 ${unroll(accs, (i) => `var acc_${i} = vec4<f32>(0.0);`)}
-${unroll(la, (r) => `var ra_${r}: ${T};`)}
-${unroll(lb, (r) => `var rb_${r}: ${TB};`)}
+${unroll(la, (r) => `var ra_${r}: ${RA};`)}
+${unroll(lb, (r) => `var rb_${r}: ${RB};`)}
 ${prefetch("0u")}
 
-  for (var k0 = 0u; k0 < P.k; k0 += BK) {
-    // stage the prefetched tiles
-${
-      unroll(la, (r) =>
-        `{ let c = a_coord(lid + ${r}u * WG); As[c.y * AS + c.x / 4u][c.x % 4u] = ra_${r}; }`, "    ")
-    }
-${
-      unroll(lb, (r) =>
-        `{ let c = b_coord(lid + ${r}u * WG); Bs[c.x * BS + c.y / 4u][c.y % 4u] = rb_${r}; }`, "    ")
-    }
-    workgroupBarrier();
-    // prefetch the next tiles into registers while this one is multiplied
-    let k1 = k0 + BK;
-    if (k1 < P.k) {
-${prefetch("k1").split("\n").map((l) => "    " + l).join("\n")}
-    }
-    // this K tile's products summed apart, then added to the running sums once (a single float32 sum
-    // along all of K drifted from the float64 result by ~3x the original's error on large K)
-${unroll(accs, (i) => `var part_${i} = vec4<f32>(0.0);`, "    ")}
-    for (var p = 0u; p < BK; p++) {
-${unroll(rg, (g) => `let a_${g} = vec4<f32>(As[p * AS + ${g}u * WG_Y + ty]);`, "      ")}
-${unroll(cg, (h) => `let b_${h} = vec4<f32>(Bs[p * BS + ${h}u * WG_X + tx]);`, "      ")}
-${fmas.map((l) => "      " + l).join("\n")}
-    }
-${unroll(accs, (i) => `acc_${i} += part_${i};`, "    ")}
-    workgroupBarrier();
-  }
+${indent(loop, "  ")}
 
   // C = alpha·acc + beta·C (+ bias)
 ${stores.map((l) => "  " + l).join("\n")}

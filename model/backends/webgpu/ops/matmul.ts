@@ -3,9 +3,12 @@
  * product too large for one binding or one grid is split, when the k dimension is split (split-K), and the
  * dispatches themselves.
  *
- * - **Tiles** by problem size and transpose case ({@linkcode gemmTile}): `small` (64×64) under 128 rows or
- *   columns; otherwise `half_n` when A is transposed (weight gradients, k = B·L long) and `large_k8`
- *   elsewhere, the fastest candidates measured on an H200 (`bench/gpu_bench.ts --sweep`).
+ * - **Tiles** by transpose case and shape ({@linkcode gemmTile}) from the tile table (ops/gemm_table.ts: the
+ *   backend option `gemmTable`, a sweep's record, else `DEFAULT_GEMM_TABLE`); a double-buffered tile whose
+ *   workgroup memory exceeds the device's `maxComputeWorkgroupStorageSize` runs single-stage.
+ * - **Vector loads** ({@linkcode vecOperand}): an operand whose stored rows, leading dimension, batch
+ *   strides and offset are multiples of 4 elements is read as vec4s; any other runs the scalar loads (odd
+ *   shapes, views at odd offsets). The option `gemmVec4: false` turns them off (sweep, tests).
  * - **Binding and grid splits**: a batch dimension first, then m, n or k (k with beta = 1 for the second
  *   part), recursively, in halves aligned to {@linkcode SPLIT_ALIGN}.
  * - **Split-K** for products with few output tiles and a long k: partial products over k-ranges into
@@ -18,7 +21,20 @@ import type { MatmulArgs } from "../../../backend.ts";
 import { matmulSpan, type NormalizedMatmul, normalizeMatmul } from "../../../backend_contract.ts";
 import { type Dispatcher, range } from "../dispatch.ts";
 import { type GpuTensor, gpuTensor } from "../runtime.ts";
-import { GEMM_TILES, gemmKernel, type GemmVariant } from "../kernels/matmul.ts";
+import {
+  GEMM_TILES,
+  gemmKernel,
+  gemmTileBytes,
+  type GemmTileName,
+  type GemmVariant,
+} from "../kernels/matmul.ts";
+import {
+  DEFAULT_GEMM_TABLE,
+  type GemmTable,
+  isSmallGemm,
+  LARGE_TILE_MIN,
+  lookupGemmTile,
+} from "./gemm_table.ts";
 import { gemmGeluKernel } from "../kernels/matmul_gelu.ts";
 import { gemmReluKernel } from "../kernels/matmul_relu.ts";
 import { SUM_ROWS } from "../kernels/sum_rows.ts";
@@ -26,9 +42,13 @@ import { SUM_ROWS } from "../kernels/sum_rows.ts";
 /** How the backend picks GEMM variants (the `WebGpuOptions` fields of the same names). */
 export interface GemmOptions {
   /** Force one tile variant for every product (tests). */
-  gemmTile?: GemmVariant["tile"];
-  /** The tile of every product of at least {@linkcode LARGE_TILE_MIN}×{@linkcode LARGE_TILE_MIN}. */
-  gemmLargeTile?: GemmVariant["tile"];
+  gemmTile?: GemmTileName;
+  /** The tile of every product of at least {@linkcode LARGE_TILE_MIN}×{@linkcode LARGE_TILE_MIN} (sweep). */
+  gemmLargeTile?: GemmTileName;
+  /** The tile table (default {@linkcode DEFAULT_GEMM_TABLE}; a sweep's: `gemmTableFromRecord`). */
+  gemmTable?: GemmTable;
+  /** vec4 global loads where the operands allow them (default true). */
+  gemmVec4?: boolean;
   /** Split-K (default on). */
   splitK?: boolean;
 }
@@ -41,8 +61,7 @@ interface Operands {
   bias: GpuTensor | null;
 }
 
-/** Products with m or n below this use the `small` tile. */
-export const LARGE_TILE_MIN = 128;
+export { LARGE_TILE_MIN };
 
 /** Split-K applies to one batch item with at least this long a k ... */
 export const SPLIT_K_MIN_K = 1024;
@@ -58,11 +77,36 @@ export const SPLIT_K_PART_ALIGN = 16;
 /** Split halves of m, n or k of at least 2·SPLIT_ALIGN are multiples of SPLIT_ALIGN (one large tile). */
 export const SPLIT_ALIGN = 128;
 
-/** The tile variant of a product. */
-export function gemmTile(g: NormalizedMatmul, opts: GemmOptions): GemmVariant["tile"] {
-  if (opts.gemmTile) return opts.gemmTile;
-  if (g.m < LARGE_TILE_MIN || g.n < LARGE_TILE_MIN) return "small";
-  return opts.gemmLargeTile ?? (g.transA ? "half_n" : "large_k8");
+/**
+ * The tile variant of a product: `gemmTile` when forced, `gemmLargeTile` for a large one when given, else the
+ * table's; a tile needing more than `maxWorkgroupBytes` of workgroup memory gives way to its single-stage twin.
+ */
+export function gemmTile(g: NormalizedMatmul, opts: GemmOptions, maxWorkgroupBytes = Infinity): GemmTileName {
+  let tile = opts.gemmTile ??
+    (!isSmallGemm(g.m, g.n) && opts.gemmLargeTile
+      ? opts.gemmLargeTile
+      : lookupGemmTile(opts.gemmTable ?? DEFAULT_GEMM_TABLE, g));
+  if (gemmTileBytes(tile) > maxWorkgroupBytes) tile = tile.replace(/_db$/, "") as GemmTileName;
+  return tile;
+}
+
+/** The device's workgroup memory limit (bytes). */
+function wgBytes(d: Dispatcher): number {
+  return d.rt.device.limits.maxComputeWorkgroupStorageSize;
+}
+
+/**
+ * Whether an operand can be read as vec4s: its view's element offset, the leading dimension, the batch
+ * strides and the extent along the stored rows (`contiguous`, > 0) all multiples of 4.
+ */
+export function vecOperand(
+  t: GpuTensor,
+  contiguous: number,
+  ld: number,
+  strides: readonly number[],
+): boolean {
+  return contiguous > 0 && contiguous % 4 === 0 && t.offset % 4 === 0 && ld % 4 === 0 &&
+    strides.every((s) => s % 4 === 0);
 }
 
 /** C = alpha·op(A)·op(B) + beta·C (+ bias) (see `MatmulArgs`). */
@@ -113,11 +157,13 @@ function matmulActivation(
   const a = gpuTensor(args.a, "matmul a"),
     b = gpuTensor(args.b, "matmul b"),
     c = gpuTensor(args.c, "matmul c");
-  if (c.elem !== "f32" || a.elem !== "f32" || (grad && grad.size !== c.size)) return false;
+  // C float32, or float16 for the GELU (the FFN activation of --fp16)
+  if (!(c.elem === "f32" || (c.elem === "f16" && act === "gelu"))) return false;
+  if (a.elem !== "f32" || (grad && grad.size !== c.size)) return false;
   const sa = matmulSpan(g.m, g.k, g.lda, g.strideA, g.batch);
   const sb = matmulSpan(g.transB ? g.n : g.k, g.transB ? g.k : g.n, g.ldb, g.strideB, g.batch);
   const sc = matmulSpan(g.m, g.n, g.ldc, g.strideC, g.batch);
-  const tile = GEMM_TILES[gemmTile(g, opts)];
+  const tile = GEMM_TILES[gemmTile(g, opts, wgBytes(d))];
   const maxDim = d.rt.maxWorkgroupsPerDim, max = d.maxElems;
   if (sa * a.elemBytes > max * 4 || sb * b.elemBytes > max * 4 || sc > max) return false;
   if (Math.ceil(g.n / tile.bn) > maxDim || Math.ceil(g.m / tile.bm) > maxDim) return false;
@@ -138,7 +184,7 @@ function planMatmul(d: Dispatcher, opts: GemmOptions, g: NormalizedMatmul, x: Op
   const sb = matmulSpan(g.transB ? g.n : g.k, g.transB ? g.k : g.n, g.ldb, g.strideB, g.batch);
   const sc = matmulSpan(g.m, g.n, g.ldc, g.strideC, g.batch);
   const max = d.maxElems;
-  const tile = GEMM_TILES[gemmTile(g, opts)];
+  const tile = GEMM_TILES[gemmTile(g, opts, wgBytes(d))];
   const maxDim = d.rt.maxWorkgroupsPerDim;
   const fits = sa * a.elemBytes <= max * 4 && sb * b.elemBytes <= max * 4 && sc <= max;
   if (fits && Math.ceil(g.n / tile.bn) <= maxDim && Math.ceil(g.m / tile.bm) <= maxDim) {
@@ -254,14 +300,21 @@ function gemm(
   epi?: { act: "gelu" | "relu"; grad: GpuTensor | null },
 ): void {
   const { a, b, c, bias } = x;
-  const tile = gemmTile(g, opts);
+  const tile = gemmTile(g, opts, wgBytes(d));
   const t = GEMM_TILES[tile];
-  const k = (epi ? (epi.act === "gelu" ? gemmGeluKernel : gemmReluKernel) : gemmKernel)({
+  const vec = opts.gemmVec4 !== false && g.k > 0;
+  const outF16 = c.elem === "f16";
+  const kernel = epi
+    ? (epi.act === "gelu" ? (v: GemmVariant) => gemmGeluKernel(v, outF16) : gemmReluKernel)
+    : gemmKernel;
+  const k = kernel({
     transA: g.transA,
     transB: g.transB,
     tile,
     elem: a.elem === "f16" ? "f16" : "f32",
     elemB: b.elem === "f16" ? "f16" : "f32",
+    vecA: vec && vecOperand(a, g.transA ? g.m : g.k, g.lda, g.strideA),
+    vecB: vec && vecOperand(b, g.transB ? g.k : g.n, g.ldb, g.strideB),
   });
   const items = g.batch[0] * g.batch[1] * g.batch[2];
   const gx = Math.ceil(g.n / t.bn), gy = Math.ceil(g.m / t.bm);
