@@ -35,6 +35,23 @@ for (const be of backends) {
   });
 }
 
+// vlp-wide (weights twice as wide; the sensitivity-derived bounds of model/README.md decide) on the reference
+// backend; blas and webgpu run it through the parity CLI (cli/parity_backends_test.ts)
+Deno.test("BertAdam on reference reproduces the original's 3 steps on vlp-wide (losses and every parameter)", async () => {
+  const lines: string[] = [];
+  const checks = await bertAdamParityChecks(fixturePath("fixtures/vlp-wide"), new ReferenceBackend(), {
+    log: (l) => lines.push(l),
+  });
+  assert.equal(checks.filter((c) => c.name.startsWith("bertadam_loss_trajectory")).length, 3);
+  assert.equal(checks.filter((c) => c.name.startsWith("bertadam_params:")).length, 48);
+  const failed = checks.filter((c) => !c.pass);
+  assert.deepEqual(failed, [], failed.map((c) => `${c.name}: ${c.maxAbs} (${c.tolerance})`).join("\n"));
+  // step 0's learning rate is 0 (warmup_linear): step 1 reuses its forward and backward, so both losses agree
+  assert.ok(lines.some((l) => /^step 1: the parameters are those of step 0/.test(l)), lines.join("\n"));
+  const [l0, l1] = ["[0]", "[1]"].map((k) => checks.find((c) => c.name === `bertadam_loss_trajectory${k}`)!);
+  assert.deepEqual(l1.actual, l0.actual);
+});
+
 Deno.test("scheduleFactor() follows pytorch_pretrained_bert's three schedules", () => {
   const w = 0.1;
   assert.equal(scheduleFactor("warmup_linear", 0, w), 0);

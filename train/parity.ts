@@ -17,6 +17,10 @@
  *   step; such gates are counted and at most 0.1% of a ReLU's gates may be (parity_sensitivity.ts,
  *   model/README.md "Parity tolerances").
  *
+ * A step after an update with learning rate 0 (warmup_linear's step 0) has the parameters of the step before,
+ * bit for bit (p −= 0·(finite update)), so its forward and backward are not run again on either model: its
+ * loss and gradients are the last step's.
+ *
  * @module
  */
 import { join } from "node:path";
@@ -120,6 +124,7 @@ export async function bertAdamParityChecks(
   const grads = new Map<string, Float64Array[]>(), noise = new Map<string, number[]>(), lrs: number[] = [];
   const ambiguous: { relu: (typeof RELUS)[number]; step: number; count: number; of: number }[] = [];
   let gates: typeof ambiguous = [];
+  let loss = NaN, twinLoss = NaN;
   for (let k = 0; k < h.steps; k++) {
     // ReLU gates at this step's parameters, measured from the parameters' drift from the twin (none before
     // the first update with a learning rate: the initial gates are those of the grads_s2s checks of
@@ -127,10 +132,17 @@ export async function bertAdamParityChecks(
     if (k > 0 && lrs[k - 1] > 0) gates = await reluGates(model, twin, batch.regionFeats, batch.visPe, k);
     for (const g of gates) if (g.count > 0) ambiguous.push({ ...g, step: k });
     lrs.push(opt.currentLr());
-    model.zeroGrad();
-    twin.zeroGrad();
-    const loss = await model.readScalar(model.forwardBackward(batch, { dropout: false }));
-    const twinLoss = await twin.readScalar(twin.forwardBackward(batch, { dropout: false }));
+    if (k === 0 || lrs[k - 1] !== 0) {
+      model.zeroGrad();
+      twin.zeroGrad();
+      loss = await model.readScalar(model.forwardBackward(batch, { dropout: false }));
+      twinLoss = await twin.readScalar(twin.forwardBackward(batch, { dropout: false }));
+    } else {
+      // the last update had learning rate 0 (warmup_linear's step 0): p −= 0·(…) left every parameter as it
+      // was, so this step's forward and backward are the last one's, value for value; the gradients are
+      // still in place (BertAdam leaves them as they are), and its loss is the last loss
+      log(`step ${k}: the parameters are those of step ${k - 1} (learning rate 0): its loss and gradients`);
+    }
     const ours = model.gradientViews();
     for (const [key, t] of twin.gradientViews()) {
       const g = clipped(Float64Array.from(await twin.backend.read(t)), h.max_grad_norm);

@@ -129,7 +129,11 @@ export const GATED: Record<(typeof RELUS)[number], string[]> = {
   "vis_pe_embed.0": ["vis_pe_embed.0.weight", "vis_pe_embed.0.bias"],
 };
 
-/** Pre-activations z = relu?(x)·Wᵀ + b of a Linear [out, in] over `rows` input rows, in float64. */
+/**
+ * Pre-activations z = relu?(x)·Wᵀ + b of a Linear [out, in] over `rows` input rows, in float64: each output
+ * summed in order along the input from its bias; 4 rows × 4 outputs at a time (16 sums from 8 loads), the
+ * outputs in blocks of cached weights.
+ */
 export function linearPre(
   x: ArrayLike<number>,
   w: ArrayLike<number>,
@@ -138,34 +142,65 @@ export function linearPre(
   reluInput = false,
 ): Float64Array {
   const out = b.length, inp = w.length / out, z = new Float64Array(rows * out);
-  const xr = new Float64Array(inp), wr = Float64Array.from(w);
-  for (let r = 0; r < rows; r++) {
-    for (let p = 0; p < inp; p++) xr[p] = reluInput ? Math.max(x[r * inp + p], 0) : x[r * inp + p];
-    let j = 0;
-    // four outputs at a time (each still summed in order along p, so the values do not change)
-    for (; j + 4 <= out; j += 4) {
-      let s0 = b[j], s1 = b[j + 1], s2 = b[j + 2], s3 = b[j + 3];
-      const w0 = j * inp, w1 = w0 + inp, w2 = w1 + inp, w3 = w2 + inp;
-      for (let p = 0; p < inp; p++) {
-        const x = xr[p];
-        s0 += x * wr[w0 + p];
-        s1 += x * wr[w1 + p];
-        s2 += x * wr[w2 + p];
-        s3 += x * wr[w3 + p];
+  const wr = Float64Array.from(w), xs = new Float64Array(rows * inp);
+  for (let q = 0; q < xs.length; q++) xs[q] = reluInput ? Math.max(x[q], 0) : x[q];
+  // outputs in blocks whose weights stay in cache while every row passes
+  const jb = Math.max(4, 4 * Math.floor(LINEAR_BLOCK_BYTES / (32 * inp)));
+  for (let j0 = 0; j0 < out; j0 += jb) {
+    const j1 = Math.min(out, j0 + jb);
+    let r = 0;
+    for (; r + 4 <= rows; r += 4) {
+      const x0 = r * inp, x1 = x0 + inp, x2 = x1 + inp, x3 = x2 + inp;
+      const z0 = r * out, z1 = z0 + out, z2 = z1 + out, z3 = z2 + out;
+      let j = j0;
+      for (; j + 4 <= j1; j += 4) {
+        let s00 = b[j], s01 = b[j + 1], s02 = b[j + 2], s03 = b[j + 3];
+        let s10 = s00, s11 = s01, s12 = s02, s13 = s03, s20 = s00, s21 = s01, s22 = s02, s23 = s03;
+        let s30 = s00, s31 = s01, s32 = s02, s33 = s03;
+        const w0 = j * inp, w1 = w0 + inp, w2 = w1 + inp, w3 = w2 + inp;
+        for (let p = 0; p < inp; p++) {
+          const a0 = xs[x0 + p], a1 = xs[x1 + p], a2 = xs[x2 + p], a3 = xs[x3 + p];
+          const v0 = wr[w0 + p], v1 = wr[w1 + p], v2 = wr[w2 + p], v3 = wr[w3 + p];
+          s00 += a0 * v0;
+          s01 += a0 * v1;
+          s02 += a0 * v2;
+          s03 += a0 * v3;
+          s10 += a1 * v0;
+          s11 += a1 * v1;
+          s12 += a1 * v2;
+          s13 += a1 * v3;
+          s20 += a2 * v0;
+          s21 += a2 * v1;
+          s22 += a2 * v2;
+          s23 += a2 * v3;
+          s30 += a3 * v0;
+          s31 += a3 * v1;
+          s32 += a3 * v2;
+          s33 += a3 * v3;
+        }
+        z[z0 + j] = s00, z[z0 + j + 1] = s01, z[z0 + j + 2] = s02, z[z0 + j + 3] = s03;
+        z[z1 + j] = s10, z[z1 + j + 1] = s11, z[z1 + j + 2] = s12, z[z1 + j + 3] = s13;
+        z[z2 + j] = s20, z[z2 + j + 1] = s21, z[z2 + j + 2] = s22, z[z2 + j + 3] = s23;
+        z[z3 + j] = s30, z[z3 + j + 1] = s31, z[z3 + j + 2] = s32, z[z3 + j + 3] = s33;
       }
-      z[r * out + j] = s0;
-      z[r * out + j + 1] = s1;
-      z[r * out + j + 2] = s2;
-      z[r * out + j + 3] = s3;
+      for (; j < j1; j++) {
+        for (let q = 0; q < 4; q++) z[(r + q) * out + j] = dotFrom(b[j], xs, (r + q) * inp, wr, j * inp, inp);
+      }
     }
-    for (; j < out; j++) {
-      let s = b[j];
-      const wo = j * inp;
-      for (let p = 0; p < inp; p++) s += xr[p] * wr[wo + p];
-      z[r * out + j] = s;
+    for (; r < rows; r++) {
+      for (let j = j0; j < j1; j++) z[r * out + j] = dotFrom(b[j], xs, r * inp, wr, j * inp, inp);
     }
   }
   return z;
+}
+
+/** Bytes of float64 weights per output block of {@linkcode linearPre}. */
+const LINEAR_BLOCK_BYTES = 256 * 1024;
+
+/** s + Σ_p x[xo + p]·w[wo + p], summed in order of p. */
+function dotFrom(s: number, x: Float64Array, xo: number, w: Float64Array, wo: number, n: number): number {
+  for (let p = 0; p < n; p++) s += x[xo + p] * w[wo + p];
+  return s;
 }
 
 /**

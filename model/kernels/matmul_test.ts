@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { assertClose, Rng } from "@vlp/testing";
 import { gemm, type GemmArgs, gemmNaive } from "./matmul.ts";
 
@@ -53,4 +54,40 @@ Deno.test("gemm() with beta = 0 ignores NaN in C", () => {
     ldc: 1,
   });
   assertClose(c, [11]);
+});
+
+Deno.test("gemm() NT sums every output in order along k: bit-equal to the naive loop, float32 and float64, panels of every width", () => {
+  const rng = new Rng(11);
+  // k = 2100: panels of 12 rows of B (the block limit); k = 37: 64 rows; m, n with leftover rows and columns
+  for (const [m, n, k] of [[7, 30, 2100], [9, 70, 37], [1, 5, 300], [4, 4, 1]]) {
+    for (const F of [Float32Array, Float64Array]) {
+      for (const beta of [0, 0.5]) {
+        const a = rng.fillNormal(new F(m * k + 3)), b = rng.fillNormal(new F(n * k + 2));
+        const c = rng.fillNormal(new F(m * (n + 1)));
+        const g: GemmArgs = {
+          transA: false,
+          transB: true,
+          m,
+          n,
+          k,
+          alpha: 0.7,
+          a,
+          aOff: 3,
+          lda: k,
+          b,
+          bOff: 2,
+          ldb: k,
+          beta,
+          c,
+          cOff: 0,
+          ldc: n + 1,
+        };
+        const ref = { ...g, c: c.slice() };
+        gemm(g);
+        gemmNaive(ref);
+        const diff = g.c.findIndex((v, i) => !Object.is(v, ref.c[i]));
+        assert.equal(diff, -1, `${F.name} ${m}x${n}x${k} beta ${beta}: element ${diff}`);
+      }
+    }
+  }
 });
