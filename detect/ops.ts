@@ -10,6 +10,8 @@
  * @module
  */
 import { type Backend, CpuTensor } from "@vlp/model";
+import { BufferPool, Scratch } from "./buffer_pool.ts";
+import { convTaps } from "./conv_taps.ts";
 import { roiAlign } from "./roi_align.ts";
 
 /** A feature map of one image: `data` is `[c, h, w]` row-major. */
@@ -40,8 +42,11 @@ export class Gemm {
     c: Float32Array,
     opts: {
       transB?: boolean;
+      lda?: number;
       ldb?: number;
       ldc?: number;
+      /** 1: accumulate into C (default 0: overwrite) */
+      beta?: number;
       bias?: Float32Array;
       /** groups of one GEMM each, item g at g·strideA, g·strideB, g·strideC */
       batch?: number;
@@ -59,8 +64,10 @@ export class Gemm {
       n,
       k,
       transB: opts.transB,
+      lda: opts.lda,
       ldb: opts.ldb,
       ldc: opts.ldc,
+      beta: opts.beta,
       bias: opts.bias ? t(opts.bias) : undefined,
       ...(opts.batch && opts.batch > 1
         ? {
@@ -150,11 +157,21 @@ export function biasRelu(
   }
 }
 
-/** y = conv(x) (+ bias, ReLU): im2col bands + one GEMM per group and band. */
-export function conv2d(gemm: Gemm, x: FeatureMap, p: ConvParams): FeatureMap {
+/**
+ * y = conv(x) (+ bias, ReLU): im2col bands + one GEMM per group and band. `out` (`[cout, ho, wo]`, old values
+ * allowed: every element is written) and `col` (an array of at least {@linkcode colSize} floats) may be given
+ * to reuse arrays.
+ */
+export function conv2d(
+  gemm: Gemm,
+  x: FeatureMap,
+  p: ConvParams,
+  outData?: Float32Array,
+  colBuf?: Float32Array,
+): FeatureMap {
   const { k, stride, pad, groups, cout } = p;
   const ho = outSize(x.h, k, stride, pad), wo = outSize(x.w, k, stride, pad);
-  const out = featureMap(cout, ho, wo), n = ho * wo;
+  const out = outData ? { c: cout, h: ho, w: wo, data: outData } : featureMap(cout, ho, wo), n = ho * wo;
   const cg = x.c / groups, og = cout / groups, kk = cg * k * k;
   if (k === 1 && stride === 1 && pad === 0) {
     for (let g = 0; g < groups; g++) {
@@ -169,8 +186,8 @@ export function conv2d(gemm: Gemm, x: FeatureMap, p: ConvParams): FeatureMap {
     }
   } else {
     // all groups unfold at once (group g's rows are g·kk .. (g+1)·kk − 1), then one batched GEMM per band
-    const band = Math.max(1, Math.min(ho, Math.floor(COL_LIMIT / (x.c * k * k * wo))));
-    const col = new Float32Array(x.c * k * k * band * wo);
+    const band = colBand(x.c, k, ho, wo);
+    const col = colBuf ?? new Float32Array(x.c * k * k * band * wo);
     for (let y0 = 0; y0 < ho; y0 += band) {
       const y1 = Math.min(ho, y0 + band), P = (y1 - y0) * wo;
       im2col(x, 0, x.c, k, stride, pad, wo, y0, y1, col);
@@ -187,10 +204,31 @@ export function conv2d(gemm: Gemm, x: FeatureMap, p: ConvParams): FeatureMap {
   return out;
 }
 
-/** Max pooling k×k with stride and padding (padding never wins: it is −∞). */
-export function maxPool(x: FeatureMap, k: number, stride: number, pad: number): FeatureMap {
+/** Output rows per im2col band of {@linkcode conv2d}. */
+function colBand(c: number, k: number, ho: number, wo: number): number {
+  return Math.max(1, Math.min(ho, Math.floor(COL_LIMIT / (c * k * k * wo))));
+}
+
+/** Floats of the im2col band of {@linkcode conv2d} for an input of `c` channels (0 for a 1×1 stride-1 conv). */
+export function colSize(c: number, h: number, w: number, p: ConvParams): number {
+  if (p.k === 1 && p.stride === 1 && p.pad === 0) return 0;
+  const ho = outSize(h, p.k, p.stride, p.pad), wo = outSize(w, p.k, p.stride, p.pad);
+  return c * p.k * p.k * colBand(c, p.k, ho, wo) * wo;
+}
+
+/**
+ * Max pooling k×k with stride and padding (padding never wins: it is −∞); `out` (`[c, ho, wo]`, old values
+ * allowed) may be given.
+ */
+export function maxPool(
+  x: FeatureMap,
+  k: number,
+  stride: number,
+  pad: number,
+  outData?: Float32Array,
+): FeatureMap {
   const ho = outSize(x.h, k, stride, pad), wo = outSize(x.w, k, stride, pad);
-  const out = featureMap(x.c, ho, wo);
+  const out = outData ? { c: x.c, h: ho, w: wo, data: outData } : featureMap(x.c, ho, wo);
   for (let c = 0; c < x.c; c++) {
     const plane = c * x.h * x.w;
     for (let oy = 0; oy < ho; oy++) {
@@ -278,17 +316,40 @@ export interface MapOps<M> {
   free(x: M): void;
 }
 
-/** {@linkcode MapOps} on host maps: the functions above, GEMMs through a CPU backend. */
+/**
+ * {@linkcode MapOps} on host maps: the functions above (stride-1 convolutions other than 1×1 as
+ * {@linkcode convTaps}), GEMMs through a CPU backend. The maps it makes come from a {@linkcode BufferPool}
+ * and go back to it when freed; a map that was uploaded (the caller's) or read (handed to the caller) is
+ * never given back.
+ */
 export class CpuMapOps implements MapOps<FeatureMap> {
+  readonly pool = new BufferPool();
+  readonly scratch = new Scratch();
+  /** the arrays of the maps made here and not yet read: the only ones `free` gives back to the pool */
+  readonly #owned = new WeakSet<Float32Array>();
+
   constructor(readonly gemm: Gemm) {}
+
+  #take(n: number): Float32Array {
+    const a = this.pool.take(n);
+    this.#owned.add(a);
+    return a;
+  }
   upload(x: FeatureMap): FeatureMap {
     return x;
   }
   conv(x: FeatureMap, p: ConvParams): FeatureMap {
-    return conv2d(this.gemm, x, p);
+    const ho = outSize(x.h, p.k, p.stride, p.pad), wo = outSize(x.w, p.k, p.stride, p.pad);
+    const out = this.#take(p.cout * ho * wo);
+    if (p.stride === 1 && p.k > 1) {
+      convTaps(this.gemm, x, p, out, this.scratch);
+      return { c: p.cout, h: ho, w: wo, data: out };
+    }
+    return conv2d(this.gemm, x, p, out, this.scratch.get("col", colSize(x.c, x.h, x.w, p)));
   }
   maxPool(x: FeatureMap, k: number, stride: number, pad: number): FeatureMap {
-    return maxPool(x, k, stride, pad);
+    const ho = outSize(x.h, k, stride, pad), wo = outSize(x.w, k, stride, pad);
+    return maxPool(x, k, stride, pad, this.#take(x.c * ho * wo));
   }
   upsampleAdd(lateral: FeatureMap, top: FeatureMap): void {
     upsampleAdd(lateral, top);
@@ -297,6 +358,7 @@ export class CpuMapOps implements MapOps<FeatureMap> {
     return addRelu(a, b);
   }
   read(x: FeatureMap): Promise<FeatureMap> {
+    this.#owned.delete(x.data);
     return Promise.resolve(x);
   }
   roiAlign(
@@ -317,5 +379,10 @@ export class CpuMapOps implements MapOps<FeatureMap> {
   linear(x: Float32Array, n: number, w: Float32Array, b: Float32Array, relu: boolean): Promise<Float32Array> {
     return Promise.resolve(linear(this.gemm, x, n, w, b, relu));
   }
-  free(): void {}
+  /** give a map made here back to the pool (after its last use) */
+  free(x: FeatureMap): void {
+    if (!this.#owned.has(x.data)) return;
+    this.#owned.delete(x.data);
+    this.pool.give(x.data);
+  }
 }
