@@ -141,6 +141,11 @@ export function im2col(
   }
 }
 
+/** x = max(0, x) in place (NaN stays NaN). */
+export function relu(x: Float32Array): void {
+  for (let i = 0; i < x.length; i++) if (x[i]! < 0) x[i] = 0;
+}
+
 /** out[c, :] = relu?(out[c, :] + bias[c]) over `[cout, n]`. */
 export function biasRelu(
   out: Float32Array,
@@ -173,6 +178,9 @@ export function conv2d(
   const ho = outSize(x.h, k, stride, pad), wo = outSize(x.w, k, stride, pad);
   const out = outData ? { c: cout, h: ho, w: wo, data: outData } : featureMap(cout, ho, wo), n = ho * wo;
   const cg = x.c / groups, og = cout / groups, kk = cg * k * k;
+  // the bias as the GEMMs' starting value (beta = 1): no pass over the output for it
+  const beta = p.bias ? 1 : 0;
+  if (p.bias) { for (let c = 0; c < cout; c++) out.data.fill(p.bias[c]!, c * n, (c + 1) * n); }
   if (k === 1 && stride === 1 && pad === 0) {
     for (let g = 0; g < groups; g++) {
       gemm.run(
@@ -182,6 +190,7 @@ export function conv2d(
         p.weight.subarray(g * og * kk),
         x.data.subarray(g * cg * n),
         out.data.subarray(g * og * n),
+        { beta },
       );
     }
   } else {
@@ -197,10 +206,11 @@ export function conv2d(
         strideA: og * kk,
         strideB: kk * P,
         strideC: og * n,
+        beta,
       });
     }
   }
-  biasRelu(out.data, cout, n, p.bias, p.relu);
+  if (p.relu) relu(out.data);
   return out;
 }
 
@@ -216,19 +226,10 @@ export function colSize(c: number, h: number, w: number, p: ConvParams): number 
   return c * p.k * p.k * colBand(c, p.k, ho, wo) * wo;
 }
 
-/**
- * Max pooling k×k with stride and padding (padding never wins: it is −∞); `out` (`[c, ho, wo]`, old values
- * allowed) may be given.
- */
-export function maxPool(
-  x: FeatureMap,
-  k: number,
-  stride: number,
-  pad: number,
-  outData?: Float32Array,
-): FeatureMap {
+/** Max pooling k×k with stride and padding (padding never wins: it is −∞): the plain twin of {@linkcode maxPool}. */
+export function maxPoolRef(x: FeatureMap, k: number, stride: number, pad: number): FeatureMap {
   const ho = outSize(x.h, k, stride, pad), wo = outSize(x.w, k, stride, pad);
-  const out = outData ? { c: x.c, h: ho, w: wo, data: outData } : featureMap(x.c, ho, wo);
+  const out = featureMap(x.c, ho, wo);
   for (let c = 0; c < x.c; c++) {
     const plane = c * x.h * x.w;
     for (let oy = 0; oy < ho; oy++) {
@@ -243,6 +244,63 @@ export function maxPool(
           }
         }
         out.data[(c * ho + oy) * wo + ox] = m;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Max pooling k×k with stride and padding (padding never wins: it is −∞); `out` (`[c, ho, wo]`, old values
+ * allowed) may be given. Row by row: each output row is the running maximum of its valid input rows, the
+ * columns whose window lies inside the map without bounds checks.
+ */
+export function maxPool(
+  x: FeatureMap,
+  k: number,
+  stride: number,
+  pad: number,
+  outData?: Float32Array,
+): FeatureMap {
+  const ho = outSize(x.h, k, stride, pad), wo = outSize(x.w, k, stride, pad);
+  const out = outData ? { c: x.c, h: ho, w: wo, data: outData } : featureMap(x.c, ho, wo);
+  const { h, w, data } = x, o = out.data;
+  // output columns [ox0, ox1) have their whole window inside [0, w)
+  const ox0 = Math.min(wo, Math.ceil(pad / stride));
+  const ox1 = Math.max(ox0, Math.min(wo, Math.floor((w - k + pad) / stride) + 1));
+  for (let c = 0; c < x.c; c++) {
+    const plane = c * h * w;
+    for (let oy = 0; oy < ho; oy++) {
+      const d = (c * ho + oy) * wo;
+      o.fill(-Infinity, d, d + wo);
+      for (let ky = 0; ky < k; ky++) {
+        const iy = oy * stride - pad + ky;
+        if (iy < 0 || iy >= h) continue;
+        const row = plane + iy * w;
+        for (let ox = 0; ox < wo; ox++) {
+          if (ox === ox0) {
+            // interior: no bounds checks
+            for (; ox < ox1; ox++) {
+              let m = o[d + ox]!;
+              const i0 = row + ox * stride - pad;
+              for (let kx = 0; kx < k; kx++) {
+                const v = data[i0 + kx]!;
+                if (v > m) m = v;
+              }
+              o[d + ox] = m;
+            }
+            if (ox >= wo) break;
+          }
+          let m = o[d + ox]!;
+          for (let kx = 0; kx < k; kx++) {
+            const ix = ox * stride - pad + kx;
+            if (ix >= 0 && ix < w) {
+              const v = data[row + ix]!;
+              if (v > m) m = v;
+            }
+          }
+          o[d + ox] = m;
+        }
       }
     }
   }
