@@ -226,6 +226,34 @@ export function colSize(c: number, h: number, w: number, p: ConvParams): number 
   return c * p.k * p.k * colBand(c, p.k, ho, wo) * wo;
 }
 
+/** max(a, b, c) of numbers. */
+function max3(a: number, b: number, c: number): number {
+  const m = a <= b ? b : a;
+  return m <= c ? c : m;
+}
+
+/** One pooled value of an output column whose window crosses the map's left or right edge. */
+function poolEdge(
+  data: Float32Array,
+  r0: number,
+  w: number,
+  k: number,
+  stride: number,
+  pad: number,
+  ky0: number,
+  ky1: number,
+  ox: number,
+): number {
+  let m = -Infinity;
+  for (let ky = ky0; ky < ky1; ky++) {
+    for (let kx = 0; kx < k; kx++) {
+      const ix = ox * stride - pad + kx;
+      if (ix >= 0 && ix < w) m = Math.max(m, data[r0 + ky * w + ix]!);
+    }
+  }
+  return m;
+}
+
 /** Max pooling k×k with stride and padding (padding never wins: it is −∞): the plain twin of {@linkcode maxPool}. */
 export function maxPoolRef(x: FeatureMap, k: number, stride: number, pad: number): FeatureMap {
   const ho = outSize(x.h, k, stride, pad), wo = outSize(x.w, k, stride, pad);
@@ -252,8 +280,8 @@ export function maxPoolRef(x: FeatureMap, k: number, stride: number, pad: number
 
 /**
  * Max pooling k×k with stride and padding (padding never wins: it is −∞); `out` (`[c, ho, wo]`, old values
- * allowed) may be given. Row by row: each output row is the running maximum of its valid input rows, the
- * columns whose window lies inside the map without bounds checks.
+ * allowed) may be given. The windows inside the map are read without bounds checks (the stem's 3×3 as one
+ * nine-way maximum).
  */
 export function maxPool(
   x: FeatureMap,
@@ -272,36 +300,31 @@ export function maxPool(
     const plane = c * h * w;
     for (let oy = 0; oy < ho; oy++) {
       const d = (c * ho + oy) * wo;
-      o.fill(-Infinity, d, d + wo);
-      for (let ky = 0; ky < k; ky++) {
-        const iy = oy * stride - pad + ky;
-        if (iy < 0 || iy >= h) continue;
-        const row = plane + iy * w;
-        for (let ox = 0; ox < wo; ox++) {
-          if (ox === ox0) {
-            // interior: no bounds checks
-            for (; ox < ox1; ox++) {
-              let m = o[d + ox]!;
-              const i0 = row + ox * stride - pad;
-              for (let kx = 0; kx < k; kx++) {
-                const v = data[i0 + kx]!;
-                if (v > m) m = v;
-              }
-              o[d + ox] = m;
-            }
-            if (ox >= wo) break;
-          }
-          let m = o[d + ox]!;
-          for (let kx = 0; kx < k; kx++) {
-            const ix = ox * stride - pad + kx;
-            if (ix >= 0 && ix < w) {
-              const v = data[row + ix]!;
-              if (v > m) m = v;
+      const ky0 = Math.max(0, pad - oy * stride), ky1 = Math.min(k, h + pad - oy * stride);
+      const r0 = plane + (oy * stride - pad) * w; // input row of ky = 0 (maybe outside the map)
+      for (let ox = 0; ox < ox0; ox++) o[d + ox] = poolEdge(data, r0, w, k, stride, pad, ky0, ky1, ox);
+      if (k === 3 && ky0 === 0 && ky1 === 3) {
+        // the stem's pool inside the map: a nine-way maximum
+        for (let ox = ox0; ox < ox1; ox++) {
+          const i0 = r0 + ox * stride - pad, i1 = i0 + w, i2 = i1 + w;
+          const a = max3(data[i0]!, data[i0 + 1]!, data[i0 + 2]!);
+          const b = max3(data[i1]!, data[i1 + 1]!, data[i1 + 2]!);
+          o[d + ox] = max3(a, b, max3(data[i2]!, data[i2 + 1]!, data[i2 + 2]!));
+        }
+      } else {
+        for (let ox = ox0; ox < ox1; ox++) {
+          const i0 = r0 + ox * stride - pad;
+          let m = -Infinity;
+          for (let ky = ky0; ky < ky1; ky++) {
+            for (let kx = 0; kx < k; kx++) {
+              const v = data[i0 + ky * w + kx]!;
+              if (!(v <= m)) m = v;
             }
           }
           o[d + ox] = m;
         }
       }
+      for (let ox = ox1; ox < wo; ox++) o[d + ox] = poolEdge(data, r0, w, k, stride, pad, ky0, ky1, ox);
     }
   }
   return out;
