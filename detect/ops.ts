@@ -1,11 +1,13 @@
 /**
  * The detector's dense operations on CPU feature maps (`[C, H, W]` float32, one image): convolution as
  * im2col + one GEMM per group (the GEMM through a backend of `@vlp/model`, so OpenBLAS on `blas`), per-channel
- * bias + ReLU, max pooling, nearest 2x upsampling added to a lateral map, fully connected layers.
+ * bias + ReLU, max pooling, nearest 2x upsampling added to a lateral map, fully connected layers, and
+ * {@linkcode CpuMapOps}, which runs the stride-1 k×k convolutions (the grouped 3×3 of ResNeXt, the FPN's and
+ * the RPN's 3×3) as one GEMM per tap (`conv_taps.ts`) and takes its maps from a pool (`buffer_pool.ts`).
  *
- * Memory: a 1x1 stride-1 convolution reads its input in place; any other convolution unfolds its input a
- * band of output rows at a time, so the im2col buffer stays under {@linkcode COL_LIMIT} floats whatever the
- * image size.
+ * Memory: a 1x1 stride-1 convolution reads its input in place; any other convolution unfolds (im2col) or
+ * pads (taps) its input a band of output rows at a time, so its scratch stays under {@linkcode COL_LIMIT}
+ * floats whatever the image size. A convolution's bias is the GEMM's starting value (beta = 1).
  *
  * @module
  */
@@ -393,7 +395,7 @@ export interface MapOps<M> {
   ): Promise<Float32Array>;
   /** host y `[n, out]` = relu?(x `[n, in]` · Wᵀ + b) */
   linear(x: Float32Array, n: number, w: Float32Array, b: Float32Array, relu: boolean): Promise<Float32Array>;
-  /** release a map that is no longer used (no-op on the host) */
+  /** release a map that is no longer used (on the host: back to the pool, unless uploaded or read) */
   free(x: M): void;
 }
 
