@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { type Command, integer, startCommand } from "@vlp/command";
 import { blobSpecs, Detector, prepareImage, RELEASED_CONFIG } from "@vlp/detect";
-import { openBackend, Rng } from "@vlp/model";
+import { openBackend, openBlasCoreName, Rng } from "@vlp/model";
 import { RECORD_USAGE, recordFlag, reportFigures } from "./record.ts";
 
 const Flags = z.object({
@@ -107,6 +107,9 @@ async function main(f: Flags): Promise<void> {
   await reportFigures(import.meta.url, {
     bench: "detect",
     backend: f.backend,
+    // the OpenBLAS kernels that ran (blas)
+    blas_kernels: f.backend === "blas" ? openBlasCoreName() : null,
+    threads: f.threads ?? null,
     input: [input.info.height, input.info.width],
     images: f.images,
     rois: Math.round(rois),

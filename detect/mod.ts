@@ -9,6 +9,8 @@
  * | `image.ts`      | JPEG/PNG decoding, EXIF orientation (`cv2.imread`)                                               |
  * | `preprocess.ts` | BGR, pixel means, resize, padding (`utils/blob.py`)                                              |
  * | `ops.ts`        | im2col convolution over a backend's GEMM, pooling, upsampling, FC                                |
+ * | `conv_taps.ts`  | stride-1 k×k convolution as one GEMM per tap over a padded band (no im2col)                       |
+ * | `buffer_pool.ts`| reused host maps and scratch arrays of the CPU path                                              |
  * | `backbone.ts`   | ResNeXt body and FPN (`modeling/ResNet.py`, `modeling/FPN.py`)                                   |
  * | `rpn.ts`        | anchors, RPN head, proposals, collect/distribute (`ops/generate_proposals.py`, ...)              |
  * | `boxes.ts`      | box transform, clipping, NMS with the `+1` convention (`utils/boxes.py`)                         |

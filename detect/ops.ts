@@ -1,15 +1,19 @@
 /**
  * The detector's dense operations on CPU feature maps (`[C, H, W]` float32, one image): convolution as
  * im2col + one GEMM per group (the GEMM through a backend of `@vlp/model`, so OpenBLAS on `blas`), per-channel
- * bias + ReLU, max pooling, nearest 2x upsampling added to a lateral map, fully connected layers.
+ * bias + ReLU, max pooling, nearest 2x upsampling added to a lateral map, fully connected layers, and
+ * {@linkcode CpuMapOps}, which runs the stride-1 k×k convolutions (the grouped 3×3 of ResNeXt, the FPN's and
+ * the RPN's 3×3) as one GEMM per tap (`conv_taps.ts`) and takes its maps from a pool (`buffer_pool.ts`).
  *
- * Memory: a 1x1 stride-1 convolution reads its input in place; any other convolution unfolds its input a
- * band of output rows at a time, so the im2col buffer stays under {@linkcode COL_LIMIT} floats whatever the
- * image size.
+ * Memory: a 1x1 stride-1 convolution reads its input in place; any other convolution unfolds (im2col) or
+ * pads (taps) its input a band of output rows at a time, so its scratch stays under {@linkcode COL_LIMIT}
+ * floats whatever the image size. A convolution's bias is the GEMM's starting value (beta = 1).
  *
  * @module
  */
 import { type Backend, CpuTensor } from "@vlp/model";
+import { BufferPool, Scratch } from "./buffer_pool.ts";
+import { convTaps } from "./conv_taps.ts";
 import { roiAlign } from "./roi_align.ts";
 
 /** A feature map of one image: `data` is `[c, h, w]` row-major. */
@@ -40,8 +44,11 @@ export class Gemm {
     c: Float32Array,
     opts: {
       transB?: boolean;
+      lda?: number;
       ldb?: number;
       ldc?: number;
+      /** 1: accumulate into C (default 0: overwrite) */
+      beta?: number;
       bias?: Float32Array;
       /** groups of one GEMM each, item g at g·strideA, g·strideB, g·strideC */
       batch?: number;
@@ -59,8 +66,10 @@ export class Gemm {
       n,
       k,
       transB: opts.transB,
+      lda: opts.lda,
       ldb: opts.ldb,
       ldc: opts.ldc,
+      beta: opts.beta,
       bias: opts.bias ? t(opts.bias) : undefined,
       ...(opts.batch && opts.batch > 1
         ? {
@@ -134,6 +143,11 @@ export function im2col(
   }
 }
 
+/** x = max(0, x) in place (NaN stays NaN). */
+export function relu(x: Float32Array): void {
+  for (let i = 0; i < x.length; i++) if (x[i]! < 0) x[i] = 0;
+}
+
 /** out[c, :] = relu?(out[c, :] + bias[c]) over `[cout, n]`. */
 export function biasRelu(
   out: Float32Array,
@@ -150,12 +164,25 @@ export function biasRelu(
   }
 }
 
-/** y = conv(x) (+ bias, ReLU): im2col bands + one GEMM per group and band. */
-export function conv2d(gemm: Gemm, x: FeatureMap, p: ConvParams): FeatureMap {
+/**
+ * y = conv(x) (+ bias, ReLU): im2col bands + one GEMM per group and band. `out` (`[cout, ho, wo]`, old values
+ * allowed: every element is written) and `col` (an array of at least {@linkcode colSize} floats) may be given
+ * to reuse arrays.
+ */
+export function conv2d(
+  gemm: Gemm,
+  x: FeatureMap,
+  p: ConvParams,
+  outData?: Float32Array,
+  colBuf?: Float32Array,
+): FeatureMap {
   const { k, stride, pad, groups, cout } = p;
   const ho = outSize(x.h, k, stride, pad), wo = outSize(x.w, k, stride, pad);
-  const out = featureMap(cout, ho, wo), n = ho * wo;
+  const out = outData ? { c: cout, h: ho, w: wo, data: outData } : featureMap(cout, ho, wo), n = ho * wo;
   const cg = x.c / groups, og = cout / groups, kk = cg * k * k;
+  // the bias as the GEMMs' starting value (beta = 1): no pass over the output for it
+  const beta = p.bias ? 1 : 0;
+  if (p.bias) { for (let c = 0; c < cout; c++) out.data.fill(p.bias[c]!, c * n, (c + 1) * n); }
   if (k === 1 && stride === 1 && pad === 0) {
     for (let g = 0; g < groups; g++) {
       gemm.run(
@@ -165,12 +192,13 @@ export function conv2d(gemm: Gemm, x: FeatureMap, p: ConvParams): FeatureMap {
         p.weight.subarray(g * og * kk),
         x.data.subarray(g * cg * n),
         out.data.subarray(g * og * n),
+        { beta },
       );
     }
   } else {
     // all groups unfold at once (group g's rows are g·kk .. (g+1)·kk − 1), then one batched GEMM per band
-    const band = Math.max(1, Math.min(ho, Math.floor(COL_LIMIT / (x.c * k * k * wo))));
-    const col = new Float32Array(x.c * k * k * band * wo);
+    const band = colBand(x.c, k, ho, wo);
+    const col = colBuf ?? new Float32Array(x.c * k * k * band * wo);
     for (let y0 = 0; y0 < ho; y0 += band) {
       const y1 = Math.min(ho, y0 + band), P = (y1 - y0) * wo;
       im2col(x, 0, x.c, k, stride, pad, wo, y0, y1, col);
@@ -180,15 +208,56 @@ export function conv2d(gemm: Gemm, x: FeatureMap, p: ConvParams): FeatureMap {
         strideA: og * kk,
         strideB: kk * P,
         strideC: og * n,
+        beta,
       });
     }
   }
-  biasRelu(out.data, cout, n, p.bias, p.relu);
+  if (p.relu) relu(out.data);
   return out;
 }
 
-/** Max pooling k×k with stride and padding (padding never wins: it is −∞). */
-export function maxPool(x: FeatureMap, k: number, stride: number, pad: number): FeatureMap {
+/** Output rows per im2col band of {@linkcode conv2d}. */
+function colBand(c: number, k: number, ho: number, wo: number): number {
+  return Math.max(1, Math.min(ho, Math.floor(COL_LIMIT / (c * k * k * wo))));
+}
+
+/** Floats of the im2col band of {@linkcode conv2d} for an input of `c` channels (0 for a 1×1 stride-1 conv). */
+export function colSize(c: number, h: number, w: number, p: ConvParams): number {
+  if (p.k === 1 && p.stride === 1 && p.pad === 0) return 0;
+  const ho = outSize(h, p.k, p.stride, p.pad), wo = outSize(w, p.k, p.stride, p.pad);
+  return c * p.k * p.k * colBand(c, p.k, ho, wo) * wo;
+}
+
+/** max(a, b, c) of numbers. */
+function max3(a: number, b: number, c: number): number {
+  const m = a <= b ? b : a;
+  return m <= c ? c : m;
+}
+
+/** One pooled value of an output column whose window crosses the map's left or right edge. */
+function poolEdge(
+  data: Float32Array,
+  r0: number,
+  w: number,
+  k: number,
+  stride: number,
+  pad: number,
+  ky0: number,
+  ky1: number,
+  ox: number,
+): number {
+  let m = -Infinity;
+  for (let ky = ky0; ky < ky1; ky++) {
+    for (let kx = 0; kx < k; kx++) {
+      const ix = ox * stride - pad + kx;
+      if (ix >= 0 && ix < w) m = Math.max(m, data[r0 + ky * w + ix]!);
+    }
+  }
+  return m;
+}
+
+/** Max pooling k×k with stride and padding (padding never wins: it is −∞): the plain twin of {@linkcode maxPool}. */
+export function maxPoolRef(x: FeatureMap, k: number, stride: number, pad: number): FeatureMap {
   const ho = outSize(x.h, k, stride, pad), wo = outSize(x.w, k, stride, pad);
   const out = featureMap(x.c, ho, wo);
   for (let c = 0; c < x.c; c++) {
@@ -206,6 +275,58 @@ export function maxPool(x: FeatureMap, k: number, stride: number, pad: number): 
         }
         out.data[(c * ho + oy) * wo + ox] = m;
       }
+    }
+  }
+  return out;
+}
+
+/**
+ * Max pooling k×k with stride and padding (padding never wins: it is −∞); `out` (`[c, ho, wo]`, old values
+ * allowed) may be given. The windows inside the map are read without bounds checks (the stem's 3×3 as one
+ * nine-way maximum).
+ */
+export function maxPool(
+  x: FeatureMap,
+  k: number,
+  stride: number,
+  pad: number,
+  outData?: Float32Array,
+): FeatureMap {
+  const ho = outSize(x.h, k, stride, pad), wo = outSize(x.w, k, stride, pad);
+  const out = outData ? { c: x.c, h: ho, w: wo, data: outData } : featureMap(x.c, ho, wo);
+  const { h, w, data } = x, o = out.data;
+  // output columns [ox0, ox1) have their whole window inside [0, w)
+  const ox0 = Math.min(wo, Math.ceil(pad / stride));
+  const ox1 = Math.max(ox0, Math.min(wo, Math.floor((w - k + pad) / stride) + 1));
+  for (let c = 0; c < x.c; c++) {
+    const plane = c * h * w;
+    for (let oy = 0; oy < ho; oy++) {
+      const d = (c * ho + oy) * wo;
+      const ky0 = Math.max(0, pad - oy * stride), ky1 = Math.min(k, h + pad - oy * stride);
+      const r0 = plane + (oy * stride - pad) * w; // input row of ky = 0 (maybe outside the map)
+      for (let ox = 0; ox < ox0; ox++) o[d + ox] = poolEdge(data, r0, w, k, stride, pad, ky0, ky1, ox);
+      if (k === 3 && ky0 === 0 && ky1 === 3) {
+        // the stem's pool inside the map: a nine-way maximum
+        for (let ox = ox0; ox < ox1; ox++) {
+          const i0 = r0 + ox * stride - pad, i1 = i0 + w, i2 = i1 + w;
+          const a = max3(data[i0]!, data[i0 + 1]!, data[i0 + 2]!);
+          const b = max3(data[i1]!, data[i1 + 1]!, data[i1 + 2]!);
+          o[d + ox] = max3(a, b, max3(data[i2]!, data[i2 + 1]!, data[i2 + 2]!));
+        }
+      } else {
+        for (let ox = ox0; ox < ox1; ox++) {
+          const i0 = r0 + ox * stride - pad;
+          let m = -Infinity;
+          for (let ky = ky0; ky < ky1; ky++) {
+            for (let kx = 0; kx < k; kx++) {
+              const v = data[i0 + ky * w + kx]!;
+              if (!(v <= m)) m = v;
+            }
+          }
+          o[d + ox] = m;
+        }
+      }
+      for (let ox = ox1; ox < wo; ox++) o[d + ox] = poolEdge(data, r0, w, k, stride, pad, ky0, ky1, ox);
     }
   }
   return out;
@@ -274,21 +395,44 @@ export interface MapOps<M> {
   ): Promise<Float32Array>;
   /** host y `[n, out]` = relu?(x `[n, in]` · Wᵀ + b) */
   linear(x: Float32Array, n: number, w: Float32Array, b: Float32Array, relu: boolean): Promise<Float32Array>;
-  /** release a map that is no longer used (no-op on the host) */
+  /** release a map that is no longer used (on the host: back to the pool, unless uploaded or read) */
   free(x: M): void;
 }
 
-/** {@linkcode MapOps} on host maps: the functions above, GEMMs through a CPU backend. */
+/**
+ * {@linkcode MapOps} on host maps: the functions above (stride-1 convolutions other than 1×1 as
+ * {@linkcode convTaps}), GEMMs through a CPU backend. The maps it makes come from a {@linkcode BufferPool}
+ * and go back to it when freed; a map that was uploaded (the caller's) or read (handed to the caller) is
+ * never given back.
+ */
 export class CpuMapOps implements MapOps<FeatureMap> {
+  readonly pool = new BufferPool();
+  readonly scratch = new Scratch();
+  /** the arrays of the maps made here and not yet read: the only ones `free` gives back to the pool */
+  readonly #owned = new WeakSet<Float32Array>();
+
   constructor(readonly gemm: Gemm) {}
+
+  #take(n: number): Float32Array {
+    const a = this.pool.take(n);
+    this.#owned.add(a);
+    return a;
+  }
   upload(x: FeatureMap): FeatureMap {
     return x;
   }
   conv(x: FeatureMap, p: ConvParams): FeatureMap {
-    return conv2d(this.gemm, x, p);
+    const ho = outSize(x.h, p.k, p.stride, p.pad), wo = outSize(x.w, p.k, p.stride, p.pad);
+    const out = this.#take(p.cout * ho * wo);
+    if (p.stride === 1 && p.k > 1) {
+      convTaps(this.gemm, x, p, out, this.scratch);
+      return { c: p.cout, h: ho, w: wo, data: out };
+    }
+    return conv2d(this.gemm, x, p, out, this.scratch.get("col", colSize(x.c, x.h, x.w, p)));
   }
   maxPool(x: FeatureMap, k: number, stride: number, pad: number): FeatureMap {
-    return maxPool(x, k, stride, pad);
+    const ho = outSize(x.h, k, stride, pad), wo = outSize(x.w, k, stride, pad);
+    return maxPool(x, k, stride, pad, this.#take(x.c * ho * wo));
   }
   upsampleAdd(lateral: FeatureMap, top: FeatureMap): void {
     upsampleAdd(lateral, top);
@@ -297,6 +441,7 @@ export class CpuMapOps implements MapOps<FeatureMap> {
     return addRelu(a, b);
   }
   read(x: FeatureMap): Promise<FeatureMap> {
+    this.#owned.delete(x.data);
     return Promise.resolve(x);
   }
   roiAlign(
@@ -317,5 +462,10 @@ export class CpuMapOps implements MapOps<FeatureMap> {
   linear(x: Float32Array, n: number, w: Float32Array, b: Float32Array, relu: boolean): Promise<Float32Array> {
     return Promise.resolve(linear(this.gemm, x, n, w, b, relu));
   }
-  free(): void {}
+  /** give a map made here back to the pool (after its last use) */
+  free(x: FeatureMap): void {
+    if (!this.#owned.has(x.data)) return;
+    this.#owned.delete(x.data);
+    this.pool.give(x.data);
+  }
 }

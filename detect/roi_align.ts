@@ -50,9 +50,71 @@ function taps(
 
 /**
  * RoIAlign of RoI `box` (4 numbers at `boxes[4i..]`) on `x` into `out` `[C, res, res]` at `outOffset`. The
- * sample positions and weights are the same for every channel: computed once per RoI.
+ * sample positions and weights are the same for every channel: computed once per RoI, and within a bin the
+ * taps on the same pixel merged into one weight (the samples of a bin a pixel or two wide share most of their
+ * pixels) and the zero ones dropped, the 1/count folded in; then each channel sums its bins' few taps.
  */
 export function roiAlign(
+  x: FeatureMap,
+  boxes: ArrayLike<number>,
+  i: number,
+  spatialScale: number,
+  res: number,
+  samplingRatio: number,
+  out: Float32Array,
+  outOffset: number,
+): void {
+  const sx = boxes[4 * i]! * spatialScale, sy = boxes[4 * i + 1]! * spatialScale;
+  const ex = boxes[4 * i + 2]! * spatialScale, ey = boxes[4 * i + 3]! * spatialScale;
+  const rw = Math.max(ex - sx, 1), rh = Math.max(ey - sy, 1);
+  const bw = rw / res, bh = rh / res;
+  const gh = samplingRatio > 0 ? samplingRatio : Math.ceil(rh / res);
+  const gw = samplingRatio > 0 ? samplingRatio : Math.ceil(rw / res);
+  const count = gh * gw, per = count * 4, bins = res * res;
+  const idx = new Int32Array(per), wt = new Float64Array(per);
+  // merged taps of bin b: [start[b], start[b + 1]) of mIdx, mWt
+  const start = new Int32Array(bins + 1),
+    mIdx = new Int32Array(bins * per),
+    mWt = new Float64Array(bins * per);
+  let m = 0;
+  for (let ph = 0; ph < res; ph++) {
+    for (let pw = 0; pw < res; pw++) {
+      let t = 0;
+      for (let iy = 0; iy < gh; iy++) {
+        const y = sy + ph * bh + ((iy + 0.5) * bh) / gh;
+        for (let ix = 0; ix < gw; ix++, t += 4) {
+          taps(x.h, x.w, y, sx + pw * bw + ((ix + 0.5) * bw) / gw, idx, wt, t);
+        }
+      }
+      const b0 = m;
+      for (let u = 0; u < per; u++) {
+        if (wt[u] === 0) continue;
+        let j = b0;
+        while (j < m && mIdx[j] !== idx[u]) j++;
+        if (j === m) {
+          mIdx[m] = idx[u]!;
+          mWt[m++] = wt[u]! / count;
+        } else mWt[j] = mWt[j]! + wt[u]! / count;
+      }
+      start[ph * res + pw + 1] = m;
+    }
+  }
+  const { data } = x, plane = x.h * x.w;
+  for (let c = 0; c < x.c; c++) {
+    const o = c * plane, oc = outOffset + c * bins;
+    for (let b = 0; b < bins; b++) {
+      let sum = 0;
+      for (let t = start[b]!, e = start[b + 1]!; t < e; t++) sum += mWt[t]! * data[o + mIdx[t]!]!;
+      out[oc + b] = sum;
+    }
+  }
+}
+
+/**
+ * RoIAlign of RoI `box` (4 numbers at `boxes[4i..]`) on `x` into `out` `[C, res, res]` at `outOffset`, every
+ * tap of every sample summed: the plain twin of {@linkcode roiAlign}.
+ */
+export function roiAlignRef(
   x: FeatureMap,
   boxes: ArrayLike<number>,
   i: number,

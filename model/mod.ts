@@ -19,6 +19,7 @@ export * from "./backend_contract.ts";
 export { CpuBackend, cpuData, CpuTensor, forEachBatchItem } from "./backends/cpu.ts";
 export { ReferenceBackend } from "./backends/reference.ts";
 export { BlasBackend, type BlasOptions } from "./backends/blas.ts";
+export { openBlasCoreName } from "./backends/openblas.ts";
 export {
   BACKEND_NAMES,
   type BackendName,
