@@ -9,7 +9,8 @@
  * - **Binding and grid splits**: a batch dimension first, then m, n or k (k with beta = 1 for the second
  *   part), recursively, in halves aligned to {@linkcode SPLIT_ALIGN}.
  * - **Split-K** for products with few output tiles and a long k: partial products over k-ranges into
- *   scratch, then `sum_rows` adds them in order (deterministic).
+ *   scratch (one batched dispatch for the equal ranges, one for a shorter rest), then `sum_rows` adds them
+ *   in order (deterministic).
  * - **Batches** go in dispatches of at most `maxWorkgroupsPerDim` items (the grid's z).
  *
  * @module
@@ -204,7 +205,8 @@ function planMatmul(d: Dispatcher, opts: GemmOptions, g: NormalizedMatmul, x: Op
 
 /**
  * Split-K for a product with few output tiles and a long k (weight gradients: m×n = C×C, k = B·L): S
- * partial products over k-ranges into scratch [S, m, n], then sum_rows adds them, in order, into C.
+ * partial products over k-ranges into scratch [S, m, n] (the equal ranges in one batched dispatch, a shorter
+ * last one in a second), then sum_rows adds them, in order, into C.
  * Only for one batch item, contiguous C, beta ∈ {0, 1} and no bias. Returns false when it does not apply.
  */
 function splitK(d: Dispatcher, opts: GemmOptions, g: NormalizedMatmul, x: Operands): boolean {
@@ -221,20 +223,32 @@ function splitK(d: Dispatcher, opts: GemmOptions, g: NormalizedMatmul, x: Operan
   );
   if (S < 2 || S * g.m * g.n > d.maxElems) return false;
   const kc = Math.ceil(g.k / S / SPLIT_K_PART_ALIGN) * SPLIT_K_PART_ALIGN;
-  const scratch = d.rt.scratch(S * g.m * g.n);
-  let parts = 0;
-  for (let s = 0, k0 = 0; k0 < g.k; s++, k0 += kc) {
-    const kk = Math.min(kc, g.k - k0);
+  const n = g.m * g.n;
+  // the full k-ranges [s·kc, (s + 1)·kc) as one batched product (item s into scratch plane s), the
+  // shorter rest (if any) as one more product: each part the same product as on its own
+  const full = Math.floor(g.k / kc), rest = g.k - full * kc;
+  const parts = full + (rest > 0 ? 1 : 0);
+  const scratch = d.rt.scratch(parts * n);
+  gemm(d, opts, {
+    ...g,
+    k: kc,
+    beta: 0,
+    ldc: g.n,
+    batch: [1, 1, full],
+    strideA: [0, 0, g.transA ? kc * g.lda : kc],
+    strideB: [0, 0, g.transB ? kc : kc * g.ldb],
+    strideC: [0, 0, n],
+  }, { a, b, c: d.sub(scratch, 0, full * n), bias: null });
+  if (rest > 0) {
+    const k0 = full * kc;
     const ao = g.transA ? k0 * g.lda : k0, bo = g.transB ? k0 : k0 * g.ldb;
-    gemm(d, opts, { ...g, k: kk, beta: 0, ldc: g.n }, {
+    gemm(d, opts, { ...g, k: rest, beta: 0, ldc: g.n }, {
       a: d.sub(a, ao, a.size - ao),
       b: d.sub(b, bo, b.size - bo),
-      c: d.sub(scratch, s * g.m * g.n, g.m * g.n),
+      c: d.sub(scratch, full * n, n),
       bias: null,
     });
-    parts++;
   }
-  const n = g.m * g.n;
   d.rt.dispatch(
     SUM_ROWS,
     { x: range(scratch, 0, parts * n), out: range(c, 0, n) },
