@@ -117,6 +117,20 @@ export interface EmbeddingBackwardArgs {
  * when `backend.fused` is set and that list of calls otherwise, which is each one's reference twin.
  */
 export interface FusedOps {
+  /**
+   * From now until {@linkcode FusedOps.finishGradientSums}, the parameter gradients that fused ops
+   * accumulate (+=) may be completed only by that call, which adds many tensors' final sums in a few passes
+   * (a backward pass holds them; the backend also completes them before any `read`, `sync` or BertAdam
+   * update). Activation gradients are written as always.
+   */
+  holdGradientSums(): void;
+  /** Complete the held-back parameter-gradient sums and stop holding. */
+  finishGradientSums(): void;
+  /**
+   * A Linear's parameter gradients from x [M, K] and dy [M, N]: dw [N, K] += dyᵀ·x ; db [N] += Σ_rows dy
+   * (when given) — `matmul` (transA, beta 1), `sumRows` (accumulate).
+   */
+  linearWeightGrad(args: { x: Tensor; dy: Tensor; dw: Tensor; db?: Tensor }): void;
   /** res = dropout(proj) + resid ; out = LN(res) — `dropout`, `add`, `layernorm` (dropout null: none). */
   residualLayernorm(args: {
     proj: Tensor;

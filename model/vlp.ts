@@ -287,7 +287,13 @@ export class VlpModel {
     const mlm = this.task === "img2txt";
     this.#forwardBody(a, drop, { pooler: false, mlm, vqa: !mlm });
     this.#lossForward(a, opts);
-    this.#backwardBody(a, drop !== null, opts);
+    // fused backends may hold back the parameter gradients' final sums until the end of the backward
+    this.backend.fused?.holdGradientSums();
+    try {
+      this.#backwardBody(a, drop !== null, opts);
+    } finally {
+      this.backend.fused?.finishGradientSums();
+    }
     return a.loss;
   }
 
@@ -451,7 +457,12 @@ export class VlpModel {
     for (let l = a.layers.length - 1; l >= 0; l--) {
       const x = l > 0 ? a.layers[l - 1].out : drop ? a.emb.out : a.emb.ln;
       encoderLayerBackward(be, w.layers[l], g.layers[l], x, a.layers[l], sc, dh, d, drop);
-      opts.onLayerGradients?.(l);
+      if (opts.onLayerGradients) {
+        // the layer's gradients complete before the hook sees them
+        be.fused?.finishGradientSums();
+        opts.onLayerGradients(l);
+        be.fused?.holdGradientSums();
+      }
     }
     // embeddings (region gradients into c4 and dqkv, free now)
     const BR = B * R;

@@ -73,13 +73,14 @@ export class WebGpuBackend implements Backend {
   readonly #adamGroups: BertAdamGroups;
   /** The fused operations (absent with `fuse: false`). */
   readonly fused?: FusedOps;
+  readonly #fusedOps?: GpuFusedOps;
 
   private constructor(rt: GpuRuntime, opts: WebGpuOptions) {
     this.rt = rt;
     this.#gemm = { gemmTile: opts.gemmTile, gemmLargeTile: opts.gemmLargeTile, splitK: opts.splitK };
     this.#d = new Dispatcher(rt);
     this.#adamGroups = new BertAdamGroups(this.#d);
-    if (opts.fuse !== false) this.fused = new GpuFusedOps(this.#d, this.#gemm);
+    if (opts.fuse !== false) this.fused = this.#fusedOps = new GpuFusedOps(this.#d, this.#gemm);
   }
 
   /** Acquire an adapter and device (throws `NoAdapterError` with install hints when there is none). */
@@ -122,11 +123,13 @@ export class WebGpuBackend implements Backend {
 
   /** out [1] = how many elements of x are Inf or NaN (the overflow check of --fp16's loss scale). */
   countNonFinite(x: Tensor, out: Tensor): void {
+    this.#completeSums();
     half.countNonFinite(this.#d, x, out);
   }
 
   /** x *= alpha in place (unscaling --fp16's loss-scaled gradients). */
   scaleInPlace(x: Tensor, alpha: number): void {
+    this.#completeSums();
     half.scaleInPlace(this.#d, x, alpha);
   }
 
@@ -140,7 +143,13 @@ export class WebGpuBackend implements Backend {
     this.rt.write(gpuTensor(t), data);
   }
 
+  /** Add the held-back gradient sums (ops/grad_sums.ts) before anything that may read a gradient. */
+  #completeSums(): void {
+    this.#fusedOps?.sums.flush();
+  }
+
   async read(t: Tensor): Promise<HostArray> {
+    this.#completeSums();
     const r = await this.rt.read(gpuTensor(t));
     return r instanceof Float16Array ? Float32Array.from(r) : r;
   }
@@ -150,6 +159,7 @@ export class WebGpuBackend implements Backend {
   }
 
   sync(): Promise<void> {
+    this.#completeSums();
     return this.rt.sync();
   }
 
@@ -280,11 +290,13 @@ export class WebGpuBackend implements Backend {
   // ---- optimiser (ops/optimizer.ts) ----------------------------------------------------------------------
 
   bertAdamUpdate(args: BertAdamArgs): void {
+    this.#completeSums();
     bertAdamUpdate(this.#d, args);
   }
 
   /** Grouped BertAdam: two dispatches per group of tensors on the same four buffers (ops/optimizer.ts). */
   bertAdamUpdateGroup(args: BertAdamGroupArgs): void {
+    this.#completeSums();
     this.#adamGroups.update(args);
   }
 }

@@ -13,8 +13,10 @@ import type { FusedOps, Tensor } from "../../../backend.ts";
 import { layernormDims, sameSize, softmaxDims } from "../../../backend_contract.ts";
 import { dropoutThreshold } from "../../../kernels/dropout.ts";
 import { CHUNK_ROWS, type Dispatcher, range } from "../dispatch.ts";
-import { gpuTensor } from "../runtime.ts";
-import { type GemmOptions, matmulGelu, matmulRelu } from "./matmul.ts";
+import { type GpuTensor, gpuTensor } from "../runtime.ts";
+import { type GemmOptions, matmul, matmulGelu, matmulRelu } from "./matmul.ts";
+import { GradSums } from "./grad_sums.ts";
+import { SUM_ROWS_PARTIAL } from "../kernels/sum_rows_partial.ts";
 import { RESIDUAL_LAYERNORM } from "../kernels/residual_layernorm.ts";
 import { RESIDUAL_LAYERNORM_BACKWARD } from "../kernels/residual_layernorm_backward.ts";
 import { RESIDUAL_LAYERNORM_PARAMS_PARTIAL } from "../kernels/residual_layernorm_params_partial.ts";
@@ -51,7 +53,56 @@ export class GpuFusedOps implements FusedOps {
    * the three-kernel path (row kernel, chunk partials, sum), kept as its twin.
    */
   chunkedEpilogueBackward = true;
-  constructor(readonly d: Dispatcher, readonly gemm: GemmOptions = {}) {}
+  /** The parameter-gradient sums held back between holdGradientSums and finishGradientSums. */
+  readonly sums: GradSums;
+  constructor(readonly d: Dispatcher, readonly gemm: GemmOptions = {}) {
+    this.sums = new GradSums(d);
+  }
+
+  holdGradientSums(): void {
+    this.sums.hold();
+  }
+
+  finishGradientSums(): void {
+    this.sums.finish();
+  }
+
+  linearWeightGrad(a: Parameters<FusedOps["linearWeightGrad"]>[0]): void {
+    const [n, k] = a.dw.shape;
+    const m = a.x.size / k;
+    if (a.dy.size !== m * n) {
+      throw new TypeError(
+        `Cannot run linearWeightGrad: dy of ${a.dy.size} elements for x of ${m} rows and dw [${n}, ${k}]`,
+      );
+    }
+    matmul(
+      this.d,
+      this.gemm,
+      { a: a.dy, b: a.x, c: a.dw, m: n, n: k, k: m, transA: true, beta: 1 },
+      this.sums,
+    );
+    if (a.db) {
+      sameSize("linearWeightGrad", a.db, this.d.sub(gpuTensor(a.dw), 0, n));
+      this.#columnSum("linearWeightGrad", gpuTensor(a.dy), gpuTensor(a.db), m, n);
+    }
+  }
+
+  /**
+   * out[j] += Σ_r x[r, j]: the two-stage column sum of the dispatcher, its second stage held back while
+   * sums are held (more than CHUNK_ROWS rows in one binding); else at once.
+   */
+  #columnSum(op: string, x: GpuTensor, out: GpuTensor, rows: number, n: number): void {
+    const chunks = Math.ceil(rows / CHUNK_ROWS);
+    const partial = rows > CHUNK_ROWS && rows * n <= this.d.maxElems ? this.sums.alloc(chunks * n) : null;
+    if (!partial) return this.d.columnSum(op, x, out, rows, n, true);
+    this.d.rt.dispatch(
+      SUM_ROWS_PARTIAL,
+      { x: range(x, 0, rows * n), partial },
+      { rows, n, chunk_rows: CHUNK_ROWS, chunks },
+      this.d.groups(SUM_ROWS_PARTIAL, chunks * n),
+    );
+    this.sums.add(partial, chunks, n, out);
+  }
 
   linearGelu(a: Parameters<FusedOps["linearGelu"]>[0]): boolean {
     const [n, k] = a.w.shape;
@@ -134,11 +185,12 @@ export class GpuFusedOps implements FusedOps {
         rstd: range(rstd, r0, r1),
       };
       const outs = { weight: gpuTensor(a.weight), dres: part(dres), dproj: part(dproj) };
-      let partial, chunks;
+      let partial, chunks, held;
       if (c <= RLN_CHUNK_MAX_C && this.chunkedEpilogueBackward) {
         // the row gradients and the chunk sums of the parameter gradients in one pass
         chunks = Math.ceil(n / RLN_CHUNK_ROWS);
-        partial = this.d.rt.scratch(3 * chunks * c);
+        held = this.sums.alloc(3 * chunks * c);
+        partial = held ?? this.d.rt.scratch(3 * chunks * c);
         this.d.rt.dispatch(
           RESIDUAL_LAYERNORM_BACKWARD_CHUNK,
           { ...rowsOf, ...outs, partial },
@@ -153,13 +205,21 @@ export class GpuFusedOps implements FusedOps {
           base: r0 * c,
           ...mask,
         }, n);
-        partial = this.d.rt.scratch(3 * chunks * c);
+        held = this.sums.alloc(3 * chunks * c);
+        partial = held ?? this.d.rt.scratch(3 * chunks * c);
         this.d.rt.dispatch(
           RESIDUAL_LAYERNORM_PARAMS_PARTIAL,
           { ...rowsOf, dproj: part(dproj), partial },
           { rows: n, c, chunk_rows: CHUNK_ROWS, chunks },
           this.d.groups(RESIDUAL_LAYERNORM_PARAMS_PARTIAL, chunks * c),
         );
+      }
+      if (held) {
+        // the three planes' sums held back (added by finishGradientSums)
+        [a.dweight, a.dbias, a.dprojBias].forEach((t, i) =>
+          this.sums.add(this.d.sub(held, i * chunks! * c, chunks! * c), chunks!, c, gpuTensor(t))
+        );
+        continue;
       }
       this.d.rt.dispatch(
         SUM_CHUNKS3,
@@ -230,7 +290,9 @@ export class GpuFusedOps implements FusedOps {
       throw new TypeError("Cannot run attentionBackward: dbias is not [3C]");
     }
     const mask = maskUniforms(a.dropout);
-    const partial = a.dbias ? this.d.rt.scratch(S * 3 * C) : this.d.rt.dummy("f32");
+    // the per-sequence sums held back when there are at most CHUNK_ROWS of them (one stage, as columnSum)
+    const held = a.dbias && S <= CHUNK_ROWS ? this.sums.alloc(S * 3 * C) : null;
+    const partial = held ?? (a.dbias ? this.d.rt.scratch(S * 3 * C) : this.d.rt.dummy("f32"));
     this.d.rt.dispatch(
       ATTENTION_BACKWARD,
       {
@@ -253,7 +315,8 @@ export class GpuFusedOps implements FusedOps {
       },
       S * NH,
     );
-    if (a.dbias) {
+    if (held) this.sums.add(held, S, 3 * C, gpuTensor(a.dbias!));
+    else if (a.dbias) {
       // the S per-sequence sums, in order
       this.d.columnSum("attentionBackward", partial, gpuTensor(a.dbias), S, 3 * C, true);
       this.d.rt.free(partial);
@@ -270,13 +333,18 @@ export class GpuFusedOps implements FusedOps {
     for (const [r0, r1] of this.d.rowParts("mulColumnSum", total / n, n)) {
       const rows = r1 - r0, chunks = Math.ceil(rows / CHUNK_ROWS);
       const part = (t: typeof as) => range(t, r0 * n, r1 * n);
-      const partial = this.d.rt.scratch(chunks * n);
+      const held = this.sums.alloc(chunks * n);
+      const partial = held ?? this.d.rt.scratch(chunks * n);
       this.d.rt.dispatch(
         MUL_COLUMN_PARTIAL,
         { a: part(as), b: part(bs), out: part(os), partial },
         { rows, n, chunk_rows: CHUNK_ROWS, chunks },
         this.d.groups(MUL_COLUMN_PARTIAL, chunks * n),
       );
+      if (held) {
+        this.sums.add(held, chunks, n, gpuTensor(a.dsum));
+        continue;
+      }
       this.d.rt.dispatch(
         SUM_CHUNKS,
         { partial, out: gpuTensor(a.dsum) },

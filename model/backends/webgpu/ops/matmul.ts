@@ -23,6 +23,7 @@ import { GEMM_TILES, gemmKernel, type GemmVariant } from "../kernels/matmul.ts";
 import { gemmGeluKernel } from "../kernels/matmul_gelu.ts";
 import { gemmReluKernel } from "../kernels/matmul_relu.ts";
 import { SUM_ROWS } from "../kernels/sum_rows.ts";
+import type { GradSums } from "./grad_sums.ts";
 
 /** How the backend picks GEMM variants (the `WebGpuOptions` fields of the same names). */
 export interface GemmOptions {
@@ -66,8 +67,11 @@ export function gemmTile(g: NormalizedMatmul, opts: GemmOptions): GemmVariant["t
   return opts.gemmLargeTile ?? (g.transA ? "half_n" : "large_k8");
 }
 
-/** C = alpha·op(A)·op(B) + beta·C (+ bias) (see `MatmulArgs`). */
-export function matmul(d: Dispatcher, opts: GemmOptions, args: MatmulArgs): void {
+/**
+ * C = alpha·op(A)·op(B) + beta·C (+ bias) (see `MatmulArgs`). With `sums` (a weight gradient, beta = 1,
+ * while gradient sums are held): a split-K product leaves the sum of its parts pending there.
+ */
+export function matmul(d: Dispatcher, opts: GemmOptions, args: MatmulArgs, sums?: GradSums): void {
   const g = normalizeMatmul(args);
   const a = gpuTensor(args.a, "matmul a"),
     b = gpuTensor(args.b, "matmul b"),
@@ -78,7 +82,7 @@ export function matmul(d: Dispatcher, opts: GemmOptions, args: MatmulArgs): void
   }
   if (c.elem !== "f32") throw new TypeError("Cannot run matmul: c must be float32");
   const bias = args.bias ? gpuTensor(args.bias, "matmul bias") : null;
-  planMatmul(d, opts, g, { a, b, c, bias });
+  planMatmul(d, opts, g, { a, b, c, bias }, sums);
 }
 
 /**
@@ -131,10 +135,16 @@ function matmulActivation(
 }
 
 /** Dispatch a product whose operands fit their bindings, or split it (see the module doc). */
-function planMatmul(d: Dispatcher, opts: GemmOptions, g: NormalizedMatmul, x: Operands): void {
+function planMatmul(
+  d: Dispatcher,
+  opts: GemmOptions,
+  g: NormalizedMatmul,
+  x: Operands,
+  sums?: GradSums,
+): void {
   const { a, b, c, bias } = x;
   if (g.m === 0 || g.n === 0 || g.batch.includes(0)) return;
-  const plan = (h: NormalizedMatmul, o: Partial<Operands>) => planMatmul(d, opts, h, { ...x, ...o });
+  const plan = (h: NormalizedMatmul, o: Partial<Operands>) => planMatmul(d, opts, h, { ...x, ...o }, sums);
   const sa = matmulSpan(g.transA ? g.k : g.m, g.transA ? g.m : g.k, g.lda, g.strideA, g.batch);
   const sb = matmulSpan(g.transB ? g.n : g.k, g.transB ? g.k : g.n, g.ldb, g.strideB, g.batch);
   const sc = matmulSpan(g.m, g.n, g.ldc, g.strideC, g.batch);
@@ -143,7 +153,7 @@ function planMatmul(d: Dispatcher, opts: GemmOptions, g: NormalizedMatmul, x: Op
   const maxDim = d.rt.maxWorkgroupsPerDim;
   const fits = sa * a.elemBytes <= max * 4 && sb * b.elemBytes <= max * 4 && sc <= max;
   if (fits && Math.ceil(g.n / tile.bn) <= maxDim && Math.ceil(g.m / tile.bm) <= maxDim) {
-    if (splitK(d, opts, g, x)) return;
+    if (splitK(d, opts, g, x, sums)) return;
     const fitted = {
       a: d.sub(a, 0, Math.max(1, sa)),
       b: d.sub(b, 0, Math.max(1, sb)),
@@ -208,8 +218,15 @@ function planMatmul(d: Dispatcher, opts: GemmOptions, g: NormalizedMatmul, x: Op
  * partial products over k-ranges into scratch [S, m, n] (the equal ranges in one batched dispatch, a shorter
  * last one in a second), then sum_rows adds them, in order, into C.
  * Only for one batch item, contiguous C, beta ∈ {0, 1} and no bias. Returns false when it does not apply.
+ * With `sums` holding and beta = 1, the parts go into its arena and their sum is left pending there.
  */
-function splitK(d: Dispatcher, opts: GemmOptions, g: NormalizedMatmul, x: Operands): boolean {
+function splitK(
+  d: Dispatcher,
+  opts: GemmOptions,
+  g: NormalizedMatmul,
+  x: Operands,
+  sums?: GradSums,
+): boolean {
   const { a, b, c, bias } = x;
   if (opts.splitK === false || bias || g.ldc !== g.n || !(g.beta === 0 || g.beta === 1)) return false;
   if (g.batch[0] * g.batch[1] * g.batch[2] !== 1 || g.k < SPLIT_K_MIN_K) return false;
@@ -228,7 +245,8 @@ function splitK(d: Dispatcher, opts: GemmOptions, g: NormalizedMatmul, x: Operan
   // shorter rest (if any) as one more product: each part the same product as on its own
   const full = Math.floor(g.k / kc), rest = g.k - full * kc;
   const parts = full + (rest > 0 ? 1 : 0);
-  const scratch = d.rt.scratch(parts * n);
+  const held = g.beta === 1 ? sums?.alloc(parts * n) ?? null : null;
+  const scratch = held ?? d.rt.scratch(parts * n);
   gemm(d, opts, {
     ...g,
     k: kc,
@@ -248,6 +266,10 @@ function splitK(d: Dispatcher, opts: GemmOptions, g: NormalizedMatmul, x: Operan
       c: d.sub(scratch, full * n, n),
       bias: null,
     });
+  }
+  if (held) {
+    sums!.add(held, parts, n, d.sub(c, 0, n));
+    return true;
   }
   d.rt.dispatch(
     SUM_ROWS,
