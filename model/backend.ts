@@ -118,8 +118,9 @@ export interface EmbeddingBackwardArgs {
  */
 export interface FusedOps {
   /**
-   * From now until {@linkcode FusedOps.finishGradientSums}, the parameter gradients that fused ops
-   * accumulate (+=) may be completed only by that call, which adds many tensors' final sums in a few passes
+   * From now until {@linkcode FusedOps.finishGradientSums}, the parameter gradients that fused ops (and the
+   * backend's `layernormBackward`) accumulate (+=) may be completed only by that call, which adds many
+   * tensors' final sums in a few passes
    * (a backward pass holds them; the backend also completes them before any `read`, `sync` or BertAdam
    * update). Activation gradients are written as always.
    */

@@ -206,7 +206,7 @@ export class WebGpuBackend implements Backend {
   }
 
   layernormBackward(args: Args<"layernormBackward">): void {
-    rows.layernormBackward(this.#d, args);
+    rows.layernormBackward(this.#d, args, this.#fusedOps?.sums);
   }
 
   gelu(args: Args<"gelu">): void {

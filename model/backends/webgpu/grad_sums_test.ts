@@ -235,3 +235,53 @@ gpuTest("held-back sums are added before a read, and a finished hold hands out n
   assert.deepEqual(await gpu.read(t.db), new Float32Array(5).fill(200), "added once");
   for (const x of Object.values(t)) gpu.free(x);
 });
+
+/** LayerNorm backward inputs: rows × c. */
+function lnBackwardInputs(rows: number, c: number): Record<string, TwinInput> {
+  return {
+    dout: { shape: [rows, c], data: u(rows * c) },
+    x: { shape: [rows, c], data: u(rows * c) },
+    mean: { shape: [rows], data: u(rows, -0.1, 0.1) },
+    rstd: { shape: [rows], data: u(rows, 0.5, 2) },
+    weight: { shape: [c], data: u(c) },
+    dx: { shape: [rows, c] },
+    dweight: { shape: [c], data: u(c) },
+    dbias: { shape: [c], data: u(c) },
+  };
+}
+
+const lnBackwardOp = (be: Backend, t: Record<string, Tensor>) =>
+  be.layernormBackward({
+    dout: t.dout,
+    x: t.x,
+    mean: t.mean,
+    rstd: t.rstd,
+    weight: t.weight,
+    dx: t.dx,
+    dweight: t.dweight,
+    dbias: t.dbias,
+  });
+
+gpuTest("held-back sums: layernormBackward's parameter sums", async (gpu) => {
+  // 200 rows: 4 chunks of 64, added in one sequence either way (bit-identical)
+  await heldEqualsImmediate(gpu, lnBackwardInputs(200, 24), lnBackwardOp, ["dx", "dweight", "dbias"], "LN", [
+    "dweight",
+    "dbias",
+  ]);
+  // 70 chunks: held, all chunks in one sequence (at once: two stages); both against the reference
+  const inputs = lnBackwardInputs(70 * 64, 8);
+  const ref = await twin(gpu, inputs, lnBackwardOp, { dweight: { atol: 2e-4 }, dbias: { atol: 2e-4 } });
+  const ts: Record<string, Tensor> = {};
+  for (const [name, inp] of Object.entries(inputs)) {
+    ts[name] = gpu.alloc(inp.shape);
+    if (inp.data) gpu.write(ts[name], inp.data);
+  }
+  gpu.fused!.holdGradientSums();
+  lnBackwardOp(gpu, ts);
+  gpu.fused!.finishGradientSums();
+  for (const name of ["dweight", "dbias"]) {
+    const got = await gpu.read(ts[name]), want = ref[name][1];
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) <= 2e-4, `${name}[${i}]`);
+  }
+  for (const t of Object.values(ts)) gpu.free(t);
+});
