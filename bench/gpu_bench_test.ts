@@ -37,10 +37,11 @@ gpuTest("the fused kernels take dispatches out of the training step's plan", asy
   // backward takes the FFN-in bias sum (2 dispatches either way at 34 rows; 2 for 3 at BERT-base)
   // and the three region-branch Linears take their ReLU (3); the backward's final sums of the parameter
   // gradients (the two epilogues', the FFN-in and the Q/K/V bias sums: 4 per layer; the LayerNorm weight and
-  // bias sums of the masked-LM head and the embeddings: 4) are held back and added by one grouped dispatch
+  // bias sums of the masked-LM head and the embeddings: 4) are held back and added by one grouped dispatch;
+  // the region branches' dropout, ReLU backward and bias sums take one kernel per Linear (8: 3)
   assert.equal(
     unfused.dispatches - fused.dispatches,
-    smallConfig.numLayers * (2 * 2 + 3 + 1 + 2 * 4 + 5 + 4) + 3 + 4 - 1,
+    smallConfig.numLayers * (2 * 2 + 3 + 1 + 2 * 4 + 5 + 4) + 3 + 4 - 1 + 5,
   );
   assert.equal(fused.kernels["sum_chunks_group"], 1);
   assert.equal(fused.kernels["residual_layernorm"], 2 * smallConfig.numLayers);

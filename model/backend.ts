@@ -205,6 +205,18 @@ export interface FusedOps {
   linearGelu(args: { x: Tensor; w: Tensor; bias: Tensor; pre: Tensor; out: Tensor; grad?: Tensor }): boolean;
   /** out = relu(x·wᵀ + bias) (the region branches) — `matmul` into `pre`, `relu`; as `linearGelu`. */
   linearRelu(args: { x: Tensor; w: Tensor; bias: Tensor; pre: Tensor; out: Tensor }): boolean;
+  /**
+   * dx = reluBackward(y, dropoutBackward(dout)) ; dsum += Σ_rows dx (the region branches' ReLU and dropout
+   * backward with their Linear's bias gradient) — `dropoutBackward` (dropout null: none), `reluBackward`,
+   * `sumRows`.
+   */
+  reluBackwardColumnSum(args: {
+    y: Tensor;
+    dout: Tensor;
+    dx: Tensor;
+    dsum: Tensor;
+    dropout: { p: number; seed: number } | null;
+  }): void;
   /** out = a ⊙ b ; dsum += Σ_rows out — `mul`, `sumRows` (the GELU backward with the FFN-in bias gradient). */
   mulColumnSum(args: { a: Tensor; b: Tensor; out: Tensor; dsum: Tensor }): void;
   /** probs = softmax(x + mask) ; dropped = dropout(probs) — `softmax`, `dropout`. */

@@ -89,16 +89,34 @@ export function regionBranchesBackward(
   d: { dvis: Tensor; dpe: Tensor; t1: Tensor; t2: Tensor; dr1: Tensor },
   drop: Omit<RegionDropout, "vis" | "pe"> | null,
 ): void {
+  const site = (seed: number) => (drop ? { p: drop.p, seed } : null);
   // geometry branch: pe = dropout(relu(visPe·Wpeᵀ + bpe))
-  if (drop) be.dropoutBackward({ dout: d.dpe, dx: d.t1, p: drop.p, seed: drop.seeds[1] });
-  be.reluBackward({ y: t.p, dout: drop ? d.t1 : d.dpe, dx: d.t2 });
-  linearBackward(be, { x: x.visPe, w: w.visPeW, dy: d.t2, dx: null, dw: g.visPeW, db: g.visPeB });
+  reluDropoutBackward(be, t.p, d.dpe, d.t1, d.t2, g.visPeB, site(drop?.seeds[1] ?? 0));
+  linearBackward(be, { x: x.visPe, w: w.visPeW, dy: d.t2, dx: null, dw: g.visPeW, db: null });
   // appearance branch: vis = dropout(relu(relu(feats·W0ᵀ + b0)·W2ᵀ + b2)); r1Pre is free scratch now
-  if (drop) be.dropoutBackward({ dout: d.dvis, dx: d.t1, p: drop.p, seed: drop.seeds[0] });
-  be.reluBackward({ y: t.r2, dout: drop ? d.t1 : d.dvis, dx: d.t2 });
-  linearBackward(be, { x: t.r1, w: w.vis2W, dy: d.t2, dx: t.r1Pre, dw: g.vis2W, db: g.vis2B });
-  be.reluBackward({ y: t.r1, dout: t.r1Pre, dx: d.dr1 });
-  linearBackward(be, { x: x.feats, w: w.vis0W, dy: d.dr1, dx: null, dw: g.vis0W, db: g.vis0B });
+  reluDropoutBackward(be, t.r2, d.dvis, d.t1, d.t2, g.vis2B, site(drop?.seeds[0] ?? 0));
+  linearBackward(be, { x: t.r1, w: w.vis2W, dy: d.t2, dx: t.r1Pre, dw: g.vis2W, db: null });
+  reluDropoutBackward(be, t.r1, t.r1Pre, d.t1, d.dr1, g.vis0B, null);
+  linearBackward(be, { x: x.feats, w: w.vis0W, dy: d.dr1, dx: null, dw: g.vis0W, db: null });
+}
+
+/**
+ * dx = reluBackward(y, dropoutBackward(dout)) and db += Σ_rows dx: the backward of dropout(relu(pre)) down
+ * to pre, with the Linear's bias gradient (fused: one pass; else the calls, `tmp` holding the dropout's).
+ */
+function reluDropoutBackward(
+  be: Backend,
+  y: Tensor,
+  dout: Tensor,
+  tmp: Tensor,
+  dx: Tensor,
+  db: Tensor,
+  drop: DropoutSite | null,
+): void {
+  if (be.fused) return be.fused.reluBackwardColumnSum({ y, dout, dx, dsum: db, dropout: drop });
+  if (drop) be.dropoutBackward({ dout, dx: tmp, ...drop });
+  be.reluBackward({ y, dout: drop ? tmp : dout, dx });
+  be.sumRows({ x: dx, out: db, accumulate: true });
 }
 
 /** Inputs of the embedding layer: ids, segments (and positions) [B, L], optional regions [B, R, C]. */

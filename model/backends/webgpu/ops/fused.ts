@@ -28,6 +28,7 @@ import {
 import { SUM_CHUNKS3 } from "../kernels/sum_chunks3.ts";
 import { SUM_CHUNKS } from "../kernels/sum_chunks.ts";
 import { MUL_COLUMN_PARTIAL } from "../kernels/mul_column_partial.ts";
+import { RELU_BACKWARD_COLUMN_PARTIAL } from "../kernels/relu_backward_column_partial.ts";
 import { SOFTMAX_DROPOUT } from "../kernels/softmax_dropout.ts";
 import { SOFTMAX_DROPOUT_BACKWARD } from "../kernels/softmax_dropout_backward.ts";
 import { ATTENTION_BACKWARD } from "../kernels/attention_backward.ts";
@@ -325,32 +326,67 @@ export class GpuFusedOps implements FusedOps {
   }
 
   mulColumnSum(a: Parameters<FusedOps["mulColumnSum"]>[0]): void {
-    const total = sameSize("mulColumnSum", a.a, a.b, a.out), n = a.dsum.size;
-    if (n === 0 || total % n !== 0) {
-      throw new TypeError(`Cannot run mulColumnSum: ${total} elements are not rows of dsum's ${n}`);
-    }
+    const total = sameSize("mulColumnSum", a.a, a.b, a.out);
     const [as, bs, os] = [a.a, a.b, a.out].map((t) => gpuTensor(t));
-    for (const [r0, r1] of this.d.rowParts("mulColumnSum", total / n, n)) {
+    this.#columnPartial("mulColumnSum", MUL_COLUMN_PARTIAL, total, gpuTensor(a.dsum), (part) => ({
+      binds: { a: part(as), b: part(bs), out: part(os) },
+      uniforms: {},
+    }));
+  }
+
+  reluBackwardColumnSum(a: Parameters<FusedOps["reluBackwardColumnSum"]>[0]): void {
+    const total = sameSize("reluBackwardColumnSum", a.y, a.dout, a.dx);
+    const [ys, ds, xs] = [a.y, a.dout, a.dx].map((t) => gpuTensor(t));
+    const mask = maskUniforms(a.dropout);
+    this.#columnPartial(
+      "reluBackwardColumnSum",
+      RELU_BACKWARD_COLUMN_PARTIAL,
+      total,
+      gpuTensor(a.dsum),
+      (part, r0, n) => ({
+        binds: { y: part(ys), dout: part(ds), dx: part(xs) },
+        uniforms: { has_drop: a.dropout ? 1 : 0, base: r0 * n, ...mask },
+      }),
+    );
+  }
+
+  /**
+   * A row-wise kernel over [total / n, n] that writes its output and the per-chunk column sums of it
+   * (partial [chunks, n]), per part of rows fitting a binding; the chunks are then added into dsum in
+   * order (held back while sums are held, else by sum_chunks).
+   */
+  #columnPartial(
+    op: string,
+    k: typeof MUL_COLUMN_PARTIAL,
+    total: number,
+    dsum: GpuTensor,
+    args: (
+      part: (t: GpuTensor) => ReturnType<typeof range>,
+      r0: number,
+      n: number,
+    ) => { binds: Record<string, ReturnType<typeof range>>; uniforms: Record<string, number> },
+  ): void {
+    const n = dsum.size;
+    if (n === 0 || total % n !== 0) {
+      throw new TypeError(`Cannot run ${op}: ${total} elements are not rows of dsum's ${n}`);
+    }
+    for (const [r0, r1] of this.d.rowParts(op, total / n, n)) {
       const rows = r1 - r0, chunks = Math.ceil(rows / CHUNK_ROWS);
-      const part = (t: typeof as) => range(t, r0 * n, r1 * n);
+      const part = (t: GpuTensor) => range(t, r0 * n, r1 * n);
       const held = this.sums.alloc(chunks * n);
       const partial = held ?? this.d.rt.scratch(chunks * n);
+      const { binds, uniforms } = args(part, r0, n);
       this.d.rt.dispatch(
-        MUL_COLUMN_PARTIAL,
-        { a: part(as), b: part(bs), out: part(os), partial },
-        { rows, n, chunk_rows: CHUNK_ROWS, chunks },
-        this.d.groups(MUL_COLUMN_PARTIAL, chunks * n),
+        k,
+        { ...binds, partial },
+        { rows, n, chunk_rows: CHUNK_ROWS, chunks, ...uniforms },
+        this.d.groups(k, chunks * n),
       );
       if (held) {
-        this.sums.add(held, chunks, n, gpuTensor(a.dsum));
+        this.sums.add(held, chunks, n, dsum);
         continue;
       }
-      this.d.rt.dispatch(
-        SUM_CHUNKS,
-        { partial, out: gpuTensor(a.dsum) },
-        { n, chunks },
-        this.d.groups(SUM_CHUNKS, n),
-      );
+      this.d.rt.dispatch(SUM_CHUNKS, { partial, out: dsum }, { n, chunks }, this.d.groups(SUM_CHUNKS, n));
       this.d.rt.free(partial);
     }
   }
