@@ -38,10 +38,11 @@ gpuTest("the fused kernels take dispatches out of the training step's plan", asy
   // and the three region-branch Linears take their ReLU (3); the backward's final sums of the parameter
   // gradients (the two epilogues', the FFN-in and the Q/K/V bias sums: 4 per layer; the LayerNorm weight and
   // bias sums of the masked-LM head and the embeddings: 4) are held back and added by one grouped dispatch;
-  // the region branches' dropout, ReLU backward and bias sums take one kernel per Linear (8: 3)
+  // the region branches' dropout, ReLU backward and bias sums take one kernel per Linear (8: 3); the
+  // embedding sum, its LayerNorm and dropout are one kernel (3: 1)
   assert.equal(
     unfused.dispatches - fused.dispatches,
-    smallConfig.numLayers * (2 * 2 + 3 + 1 + 2 * 4 + 5 + 4) + 3 + 4 - 1 + 5,
+    smallConfig.numLayers * (2 * 2 + 3 + 1 + 2 * 4 + 5 + 4) + 3 + 4 - 1 + 5 + 2,
   );
   assert.equal(fused.kernels["sum_chunks_group"], 1);
   assert.equal(fused.kernels["residual_layernorm"], 2 * smallConfig.numLayers);

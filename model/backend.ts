@@ -132,6 +132,21 @@ export interface FusedOps {
    * (when given) — `matmul` (transA, beta 1), `sumRows` (accumulate).
    */
   linearWeightGrad(args: { x: Tensor; dy: Tensor; dw: Tensor; db?: Tensor }): void;
+  /**
+   * The embedding layer: emb = the embedding sum of `emb` (its `out` is emb) ; ln = LN(emb) ;
+   * out = dropout(ln) (written only with dropout) — `embedding`, `layernorm`, `dropout`.
+   */
+  embeddingLayernorm(args: {
+    emb: EmbeddingArgs;
+    weight: Tensor;
+    bias: Tensor;
+    ln: Tensor;
+    out: Tensor;
+    mean: Tensor;
+    rstd: Tensor;
+    eps: number;
+    dropout: { p: number; seed: number } | null;
+  }): void;
   /** res = dropout(proj) + resid ; out = LN(res) — `dropout`, `add`, `layernorm` (dropout null: none). */
   residualLayernorm(args: {
     proj: Tensor;

@@ -152,8 +152,15 @@ export function embeddingsForward(
   drop: DropoutSite | null,
 ): Tensor {
   const [B, L] = inp.ids.shape, C = t.emb.shape[1];
-  be.embedding({ ...inp, wte: w.wte, wpe: w.wpe, wtt: w.wtt, out: be.view(t.emb, 0, [B, L, C]) });
-  be.layernorm({ x: t.emb, weight: w.embLnW, bias: w.embLnB, out: t.ln, mean: t.mean, rstd: t.rstd, eps });
+  const emb = { ...inp, wte: w.wte, wpe: w.wpe, wtt: w.wtt, out: be.view(t.emb, 0, [B, L, C]) };
+  const ln = { weight: w.embLnW, bias: w.embLnB, mean: t.mean, rstd: t.rstd, eps };
+  if (be.fused) {
+    // the sum, the LayerNorm and the dropout in one pass over each row
+    be.fused.embeddingLayernorm({ emb, ...ln, ln: t.ln, out: t.out, dropout: drop });
+    return drop ? t.out : t.ln;
+  }
+  be.embedding(emb);
+  be.layernorm({ x: t.emb, ...ln, out: t.ln });
   if (drop) be.dropout({ x: t.ln, out: t.out, ...drop });
   return drop ? t.out : t.ln;
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Rng } from "@vlp/testing";
 import { additiveMask } from "../../kernels/softmax.ts";
+import type { Backend, Tensor } from "../../backend.ts";
 import type { WebGpuBackend } from "./backend.ts";
 import { gpuTest, openGpu, twin } from "./test_utils.ts";
 
@@ -126,9 +127,9 @@ gpuTest("webgpu softmax over more than 65,535 rows (a 2-d grid of workgroups)", 
   );
 });
 
-/** The embedding case: B = 2 sequences of L = 9 slots, R = 3 region slots, V = 11, 6 segment types. */
-function embeddingInputs(rng: Rng, withRegions: boolean) {
-  const [b, l, c, r, v, pmax, types] = [2, 9, 33, 3, 11, 16, 6];
+/** The embedding case: B = 2 (or b) sequences of L = 9 slots, R = 3 region slots, V = 11, 6 segment types. */
+function embeddingInputs(rng: Rng, withRegions: boolean, b = 2) {
+  const [l, c, r, v, pmax, types] = [9, 33, 3, 11, 16, 6];
   // repeated ids and segments: several slots add into the same table rows
   return {
     sizes: { b, l, c, r: withRegions ? r : 0 },
@@ -260,3 +261,90 @@ gpuTest(
     for (const x of Object.values(t)) gpu.free(x);
   },
 );
+
+/** The embedding layer's forward, fused where the backend has it, else embedding, layernorm, dropout. */
+function embeddingLayerOp(
+  withRegions: boolean,
+  withPositions: boolean,
+  drop: { p: number; seed: number } | null,
+) {
+  return (be: Backend, t: Record<string, Tensor>) => {
+    const emb = {
+      ids: t.ids,
+      segmentIds: t.seg,
+      wte: t.wte,
+      wpe: t.wpe,
+      wtt: t.wtt,
+      posOffset: 2,
+      ...(withPositions ? { positionIds: t.pos } : {}),
+      ...(withRegions ? { regions: t.regions, regionPos: t.regionPos } : {}),
+      out: t.out,
+    };
+    const ln = { weight: t.lnW, bias: t.lnB, mean: t.mean, rstd: t.rstd, eps: 1e-12 };
+    if (be.fused) return be.fused.embeddingLayernorm({ emb, ...ln, ln: t.ln, out: t.h, dropout: drop });
+    be.embedding(emb);
+    be.layernorm({ x: be.view(t.out, 0, [t.out.size / t.lnW.size, t.lnW.size]), ...ln, out: t.ln });
+    if (drop) be.dropout({ x: t.ln, out: t.h, ...drop });
+  };
+}
+
+function embeddingLayerInputs(rng: Rng, withRegions: boolean, b = 2) {
+  const { inputs, sizes } = embeddingInputs(rng, withRegions, b);
+  const rows = sizes.b * sizes.l, c = sizes.c;
+  return {
+    ...inputs,
+    lnW: { shape: [c], data: normal(rng, c) },
+    lnB: { shape: [c], data: normal(rng, c) },
+    ln: { shape: [rows, c] },
+    h: { shape: [rows, c] },
+    mean: { shape: [rows] },
+    rstd: { shape: [rows] },
+  };
+}
+
+gpuTest("fused embedding + LayerNorm + dropout equals embedding, layernorm and dropout", async (gpu) => {
+  const rng = new Rng(25);
+  const tol = {
+    out: { atol: 1e-6, rtol: 1e-6 },
+    ln: { atol: 2e-5, rtol: 1e-5 },
+    h: { atol: 3e-5, rtol: 1e-5 },
+    mean: { atol: 1e-6 },
+    rstd: { atol: 2e-5, rtol: 1e-5 },
+  };
+  for (const [withRegions, withPositions] of [[true, false], [false, true], [true, true]]) {
+    for (const drop of [null, { p: 0.1, seed: 77 }]) {
+      const label = `regions=${withRegions} positions=${withPositions} dropout=${drop?.p ?? "off"}`;
+      const inputs = embeddingLayerInputs(rng, withRegions);
+      const { h: _h, ...noDrop } = tol;
+      await twin(gpu, inputs, embeddingLayerOp(withRegions, withPositions, drop), drop ? tol : noDrop, label);
+    }
+  }
+  // rows split by the binding limit (72 rows of 33 floats, 29 rows a part): the same masks and region slots
+  const small = await openGpu({ maxBindingBytes: 4096 });
+  try {
+    const inputs = embeddingLayerInputs(rng, true, 8);
+    await twin(small, inputs, embeddingLayerOp(true, false, { p: 0.2, seed: 5 }), tol);
+    assert.ok(small.rt.counter.snapshot().kernels["embedding_layernorm"] > 1, "several parts");
+  } finally {
+    small.destroy();
+  }
+});
+
+gpuTest("fused embedding + LayerNorm reports an out-of-range token id naming its kernel", async (gpu) => {
+  const rng = new Rng(26);
+  const inputs = embeddingLayerInputs(rng, false);
+  const t: Record<string, Tensor> = {};
+  for (const [name, inp] of Object.entries(inputs)) {
+    t[name] = gpu.alloc(inp.shape, "dtype" in inp ? inp.dtype : "float");
+    if ("data" in inp && inp.data) gpu.write(t[name], inp.data);
+  }
+  const ids = Int32Array.from(inputs.ids.data);
+  ids[4] = 11; // V = 11
+  gpu.write(t.ids, ids);
+  embeddingLayerOp(false, false, null)(gpu, t);
+  await assert.rejects(
+    gpu.read(t.ln),
+    /kernel embedding_layernorm: .*11 at flat position 4 is outside \[0, 11\)/,
+  );
+  for (const x of Object.values(t)) gpu.free(x);
+});

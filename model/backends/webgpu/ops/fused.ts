@@ -10,7 +10,7 @@
  * @module
  */
 import type { FusedOps, Tensor } from "../../../backend.ts";
-import { layernormDims, sameSize, softmaxDims } from "../../../backend_contract.ts";
+import { embeddingDims, layernormDims, sameSize, softmaxDims } from "../../../backend_contract.ts";
 import { dropoutThreshold } from "../../../kernels/dropout.ts";
 import { CHUNK_ROWS, type Dispatcher, range } from "../dispatch.ts";
 import { type GpuTensor, gpuTensor } from "../runtime.ts";
@@ -18,6 +18,7 @@ import { type GemmOptions, matmul, matmulGelu, matmulRelu } from "./matmul.ts";
 import { GradSums } from "./grad_sums.ts";
 import { SUM_ROWS_PARTIAL } from "../kernels/sum_rows_partial.ts";
 import { RESIDUAL_LAYERNORM } from "../kernels/residual_layernorm.ts";
+import { EMBEDDING_LAYERNORM } from "../kernels/embedding_layernorm.ts";
 import { RESIDUAL_LAYERNORM_BACKWARD } from "../kernels/residual_layernorm_backward.ts";
 import { RESIDUAL_LAYERNORM_PARAMS_PARTIAL } from "../kernels/residual_layernorm_params_partial.ts";
 import {
@@ -125,6 +126,65 @@ export class GpuFusedOps implements FusedOps {
       transB: true,
       bias: a.bias,
     });
+  }
+
+  embeddingLayernorm(a: Parameters<FusedOps["embeddingLayernorm"]>[0]): void {
+    const e = a.emb;
+    const { L, C, R } = embeddingDims(e);
+    const { rows, c } = layernormDims({
+      x: e.out,
+      weight: a.weight,
+      bias: a.bias,
+      out: a.ln,
+      mean: a.mean,
+      rstd: a.rstd,
+      eps: a.eps,
+    });
+    sameSize("embeddingLayernorm", e.out, a.ln, a.out);
+    if (c !== C) throw new TypeError(`Cannot run embeddingLayernorm: LayerNorm width ${c}, embeddings ${C}`);
+    const [emb, ln, out, mean, rstd] = [e.out, a.ln, a.out, a.mean, a.rstd].map((t) => gpuTensor(t));
+    const dummy = this.d.rt.dummy("f32");
+    const mask = maskUniforms(a.dropout);
+    for (const [r0, r1] of this.d.rowParts("embeddingLayernorm", rows, c)) {
+      const part = (t: GpuTensor) => range(t, r0 * c, r1 * c);
+      this.d.rt.dispatch(
+        EMBEDDING_LAYERNORM,
+        {
+          ids: gpuTensor(e.ids),
+          seg: gpuTensor(e.segmentIds),
+          position_ids: e.positionIds ? gpuTensor(e.positionIds) : this.d.rt.dummy("i32"),
+          wte: gpuTensor(e.wte),
+          wpe: gpuTensor(e.wpe),
+          wtt: gpuTensor(e.wtt),
+          regions: e.regions ? gpuTensor(e.regions) : dummy,
+          region_pos: e.regionPos ? gpuTensor(e.regionPos) : dummy,
+          weight: gpuTensor(a.weight),
+          bias: gpuTensor(a.bias),
+          emb: part(emb),
+          ln: part(ln),
+          out: a.dropout ? part(out) : dummy,
+          mean: range(mean, r0, r1),
+          rstd: range(rstd, r0, r1),
+        },
+        {
+          rows: r1 - r0,
+          row_base: r0,
+          l: L,
+          c,
+          r: R,
+          pos_offset: e.posOffset,
+          has_pos_ids: e.positionIds ? 1 : 0,
+          nvocab: e.wte.size / c,
+          npos: e.wpe.size / c,
+          ntype: e.wtt.size / c,
+          eps: a.eps,
+          has_drop: a.dropout ? 1 : 0,
+          ...mask,
+        },
+        r1 - r0,
+        "token id, segment id or position",
+      );
+    }
   }
 
   residualLayernorm(a: Parameters<FusedOps["residualLayernorm"]>[0]): void {
