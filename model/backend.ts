@@ -232,6 +232,11 @@ export interface FusedOps {
     dsum: Tensor;
     dropout: { p: number; seed: number } | null;
   }): void;
+  /**
+   * dx [Bx, M, D] = 0, then dx[b, index[b, p], :] += dout[b, p, :] (a row gather's backward, written) —
+   * `fill` (0), `scatterAddRows`.
+   */
+  scatterRows(args: { dout: Tensor; index: Tensor; dx: Tensor }): void;
   /** out = a ⊙ b ; dsum += Σ_rows out — `mul`, `sumRows` (the GELU backward with the FFN-in bias gradient). */
   mulColumnSum(args: { a: Tensor; b: Tensor; out: Tensor; dsum: Tensor }): void;
   /** probs = softmax(x + mask) ; dropped = dropout(probs) — `softmax`, `dropout`. */

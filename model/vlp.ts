@@ -430,8 +430,7 @@ export class VlpModel {
     // dh [B·L, C]: gradient of the last hidden state, built by the heads' scatter-adds (c1 is forward-only
     // scratch, free during the backward)
     const dh = sc.c1, dh3 = be.view(dh, 0, [B, L, C]);
-    be.fill(dh, 0);
-    // losses and heads
+    // losses and heads (the masked-LM head writes dh, the VQA head adds into it)
     if (this.task === "img2txt") {
       const m = a.mlm!;
       be.crossEntropyBackward({
@@ -441,9 +440,10 @@ export class VlpModel {
         dlogits: m.dlogits,
         smoothing: opts.labelSmoothing ?? 0,
       });
-      mlmHeadBackward(be, w, g, a.maskedPos!, m, { ...m, dh: dh3 });
+      mlmHeadBackward(be, w, g, a.maskedPos!, m, { ...m, dh: dh3, writeDh: true });
     } else {
       const q = a.vqa!;
+      be.fill(dh, 0);
       be.bceWithLogitsBackward({
         logits: q.logits,
         targets: a.answers!,

@@ -502,3 +502,30 @@ gpuTest(
     }
   },
 );
+
+gpuTest("fused scatterRows (a gather's backward, written) equals fill then scatterAddRows", async (gpu) => {
+  const [bx, m, p, d] = [3, 7, 5, 33];
+  // repeated indices within a batch item, rows no index names
+  const index = Int32Array.from({ length: bx * p }, (_, i) => (i * 5) % 3 + (i % 2) * 3);
+  const op = (be: Backend, t: Record<string, Tensor>) => {
+    if (be.fused) return be.fused.scatterRows({ dout: t.dout, index: t.index, dx: t.dx });
+    be.fill(t.dx, 0);
+    be.scatterAddRows({ dout: t.dout, index: t.index, dx: t.dx });
+  };
+  await twin(
+    gpu,
+    {
+      dout: { shape: [bx, p, d], data: u(bx * p * d) },
+      index: { shape: [bx, p], data: index, dtype: "int32" },
+      dx: { shape: [bx, m, d], data: u(bx * m * d) }, // overwritten
+    },
+    op,
+    { dx: { atol: 0, rtol: 0 } },
+  );
+  // an index outside [0, M) is reported, naming the kernel
+  const t = { dout: gpu.alloc([1, 2, 4]), index: gpu.alloc([1, 2], "int32"), dx: gpu.alloc([1, 3, 4]) };
+  gpu.write(t.index, [0, 3]);
+  gpu.fused!.scatterRows(t);
+  await assert.rejects(gpu.sync(), /kernel scatter_rows: row index 3 at flat position 1 is outside \[0, 3\)/);
+  for (const x of Object.values(t)) gpu.free(x);
+});

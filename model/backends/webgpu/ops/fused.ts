@@ -10,7 +10,13 @@
  * @module
  */
 import type { FusedOps, Tensor } from "../../../backend.ts";
-import { embeddingDims, layernormDims, sameSize, softmaxDims } from "../../../backend_contract.ts";
+import {
+  embeddingDims,
+  layernormDims,
+  sameSize,
+  scatterAddRowsDims,
+  softmaxDims,
+} from "../../../backend_contract.ts";
 import { dropoutThreshold } from "../../../kernels/dropout.ts";
 import { CHUNK_ROWS, type Dispatcher, range } from "../dispatch.ts";
 import { type GpuTensor, gpuTensor } from "../runtime.ts";
@@ -30,6 +36,9 @@ import { SUM_CHUNKS3 } from "../kernels/sum_chunks3.ts";
 import { SUM_CHUNKS } from "../kernels/sum_chunks.ts";
 import { MUL_COLUMN_PARTIAL } from "../kernels/mul_column_partial.ts";
 import { RELU_BACKWARD_COLUMN_PARTIAL } from "../kernels/relu_backward_column_partial.ts";
+import { SCATTER_ROWS } from "../kernels/scatter_rows.ts";
+import { fill } from "./elementwise.ts";
+import { scatterAddRows } from "./embedding.ts";
 import { SOFTMAX_DROPOUT } from "../kernels/softmax_dropout.ts";
 import { SOFTMAX_DROPOUT_BACKWARD } from "../kernels/softmax_dropout_backward.ts";
 import { ATTENTION_BACKWARD } from "../kernels/attention_backward.ts";
@@ -392,6 +401,23 @@ export class GpuFusedOps implements FusedOps {
       binds: { a: part(as), b: part(bs), out: part(os) },
       uniforms: {},
     }));
+  }
+
+  scatterRows(a: Parameters<FusedOps["scatterRows"]>[0]): void {
+    const { bx, d: width } = scatterAddRowsDims(a);
+    const n = a.dx.size;
+    if (n > this.d.maxElems || a.dout.size > this.d.maxElems) {
+      // too large for one binding: the twin's calls (which split)
+      fill(this.d, a.dx, 0);
+      return scatterAddRows(this.d, a);
+    }
+    this.d.rt.dispatch(
+      SCATTER_ROWS,
+      { dout: gpuTensor(a.dout), index: gpuTensor(a.index), dx: gpuTensor(a.dx) },
+      { n, d: width, p: a.index.size / bx, m: n / (bx * width) },
+      this.d.groups(SCATTER_ROWS, n),
+      "row index",
+    );
   }
 
   reluBackwardColumnSum(a: Parameters<FusedOps["reluBackwardColumnSum"]>[0]): void {
