@@ -40,10 +40,11 @@ gpuTest("the fused kernels take dispatches out of the training step's plan", asy
   // bias sums of the masked-LM head and the embeddings: 4) are held back and added by one grouped dispatch;
   // the region branches' dropout, ReLU backward and bias sums take one kernel per Linear (8: 3); the
   // embedding sum, its LayerNorm and dropout are one kernel (3: 1); the masked-LM transform takes its GELU
-  // as the GEMM epilogue (1), its GELU backward with the bias sum (2: 1) and writes d(h) by one scatter (2: 1)
+  // as the GEMM epilogue (1), its GELU backward with the bias sum (2: 1) and writes d(h) by one scatter (2: 1);
+  // the embedding layer's backward takes its dropout, LayerNorm and region gradients in one chunk kernel (4: 1)
   assert.equal(
     unfused.dispatches - fused.dispatches,
-    smallConfig.numLayers * (2 * 2 + 3 + 1 + 2 * 4 + 5 + 4) + 3 + 4 - 1 + 5 + 2 + 3,
+    smallConfig.numLayers * (2 * 2 + 3 + 1 + 2 * 4 + 5 + 4) + 3 + 4 - 1 + 5 + 2 + 3 + 3,
   );
   assert.equal(fused.kernels["sum_chunks_group"], 1);
   assert.equal(fused.kernels["residual_layernorm"], 2 * smallConfig.numLayers);

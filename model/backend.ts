@@ -147,6 +147,23 @@ export interface FusedOps {
     eps: number;
     dropout: { p: number; seed: number } | null;
   }): void;
+  /**
+   * Backward of {@linkcode FusedOps.embeddingLayernorm} from dout = d(out) (d(ln) without dropout):
+   * `dropoutBackward` (into scratch), `layernormBackward` into demb (written; dweight, dbias +=), then
+   * `embeddingBackward` of demb with `tables` (the table gradients +=, the region gradients written).
+   */
+  embeddingLayernormBackward(args: {
+    dout: Tensor;
+    emb: Tensor;
+    mean: Tensor;
+    rstd: Tensor;
+    weight: Tensor;
+    demb: Tensor;
+    dweight: Tensor;
+    dbias: Tensor;
+    dropout: { p: number; seed: number } | null;
+    tables: Omit<EmbeddingBackwardArgs, "dout">;
+  }): void;
   /** res = dropout(proj) + resid ; out = LN(res) — `dropout`, `add`, `layernorm` (dropout null: none). */
   residualLayernorm(args: {
     proj: Tensor;

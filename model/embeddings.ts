@@ -180,6 +180,33 @@ export function embeddingsBackward(
   drop: DropoutSite | null,
 ): void {
   const [B, L] = inp.ids.shape, C = t.emb.shape[1];
+  const tables = {
+    ids: inp.ids,
+    segmentIds: inp.segmentIds,
+    posOffset: inp.posOffset,
+    ...(inp.positionIds ? { positionIds: inp.positionIds } : {}),
+    dwte: g.wte,
+    dwpe: g.wpe,
+    dwtt: g.wtt,
+    ...(d.dregions ? { dregions: d.dregions } : {}),
+    ...(d.dregionPos ? { dregionPos: d.dregionPos } : {}),
+  };
+  if (be.fused) {
+    // dropout, LayerNorm and the region gradients in one chunked pass, then the tables
+    be.fused.embeddingLayernormBackward({
+      dout: d.dh,
+      emb: t.emb,
+      mean: t.mean,
+      rstd: t.rstd,
+      weight: w.embLnW,
+      demb: d.demb,
+      dweight: g.embLnW,
+      dbias: g.embLnB,
+      dropout: drop,
+      tables,
+    });
+    return;
+  }
   if (drop) be.dropoutBackward({ dout: d.dh, dx: d.ddrop, ...drop });
   be.layernormBackward({
     dout: drop ? d.ddrop : d.dh,
@@ -191,16 +218,5 @@ export function embeddingsBackward(
     dweight: g.embLnW,
     dbias: g.embLnB,
   });
-  be.embeddingBackward({
-    ids: inp.ids,
-    segmentIds: inp.segmentIds,
-    posOffset: inp.posOffset,
-    ...(inp.positionIds ? { positionIds: inp.positionIds } : {}),
-    dout: be.view(d.demb, 0, [B, L, C]),
-    dwte: g.wte,
-    dwpe: g.wpe,
-    dwtt: g.wtt,
-    ...(d.dregions ? { dregions: d.dregions } : {}),
-    ...(d.dregionPos ? { dregionPos: d.dregionPos } : {}),
-  });
+  be.embeddingBackward({ ...tables, dout: be.view(d.demb, 0, [B, L, C]) });
 }

@@ -3,7 +3,7 @@ import { Rng } from "@vlp/testing";
 import { additiveMask } from "../../kernels/softmax.ts";
 import type { Backend, Tensor } from "../../backend.ts";
 import type { WebGpuBackend } from "./backend.ts";
-import { gpuTest, openGpu, twin } from "./test_utils.ts";
+import { gpuTest, openGpu, twin, type TwinTolerance } from "./test_utils.ts";
 
 const [B, L, C] = [2, 7, 33];
 
@@ -348,3 +348,116 @@ gpuTest("fused embedding + LayerNorm reports an out-of-range token id naming its
   );
   for (const x of Object.values(t)) gpu.free(x);
 });
+
+/** The embedding layer's backward from dh, fused where the backend has it, else its three calls. */
+function embeddingLayerBackwardOp(
+  withRegions: boolean,
+  withPositions: boolean,
+  drop: { p: number; seed: number } | null,
+) {
+  return (be: Backend, t: Record<string, Tensor>) => {
+    const tables = {
+      ids: t.ids,
+      segmentIds: t.seg,
+      posOffset: 2,
+      ...(withPositions ? { positionIds: t.pos } : {}),
+      dwte: t.dwte,
+      dwpe: t.dwpe,
+      dwtt: t.dwtt,
+      ...(withRegions ? { dregions: t.dregions, dregionPos: t.dregionPos } : {}),
+    };
+    const ln = { x: t.out, mean: t.mean, rstd: t.rstd, weight: t.lnW };
+    if (be.fused) {
+      return be.fused.embeddingLayernormBackward({
+        dout: t.dh,
+        emb: ln.x,
+        mean: ln.mean,
+        rstd: ln.rstd,
+        weight: ln.weight,
+        demb: t.demb,
+        dweight: t.dlnW,
+        dbias: t.dlnB,
+        dropout: drop,
+        tables,
+      });
+    }
+    const g = be.alloc(t.dh.shape);
+    if (drop) be.dropoutBackward({ dout: t.dh, dx: g, ...drop });
+    const c = t.lnW.size, rows = t.dh.size / c;
+    be.layernormBackward({
+      dout: drop ? g : t.dh,
+      ...ln,
+      x: be.view(t.out, 0, [rows, c]),
+      dx: t.demb,
+      dweight: t.dlnW,
+      dbias: t.dlnB,
+    });
+    be.embeddingBackward({ ...tables, dout: be.view(t.demb, 0, t.out.shape) });
+    be.free(g);
+  };
+}
+
+gpuTest(
+  "fused embedding-layer backward equals dropoutBackward, layernormBackward, embeddingBackward",
+  async (gpu) => {
+    const rng = new Rng(27);
+    const tol = {
+      demb: { atol: 3e-5, rtol: 1e-5 },
+      dlnW: { atol: 1e-4, rtol: 1e-5 },
+      dlnB: { atol: 1e-4, rtol: 1e-5 },
+      dwte: { atol: 1e-4, rtol: 1e-5 },
+      dwpe: { atol: 1e-4, rtol: 1e-5 },
+      dwtt: { atol: 1e-4, rtol: 1e-5 },
+    };
+    const cases = [[true, false, null], [false, true, { p: 0.1, seed: 8 }], [true, true, {
+      p: 0.3,
+      seed: 9,
+    }]] as const;
+    for (const [withRegions, withPositions, drop] of cases) {
+      const inputs = embeddingLayerInputs(rng, withRegions, 8);
+      const rows = inputs.ln.shape[0], c = inputs.ln.shape[1];
+      const all = {
+        ...inputs,
+        dh: { shape: [rows, c], data: normal(rng, rows * c) },
+        demb: { shape: [rows, c] },
+        dlnW: { shape: [c], data: normal(rng, c) },
+        dlnB: { shape: [c], data: normal(rng, c) },
+      };
+      const regionTol: TwinTolerance = withRegions ? { dregions: tol.demb, dregionPos: tol.demb } : {};
+      const label = `regions=${withRegions} positions=${withPositions} dropout=${drop?.p ?? "off"}`;
+      await twin(
+        gpu,
+        all,
+        (be, t) => {
+          embeddingLayerOp(withRegions, withPositions, drop)(be, t);
+          embeddingLayerBackwardOp(withRegions, withPositions, drop)(be, t);
+        },
+        { ...tol, ...regionTol },
+        label,
+      );
+    }
+    // with the parameter sums held back (as a training step runs it); rows are not split here: the
+    // tables' scatter needs [B·L, C] in one binding, as embeddingBackward does
+    const inputs = embeddingLayerInputs(rng, true, 8);
+    const rows = inputs.ln.shape[0], c = inputs.ln.shape[1];
+    const all = {
+      ...inputs,
+      dh: { shape: [rows, c], data: normal(rng, rows * c) },
+      demb: { shape: [rows, c] },
+      dlnW: { shape: [c], data: normal(rng, c) },
+      dlnB: { shape: [c], data: normal(rng, c) },
+    };
+    await twin(
+      gpu,
+      all,
+      (be, t) => {
+        embeddingLayerOp(true, false, { p: 0.2, seed: 5 })(be, t);
+        be.fused?.holdGradientSums();
+        embeddingLayerBackwardOp(true, false, { p: 0.2, seed: 5 })(be, t);
+        be.fused?.finishGradientSums();
+      },
+      { ...tol, dregions: tol.demb, dregionPos: tol.demb },
+      "held",
+    );
+  },
+);

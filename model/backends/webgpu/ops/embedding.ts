@@ -55,6 +55,23 @@ export function embedding(d: Dispatcher, a: EmbeddingArgs): void {
  * scatter-add per table (+=), and the region gradients of slots 1..R (=).
  */
 export function embeddingBackward(d: Dispatcher, a: EmbeddingBackwardArgs): void {
+  embeddingTablesBackward(d, a);
+  const [B, L, C] = a.dout.shape;
+  const R = a.dregions ? a.dregions.shape[1] : 0;
+  const dout = gpuTensor(a.dout);
+  if (a.dregions && a.dregionPos) {
+    const n = B * R * C;
+    d.rt.dispatch(
+      EMBEDDING_REGIONS_BACKWARD,
+      { dout, dregions: gpuTensor(a.dregions), dregion_pos: gpuTensor(a.dregionPos) },
+      { n, l: L, c: C, r: R },
+      d.groups(EMBEDDING_REGIONS_BACKWARD, n),
+    );
+  }
+}
+
+/** The table part of {@linkcode embeddingBackward}: the keys, then one grouped scatter-add per table. */
+export function embeddingTablesBackward(d: Dispatcher, a: EmbeddingBackwardArgs): void {
   const [B, L, C] = a.dout.shape;
   const R = a.dregions ? a.dregions.shape[1] : 0;
   const N = B * L;
@@ -80,15 +97,6 @@ export function embeddingBackward(d: Dispatcher, a: EmbeddingBackwardArgs): void
     scatterGrouped(d, dout, range(keys, i * N, (i + 1) * N), table, N, N, table.size / C, C, what);
   });
   d.rt.free(keys);
-  if (a.dregions && a.dregionPos) {
-    const n = B * R * C;
-    d.rt.dispatch(
-      EMBEDDING_REGIONS_BACKWARD,
-      { dout, dregions: gpuTensor(a.dregions), dregion_pos: gpuTensor(a.dregionPos) },
-      { n, l: L, c: C, r: R },
-      d.groups(EMBEDDING_REGIONS_BACKWARD, n),
-    );
-  }
 }
 
 /** dst[group·M + key, :] += src rows with that key (deterministic, see scatter_add_grouped.ts). */

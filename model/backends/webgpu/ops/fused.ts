@@ -19,7 +19,7 @@ import {
 } from "../../../backend_contract.ts";
 import { dropoutThreshold } from "../../../kernels/dropout.ts";
 import { CHUNK_ROWS, type Dispatcher, range } from "../dispatch.ts";
-import { type GpuTensor, gpuTensor } from "../runtime.ts";
+import { GpuTensor, gpuTensor } from "../runtime.ts";
 import { type GemmOptions, matmul, matmulGelu, matmulRelu } from "./matmul.ts";
 import { GradSums } from "./grad_sums.ts";
 import { SUM_ROWS_PARTIAL } from "../kernels/sum_rows_partial.ts";
@@ -38,7 +38,8 @@ import { MUL_COLUMN_PARTIAL } from "../kernels/mul_column_partial.ts";
 import { RELU_BACKWARD_COLUMN_PARTIAL } from "../kernels/relu_backward_column_partial.ts";
 import { SCATTER_ROWS } from "../kernels/scatter_rows.ts";
 import { fill } from "./elementwise.ts";
-import { scatterAddRows } from "./embedding.ts";
+import { embeddingTablesBackward, scatterAddRows } from "./embedding.ts";
+import { EMBEDDING_LAYERNORM_BACKWARD_CHUNK } from "../kernels/embedding_layernorm_backward_chunk.ts";
 import { SOFTMAX_DROPOUT } from "../kernels/softmax_dropout.ts";
 import { SOFTMAX_DROPOUT_BACKWARD } from "../kernels/softmax_dropout_backward.ts";
 import { ATTENTION_BACKWARD } from "../kernels/attention_backward.ts";
@@ -194,6 +195,75 @@ export class GpuFusedOps implements FusedOps {
         "token id, segment id or position",
       );
     }
+  }
+
+  embeddingLayernormBackward(a: Parameters<FusedOps["embeddingLayernormBackward"]>[0]): void {
+    const c = a.weight.size, rows = a.mean.size;
+    sameSize("embeddingLayernormBackward", a.dout, a.emb, a.demb);
+    sameSize("embeddingLayernormBackward", a.weight, a.dweight, a.dbias);
+    const t = a.tables;
+    const [B, L] = t.ids.shape;
+    const R = t.dregions ? t.dregions.shape[1] : 0;
+    if (a.emb.size !== rows * c || a.rstd.size !== rows || B * L !== rows || c > RLN_CHUNK_MAX_C) {
+      throw new TypeError(
+        `Cannot run embeddingLayernormBackward: emb of ${a.emb.size} elements, C ${c} (at most ` +
+          `${RLN_CHUNK_MAX_C}), ${rows} rows for ids [${B}, ${L}]`,
+      );
+    }
+    if (R > 0 && (!t.dregionPos || t.dregions!.size !== B * R * c || t.dregionPos.size !== B * R * c)) {
+      throw new TypeError("Cannot run embeddingLayernormBackward: dregions and dregionPos must be [B, R, C]");
+    }
+    const [dout, emb, mean, rstd, demb] = [a.dout, a.emb, a.mean, a.rstd, a.demb].map((x) => gpuTensor(x));
+    const dummy = this.d.rt.dummy("f32");
+    const mask = maskUniforms(a.dropout);
+    for (const [r0, r1] of this.d.rowParts("embeddingLayernormBackward", rows, c)) {
+      const n = r1 - r0, chunks = Math.ceil(n / RLN_CHUNK_ROWS);
+      const part = (x: GpuTensor) => range(x, r0 * c, r1 * c);
+      const held = this.sums.alloc(2 * chunks * c);
+      const partial = held ?? this.d.rt.scratch(2 * chunks * c);
+      this.d.rt.dispatch(
+        EMBEDDING_LAYERNORM_BACKWARD_CHUNK,
+        {
+          dout: part(dout),
+          x: part(emb),
+          mean: range(mean, r0, r1),
+          rstd: range(rstd, r0, r1),
+          weight: gpuTensor(a.weight),
+          demb: part(demb),
+          dregions: R > 0 ? gpuTensor(t.dregions!) : dummy,
+          dregion_pos: R > 0 ? gpuTensor(t.dregionPos!) : dummy,
+          partial,
+        },
+        {
+          rows: n,
+          row_base: r0,
+          c,
+          l: L,
+          r: R,
+          chunk_rows: RLN_CHUNK_ROWS,
+          chunks,
+          has_drop: a.dropout ? 1 : 0,
+          ...mask,
+        },
+        chunks,
+      );
+      [a.dweight, a.dbias].forEach((g, i) => {
+        const plane = this.d.sub(partial, i * chunks * c, chunks * c);
+        if (held) this.sums.add(plane, chunks, c, gpuTensor(g));
+        else {
+          this.d.rt.dispatch(
+            SUM_CHUNKS,
+            { partial: plane, out: gpuTensor(g) },
+            { n: c, chunks },
+            this.d.groups(SUM_CHUNKS, c),
+          );
+        }
+      });
+      if (!held) this.d.rt.free(partial);
+    }
+    // the tables from demb (the region slots' gradients are written above; R still marks their slots)
+    const demb3 = new GpuTensor(demb.storage, demb.offset, [B, L, c], "float", "f32", true);
+    embeddingTablesBackward(this.d, { ...t, dout: demb3 });
   }
 
   residualLayernorm(a: Parameters<FusedOps["residualLayernorm"]>[0]): void {
