@@ -42,10 +42,12 @@ gpuTest("the fused kernels take dispatches out of the training step's plan", asy
   // embedding sum, its LayerNorm and dropout are one kernel (3: 1); the masked-LM transform takes its GELU
   // as the GEMM epilogue (1), its GELU backward with the bias sum (2: 1) and writes d(h) by one scatter (2: 1);
   // the embedding layer's backward takes its dropout, LayerNorm and region gradients in one chunk kernel (4: 1)
+  // and its three table scatter-adds in one dispatch (3: 1; also unfused, as both share the op)
   assert.equal(
     unfused.dispatches - fused.dispatches,
     smallConfig.numLayers * (2 * 2 + 3 + 1 + 2 * 4 + 5 + 4) + 3 + 4 - 1 + 5 + 2 + 3 + 3,
   );
+  assert.equal(fused.kernels["scatter_add_tables"], 1);
   assert.equal(fused.kernels["sum_chunks_group"], 1);
   assert.equal(fused.kernels["residual_layernorm"], 2 * smallConfig.numLayers);
   assert.equal(unfused.kernels["residual_layernorm"], undefined);

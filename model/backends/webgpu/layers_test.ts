@@ -461,3 +461,55 @@ gpuTest(
     );
   },
 );
+
+gpuTest(
+  "the three table scatter-adds in one dispatch (tables in one buffer) equal three dispatches",
+  async (gpu) => {
+    const rng = new Rng(28);
+    for (const withRegions of [true, false]) {
+      const { inputs } = embeddingInputs(rng, withRegions, 4);
+      const run = async (flat: boolean) => {
+        const t: Record<string, Tensor> = {};
+        for (const [name, inp] of Object.entries(inputs)) {
+          if (["dwte", "dwpe", "dwtt"].includes(name)) continue;
+          t[name] = gpu.alloc(inp.shape, "dtype" in inp ? inp.dtype : "float");
+          if ("data" in inp && inp.data) gpu.write(t[name], inp.data);
+        }
+        // the table gradients: views of one flat tensor (row-aligned, as a model's), or three tensors
+        const sizes = [inputs.dwte, inputs.dwpe, inputs.dwtt].map((x) => x.data.length);
+        const table = gpu.alloc([sizes[0] + sizes[1] + sizes[2]]);
+        ["dwte", "dwpe", "dwtt"].forEach((name, i) => {
+          const at = sizes.slice(0, i).reduce((a, b) => a + b, 0);
+          t[name] = flat
+            ? gpu.view(table, at, inputs[name as "dwte"].shape)
+            : gpu.alloc(inputs[name as "dwte"].shape);
+          gpu.write(t[name], inputs[name as "dwte"].data);
+        });
+        const before = gpu.rt.counter.snapshot().kernels;
+        gpu.embeddingBackward({
+          ids: t.ids,
+          segmentIds: t.seg,
+          posOffset: 2,
+          dout: t.dout,
+          dwte: t.dwte,
+          dwpe: t.dwpe,
+          dwtt: t.dwtt,
+          ...(withRegions ? { dregions: t.dregions, dregionPos: t.dregionPos } : {}),
+        });
+        const after = gpu.rt.counter.snapshot().kernels;
+        const k = (name: string) => (after[name] ?? 0) - (before[name] ?? 0);
+        const out = await Promise.all(["dwte", "dwpe", "dwtt"].map((n) => gpu.read(t[n])));
+        for (const [name, x] of Object.entries(t)) {
+          if (!flat || !["dwte", "dwpe", "dwtt"].includes(name)) {
+            gpu.free(x);
+          }
+        }
+        gpu.free(table);
+        return { out, tables: k("scatter_add_tables"), grouped: k("scatter_add_grouped") };
+      };
+      const one = await run(true), three = await run(false);
+      assert.deepEqual([one.tables, one.grouped, three.tables, three.grouped], [1, 0, 0, 3]);
+      one.out.forEach((x, i) => assert.deepEqual(x, three.out[i], `table ${i}, regions ${withRegions}`));
+    }
+  },
+);
