@@ -25,7 +25,8 @@
  *
  * Where things live: this class maps each operation to its plan in ops/ (matmul.ts: GEMM variants, binding
  * and grid splits, split-K; elementwise.ts; rows.ts: column sums, LayerNorm, softmax; embedding.ts; losses.ts;
- * optimizer.ts: BertAdam and its grouped tables; fused.ts: the fused operations, `fused`); dispatch.ts holds the dispatch helpers they share;
+ * optimizer.ts: BertAdam and its grouped tables; fused.ts: the fused operations, `fused`; grad_sums.ts: the
+ * parameter-gradient sums held back during a backward); dispatch.ts holds the dispatch helpers they share;
  * kernels/ the WGSL kernels as data (one per file); runtime.ts the buffers, recording and errors.
  *
  * @module

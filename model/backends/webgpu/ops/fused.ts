@@ -1,11 +1,12 @@
 /**
- * The fused operations of the WebGPU backend ({@linkcode FusedOps} of backend.ts): an output block's
- * dropout + residual + LayerNorm epilogue and its backward (with the Linear's bias gradient), the
- * attention's softmax + dropout and its backward, one attention kernel each way for L ≤ 128, and the
- * FFN-in Linear with its GELU (one GEMM with the GELU epilogue, ops/matmul.ts `matmulGelu`). Each replaces
- * the list of backend calls its interface names (the reference twin, fused_test.ts); the epilogue backward
- * is one chunk kernel (the row gradients and the chunk sums of the parameter gradients) and one final
- * sum: two dispatches where the unfused backward takes nine.
+ * The fused operations of the WebGPU backend ({@linkcode FusedOps} of backend.ts): the embedding layer (sum,
+ * LayerNorm, dropout) and its backward, an output block's dropout + residual + LayerNorm epilogue and its
+ * backward (with the Linear's bias gradient), the attention's softmax + dropout and its backward, one
+ * attention kernel each way for L ≤ 128, the FFN-in and masked-LM Linears with their GELU and the region
+ * branches' with their ReLU (GEMM epilogues, ops/matmul.ts), the column-sum kernels (GELU backward, ReLU +
+ * dropout backward, a Linear's weight gradient), the gather backward written, and the held-back gradient
+ * sums (ops/grad_sums.ts). Each replaces the list of backend calls its interface names (the reference twin,
+ * fused_test.ts, layers_test.ts, grad_sums_test.ts).
  *
  * @module
  */
