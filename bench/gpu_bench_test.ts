@@ -79,11 +79,20 @@ gpuTest("the fused kernels take dispatches out of the training step's plan", asy
   // FFN-in GEMM takes the GELU (2: 1); backward, per block, 6 dispatches (34 rows: one-stage column sums)
   // become 2 (the chunk kernel and the final sum), the attention backward (6 dispatches) is 1, and the GELU
   // backward takes the FFN-in bias sum (2 dispatches either way at 34 rows; 2 for 3 at BERT-base)
-  // and the three region-branch Linears take their ReLU (3)
+  // and the three region-branch Linears take their ReLU (3); the backward's final sums of the parameter
+  // gradients (the two epilogues', the FFN-in and the Q/K/V bias sums: 4 per layer; the LayerNorm weight and
+  // bias sums of the masked-LM head and the embeddings: 4) are held back and added by one grouped dispatch;
+  // the region branches' dropout, ReLU backward and bias sums take one kernel per Linear (8: 3); the
+  // embedding sum, its LayerNorm and dropout are one kernel (3: 1); the masked-LM transform takes its GELU
+  // as the GEMM epilogue (1), its GELU backward with the bias sum (2: 1) and writes d(h) by one scatter (2: 1);
+  // the embedding layer's backward takes its dropout, LayerNorm and region gradients in one chunk kernel (4: 1)
+  // and its three table scatter-adds in one dispatch (3: 1; also unfused, as both share the op)
   assert.equal(
     unfused.dispatches - fused.dispatches,
-    smallConfig.numLayers * (2 * 2 + 3 + 1 + 2 * 4 + 5) + 3,
+    smallConfig.numLayers * (2 * 2 + 3 + 1 + 2 * 4 + 5 + 4) + 3 + 4 - 1 + 5 + 2 + 3 + 3,
   );
+  assert.equal(fused.kernels["scatter_add_tables"], 1);
+  assert.equal(fused.kernels["sum_chunks_group"], 1);
   assert.equal(fused.kernels["residual_layernorm"], 2 * smallConfig.numLayers);
   assert.equal(unfused.kernels["residual_layernorm"], undefined);
 });

@@ -132,6 +132,7 @@ export function allocateActivations(
       hm: f(B * P, C),
       t1: f(B * P, C),
       t2: f(B * P, C),
+      ...(train ? { t1Grad: f(B * P, C) } : {}),
       t3: f(B * P, C),
       mean: f(B * P),
       rstd: f(B * P),

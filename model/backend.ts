@@ -117,6 +117,53 @@ export interface EmbeddingBackwardArgs {
  * when `backend.fused` is set and that list of calls otherwise, which is each one's reference twin.
  */
 export interface FusedOps {
+  /**
+   * From now until {@linkcode FusedOps.finishGradientSums}, the parameter gradients that fused ops (and the
+   * backend's `layernormBackward`) accumulate (+=) may be completed only by that call, which adds many
+   * tensors' final sums in a few passes
+   * (a backward pass holds them; the backend also completes them before any `read`, `sync` or BertAdam
+   * update). Activation gradients are written as always.
+   */
+  holdGradientSums(): void;
+  /** Complete the held-back parameter-gradient sums and stop holding. */
+  finishGradientSums(): void;
+  /**
+   * A Linear's parameter gradients from x [M, K] and dy [M, N]: dw [N, K] += dyᵀ·x ; db [N] += Σ_rows dy
+   * (when given) — `matmul` (transA, beta 1), `sumRows` (accumulate).
+   */
+  linearWeightGrad(args: { x: Tensor; dy: Tensor; dw: Tensor; db?: Tensor }): void;
+  /**
+   * The embedding layer: emb = the embedding sum of `emb` (its `out` is emb) ; ln = LN(emb) ;
+   * out = dropout(ln) (written only with dropout) — `embedding`, `layernorm`, `dropout`.
+   */
+  embeddingLayernorm(args: {
+    emb: EmbeddingArgs;
+    weight: Tensor;
+    bias: Tensor;
+    ln: Tensor;
+    out: Tensor;
+    mean: Tensor;
+    rstd: Tensor;
+    eps: number;
+    dropout: { p: number; seed: number } | null;
+  }): void;
+  /**
+   * Backward of {@linkcode FusedOps.embeddingLayernorm} from dout = d(out) (d(ln) without dropout):
+   * `dropoutBackward` (into scratch), `layernormBackward` into demb (written; dweight, dbias +=), then
+   * `embeddingBackward` of demb with `tables` (the table gradients +=, the region gradients written).
+   */
+  embeddingLayernormBackward(args: {
+    dout: Tensor;
+    emb: Tensor;
+    mean: Tensor;
+    rstd: Tensor;
+    weight: Tensor;
+    demb: Tensor;
+    dweight: Tensor;
+    dbias: Tensor;
+    dropout: { p: number; seed: number } | null;
+    tables: Omit<EmbeddingBackwardArgs, "dout">;
+  }): void;
   /** res = dropout(proj) + resid ; out = LN(res) — `dropout`, `add`, `layernorm` (dropout null: none). */
   residualLayernorm(args: {
     proj: Tensor;
@@ -190,6 +237,23 @@ export interface FusedOps {
   linearGelu(args: { x: Tensor; w: Tensor; bias: Tensor; pre: Tensor; out: Tensor; grad?: Tensor }): boolean;
   /** out = relu(x·wᵀ + bias) (the region branches) — `matmul` into `pre`, `relu`; as `linearGelu`. */
   linearRelu(args: { x: Tensor; w: Tensor; bias: Tensor; pre: Tensor; out: Tensor }): boolean;
+  /**
+   * dx = reluBackward(y, dropoutBackward(dout)) ; dsum += Σ_rows dx (the region branches' ReLU and dropout
+   * backward with their Linear's bias gradient) — `dropoutBackward` (dropout null: none), `reluBackward`,
+   * `sumRows`.
+   */
+  reluBackwardColumnSum(args: {
+    y: Tensor;
+    dout: Tensor;
+    dx: Tensor;
+    dsum: Tensor;
+    dropout: { p: number; seed: number } | null;
+  }): void;
+  /**
+   * dx [Bx, M, D] = 0, then dx[b, index[b, p], :] += dout[b, p, :] (a row gather's backward, written) —
+   * `fill` (0), `scatterAddRows`.
+   */
+  scatterRows(args: { dout: Tensor; index: Tensor; dx: Tensor }): void;
   /** out = a ⊙ b ; dsum += Σ_rows out — `mul`, `sumRows` (the GELU backward with the FFN-in bias gradient). */
   mulColumnSum(args: { a: Tensor; b: Tensor; out: Tensor; dsum: Tensor }): void;
   /** probs = softmax(x + mask) ; dropped = dropout(probs) — `softmax`, `dropout`. */

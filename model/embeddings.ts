@@ -89,16 +89,34 @@ export function regionBranchesBackward(
   d: { dvis: Tensor; dpe: Tensor; t1: Tensor; t2: Tensor; dr1: Tensor },
   drop: Omit<RegionDropout, "vis" | "pe"> | null,
 ): void {
+  const site = (seed: number) => (drop ? { p: drop.p, seed } : null);
   // geometry branch: pe = dropout(relu(visPe·Wpeᵀ + bpe))
-  if (drop) be.dropoutBackward({ dout: d.dpe, dx: d.t1, p: drop.p, seed: drop.seeds[1] });
-  be.reluBackward({ y: t.p, dout: drop ? d.t1 : d.dpe, dx: d.t2 });
-  linearBackward(be, { x: x.visPe, w: w.visPeW, dy: d.t2, dx: null, dw: g.visPeW, db: g.visPeB });
+  reluDropoutBackward(be, t.p, d.dpe, d.t1, d.t2, g.visPeB, site(drop?.seeds[1] ?? 0));
+  linearBackward(be, { x: x.visPe, w: w.visPeW, dy: d.t2, dx: null, dw: g.visPeW, db: null });
   // appearance branch: vis = dropout(relu(relu(feats·W0ᵀ + b0)·W2ᵀ + b2)); r1Pre is free scratch now
-  if (drop) be.dropoutBackward({ dout: d.dvis, dx: d.t1, p: drop.p, seed: drop.seeds[0] });
-  be.reluBackward({ y: t.r2, dout: drop ? d.t1 : d.dvis, dx: d.t2 });
-  linearBackward(be, { x: t.r1, w: w.vis2W, dy: d.t2, dx: t.r1Pre, dw: g.vis2W, db: g.vis2B });
-  be.reluBackward({ y: t.r1, dout: t.r1Pre, dx: d.dr1 });
-  linearBackward(be, { x: x.feats, w: w.vis0W, dy: d.dr1, dx: null, dw: g.vis0W, db: g.vis0B });
+  reluDropoutBackward(be, t.r2, d.dvis, d.t1, d.t2, g.vis2B, site(drop?.seeds[0] ?? 0));
+  linearBackward(be, { x: t.r1, w: w.vis2W, dy: d.t2, dx: t.r1Pre, dw: g.vis2W, db: null });
+  reluDropoutBackward(be, t.r1, t.r1Pre, d.t1, d.dr1, g.vis0B, null);
+  linearBackward(be, { x: x.feats, w: w.vis0W, dy: d.dr1, dx: null, dw: g.vis0W, db: null });
+}
+
+/**
+ * dx = reluBackward(y, dropoutBackward(dout)) and db += Σ_rows dx: the backward of dropout(relu(pre)) down
+ * to pre, with the Linear's bias gradient (fused: one pass; else the calls, `tmp` holding the dropout's).
+ */
+function reluDropoutBackward(
+  be: Backend,
+  y: Tensor,
+  dout: Tensor,
+  tmp: Tensor,
+  dx: Tensor,
+  db: Tensor,
+  drop: DropoutSite | null,
+): void {
+  if (be.fused) return be.fused.reluBackwardColumnSum({ y, dout, dx, dsum: db, dropout: drop });
+  if (drop) be.dropoutBackward({ dout, dx: tmp, ...drop });
+  be.reluBackward({ y, dout: drop ? tmp : dout, dx });
+  be.sumRows({ x: dx, out: db, accumulate: true });
 }
 
 /** Inputs of the embedding layer: ids, segments (and positions) [B, L], optional regions [B, R, C]. */
@@ -134,8 +152,15 @@ export function embeddingsForward(
   drop: DropoutSite | null,
 ): Tensor {
   const [B, L] = inp.ids.shape, C = t.emb.shape[1];
-  be.embedding({ ...inp, wte: w.wte, wpe: w.wpe, wtt: w.wtt, out: be.view(t.emb, 0, [B, L, C]) });
-  be.layernorm({ x: t.emb, weight: w.embLnW, bias: w.embLnB, out: t.ln, mean: t.mean, rstd: t.rstd, eps });
+  const emb = { ...inp, wte: w.wte, wpe: w.wpe, wtt: w.wtt, out: be.view(t.emb, 0, [B, L, C]) };
+  const ln = { weight: w.embLnW, bias: w.embLnB, mean: t.mean, rstd: t.rstd, eps };
+  if (be.fused) {
+    // the sum, the LayerNorm and the dropout in one pass over each row
+    be.fused.embeddingLayernorm({ emb, ...ln, ln: t.ln, out: t.out, dropout: drop });
+    return drop ? t.out : t.ln;
+  }
+  be.embedding(emb);
+  be.layernorm({ x: t.emb, ...ln, out: t.ln });
   if (drop) be.dropout({ x: t.ln, out: t.out, ...drop });
   return drop ? t.out : t.ln;
 }
@@ -155,6 +180,33 @@ export function embeddingsBackward(
   drop: DropoutSite | null,
 ): void {
   const [B, L] = inp.ids.shape, C = t.emb.shape[1];
+  const tables = {
+    ids: inp.ids,
+    segmentIds: inp.segmentIds,
+    posOffset: inp.posOffset,
+    ...(inp.positionIds ? { positionIds: inp.positionIds } : {}),
+    dwte: g.wte,
+    dwpe: g.wpe,
+    dwtt: g.wtt,
+    ...(d.dregions ? { dregions: d.dregions } : {}),
+    ...(d.dregionPos ? { dregionPos: d.dregionPos } : {}),
+  };
+  if (be.fused) {
+    // dropout, LayerNorm and the region gradients in one chunked pass, then the tables
+    be.fused.embeddingLayernormBackward({
+      dout: d.dh,
+      emb: t.emb,
+      mean: t.mean,
+      rstd: t.rstd,
+      weight: w.embLnW,
+      demb: d.demb,
+      dweight: g.embLnW,
+      dbias: g.embLnB,
+      dropout: drop,
+      tables,
+    });
+    return;
+  }
   if (drop) be.dropoutBackward({ dout: d.dh, dx: d.ddrop, ...drop });
   be.layernormBackward({
     dout: drop ? d.ddrop : d.dh,
@@ -166,16 +218,5 @@ export function embeddingsBackward(
     dweight: g.embLnW,
     dbias: g.embLnB,
   });
-  be.embeddingBackward({
-    ids: inp.ids,
-    segmentIds: inp.segmentIds,
-    posOffset: inp.posOffset,
-    ...(inp.positionIds ? { positionIds: inp.positionIds } : {}),
-    dout: be.view(d.demb, 0, [B, L, C]),
-    dwte: g.wte,
-    dwpe: g.wpe,
-    dwtt: g.wtt,
-    ...(d.dregions ? { dregions: d.dregions } : {}),
-    ...(d.dregionPos ? { dregionPos: d.dregionPos } : {}),
-  });
+  be.embeddingBackward({ ...tables, dout: be.view(d.demb, 0, [B, L, C]) });
 }

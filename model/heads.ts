@@ -29,6 +29,8 @@ export interface MlmHeadBuffers {
   t1: Tensor;
   /** [M, C] gelu */
   t2: Tensor;
+  /** [M, C] gelu'(t1), written when given (a training forward; the backward then multiplies by it) */
+  t1Grad?: Tensor;
   /** [M, C] LayerNorm */
   t3: Tensor;
   /** [M] LayerNorm statistics */
@@ -43,6 +45,9 @@ export interface MlmHeadBuffers {
  *
  *   hm = gather(h, index)                       [B·P, C]
  *   logits = LN(gelu(hm·Wtᵀ + bt))·wteᵀ + bias  [B·P, V]   (decoder tied to the word embeddings)
+ *
+ * The transform's Linear and GELU run as one GEMM with the GELU epilogue where the backend fuses them (t1
+ * is then not written); with `t.t1Grad` the GELU's derivative is saved for the backward.
  */
 export function mlmHeadForward(
   be: Backend,
@@ -53,16 +58,21 @@ export function mlmHeadForward(
   eps: number,
 ): void {
   be.gatherRows({ x: h, index, out: t.hm });
-  linear(be, t.hm, w.lmDenseW, w.lmDenseB, t.t1);
-  be.gelu({ x: t.t1, out: t.t2 });
+  const g = t.t1Grad ? { grad: t.t1Grad } : {};
+  if (!be.fused?.linearGelu({ x: t.hm, w: w.lmDenseW, bias: w.lmDenseB, pre: t.t1, out: t.t2, ...g })) {
+    linear(be, t.hm, w.lmDenseW, w.lmDenseB, t.t1);
+    be.gelu({ x: t.t1, out: t.t2, ...g });
+  }
   be.layernorm({ x: t.t2, weight: w.lmLnW, bias: w.lmLnB, out: t.t3, mean: t.mean, rstd: t.rstd, eps });
   linear(be, t.t3, w.wte, w.lmBias, t.logits);
 }
 
 /**
- * Backward of {@linkcode mlmHeadForward} from dlogits [B·P, V]: scatter-adds d(h) into `dh` [B, L, C] and
+ * Backward of {@linkcode mlmHeadForward} from dlogits [B·P, V]: scatter-adds d(h) into `dh` [B, L, C] (with
+ * `writeDh`: writes it, zero outside the gathered rows) and
  * accumulates the parameter gradients (the tied decoder's into the word-embedding gradient). Scratch:
- * `dt3`, `dt2`, `dt1`, `dhm` [B·P, C].
+ * `dt3`, `dt2`, `dt1`, `dhm` [B·P, C]. The GELU backward multiplies by the saved `t.t1Grad` (fused: with the
+ * transform's bias gradient), else takes gelu' at t1.
  */
 export function mlmHeadBackward(
   be: Backend,
@@ -70,7 +80,7 @@ export function mlmHeadBackward(
   g: ModelTensors,
   index: Tensor,
   t: MlmHeadBuffers,
-  d: { dlogits: Tensor; dt3: Tensor; dt2: Tensor; dt1: Tensor; dhm: Tensor; dh: Tensor },
+  d: { dlogits: Tensor; dt3: Tensor; dt2: Tensor; dt1: Tensor; dhm: Tensor; dh: Tensor; writeDh?: boolean },
 ): void {
   linearBackward(be, { x: t.t3, w: w.wte, dy: d.dlogits, dx: d.dt3, dw: g.wte, db: g.lmBias });
   be.layernormBackward({
@@ -83,9 +93,19 @@ export function mlmHeadBackward(
     dweight: g.lmLnW,
     dbias: g.lmLnB,
   });
-  be.geluBackward({ x: t.t1, dout: d.dt2, dx: d.dt1 });
-  linearBackward(be, { x: t.hm, w: w.lmDenseW, dy: d.dt1, dx: d.dhm, dw: g.lmDenseW, db: g.lmDenseB });
-  be.scatterAddRows({ dout: d.dhm, index, dx: d.dh });
+  let db: Tensor | null = g.lmDenseB;
+  if (t.t1Grad && be.fused) {
+    be.fused.mulColumnSum({ a: d.dt2, b: t.t1Grad, out: d.dt1, dsum: g.lmDenseB });
+    db = null;
+  } else if (t.t1Grad) be.mul({ a: d.dt2, b: t.t1Grad, out: d.dt1 });
+  else be.geluBackward({ x: t.t1, dout: d.dt2, dx: d.dt1 });
+  linearBackward(be, { x: t.hm, w: w.lmDenseW, dy: d.dt1, dx: d.dhm, dw: g.lmDenseW, db });
+  if (!d.writeDh) be.scatterAddRows({ dout: d.dhm, index, dx: d.dh });
+  else if (be.fused) be.fused.scatterRows({ dout: d.dhm, index, dx: d.dh });
+  else {
+    be.fill(d.dh, 0);
+    be.scatterAddRows({ dout: d.dhm, index, dx: d.dh });
+  }
 }
 
 /** Activations of the VQA head. */

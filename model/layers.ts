@@ -46,6 +46,11 @@ export function linearBackward(
   const [n, k] = a.w.shape;
   const m = a.x.size / k;
   if (a.dx) be.matmul({ a: a.dy, b: a.w, c: a.dx, m, n: k, k: n, beta: a.accumulateDx ? 1 : 0 });
+  if (be.fused) {
+    // fused: the bias sum's (and a split-K product's) final stage may be held back (FusedOps)
+    be.fused.linearWeightGrad({ x: a.x, dy: a.dy, dw: a.dw, ...(a.db ? { db: a.db } : {}) });
+    return;
+  }
   be.matmul({ a: a.dy, b: a.x, c: a.dw, m: n, n: k, k: m, transA: true, beta: 1 });
   if (a.db) be.sumRows({ x: a.dy, out: a.db, accumulate: true });
 }

@@ -287,7 +287,13 @@ export class VlpModel {
     const mlm = this.task === "img2txt";
     this.#forwardBody(a, drop, { pooler: false, mlm, vqa: !mlm });
     this.#lossForward(a, opts);
-    this.#backwardBody(a, drop !== null, opts);
+    // fused backends may hold back the parameter gradients' final sums until the end of the backward
+    this.backend.fused?.holdGradientSums();
+    try {
+      this.#backwardBody(a, drop !== null, opts);
+    } finally {
+      this.backend.fused?.finishGradientSums();
+    }
     return a.loss;
   }
 
@@ -425,8 +431,7 @@ export class VlpModel {
     // dh [B·L, C]: gradient of the last hidden state, built by the heads' scatter-adds (c1 is forward-only
     // scratch, free during the backward)
     const dh = sc.c1, dh3 = be.view(dh, 0, [B, L, C]);
-    be.fill(dh, 0);
-    // losses and heads
+    // losses and heads (the masked-LM head writes dh, the VQA head adds into it)
     if (this.task === "img2txt") {
       const m = a.mlm!;
       be.crossEntropyBackward({
@@ -436,9 +441,10 @@ export class VlpModel {
         dlogits: m.dlogits,
         smoothing: opts.labelSmoothing ?? 0,
       });
-      mlmHeadBackward(be, w, g, a.maskedPos!, m, { ...m, dh: dh3 });
+      mlmHeadBackward(be, w, g, a.maskedPos!, m, { ...m, dh: dh3, writeDh: true });
     } else {
       const q = a.vqa!;
+      be.fill(dh, 0);
       be.bceWithLogitsBackward({
         logits: q.logits,
         targets: a.answers!,
@@ -452,7 +458,12 @@ export class VlpModel {
     for (let l = a.layers.length - 1; l >= 0; l--) {
       const x = l > 0 ? a.layers[l - 1].out : drop ? a.emb.out : a.emb.ln;
       encoderLayerBackward(be, w.layers[l], g.layers[l], x, a.layers[l], sc, dh, d, drop);
-      opts.onLayerGradients?.(l);
+      if (opts.onLayerGradients) {
+        // the layer's gradients complete before the hook sees them
+        be.fused?.finishGradientSums();
+        opts.onLayerGradients(l);
+        be.fused?.holdGradientSums();
+      }
     }
     // embeddings (region gradients into c4 and dqkv, free now)
     const BR = B * R;

@@ -25,7 +25,8 @@
  *
  * Where things live: this class maps each operation to its plan in ops/ (matmul.ts: GEMM variants, binding
  * and grid splits, split-K; elementwise.ts; rows.ts: column sums, LayerNorm, softmax; embedding.ts; losses.ts;
- * optimizer.ts: BertAdam and its grouped tables; fused.ts: the fused operations, `fused`); dispatch.ts holds the dispatch helpers they share;
+ * optimizer.ts: BertAdam and its grouped tables; fused.ts: the fused operations, `fused`; grad_sums.ts: the
+ * parameter-gradient sums held back during a backward); dispatch.ts holds the dispatch helpers they share;
  * kernels/ the WGSL kernels as data (one per file); runtime.ts the buffers, recording and errors.
  *
  * @module
@@ -85,6 +86,7 @@ export class WebGpuBackend implements Backend {
   readonly #adamGroups: BertAdamGroups;
   /** The fused operations (absent with `fuse: false`). */
   readonly fused?: FusedOps;
+  readonly #fusedOps?: GpuFusedOps;
 
   private constructor(rt: GpuRuntime, opts: WebGpuOptions) {
     this.rt = rt;
@@ -97,7 +99,7 @@ export class WebGpuBackend implements Backend {
     };
     this.#d = new Dispatcher(rt);
     this.#adamGroups = new BertAdamGroups(this.#d);
-    if (opts.fuse !== false) this.fused = new GpuFusedOps(this.#d, this.#gemm);
+    if (opts.fuse !== false) this.fused = this.#fusedOps = new GpuFusedOps(this.#d, this.#gemm);
   }
 
   /** Acquire an adapter and device (throws `NoAdapterError` with install hints when there is none). */
@@ -140,11 +142,13 @@ export class WebGpuBackend implements Backend {
 
   /** out [1] = how many elements of x are Inf or NaN (the overflow check of --fp16's loss scale). */
   countNonFinite(x: Tensor, out: Tensor): void {
+    this.#completeSums();
     half.countNonFinite(this.#d, x, out);
   }
 
   /** x *= alpha in place (unscaling --fp16's loss-scaled gradients). */
   scaleInPlace(x: Tensor, alpha: number): void {
+    this.#completeSums();
     half.scaleInPlace(this.#d, x, alpha);
   }
 
@@ -158,7 +162,13 @@ export class WebGpuBackend implements Backend {
     this.rt.write(gpuTensor(t), data);
   }
 
+  /** Add the held-back gradient sums (ops/grad_sums.ts) before anything that may read a gradient. */
+  #completeSums(): void {
+    this.#fusedOps?.sums.flush();
+  }
+
   async read(t: Tensor): Promise<HostArray> {
+    this.#completeSums();
     const r = await this.rt.read(gpuTensor(t));
     return r instanceof Float16Array ? Float32Array.from(r) : r;
   }
@@ -168,6 +178,7 @@ export class WebGpuBackend implements Backend {
   }
 
   sync(): Promise<void> {
+    this.#completeSums();
     return this.rt.sync();
   }
 
@@ -214,7 +225,7 @@ export class WebGpuBackend implements Backend {
   }
 
   layernormBackward(args: Args<"layernormBackward">): void {
-    rows.layernormBackward(this.#d, args);
+    rows.layernormBackward(this.#d, args, this.#fusedOps?.sums);
   }
 
   gelu(args: Args<"gelu">): void {
@@ -298,11 +309,13 @@ export class WebGpuBackend implements Backend {
   // ---- optimiser (ops/optimizer.ts) ----------------------------------------------------------------------
 
   bertAdamUpdate(args: BertAdamArgs): void {
+    this.#completeSums();
     bertAdamUpdate(this.#d, args);
   }
 
   /** Grouped BertAdam: two dispatches per group of tensors on the same four buffers (ops/optimizer.ts). */
   bertAdamUpdateGroup(args: BertAdamGroupArgs): void {
+    this.#completeSums();
     this.#adamGroups.update(args);
   }
 }

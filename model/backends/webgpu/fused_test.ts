@@ -289,6 +289,64 @@ for (const [rows, n] of [[5, 40], [200, 33], [1, 7]] as const) {
   });
 }
 
+/** The region branches' ReLU + dropout backward with the bias sum, fused or as the unfused calls. */
+function reluColumnOp(drop: { p: number; seed: number } | null) {
+  return (be: Backend, t: Record<string, Tensor>) => {
+    if (be.fused) {
+      return be.fused.reluBackwardColumnSum({ y: t.y, dout: t.dout, dx: t.dx, dsum: t.dsum, dropout: drop });
+    }
+    const tmp = be.alloc(t.dout.shape);
+    if (drop) be.dropoutBackward({ dout: t.dout, dx: tmp, ...drop });
+    be.reluBackward({ y: t.y, dout: drop ? tmp : t.dout, dx: t.dx });
+    be.sumRows({ x: t.dx, out: t.dsum, accumulate: true });
+    be.free(tmp);
+  };
+}
+
+function reluColumnInputs(rows: number, n: number): Record<string, TwinInput> {
+  const y = u(rows * n);
+  for (let i = 0; i < y.length; i++) y[i] = Math.max(0, y[i]); // a ReLU output: zeros and positives
+  return {
+    y: { shape: [rows, n], data: y },
+    dout: { shape: [rows, n], data: u(rows * n) },
+    dx: { shape: [rows, n] },
+    dsum: { shape: [n], data: u(n) },
+  };
+}
+
+for (
+  const [rows, n, drop] of [[5, 40, null], [200, 33, { p: 0.1, seed: 42 }], [1, 7, {
+    p: 0.5,
+    seed: 3,
+  }]] as const
+) {
+  gpuTest(
+    `fused ReLU + dropout backward with the column sum equals the unfused calls (${rows}×${n}, dropout ${
+      drop ? drop.p : "off"
+    })`,
+    async (gpu) => {
+      // dx within one float32 rounding of the reference's dropout scaling
+      await twin(gpu, reluColumnInputs(rows, n), reluColumnOp(drop), {
+        dx: { atol: 0, rtol: 2.4e-7 },
+        dsum: { atol: 1e-5 },
+      });
+    },
+  );
+}
+
+gpuTest("fused ReLU + dropout backward splits rows by the binding limit with the same mask", async () => {
+  const small = await openGpu({ maxBindingBytes: 1024 });
+  try {
+    await twin(small, reluColumnInputs(50, 40), reluColumnOp({ p: 0.2, seed: 17 }), {
+      dx: { atol: 0, rtol: 2.4e-7 },
+      dsum: { atol: 1e-5 },
+    });
+    assert.ok(small.rt.counter.snapshot().kernels["relu_backward_column_partial"] > 1, "several parts");
+  } finally {
+    small.destroy();
+  }
+});
+
 gpuTest("fused mul + column sum splits rows by the binding limit", async () => {
   const small = await openGpu({ maxBindingBytes: 1024 });
   try {
@@ -444,3 +502,30 @@ gpuTest(
     }
   },
 );
+
+gpuTest("fused scatterRows (a gather's backward, written) equals fill then scatterAddRows", async (gpu) => {
+  const [bx, m, p, d] = [3, 7, 5, 33];
+  // repeated indices within a batch item, rows no index names
+  const index = Int32Array.from({ length: bx * p }, (_, i) => (i * 5) % 3 + (i % 2) * 3);
+  const op = (be: Backend, t: Record<string, Tensor>) => {
+    if (be.fused) return be.fused.scatterRows({ dout: t.dout, index: t.index, dx: t.dx });
+    be.fill(t.dx, 0);
+    be.scatterAddRows({ dout: t.dout, index: t.index, dx: t.dx });
+  };
+  await twin(
+    gpu,
+    {
+      dout: { shape: [bx, p, d], data: u(bx * p * d) },
+      index: { shape: [bx, p], data: index, dtype: "int32" },
+      dx: { shape: [bx, m, d], data: u(bx * m * d) }, // overwritten
+    },
+    op,
+    { dx: { atol: 0, rtol: 0 } },
+  );
+  // an index outside [0, M) is reported, naming the kernel
+  const t = { dout: gpu.alloc([1, 2, 4]), index: gpu.alloc([1, 2], "int32"), dx: gpu.alloc([1, 3, 4]) };
+  gpu.write(t.index, [0, 3]);
+  gpu.fused!.scatterRows(t);
+  await assert.rejects(gpu.sync(), /kernel scatter_rows: row index 3 at flat position 1 is outside \[0, 3\)/);
+  for (const x of Object.values(t)) gpu.free(x);
+});

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { Rng } from "@vlp/testing";
 import { additiveMask } from "../../kernels/softmax.ts";
+import type { Backend, Tensor } from "../../backend.ts";
 import type { WebGpuBackend } from "./backend.ts";
-import { gpuTest, openGpu, twin } from "./test_utils.ts";
+import { gpuTest, openGpu, twin, type TwinTolerance } from "./test_utils.ts";
 
 const [B, L, C] = [2, 7, 33];
 
@@ -126,9 +127,9 @@ gpuTest("webgpu softmax over more than 65,535 rows (a 2-d grid of workgroups)", 
   );
 });
 
-/** The embedding case: B = 2 sequences of L = 9 slots, R = 3 region slots, V = 11, 6 segment types. */
-function embeddingInputs(rng: Rng, withRegions: boolean) {
-  const [b, l, c, r, v, pmax, types] = [2, 9, 33, 3, 11, 16, 6];
+/** The embedding case: B = 2 (or b) sequences of L = 9 slots, R = 3 region slots, V = 11, 6 segment types. */
+function embeddingInputs(rng: Rng, withRegions: boolean, b = 2) {
+  const [l, c, r, v, pmax, types] = [9, 33, 3, 11, 16, 6];
   // repeated ids and segments: several slots add into the same table rows
   return {
     sizes: { b, l, c, r: withRegions ? r : 0 },
@@ -258,5 +259,257 @@ gpuTest(
     embed();
     await gpu.read(t.out);
     for (const x of Object.values(t)) gpu.free(x);
+  },
+);
+
+/** The embedding layer's forward, fused where the backend has it, else embedding, layernorm, dropout. */
+function embeddingLayerOp(
+  withRegions: boolean,
+  withPositions: boolean,
+  drop: { p: number; seed: number } | null,
+) {
+  return (be: Backend, t: Record<string, Tensor>) => {
+    const emb = {
+      ids: t.ids,
+      segmentIds: t.seg,
+      wte: t.wte,
+      wpe: t.wpe,
+      wtt: t.wtt,
+      posOffset: 2,
+      ...(withPositions ? { positionIds: t.pos } : {}),
+      ...(withRegions ? { regions: t.regions, regionPos: t.regionPos } : {}),
+      out: t.out,
+    };
+    const ln = { weight: t.lnW, bias: t.lnB, mean: t.mean, rstd: t.rstd, eps: 1e-12 };
+    if (be.fused) return be.fused.embeddingLayernorm({ emb, ...ln, ln: t.ln, out: t.h, dropout: drop });
+    be.embedding(emb);
+    be.layernorm({ x: be.view(t.out, 0, [t.out.size / t.lnW.size, t.lnW.size]), ...ln, out: t.ln });
+    if (drop) be.dropout({ x: t.ln, out: t.h, ...drop });
+  };
+}
+
+function embeddingLayerInputs(rng: Rng, withRegions: boolean, b = 2) {
+  const { inputs, sizes } = embeddingInputs(rng, withRegions, b);
+  const rows = sizes.b * sizes.l, c = sizes.c;
+  return {
+    ...inputs,
+    lnW: { shape: [c], data: normal(rng, c) },
+    lnB: { shape: [c], data: normal(rng, c) },
+    ln: { shape: [rows, c] },
+    h: { shape: [rows, c] },
+    mean: { shape: [rows] },
+    rstd: { shape: [rows] },
+  };
+}
+
+gpuTest("fused embedding + LayerNorm + dropout equals embedding, layernorm and dropout", async (gpu) => {
+  const rng = new Rng(25);
+  const tol = {
+    out: { atol: 1e-6, rtol: 1e-6 },
+    ln: { atol: 2e-5, rtol: 1e-5 },
+    h: { atol: 3e-5, rtol: 1e-5 },
+    mean: { atol: 1e-6 },
+    rstd: { atol: 2e-5, rtol: 1e-5 },
+  };
+  for (const [withRegions, withPositions] of [[true, false], [false, true], [true, true]]) {
+    for (const drop of [null, { p: 0.1, seed: 77 }]) {
+      const label = `regions=${withRegions} positions=${withPositions} dropout=${drop?.p ?? "off"}`;
+      const inputs = embeddingLayerInputs(rng, withRegions);
+      const { h: _h, ...noDrop } = tol;
+      await twin(gpu, inputs, embeddingLayerOp(withRegions, withPositions, drop), drop ? tol : noDrop, label);
+    }
+  }
+  // rows split by the binding limit (72 rows of 33 floats, 29 rows a part): the same masks and region slots
+  const small = await openGpu({ maxBindingBytes: 4096 });
+  try {
+    const inputs = embeddingLayerInputs(rng, true, 8);
+    await twin(small, inputs, embeddingLayerOp(true, false, { p: 0.2, seed: 5 }), tol);
+    assert.ok(small.rt.counter.snapshot().kernels["embedding_layernorm"] > 1, "several parts");
+  } finally {
+    small.destroy();
+  }
+});
+
+gpuTest("fused embedding + LayerNorm reports an out-of-range token id naming its kernel", async (gpu) => {
+  const rng = new Rng(26);
+  const inputs = embeddingLayerInputs(rng, false);
+  const t: Record<string, Tensor> = {};
+  for (const [name, inp] of Object.entries(inputs)) {
+    t[name] = gpu.alloc(inp.shape, "dtype" in inp ? inp.dtype : "float");
+    if ("data" in inp && inp.data) gpu.write(t[name], inp.data);
+  }
+  const ids = Int32Array.from(inputs.ids.data);
+  ids[4] = 11; // V = 11
+  gpu.write(t.ids, ids);
+  embeddingLayerOp(false, false, null)(gpu, t);
+  await assert.rejects(
+    gpu.read(t.ln),
+    /kernel embedding_layernorm: .*11 at flat position 4 is outside \[0, 11\)/,
+  );
+  for (const x of Object.values(t)) gpu.free(x);
+});
+
+/** The embedding layer's backward from dh, fused where the backend has it, else its three calls. */
+function embeddingLayerBackwardOp(
+  withRegions: boolean,
+  withPositions: boolean,
+  drop: { p: number; seed: number } | null,
+) {
+  return (be: Backend, t: Record<string, Tensor>) => {
+    const tables = {
+      ids: t.ids,
+      segmentIds: t.seg,
+      posOffset: 2,
+      ...(withPositions ? { positionIds: t.pos } : {}),
+      dwte: t.dwte,
+      dwpe: t.dwpe,
+      dwtt: t.dwtt,
+      ...(withRegions ? { dregions: t.dregions, dregionPos: t.dregionPos } : {}),
+    };
+    const ln = { x: t.out, mean: t.mean, rstd: t.rstd, weight: t.lnW };
+    if (be.fused) {
+      return be.fused.embeddingLayernormBackward({
+        dout: t.dh,
+        emb: ln.x,
+        mean: ln.mean,
+        rstd: ln.rstd,
+        weight: ln.weight,
+        demb: t.demb,
+        dweight: t.dlnW,
+        dbias: t.dlnB,
+        dropout: drop,
+        tables,
+      });
+    }
+    const g = be.alloc(t.dh.shape);
+    if (drop) be.dropoutBackward({ dout: t.dh, dx: g, ...drop });
+    const c = t.lnW.size, rows = t.dh.size / c;
+    be.layernormBackward({
+      dout: drop ? g : t.dh,
+      ...ln,
+      x: be.view(t.out, 0, [rows, c]),
+      dx: t.demb,
+      dweight: t.dlnW,
+      dbias: t.dlnB,
+    });
+    be.embeddingBackward({ ...tables, dout: be.view(t.demb, 0, t.out.shape) });
+    be.free(g);
+  };
+}
+
+gpuTest(
+  "fused embedding-layer backward equals dropoutBackward, layernormBackward, embeddingBackward",
+  async (gpu) => {
+    const rng = new Rng(27);
+    const tol = {
+      demb: { atol: 3e-5, rtol: 1e-5 },
+      dlnW: { atol: 1e-4, rtol: 1e-5 },
+      dlnB: { atol: 1e-4, rtol: 1e-5 },
+      dwte: { atol: 1e-4, rtol: 1e-5 },
+      dwpe: { atol: 1e-4, rtol: 1e-5 },
+      dwtt: { atol: 1e-4, rtol: 1e-5 },
+    };
+    const cases = [[true, false, null], [false, true, { p: 0.1, seed: 8 }], [true, true, {
+      p: 0.3,
+      seed: 9,
+    }]] as const;
+    for (const [withRegions, withPositions, drop] of cases) {
+      const inputs = embeddingLayerInputs(rng, withRegions, 8);
+      const rows = inputs.ln.shape[0], c = inputs.ln.shape[1];
+      const all = {
+        ...inputs,
+        dh: { shape: [rows, c], data: normal(rng, rows * c) },
+        demb: { shape: [rows, c] },
+        dlnW: { shape: [c], data: normal(rng, c) },
+        dlnB: { shape: [c], data: normal(rng, c) },
+      };
+      const regionTol: TwinTolerance = withRegions ? { dregions: tol.demb, dregionPos: tol.demb } : {};
+      const label = `regions=${withRegions} positions=${withPositions} dropout=${drop?.p ?? "off"}`;
+      await twin(
+        gpu,
+        all,
+        (be, t) => {
+          embeddingLayerOp(withRegions, withPositions, drop)(be, t);
+          embeddingLayerBackwardOp(withRegions, withPositions, drop)(be, t);
+        },
+        { ...tol, ...regionTol },
+        label,
+      );
+    }
+    // with the parameter sums held back (as a training step runs it); rows are not split here: the
+    // tables' scatter needs [B·L, C] in one binding, as embeddingBackward does
+    const inputs = embeddingLayerInputs(rng, true, 8);
+    const rows = inputs.ln.shape[0], c = inputs.ln.shape[1];
+    const all = {
+      ...inputs,
+      dh: { shape: [rows, c], data: normal(rng, rows * c) },
+      demb: { shape: [rows, c] },
+      dlnW: { shape: [c], data: normal(rng, c) },
+      dlnB: { shape: [c], data: normal(rng, c) },
+    };
+    await twin(
+      gpu,
+      all,
+      (be, t) => {
+        embeddingLayerOp(true, false, { p: 0.2, seed: 5 })(be, t);
+        be.fused?.holdGradientSums();
+        embeddingLayerBackwardOp(true, false, { p: 0.2, seed: 5 })(be, t);
+        be.fused?.finishGradientSums();
+      },
+      { ...tol, dregions: tol.demb, dregionPos: tol.demb },
+      "held",
+    );
+  },
+);
+
+gpuTest(
+  "the three table scatter-adds in one dispatch (tables in one buffer) equal three dispatches",
+  async (gpu) => {
+    const rng = new Rng(28);
+    for (const withRegions of [true, false]) {
+      const { inputs } = embeddingInputs(rng, withRegions, 4);
+      const run = async (flat: boolean) => {
+        const t: Record<string, Tensor> = {};
+        for (const [name, inp] of Object.entries(inputs)) {
+          if (["dwte", "dwpe", "dwtt"].includes(name)) continue;
+          t[name] = gpu.alloc(inp.shape, "dtype" in inp ? inp.dtype : "float");
+          if ("data" in inp && inp.data) gpu.write(t[name], inp.data);
+        }
+        // the table gradients: views of one flat tensor (row-aligned, as a model's), or three tensors
+        const sizes = [inputs.dwte, inputs.dwpe, inputs.dwtt].map((x) => x.data.length);
+        const table = gpu.alloc([sizes[0] + sizes[1] + sizes[2]]);
+        ["dwte", "dwpe", "dwtt"].forEach((name, i) => {
+          const at = sizes.slice(0, i).reduce((a, b) => a + b, 0);
+          t[name] = flat
+            ? gpu.view(table, at, inputs[name as "dwte"].shape)
+            : gpu.alloc(inputs[name as "dwte"].shape);
+          gpu.write(t[name], inputs[name as "dwte"].data);
+        });
+        const before = gpu.rt.counter.snapshot().kernels;
+        gpu.embeddingBackward({
+          ids: t.ids,
+          segmentIds: t.seg,
+          posOffset: 2,
+          dout: t.dout,
+          dwte: t.dwte,
+          dwpe: t.dwpe,
+          dwtt: t.dwtt,
+          ...(withRegions ? { dregions: t.dregions, dregionPos: t.dregionPos } : {}),
+        });
+        const after = gpu.rt.counter.snapshot().kernels;
+        const k = (name: string) => (after[name] ?? 0) - (before[name] ?? 0);
+        const out = await Promise.all(["dwte", "dwpe", "dwtt"].map((n) => gpu.read(t[n])));
+        for (const [name, x] of Object.entries(t)) {
+          if (!flat || !["dwte", "dwpe", "dwtt"].includes(name)) {
+            gpu.free(x);
+          }
+        }
+        gpu.free(table);
+        return { out, tables: k("scatter_add_tables"), grouped: k("scatter_add_grouped") };
+      };
+      const one = await run(true), three = await run(false);
+      assert.deepEqual([one.tables, one.grouped, three.tables, three.grouped], [1, 0, 0, 3]);
+      one.out.forEach((x, i) => assert.deepEqual(x, three.out[i], `table ${i}, regions ${withRegions}`));
+    }
   },
 );

@@ -296,6 +296,13 @@ gpuTest(
     // dW [n_out, n_in] += dYᵀ·X with k = 1100 rows
     await gemmCase(gpu, rng, { m: 24, n: 40, k: 1100, transA: true, beta: 1 }, "split-K TN accumulate");
     await gemmCase(gpu, rng, { m: 24, n: 40, k: 1100, transA: true }, "split-K TN");
+    // the equal k-ranges run as one batched dispatch, a shorter rest as a second, then one sum
+    for (const [k, gemms] of [[1100, 2], [1152, 1]]) {
+      const before = gpu.rt.dispatchCount;
+      await gemmCase(gpu, rng, { m: 24, n: 40, k, transA: true, beta: 1 }, `split-K TN k ${k}`);
+      assert.equal(gpu.rt.dispatchCount - before, gemms + 1, `split-K dispatches at k ${k}`);
+    }
+    await gemmCase(gpu, rng, { m: 24, n: 40, k: 1152 }, "split-K NN, equal ranges");
   },
 );
 

@@ -9,7 +9,9 @@
  * The byte figures are the ranges bound, not the bytes a kernel touches: a kernel that reads a row of a
  * bound range counts the whole range. For the element-wise, row-wise and GEMM kernels of the backend, every
  * bound element is read or written at least once, so the figures are the step's memory traffic up to the
- * re-reads of GEMM tiles (which caches serve).
+ * re-reads of GEMM tiles (which caches serve). The one exception, `sum_chunks_group` (the held-back
+ * gradient sums, ops/grad_sums.ts), binds a window of a flat gradient table and touches only its
+ * destinations: it reports the bytes it touches instead.
  *
  * @module
  */

@@ -373,7 +373,9 @@ export class GpuRuntime {
   /**
    * Record one dispatch of `k`: `binds` maps every binding name to a tensor (or a range of one), `uniforms`
    * every uniform; `workgroups` is a count (spread by {@linkcode grid}) or an explicit grid. `what` names
-   * the index a status-reporting kernel checks (for its RangeError message).
+   * the index a status-reporting kernel checks (for its RangeError message). `touched` gives the bytes
+   * read and written for the counters where a kernel touches only a few elements of a bound range (the
+   * counters otherwise take the ranges bound, plan.ts).
    */
   dispatch(
     k: KernelDef,
@@ -381,6 +383,7 @@ export class GpuRuntime {
     uniforms: Readonly<Record<string, number>>,
     workgroups: number | readonly [number, number, number],
     what = "index",
+    touched?: { read: number; written: number },
   ): void {
     this.assertAlive(`run kernel ${k.name}`);
     const grid = typeof workgroups === "number" ? this.grid(workgroups) : workgroups;
@@ -438,6 +441,7 @@ export class GpuRuntime {
     );
     let [read, written] = [0, 0];
     for (const r of ranges) r.writable ? (written += r.size) : (read += r.size);
+    if (touched) [read, written] = [touched.read, touched.written];
     this.counter.dispatch(k.name, read, written);
     if (this.planOnly) {
       if (k.f16 && !this.gpu.f16) {

@@ -9,7 +9,8 @@
 import type { EmbeddingArgs, EmbeddingBackwardArgs } from "../../../backend.ts";
 import { type Args, embeddingDims, gatherRowsDims, scatterAddRowsDims } from "../../../backend_contract.ts";
 import { type Dispatcher, range } from "../dispatch.ts";
-import { type Bind, type GpuTensor, gpuTensor } from "../runtime.ts";
+import { type Bind, GpuTensor, gpuTensor } from "../runtime.ts";
+import { SCATTER_ADD_TABLES } from "../kernels/scatter_add_tables.ts";
 import { EMBEDDING } from "../kernels/embedding.ts";
 import { EMBEDDING_KEYS } from "../kernels/embedding_keys.ts";
 import { EMBEDDING_REGIONS_BACKWARD } from "../kernels/embedding_regions_backward.ts";
@@ -52,9 +53,27 @@ export function embedding(d: Dispatcher, a: EmbeddingArgs): void {
 
 /**
  * Backward of {@linkcode embedding}: the (word, position, segment) key of every slot, one grouped
- * scatter-add per table (+=), and the region gradients of slots 1..R (=).
+ * scatter-add per table (+=; the three in one `scatter_add_tables` dispatch when they lie in one binding),
+ * and the region gradients of slots 1..R (=).
  */
 export function embeddingBackward(d: Dispatcher, a: EmbeddingBackwardArgs): void {
+  embeddingTablesBackward(d, a);
+  const [B, L, C] = a.dout.shape;
+  const R = a.dregions ? a.dregions.shape[1] : 0;
+  const dout = gpuTensor(a.dout);
+  if (a.dregions && a.dregionPos) {
+    const n = B * R * C;
+    d.rt.dispatch(
+      EMBEDDING_REGIONS_BACKWARD,
+      { dout, dregions: gpuTensor(a.dregions), dregion_pos: gpuTensor(a.dregionPos) },
+      { n, l: L, c: C, r: R },
+      d.groups(EMBEDDING_REGIONS_BACKWARD, n),
+    );
+  }
+}
+
+/** The table part of {@linkcode embeddingBackward}: the keys, then one grouped scatter-add per table. */
+export function embeddingTablesBackward(d: Dispatcher, a: EmbeddingBackwardArgs): void {
   const [B, L, C] = a.dout.shape;
   const R = a.dregions ? a.dregions.shape[1] : 0;
   const N = B * L;
@@ -76,19 +95,27 @@ export function embeddingBackward(d: Dispatcher, a: EmbeddingBackwardArgs): void
     [gpuTensor(a.dwpe), "position"],
     [gpuTensor(a.dwtt), "segment id"],
   ];
-  tables.forEach(([table, what], i) => {
-    scatterGrouped(d, dout, range(keys, i * N, (i + 1) * N), table, N, N, table.size / C, C, what);
-  });
-  d.rt.free(keys);
-  if (a.dregions && a.dregionPos) {
-    const n = B * R * C;
+  // the three tables in one dispatch when they lie in one binding, row-aligned (a model's flat gradients)
+  const [ts, lo] = [tables.map(([t]) => t), Math.min(...tables.map(([t]) => t.offset))];
+  const hi = Math.max(...ts.map((t) => t.offset + t.size));
+  if (
+    ts.every((t) => t.storage === ts[0].storage && (t.offset - lo) % C === 0) && hi - lo <= d.maxElems
+  ) {
+    const span = new GpuTensor(ts[0].storage, lo, [hi - lo], "float", "f32", true);
+    const [m0, m1, m2] = ts.map((t) => t.size / C), [row0, row1, row2] = ts.map((t) => (t.offset - lo) / C);
     d.rt.dispatch(
-      EMBEDDING_REGIONS_BACKWARD,
-      { dout, dregions: gpuTensor(a.dregions), dregion_pos: gpuTensor(a.dregionPos) },
-      { n, l: L, c: C, r: R },
-      d.groups(EMBEDDING_REGIONS_BACKWARD, n),
+      SCATTER_ADD_TABLES,
+      { src: dout, keys, dst: span },
+      { rows: N, d: C, m0, m1, m2, row0, row1, row2 },
+      3 * N,
+      "token id, position or segment id",
     );
+  } else {
+    tables.forEach(([table, what], i) => {
+      scatterGrouped(d, dout, range(keys, i * N, (i + 1) * N), table, N, N, table.size / C, C, what);
+    });
   }
+  d.rt.free(keys);
 }
 
 /** dst[group·M + key, :] += src rows with that key (deterministic, see scatter_add_grouped.ts). */

@@ -12,7 +12,8 @@
  * - **Binding and grid splits**: a batch dimension first, then m, n or k (k with beta = 1 for the second
  *   part), recursively, in halves aligned to {@linkcode SPLIT_ALIGN}.
  * - **Split-K** for products with few output tiles and a long k: partial products over k-ranges into
- *   scratch, then `sum_rows` adds them in order (deterministic).
+ *   scratch (one batched dispatch for the equal ranges, one for a shorter rest), then `sum_rows` adds them
+ *   in order (deterministic).
  * - **Batches** go in dispatches of at most `maxWorkgroupsPerDim` items (the grid's z).
  *
  * @module
@@ -38,6 +39,7 @@ import {
 import { gemmGeluKernel } from "../kernels/matmul_gelu.ts";
 import { gemmReluKernel } from "../kernels/matmul_relu.ts";
 import { SUM_ROWS } from "../kernels/sum_rows.ts";
+import type { GradSums } from "./grad_sums.ts";
 
 /** How the backend picks GEMM variants (the `WebGpuOptions` fields of the same names). */
 export interface GemmOptions {
@@ -109,8 +111,11 @@ export function vecOperand(
     strides.every((s) => s % 4 === 0);
 }
 
-/** C = alpha·op(A)·op(B) + beta·C (+ bias) (see `MatmulArgs`). */
-export function matmul(d: Dispatcher, opts: GemmOptions, args: MatmulArgs): void {
+/**
+ * C = alpha·op(A)·op(B) + beta·C (+ bias) (see `MatmulArgs`). With `sums` (a weight gradient, beta = 1,
+ * while gradient sums are held): a split-K product leaves the sum of its parts pending there.
+ */
+export function matmul(d: Dispatcher, opts: GemmOptions, args: MatmulArgs, sums?: GradSums): void {
   const g = normalizeMatmul(args);
   const a = gpuTensor(args.a, "matmul a"),
     b = gpuTensor(args.b, "matmul b"),
@@ -121,7 +126,7 @@ export function matmul(d: Dispatcher, opts: GemmOptions, args: MatmulArgs): void
   }
   if (c.elem !== "f32") throw new TypeError("Cannot run matmul: c must be float32");
   const bias = args.bias ? gpuTensor(args.bias, "matmul bias") : null;
-  planMatmul(d, opts, g, { a, b, c, bias });
+  planMatmul(d, opts, g, { a, b, c, bias }, sums);
 }
 
 /**
@@ -176,10 +181,16 @@ function matmulActivation(
 }
 
 /** Dispatch a product whose operands fit their bindings, or split it (see the module doc). */
-function planMatmul(d: Dispatcher, opts: GemmOptions, g: NormalizedMatmul, x: Operands): void {
+function planMatmul(
+  d: Dispatcher,
+  opts: GemmOptions,
+  g: NormalizedMatmul,
+  x: Operands,
+  sums?: GradSums,
+): void {
   const { a, b, c, bias } = x;
   if (g.m === 0 || g.n === 0 || g.batch.includes(0)) return;
-  const plan = (h: NormalizedMatmul, o: Partial<Operands>) => planMatmul(d, opts, h, { ...x, ...o });
+  const plan = (h: NormalizedMatmul, o: Partial<Operands>) => planMatmul(d, opts, h, { ...x, ...o }, sums);
   const sa = matmulSpan(g.transA ? g.k : g.m, g.transA ? g.m : g.k, g.lda, g.strideA, g.batch);
   const sb = matmulSpan(g.transB ? g.n : g.k, g.transB ? g.k : g.n, g.ldb, g.strideB, g.batch);
   const sc = matmulSpan(g.m, g.n, g.ldc, g.strideC, g.batch);
@@ -188,7 +199,7 @@ function planMatmul(d: Dispatcher, opts: GemmOptions, g: NormalizedMatmul, x: Op
   const maxDim = d.rt.maxWorkgroupsPerDim;
   const fits = sa * a.elemBytes <= max * 4 && sb * b.elemBytes <= max * 4 && sc <= max;
   if (fits && Math.ceil(g.n / tile.bn) <= maxDim && Math.ceil(g.m / tile.bm) <= maxDim) {
-    if (splitK(d, opts, g, x)) return;
+    if (splitK(d, opts, g, x, sums)) return;
     const fitted = {
       a: d.sub(a, 0, Math.max(1, sa)),
       b: d.sub(b, 0, Math.max(1, sb)),
@@ -250,10 +261,18 @@ function planMatmul(d: Dispatcher, opts: GemmOptions, g: NormalizedMatmul, x: Op
 
 /**
  * Split-K for a product with few output tiles and a long k (weight gradients: m×n = C×C, k = B·L): S
- * partial products over k-ranges into scratch [S, m, n], then sum_rows adds them, in order, into C.
+ * partial products over k-ranges into scratch [S, m, n] (the equal ranges in one batched dispatch, a shorter
+ * last one in a second), then sum_rows adds them, in order, into C.
  * Only for one batch item, contiguous C, beta ∈ {0, 1} and no bias. Returns false when it does not apply.
+ * With `sums` holding and beta = 1, the parts go into its arena and their sum is left pending there.
  */
-function splitK(d: Dispatcher, opts: GemmOptions, g: NormalizedMatmul, x: Operands): boolean {
+function splitK(
+  d: Dispatcher,
+  opts: GemmOptions,
+  g: NormalizedMatmul,
+  x: Operands,
+  sums?: GradSums,
+): boolean {
   const { a, b, c, bias } = x;
   if (opts.splitK === false || bias || g.ldc !== g.n || !(g.beta === 0 || g.beta === 1)) return false;
   if (g.batch[0] * g.batch[1] * g.batch[2] !== 1 || g.k < SPLIT_K_MIN_K) return false;
@@ -267,20 +286,37 @@ function splitK(d: Dispatcher, opts: GemmOptions, g: NormalizedMatmul, x: Operan
   );
   if (S < 2 || S * g.m * g.n > d.maxElems) return false;
   const kc = Math.ceil(g.k / S / SPLIT_K_PART_ALIGN) * SPLIT_K_PART_ALIGN;
-  const scratch = d.rt.scratch(S * g.m * g.n);
-  let parts = 0;
-  for (let s = 0, k0 = 0; k0 < g.k; s++, k0 += kc) {
-    const kk = Math.min(kc, g.k - k0);
+  const n = g.m * g.n;
+  // the full k-ranges [s·kc, (s + 1)·kc) as one batched product (item s into scratch plane s), the
+  // shorter rest (if any) as one more product: each part the same product as on its own
+  const full = Math.floor(g.k / kc), rest = g.k - full * kc;
+  const parts = full + (rest > 0 ? 1 : 0);
+  const held = g.beta === 1 ? sums?.alloc(parts * n) ?? null : null;
+  const scratch = held ?? d.rt.scratch(parts * n);
+  gemm(d, opts, {
+    ...g,
+    k: kc,
+    beta: 0,
+    ldc: g.n,
+    batch: [1, 1, full],
+    strideA: [0, 0, g.transA ? kc * g.lda : kc],
+    strideB: [0, 0, g.transB ? kc : kc * g.ldb],
+    strideC: [0, 0, n],
+  }, { a, b, c: d.sub(scratch, 0, full * n), bias: null });
+  if (rest > 0) {
+    const k0 = full * kc;
     const ao = g.transA ? k0 * g.lda : k0, bo = g.transB ? k0 : k0 * g.ldb;
-    gemm(d, opts, { ...g, k: kk, beta: 0, ldc: g.n }, {
+    gemm(d, opts, { ...g, k: rest, beta: 0, ldc: g.n }, {
       a: d.sub(a, ao, a.size - ao),
       b: d.sub(b, bo, b.size - bo),
-      c: d.sub(scratch, s * g.m * g.n, g.m * g.n),
+      c: d.sub(scratch, full * n, n),
       bias: null,
     });
-    parts++;
   }
-  const n = g.m * g.n;
+  if (held) {
+    sums!.add(held, parts, n, d.sub(c, 0, n));
+    return true;
+  }
   d.rt.dispatch(
     SUM_ROWS,
     { x: range(scratch, 0, parts * n), out: range(c, 0, n) },

@@ -17,6 +17,7 @@ import {
 import { TOPK_ROWS } from "../kernels/topk_rows.ts";
 import { CHUNK_ROWS, type Dispatcher, range } from "../dispatch.ts";
 import { type GpuTensor, gpuTensor } from "../runtime.ts";
+import type { GradSums } from "./grad_sums.ts";
 import { LAYERNORM } from "../kernels/layernorm.ts";
 import { LAYERNORM_BACKWARD } from "../kernels/layernorm_backward.ts";
 import { LAYERNORM_PARAMS_PARTIAL } from "../kernels/layernorm_params_partial.ts";
@@ -53,9 +54,10 @@ export function layernorm(d: Dispatcher, args: Args<"layernorm">): void {
 
 /**
  * LayerNorm backward, per part of rows: dx (one workgroup per row), then dweight and dbias as per-chunk
- * partial sums [chunks, C] each, added chunk by chunk in order.
+ * partial sums [chunks, C] each, added chunk by chunk in order (while `sums` holds: left pending there, all
+ * chunks in one sequence; else two-stage beyond CHUNK_ROWS chunks).
  */
-export function layernormBackward(d: Dispatcher, args: Args<"layernormBackward">): void {
+export function layernormBackward(d: Dispatcher, args: Args<"layernormBackward">, sums?: GradSums): void {
   const { rows, c } = layernormBackwardDims(args);
   if (rows === 0) return;
   const [dy, xs, ms, rs, dxs] = [args.dout, args.x, args.mean, args.rstd, args.dx].map((t) => gpuTensor(t));
@@ -74,13 +76,19 @@ export function layernormBackward(d: Dispatcher, args: Args<"layernormBackward">
       { rows: n, c, accumulate: args.accumulate ? 1 : 0 },
       n,
     );
-    const pw = d.rt.scratch(chunks * c), pb = d.rt.scratch(chunks * c);
+    const hw = sums?.alloc(chunks * c) ?? null, hb = hw ? sums!.alloc(chunks * c) : null;
+    const pw = hw ?? d.rt.scratch(chunks * c), pb = hb ?? d.rt.scratch(chunks * c);
     d.rt.dispatch(
       LAYERNORM_PARAMS_PARTIAL,
       { ...rowsOf, partial_w: pw, partial_b: pb },
       { rows: n, c, chunk_rows: CHUNK_ROWS, chunks },
       d.groups(LAYERNORM_PARAMS_PARTIAL, chunks * c),
     );
+    if (hw && hb) {
+      sums!.add(hw, chunks, c, gpuTensor(args.dweight));
+      sums!.add(hb, chunks, c, gpuTensor(args.dbias));
+      continue;
+    }
     d.columnSum("layernormBackward", pw, gpuTensor(args.dweight), chunks, c, true);
     d.columnSum("layernormBackward", pb, gpuTensor(args.dbias), chunks, c, true);
     d.rt.free(pw);
