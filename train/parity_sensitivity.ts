@@ -12,6 +12,9 @@
  *   either side in a float32 run; its gate decides whether a whole row of the region embedding's gradient
  *   flows. Such gates are counted; for the tensors whose gradient they gate ({@linkcode GATED}), the update of
  *   that step is bounded by the range of Adam's update over every clipped gradient ({@linkcode adamEnvelope}).
+ * - {@linkcode lossSpread}: the loss after k updates, from float64 replays of the trajectory whose gradients
+ *   are moved by ± the original's own measured float32 noise ({@linkcode originalNoise}); the loss rule
+ *   {@linkcode lossWithinSpread} allows tol + 2·(largest change over the replays).
  *
  * @module
  */
