@@ -14,7 +14,7 @@
  * `{"fixture", "engine", "backend", "checks": {name: {maxAbs, maxRel, pass, excused?}}, "checked", "failed",
  * "excused"}`; a check that failed its fixed tolerance and passed by the float32 sensitivity rule (gradients,
  * the BertAdam loss trajectory: model/README.md "Parity tolerances") carries `excused: {oursVsF64,
- * originalVsF64, floor}` and is counted in `excused`.
+ * originalVsF64, floor, spread?}` (`spread`: a loss's S_k from the float64 replays) and is counted in `excused`.
  * Exit code 1 when any check fails (2 on bad flags). A member whose checks cannot run (unreadable fixture,
  * no WebGPU adapter) reports one failed check named `<member>:error`.
  *
@@ -139,7 +139,7 @@ interface Reported {
   f32VsF64MaxAbs?: number;
   f32VsF64MaxRel?: number;
   /** failed the fixed tolerance, passed by the float32 sensitivity rule: the distances from float64 */
-  excused?: { oursVsF64: number; originalVsF64: number; floor: number };
+  excused?: { oursVsF64: number; originalVsF64: number; floor: number; spread?: number };
 }
 const checks: Record<string, Reported> = {};
 const runs = new Map<string, ParityCheck & { member: string }>();

@@ -49,9 +49,10 @@ export interface ParityCheck {
   scale?: number;
   /**
    * Set when the check failed its fixed tolerance and passes by the float32 sensitivity rule
-   * ({@linkcode excuseBySensitivity}): the distances from the float64 twin that excused it.
+   * ({@linkcode excuseBySensitivity}; train's BertAdam losses: the replay rule of train/parity.ts, whose
+   * `spread` is the loss's float32 sensitivity S_k): the distances from the float64 twin that excused it.
    */
-  excused?: { oursVsF64: number; originalVsF64: number; floor: number };
+  excused?: { oursVsF64: number; originalVsF64: number; floor: number; spread?: number };
   /**
    * The same check on the float64 twin, when the member ran one anyway (train's BertAdam): `--report` takes
    * the twin's distances from it instead of running the member again on `reference64`.

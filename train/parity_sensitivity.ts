@@ -12,6 +12,9 @@
  *   either side in a float32 run; its gate decides whether a whole row of the region embedding's gradient
  *   flows. Such gates are counted; for the tensors whose gradient they gate ({@linkcode GATED}), the update of
  *   that step is bounded by the range of Adam's update over every clipped gradient ({@linkcode adamEnvelope}).
+ * - {@linkcode lossSpread}: the loss after k updates, from float64 replays of the trajectory whose gradients
+ *   are moved by ± the original's own measured float32 noise ({@linkcode originalNoise}); the loss rule
+ *   {@linkcode lossWithinSpread} allows tol + 2·(largest change over the replays).
  *
  * @module
  */
@@ -214,4 +217,85 @@ export function reluAmbiguity(z64: Float64Array, z32: Float64Array): { ambiguous
   let ambiguous = 0;
   for (const z of z64) if (Math.abs(z) <= tau) ambiguous++;
   return { ambiguous, tau };
+}
+
+/** clip_grad_norm_'s coefficient for one tensor (1 when its norm is within `maxGradNorm`). */
+export function clipCoef(g: ArrayLike<number>, maxGradNorm: number): number {
+  if (!(maxGradNorm > 0)) return 1;
+  let s = 0;
+  for (let i = 0; i < g.length; i++) s += g[i] * g[i];
+  return Math.min(1, maxGradNorm / (Math.sqrt(s) + 1e-6));
+}
+
+/**
+ * The original's own float32 noise of one gradient, per element: |original − twin| at the initial parameters
+ * (the fixture's `grads_s2s.npz` against the float64 twin's step-0 gradient, unclipped). A fixture that stores
+ * only the first rows of a large gradient gives the noise of those rows; row r beyond them takes the noise of
+ * row r mod (stored rows), i.e. element i that of element i mod `original.length`.
+ */
+export function originalNoise(original: ArrayLike<number>, twin: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(twin.length), n = original.length;
+  for (let i = 0; i < out.length; i++) out[i] = Math.abs(original[i % n] - twin[i % n]);
+  return out;
+}
+
+/** One tensor of a loss replay (see {@linkcode lossSpread}). */
+export interface ReplayTensor {
+  /** the value before training */
+  p0: Float64Array;
+  /** the twin's clipped gradient of each step */
+  grads: Float64Array[];
+  /** the perturbation's size per element at each step, on the clipped gradient's scale */
+  noise: Float64Array[];
+  /** weight decay */
+  wd: number;
+}
+
+/**
+ * The float32 sensitivity of the loss before update `k`, from perturbed float64 replays of the trajectory
+ * (model/README.md "Parity tolerances"): each replay re-runs BertAdam's updates 0..k−1 on every tensor from
+ * its initial value with the twin's clipped gradients, each element moved by ±noise (a random sign per
+ * element and replay; a step after a learning rate 0 has the parameters of the step before, so its float32
+ * gradient is the same and it reuses that step's signs), and evaluates the loss at the resulting parameters
+ * (`loss`: a float64 forward). `spread` is the largest |loss_r − base| over the replays, `base` the replay
+ * without perturbation (equal to the twin's own loss up to float64 rounding).
+ */
+export async function lossSpread(
+  k: number,
+  tensors: Map<string, ReplayTensor>,
+  o: AdamReplay,
+  replays: number,
+  loss: (params: Map<string, Float64Array>) => Promise<number>,
+  rng: { float(): number },
+): Promise<{ base: number; losses: number[]; spread: number }> {
+  const run = async (perturb: boolean) => {
+    const params = new Map<string, Float64Array>();
+    for (const [key, t] of tensors) {
+      const gs: Float64Array[] = [];
+      let signs: Float64Array | null = null;
+      for (let j = 0; j < k; j++) {
+        if (!signs || !(j > 0 && o.lrs[j - 1] === 0)) {
+          signs = t.p0.map(() => (perturb ? (rng.float() < 0.5 ? -1 : 1) : 0));
+        }
+        const g = t.grads[j], d = t.noise[j], s: Float64Array = signs;
+        gs.push(g.map((x, i) => x + s[i] * d[i]));
+      }
+      params.set(key, adamFinal(t.p0, gs, t.wd, o));
+    }
+    return await loss(params);
+  };
+  const base = await run(false), losses: number[] = [];
+  for (let r = 0; r < replays; r++) losses.push(await run(true));
+  return { base, losses, spread: losses.reduce((m, l) => Math.max(m, Math.abs(l - base)), 0) };
+}
+
+/** Replays of {@linkcode lossSpread} per failing loss check (its spread is a maximum over them). */
+export const LOSS_REPLAYS = 6;
+
+/**
+ * The loss rule: two float32 runs of the same trajectory (ours, the original) each lie within the spread S of
+ * the float64 replays, so |ours − original| ≤ tol + 2·S (tol: the fixed loss tolerance).
+ */
+export function lossWithinSpread(ours: number, original: number, spread: number, tol: number): boolean {
+  return Math.abs(ours - original) <= tol + 2 * spread;
 }
