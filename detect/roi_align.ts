@@ -48,6 +48,37 @@ function taps(
   wt[t + 3] = ly * lx;
 }
 
+/** The sampling grid of RoI i: its start (feature-map pixels), bin size, samples per bin (gh × gw). */
+interface RoiGrid {
+  sx: number;
+  sy: number;
+  bw: number;
+  bh: number;
+  gh: number;
+  gw: number;
+  /** samples per bin (gh·gw), taps per bin (4 per sample), bins (res²) */
+  count: number;
+  per: number;
+  bins: number;
+}
+
+/** The grid of RoI `boxes[4i..4i+4)` scaled to the feature map, as Detectron's RoIAlign lays it out. */
+function roiGrid(
+  boxes: ArrayLike<number>,
+  i: number,
+  spatialScale: number,
+  res: number,
+  samplingRatio: number,
+): RoiGrid {
+  const sx = boxes[4 * i]! * spatialScale, sy = boxes[4 * i + 1]! * spatialScale;
+  const ex = boxes[4 * i + 2]! * spatialScale, ey = boxes[4 * i + 3]! * spatialScale;
+  const rw = Math.max(ex - sx, 1), rh = Math.max(ey - sy, 1);
+  const gh = samplingRatio > 0 ? samplingRatio : Math.ceil(rh / res);
+  const gw = samplingRatio > 0 ? samplingRatio : Math.ceil(rw / res);
+  const count = gh * gw;
+  return { sx, sy, bw: rw / res, bh: rh / res, gh, gw, count, per: count * 4, bins: res * res };
+}
+
 /**
  * RoIAlign of RoI `box` (4 numbers at `boxes[4i..]`) on `x` into `out` `[C, res, res]` at `outOffset`. The
  * sample positions and weights are the same for every channel: computed once per RoI, and within a bin the
@@ -64,13 +95,7 @@ export function roiAlign(
   out: Float32Array,
   outOffset: number,
 ): void {
-  const sx = boxes[4 * i]! * spatialScale, sy = boxes[4 * i + 1]! * spatialScale;
-  const ex = boxes[4 * i + 2]! * spatialScale, ey = boxes[4 * i + 3]! * spatialScale;
-  const rw = Math.max(ex - sx, 1), rh = Math.max(ey - sy, 1);
-  const bw = rw / res, bh = rh / res;
-  const gh = samplingRatio > 0 ? samplingRatio : Math.ceil(rh / res);
-  const gw = samplingRatio > 0 ? samplingRatio : Math.ceil(rw / res);
-  const count = gh * gw, per = count * 4, bins = res * res;
+  const { sx, sy, bw, bh, gh, gw, count, per, bins } = roiGrid(boxes, i, spatialScale, res, samplingRatio);
   const idx = new Int32Array(per), wt = new Float64Array(per);
   // merged taps of bin b: [start[b], start[b + 1]) of mIdx, mWt
   const start = new Int32Array(bins + 1),
@@ -124,13 +149,7 @@ export function roiAlignRef(
   out: Float32Array,
   outOffset: number,
 ): void {
-  const sx = boxes[4 * i]! * spatialScale, sy = boxes[4 * i + 1]! * spatialScale;
-  const ex = boxes[4 * i + 2]! * spatialScale, ey = boxes[4 * i + 3]! * spatialScale;
-  const rw = Math.max(ex - sx, 1), rh = Math.max(ey - sy, 1);
-  const bw = rw / res, bh = rh / res;
-  const gh = samplingRatio > 0 ? samplingRatio : Math.ceil(rh / res);
-  const gw = samplingRatio > 0 ? samplingRatio : Math.ceil(rw / res);
-  const count = gh * gw, per = count * 4, bins = res * res;
+  const { sx, sy, bw, bh, gh, gw, count, per, bins } = roiGrid(boxes, i, spatialScale, res, samplingRatio);
   const idx = new Int32Array(bins * per), wt = new Float64Array(bins * per);
   for (let ph = 0; ph < res; ph++) {
     for (let pw = 0; pw < res; pw++) {

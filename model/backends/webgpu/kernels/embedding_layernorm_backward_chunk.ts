@@ -13,10 +13,10 @@
  * and the region part of `embeddingBackward` (fused_test.ts).
  */
 import type { KernelDef } from "../kernel.ts";
+import { layerNormGradMeans, unrolled as unrolledLines } from "./rows.ts";
 import { RLN_CHUNK_COLS } from "./residual_layernorm_backward_chunk.ts";
 
-const unrolled = (f: (q: number) => string) =>
-  Array.from({ length: RLN_CHUNK_COLS }, (_, q) => f(q)).join("\n");
+const unrolled = (f: (q: number) => string) => unrolledLines(RLN_CHUNK_COLS, f);
 
 /** demb, the region gradients and the chunk partials of the LayerNorm's parameter gradients */
 export const EMBEDDING_LAYERNORM_BACKWARD_CHUNK: KernelDef = {
@@ -83,25 +83,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let k = wg_linear(wid, nwg);
   if (k >= P.chunks) { return; }
   let r1 = min(P.rows, (k + 1u) * P.chunk_rows);
-  let cf = f32(P.c);
 ${unrolled((q) => `  var s${q} = vec2<f32>(0.0);`)}
   for (var r = k * P.chunk_rows; r < r1; r++) {
-    let o = r * P.c;
     let bl = P.row_base + r;
     let l = bl % P.l;
     let region = l >= 1u && l <= P.r;
     let ro = select(0u, ((bl / P.l) * P.r + l - 1u) * P.c, region);
-    let mu = mean[P.mean_off + r];
-    let rs = rstd[P.rstd_off + r];
-    var sg = 0.0;
-    var sgx = 0.0;
-    for (var j = lid; j < P.c; j += WG) {
-      let g = dy_at(o, j) * weight[P.weight_off + j];
-      sg += g;
-      sgx += g * (x[P.x_off + o + j] - mu) * rs;
-    }
-    sg = wg_sum(lid, sg) / cf;
-    sgx = wg_sum(lid, sgx) / cf;
+${layerNormGradMeans("x", "r", "dy_at(o, j)")}
 ${unrolled((q) => `    eln_col(lid + ${q * 128}u, o, ro, region, mu, rs, sg, sgx, &s${q});`)}
   }
 ${unrolled((q) => `  eln_store(lid + ${q * 128}u, k, s${q});`)}

@@ -4,7 +4,7 @@
  * layernorm_params_partial + sum_rows.
  */
 import type { KernelDef } from "../kernel.ts";
-import { ROW_MAIN } from "./rows.ts";
+import { layerNormGradMeans, ROW_MAIN } from "./rows.ts";
 
 /** LayerNorm backward, input gradient */
 export const LAYERNORM_BACKWARD: KernelDef = {
@@ -20,20 +20,7 @@ export const LAYERNORM_BACKWARD: KernelDef = {
   ],
   uniforms: { rows: "u32", c: "u32", accumulate: "u32" },
   helpers: ["reduce"],
-  body: ROW_MAIN + /* wgsl */ `
-  let o = row * P.c;
-  let mu = mean[P.mean_off + row];
-  let rs = rstd[P.rstd_off + row];
-  var sg = 0.0;
-  var sgx = 0.0;
-  for (var j = lid; j < P.c; j += WG) {
-    let g = dout[P.dout_off + o + j] * weight[P.weight_off + j];
-    sg += g;
-    sgx += g * (x[P.x_off + o + j] - mu) * rs;
-  }
-  let cf = f32(P.c);
-  sg = wg_sum(lid, sg) / cf;
-  sgx = wg_sum(lid, sgx) / cf;
+  body: ROW_MAIN + layerNormGradMeans("x") + /* wgsl */ `
   for (var j = lid; j < P.c; j += WG) {
     let xh = (x[P.x_off + o + j] - mu) * rs;
     let v = rs * (dout[P.dout_off + o + j] * weight[P.weight_off + j] - sg - xh * sgx);

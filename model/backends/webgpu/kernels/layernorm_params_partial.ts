@@ -4,6 +4,7 @@
  * (k, c). sum_rows then adds the chunks, in order, into dweight and dbias (deterministic, two-stage).
  */
 import type { KernelDef } from "../kernel.ts";
+import { chunkColumnMain } from "./rows.ts";
 
 /** per-chunk sums of dy·x̂ and dy */
 export const LAYERNORM_PARAMS_PARTIAL: KernelDef = {
@@ -18,15 +19,7 @@ export const LAYERNORM_PARAMS_PARTIAL: KernelDef = {
     { name: "partial_b", access: "read_write", type: "f32", shape: "[chunks, C]" },
   ],
   uniforms: { rows: "u32", c: "u32", chunk_rows: "u32", chunks: "u32" },
-  body: /* wgsl */ `
-@compute @workgroup_size(WG_X, WG_Y)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let t = wg_linear(wid, nwg) * WG + lid;
-  let c = t % P.c;
-  let k = t / P.c;                        // chunk of this dispatch
-  if (k >= P.chunks) { return; }
-  let r1 = min(P.rows, (k + 1u) * P.chunk_rows);
+  body: chunkColumnMain("c", "c") + /* wgsl */ `
   var dw = 0.0;
   var db = 0.0;
   for (var r = k * P.chunk_rows; r < r1; r++) {

@@ -11,6 +11,7 @@
  * sum_chunks, or held back (ops/grad_sums.ts).
  */
 import type { KernelDef } from "../kernel.ts";
+import { chunkColumnMain } from "./rows.ts";
 
 /** dx = [y > 0] · dropoutBackward(dout) and its per-chunk column sums */
 export const RELU_BACKWARD_COLUMN_PARTIAL: KernelDef = {
@@ -34,15 +35,7 @@ export const RELU_BACKWARD_COLUMN_PARTIAL: KernelDef = {
     scale: "f32",
   },
   helpers: ["hash"],
-  body: /* wgsl */ `
-@compute @workgroup_size(WG_X, WG_Y)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let t = wg_linear(wid, nwg) * WG + lid;
-  let c = t % P.n;
-  let k = t / P.n;
-  if (k >= P.chunks) { return; }
-  let r1 = min(P.rows, (k + 1u) * P.chunk_rows);
+  body: chunkColumnMain("n", "c") + /* wgsl */ `
   var s = 0.0;
   for (var r = k * P.chunk_rows; r < r1; r++) {
     let i = r * P.n + c;

@@ -9,7 +9,7 @@
  * gradients are residual_layernorm_params_partial + sum_chunks3. One workgroup of 128 per row.
  */
 import type { KernelDef } from "../kernel.ts";
-import { ROW_MAIN } from "./rows.ts";
+import { layerNormGradMeans, ROW_MAIN } from "./rows.ts";
 
 /** dres and dproj of residual_layernorm */
 export const RESIDUAL_LAYERNORM_BACKWARD: KernelDef = {
@@ -26,20 +26,7 @@ export const RESIDUAL_LAYERNORM_BACKWARD: KernelDef = {
   ],
   uniforms: { rows: "u32", c: "u32", base: "u32", seed: "u32", threshold: "u32", scale: "f32" },
   helpers: ["reduce", "hash"],
-  body: ROW_MAIN + /* wgsl */ `
-  let o = row * P.c;
-  let mu = mean[P.mean_off + row];
-  let rs = rstd[P.rstd_off + row];
-  var sg = 0.0;
-  var sgx = 0.0;
-  for (var j = lid; j < P.c; j += WG) {
-    let g = dout[P.dout_off + o + j] * weight[P.weight_off + j];
-    sg += g;
-    sgx += g * (res[P.res_off + o + j] - mu) * rs;
-  }
-  let cf = f32(P.c);
-  sg = wg_sum(lid, sg) / cf;
-  sgx = wg_sum(lid, sgx) / cf;
+  body: ROW_MAIN + layerNormGradMeans("res") + /* wgsl */ `
   for (var j = lid; j < P.c; j += WG) {
     let xh = (res[P.res_off + o + j] - mu) * rs;
     let v = rs * (dout[P.dout_off + o + j] * weight[P.weight_off + j] - sg - xh * sgx);

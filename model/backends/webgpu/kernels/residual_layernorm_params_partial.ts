@@ -9,6 +9,7 @@
  * unfused twin is layernorm_params_partial + sum_rows for the first two and sum_rows of dproj for the third.
  */
 import type { KernelDef } from "../kernel.ts";
+import { chunkColumnMain } from "./rows.ts";
 
 /** per-chunk sums of dy·x̂, dy and dproj */
 export const RESIDUAL_LAYERNORM_PARAMS_PARTIAL: KernelDef = {
@@ -23,15 +24,7 @@ export const RESIDUAL_LAYERNORM_PARAMS_PARTIAL: KernelDef = {
     { name: "partial", access: "read_write", type: "f32", shape: "[3, chunks, C]" },
   ],
   uniforms: { rows: "u32", c: "u32", chunk_rows: "u32", chunks: "u32" },
-  body: /* wgsl */ `
-@compute @workgroup_size(WG_X, WG_Y)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let t = wg_linear(wid, nwg) * WG + lid;
-  let c = t % P.c;
-  let k = t / P.c;
-  if (k >= P.chunks) { return; }
-  let r1 = min(P.rows, (k + 1u) * P.chunk_rows);
+  body: chunkColumnMain("c", "c") + /* wgsl */ `
   var dw = 0.0;
   var db = 0.0;
   var dl = 0.0;

@@ -3,6 +3,7 @@
  * (k, j). The first stage of a deterministic two-stage column sum (sum_rows adds the chunks).
  */
 import type { KernelDef } from "../kernel.ts";
+import { chunkColumnMain } from "./rows.ts";
 
 /** per-chunk column sums */
 export const SUM_ROWS_PARTIAL: KernelDef = {
@@ -13,15 +14,7 @@ export const SUM_ROWS_PARTIAL: KernelDef = {
     { name: "partial", access: "read_write", type: "f32", shape: "[chunks, n]" },
   ],
   uniforms: { rows: "u32", n: "u32", chunk_rows: "u32", chunks: "u32" },
-  body: /* wgsl */ `
-@compute @workgroup_size(WG_X, WG_Y)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let t = wg_linear(wid, nwg) * WG + lid;
-  let j = t % P.n;
-  let k = t / P.n;
-  if (k >= P.chunks) { return; }
-  let r1 = min(P.rows, (k + 1u) * P.chunk_rows);
+  body: chunkColumnMain("n", "j") + /* wgsl */ `
   var acc = 0.0;
   for (var r = k * P.chunk_rows; r < r1; r++) { acc += x[P.x_off + r * P.n + j]; }
   partial[P.partial_off + k * P.n + j] = acc;
