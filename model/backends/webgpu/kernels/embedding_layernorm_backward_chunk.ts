@@ -13,10 +13,9 @@
  * and the region part of `embeddingBackward` (fused_test.ts).
  */
 import type { KernelDef } from "../kernel.ts";
-import { layerNormGradMeans, unrolled as unrolledLines } from "./rows.ts";
+import { layerNormGradMeans } from "./rows.ts";
+import { unroll } from "./unroll.ts";
 import { RLN_CHUNK_COLS } from "./residual_layernorm_backward_chunk.ts";
-
-const unrolled = (f: (q: number) => string) => unrolledLines(RLN_CHUNK_COLS, f);
 
 /** demb, the region gradients and the chunk partials of the LayerNorm's parameter gradients */
 export const EMBEDDING_LAYERNORM_BACKWARD_CHUNK: KernelDef = {
@@ -83,15 +82,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let k = wg_linear(wid, nwg);
   if (k >= P.chunks) { return; }
   let r1 = min(P.rows, (k + 1u) * P.chunk_rows);
-${unrolled((q) => `  var s${q} = vec2<f32>(0.0);`)}
+${unroll(RLN_CHUNK_COLS, (q) => `var s${q} = vec2<f32>(0.0);`)}
   for (var r = k * P.chunk_rows; r < r1; r++) {
     let bl = P.row_base + r;
     let l = bl % P.l;
     let region = l >= 1u && l <= P.r;
     let ro = select(0u, ((bl / P.l) * P.r + l - 1u) * P.c, region);
 ${layerNormGradMeans("x", "r", "dy_at(o, j)")}
-${unrolled((q) => `    eln_col(lid + ${q * 128}u, o, ro, region, mu, rs, sg, sgx, &s${q});`)}
+${
+    unroll(RLN_CHUNK_COLS, (q) =>
+      `eln_col(lid + ${q * 128}u, o, ro, region, mu, rs, sg, sgx, &s${q});`, "    ")
   }
-${unrolled((q) => `  eln_store(lid + ${q * 128}u, k, s${q});`)}
+  }
+${unroll(RLN_CHUNK_COLS, (q) => `eln_store(lid + ${q * 128}u, k, s${q});`)}
 }`,
 };

@@ -36,6 +36,7 @@
  * @module
  */
 import type { KernelDef } from "../kernel.ts";
+import { unroll } from "./unroll.ts";
 
 /**
  * Tile shapes of the GEMM variants: BM×BN outputs per workgroup, K-steps of BK, TM×TN outputs per
@@ -104,11 +105,6 @@ export function gemmKernel(v: GemmVariant): KernelDef {
     cache.set(name, k);
   }
   return k;
-}
-
-/** `n` lines produced by `f(i)`, joined (the generator's loop unrolling). */
-function unroll(n: number, f: (i: number) => string, indent = "  "): string {
-  return Array.from({ length: n }, (_, i) => indent + f(i)).join("\n");
 }
 
 /** Indent every line of `text` by `pad`. */

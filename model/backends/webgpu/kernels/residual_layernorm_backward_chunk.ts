@@ -12,7 +12,8 @@
  * C > 1024, and the unfused calls are the twins in fused_test.ts).
  */
 import type { KernelDef } from "../kernel.ts";
-import { layerNormGradMeans, unrolled as unrolledLines } from "./rows.ts";
+import { layerNormGradMeans } from "./rows.ts";
+import { unroll } from "./unroll.ts";
 
 /** Columns per invocation: C ≤ 128 · RLN_CHUNK_COLS. */
 export const RLN_CHUNK_COLS = 8;
@@ -20,8 +21,6 @@ export const RLN_CHUNK_COLS = 8;
 export const RLN_CHUNK_MAX_C = 128 * RLN_CHUNK_COLS;
 /** Rows per workgroup (492 workgroups for BERT-base's 7,872 rows). */
 export const RLN_CHUNK_ROWS = 16;
-
-const unrolled = (f: (q: number) => string) => unrolledLines(RLN_CHUNK_COLS, f);
 
 /** dres, dproj and the chunk partials of the parameter gradients */
 export const RESIDUAL_LAYERNORM_BACKWARD_CHUNK: KernelDef = {
@@ -76,11 +75,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let k = wg_linear(wid, nwg);
   if (k >= P.chunks) { return; }
   let r1 = min(P.rows, (k + 1u) * P.chunk_rows);
-${unrolled((q) => `  var s${q} = vec3<f32>(0.0);`)}
+${unroll(RLN_CHUNK_COLS, (q) => `var s${q} = vec3<f32>(0.0);`)}
   for (var r = k * P.chunk_rows; r < r1; r++) {
 ${layerNormGradMeans("res", "r")}
-${unrolled((q) => `    rln_col(lid + ${q * 128}u, o, mu, rs, sg, sgx, &s${q});`)}
+${unroll(RLN_CHUNK_COLS, (q) => `rln_col(lid + ${q * 128}u, o, mu, rs, sg, sgx, &s${q});`, "    ")}
   }
-${unrolled((q) => `  rln_store(lid + ${q * 128}u, k, s${q});`)}
+${unroll(RLN_CHUNK_COLS, (q) => `rln_store(lid + ${q * 128}u, k, s${q});`)}
 }`,
 };

@@ -1,6 +1,7 @@
 /**
- * The `main` header of row kernels: one workgroup per row `row` < `P.rows` (rows spread over a 2-d/3-d
- * grid), `lid` the invocation inside the row's workgroup. The body follows and closes the function.
+ * WGSL shared by the row and column kernels: the `main` header of row kernels (one workgroup per row `row` <
+ * `P.rows`, rows spread over a 2-d/3-d grid, `lid` the invocation inside the row's workgroup; the body follows
+ * and closes the function), the header of the per-(chunk, column) kernels, and the LayerNorm backward means.
  *
  * @module
  */
@@ -56,7 +57,3 @@ export function layerNormGradMeans(
   sg = wg_sum(lid, sg) / f32(P.c);
   sgx = wg_sum(lid, sgx) / f32(P.c);`;
 }
-
-/** The lines of `f(0) … f(n − 1)`, one per column group q of a kernel that unrolls its columns. */
-export const unrolled = (n: number, f: (q: number) => string): string =>
-  Array.from({ length: n }, (_, q) => f(q)).join("\n");
