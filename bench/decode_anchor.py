@@ -1,6 +1,8 @@
 """The anchor of bench/decode_bench.ts: the ORIGINAL VLP decoder (`BertForSeq2SeqDecoder` from a checkout of
 LuoweiZhou/VLP), BERT-base configuration with random weights, on PyTorch's CPU, with the inputs
 `decode_img2txt.py` builds (prompt ids, segment ids 4/5, positions 0..121, the decoder mask, region features).
+`--device cuda` runs it on the GPU (float32, TF32 off), as `decode_img2txt.py` does there; each time then
+ends with a `torch.cuda.synchronize()`.
 
 Started by the bench with `--vlp DIR`; reads one command per line on stdin ("greedy" or "beam5") and answers
 each with one line: the seconds one decode of the batch took. Model construction happens once, before the
@@ -26,7 +28,15 @@ def main():
     ap.add_argument("--vlp", required=True)
     ap.add_argument("--images", type=int, default=8)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
     args = ap.parse_args()
+    dev = torch.device(args.device)
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            print("error: --device cuda, but PyTorch sees no CUDA device", file=sys.stderr)
+            sys.exit(1)
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     patch_torch()
@@ -43,7 +53,7 @@ def main():
                                            enable_butd=True, len_vis_input=100)
         if models:
             m.load_state_dict(next(iter(models.values())).state_dict())
-        models[name] = m.eval()
+        models[name] = m.eval().to(dev)
     B, A, T = args.images, 102, 20
     L = A + T
     input_ids = torch.tensor([[101] + [100] * 100 + [102]] * B)
@@ -56,6 +66,8 @@ def main():
     g = torch.Generator().manual_seed(2)
     feats = torch.rand(B, 100, 2048, generator=g) * 2
     vis_pe = torch.randn(B, 100, 1607, generator=g)
+    inputs = [t.to(dev) for t in (feats, vis_pe, input_ids, token_type_ids, position_ids, mask)]
+    task_idx = torch.full((B,), 3, device=dev)
     sys.stdout = real_stdout
     print("ready", flush=True)
     for line in sys.stdin:
@@ -65,7 +77,9 @@ def main():
             continue
         t0 = time.perf_counter()
         with torch.no_grad():
-            models[what](feats, vis_pe, input_ids, token_type_ids, position_ids, mask, task_idx=torch.full((B,), 3))
+            models[what](*inputs, task_idx=task_idx)
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
         print(f"{time.perf_counter() - t0:.6f}", flush=True)
 
 

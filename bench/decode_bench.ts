@@ -5,12 +5,13 @@
  * K/V cache then lives on the device and each step's logits come back to the host for the search).
  *
  *   deno run -A bench/decode_bench.ts [--rounds 3] [--backend blas] [--threads N] [--images 8]
- *                                     [--vlp DIR [--python /usr/bin/python3]] [--record]
+ *                                     [--vlp DIR [--python /usr/bin/python3] [--anchor-device cuda]] [--record]
  *
  * Anchor (the ORIGINAL VLP decoder, `decode_img2txt.py` on PyTorch 1.13 CPU, same machine type, batch 8,
  * 20 steps): greedy 0.385 images/s, beam 5 0.204 images/s (the issue's figures). With `--vlp DIR` (a checkout
  * of LuoweiZhou/VLP) and a Python with PyTorch, the original also runs side by side (bench/decode_anchor.py,
- * same inputs and sizes), round by round alternating with ours, so both see the same machine load. Rounds
+ * same inputs and sizes; `--anchor-device cuda`: on the GPU, for a `--backend webgpu` run there), round by round
+ * alternating with ours, so both see the same machine load; each side decodes once before the rounds. Rounds
  * alternate greedy and beam; the best round of each is reported (the machine is shared), with the median.
  * Stdout: ONE JSON line.
  *
@@ -31,18 +32,21 @@ const Flags = z.object({
   images: integer(1).default(8),
   vlp: z.string().min(1).optional(),
   python: z.string().min(1).default("/usr/bin/python3"),
+  "anchor-device": z.enum(["cpu", "cuda"]).default("cpu"),
   ...recordFlag,
 });
 const CMD: Command<z.infer<typeof Flags>> = {
   name: "decode_bench",
   usage: `Usage: deno run -A bench/decode_bench.ts [--rounds N] [--backend B] [--threads N] [--images N]
-                                   [--vlp DIR [--python PATH]] [--record]
+                                   [--vlp DIR [--python PATH] [--anchor-device D]] [--record]
   --rounds N     rounds of greedy and beam 5 (default 3; the best is reported, with the median)
   --backend B    blas | reference | reference64 | webgpu (default blas)
   --threads N    OpenBLAS threads
   --images N     images per batch (default 8)
   --vlp DIR      a checkout of the original VLP: run its decoder side by side (needs PyTorch)
   --python PATH  the Python for --vlp (default /usr/bin/python3)
+  --anchor-device D
+                 cpu | cuda: where the original decodes (default cpu)
 ${RECORD_USAGE}`,
   flags: Flags,
 };
@@ -77,10 +81,10 @@ class Original {
   readonly #lines: ReadableStreamDefaultReader<string>;
   readonly #in: WritableStreamDefaultWriter<Uint8Array>;
 
-  constructor(python: string, vlp: string) {
+  constructor(python: string, vlp: string, device: string) {
     const script = new URL("./decode_anchor.py", import.meta.url).pathname;
     this.#proc = new Deno.Command(python, {
-      args: [script, "--vlp", vlp, "--images", String(B)],
+      args: [script, "--vlp", vlp, "--images", String(B), "--device", device],
       stdin: "piped",
       stdout: "piped",
       stderr: "inherit",
@@ -128,12 +132,13 @@ class Original {
 let original: Original | null = null;
 if (values.vlp) {
   console.error(`starting the original decoder (${values.vlp}) with ${values.python}`);
-  original = new Original(values.python!, values.vlp);
+  original = new Original(values.python!, values.vlp, values["anchor-device"]);
   await original.ready();
 }
 
 console.error("warm-up");
 await time("greedy");
+await original?.time("greedy");
 type What = "greedy" | "beam5";
 const runs: Record<What, number[]> = { greedy: [], beam5: [] };
 const anchorRuns: Record<What, number[]> = { greedy: [], beam5: [] };
@@ -178,6 +183,7 @@ const out = {
   config: "bert-base (V 28996, C 768, NL 12)",
   images: B,
   rounds,
+  ...(original ? { original_device: values["anchor-device"] } : {}),
   load_average: Deno.loadavg().map((x) => Number(x.toFixed(2))),
   greedy: fig("greedy"),
   beam5: fig("beam5"),

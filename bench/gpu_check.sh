@@ -1,43 +1,45 @@
 #!/usr/bin/env bash
-# The WebGPU backend on a real GPU, in one run (meant to take under 10 minutes on an H200; this version has not
-# run on a GPU yet): the vlp-tiny parity check with
-# --backend webgpu (forward, losses, every gradient against the original implementation), the GEMM kernel tests
-# on the GPU's own compiler (vec4 loads, double-buffered tiles, float16 operands and the GELU epilogue against
-# the reference twin: matmul_test.ts, half_test.ts), the training step's kernel plan (bench/gpu_bench.ts
-# --plan: dispatches and bytes per step), bench/gpu_bench.ts with its GEMM tile sweep first (every tile of
-# GEMM_TILES timed on every product of a BERT-base step: forward, dX and dW of each Linear, the batched
-# attention products; the fastest per shape becomes the tile table everything after it runs on, written into
-# the record as gemmTable, which bench/gpu_bench.ts --tiles FILE reads back), then GEMM TFLOP/s at BERT-base
-# shapes, BERT-base training-step examples/s with the fused kernels and without them, on the default tile
-# table and with --fp16, beam-5 caption decoding at batch 100 on the GPU (bench/decode_bench.ts --backend webgpu),
-# then, where python3 with PyTorch and CUDA is there and a VLP checkout is at hand, the original's training
-# step on the same GPU (bench/gpu_anchor.py) for a side-by-side ratio.
+# The WebGPU backend on a real GPU, in one run (meant to take under 10 minutes on an H200), in this order:
+# - the vlp-tiny parity check with --backend webgpu (forward, losses, every gradient against the original);
+# - the GEMM kernel tests on the GPU's own compiler (vec4 loads, double-buffered tiles, float16 operands, the
+#   GELU epilogue, each against its reference twin: matmul_test.ts, half_test.ts, gemm_table_test.ts);
+# - the training step's kernel plan (bench/gpu_bench.ts --plan: dispatches and bytes per step);
+# - where python3 has PyTorch with CUDA and the original's code is at hand (--vlp DIR or .gpu/vlp), the
+#   original's training step and cuBLAS's GEMM on the same GPU (bench/gpu_anchor.py);
+# - bench/gpu_bench.ts: its GEMM tile sweep first (every tile of GEMM_TILES on every product of a BERT-base
+#   step; the fastest per shape becomes the tile table all that follows runs on, kept in the record as
+#   gemmTable, which bench/gpu_bench.ts --tiles FILE reads back), then GEMM TFLOP/s at BERT-base shapes and
+#   BERT-base training-step examples/s: fused and unfused, on the sweep's and the default tile table, --fp16;
+# - beam-5 and greedy caption decoding at batch 100 on the GPU (bench/decode_bench.ts --backend webgpu), with
+#   the original decoder side by side on the same GPU (--anchor-device cuda) where the anchor can run.
 # Meant for a machine with an NVIDIA GPU and its driver (Vulkan ICD); installs what is missing: the Vulkan
 # loader, Deno and the npm packages, the fixture.
 #
 # Usage (from anywhere; it works in the repository root):
 #   bench/gpu_check.sh --pack [--vlp DIR]
 #       On a machine with network access: fill .gpu/ with what an offline GPU machine may lack: the Vulkan
-#       loader package (.deb), the Deno binary and the npm packages (xz), the vlp-tiny fixture (xz), and with
-#       --vlp the original's model code (DIR/pytorch_pretrained_bert, for the anchor).
-#   bench/gpu_check.sh [--quick] [--allow-fallback] [--no-sweep] [--no-tests] [--no-decode] [--out DIR] [--vlp DIR]
+#       loader package (.deb), the Deno binary and the npm packages the check imports (xz), the vlp-tiny
+#       fixture (xz), and with --vlp the original's model code (DIR/pytorch_pretrained_bert).
+#   bench/gpu_check.sh [--quick] [--allow-fallback] [--no-sweep] [--no-tests] [--no-decode] [--out DIR]
+#                      [--vlp DIR] [--deadline S]
 #       The check. Missing pieces come from .gpu/ when it is there, else from the network (apt-get, npm).
 #       --quick runs the bench at tiny sizes; a software adapter (lavapipe) is refused unless --quick or
 #       --allow-fallback is given. --no-sweep leaves out the bench's GEMM tile sweep, --no-tests the GEMM kernel
-#       tests, --no-decode the decoding bench (sweep and decoding are left out with --quick). --out DIR also
-#       writes parity.json, plan.json, bench.json, decode.json, anchor.json and check.log there. The sweep's
-#       record goes to DIR/gemm_tiles.json (without --out: .gpu/gemm_tiles.json); the decoding bench runs on
-#       its tile table, and VLP_GEMM_TILES=that file (or bench/gpu_bench.ts --tiles) reuses it later. The anchor runs when python3 has torch
-#       with CUDA and the VLP code is in --vlp DIR or .gpu/vlp.
+#       tests, --no-decode the decoding bench (sweep, anchor and decoding are left out with --quick).
+#       --out DIR writes each stage's JSON line as the stage ends (parity.json, plan.json, anchor.json,
+#       bench.json, decode.json), the log (check.log) and the sweep's record (gemm_tiles.json; without --out
+#       .gpu/gemm_tiles.json; VLP_GEMM_TILES=that file or bench/gpu_bench.ts --tiles reuses it).
+#       --deadline S: every stage runs under what is left of S seconds from the start, and is skipped when
+#       less than 20 are left, so that the summary line always comes.
 #
-# Progress and logs go to stderr; stdout gets the parity JSON line, the bench JSON line, and last ONE JSON
-# line {"parity": {...}, "gemm_tests": "pass" | "fail" | null, "plan": {...}, "bench": {...}, "decode": {...} or
-# null, "anchor": {...} or null, "ratio_train": ours / the original's}.
-# Exit status: 0 when parity and the GEMM kernel tests pass and the bench ran.
+# Progress and logs go to stderr; stdout gets each stage's JSON line, and last ONE JSON line {"parity": ...,
+# "gemm_tests": "pass" | "fail" | null, "plan": ..., "bench": ..., "decode": ..., "anchor": ..., "ratio_train":
+# ours / the original's, "seconds": the run's} (a stage that did not run or gave no JSON: null).
+# Exit status: 0 when every stage that ran passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACK=0 QUICK=0 FALLBACK=0 SWEEP=1 TESTS=1 DECODE=1 OUTDIR="" VLP=""
+PACK=0 QUICK=0 FALLBACK=0 SWEEP=1 TESTS=1 DECODE=1 OUTDIR="" VLP="" DEADLINE=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --pack) PACK=1 ;;
@@ -49,10 +51,12 @@ while [ $# -gt 0 ]; do
     --no-decode) DECODE=0 ;;
     --out) OUTDIR="$2"; shift ;;
     --vlp) VLP="$2"; shift ;;
+    --deadline) DEADLINE="$2"; shift
+      [[ $DEADLINE =~ ^[0-9]+$ ]] || { echo "bench/gpu_check.sh: --deadline wants whole seconds, not '$DEADLINE'" >&2; exit 2; } ;;
     *)
       echo "usage: bench/gpu_check.sh --pack [--vlp DIR] | [--quick] [--allow-fallback] [--no-sweep] [--no-tests]" \
         "[--no-decode]" \
-        "[--out DIR] [--vlp DIR]" >&2
+        "[--out DIR] [--vlp DIR] [--deadline S]" >&2
       exit 2 ;;
   esac
   shift
@@ -83,16 +87,19 @@ if [ "$PACK" = 1 ]; then
   (cd .gpu/debs && apt-get "${apt_amd64[@]}" download libvulkan1 libglvnd0 libglx0 libegl1 libgl1 libopengl0 libgles2)
   rm -rf "$lists"
   log "Deno binary (xz, takes a minute)"
-  xz -T0 -9 -c "$(readlink -f node_modules/.bin/deno)" >.gpu/deno.xz.tmp && mv .gpu/deno.xz.tmp .gpu/deno.xz
+  xz -T0 -9e -c "$(readlink -f node_modules/.bin/deno)" >.gpu/deno.xz.tmp && mv .gpu/deno.xz.tmp .gpu/deno.xz
   log "npm packages"
-  # what the parity CLI and the bench import; onnxruntime-web (loaded only by --engine onnx), the browser
-  # driver and the bench-only packages stay behind to keep the pack small
-  tar -cJf .gpu/node_modules.tar.xz.tmp --exclude=node_modules/@deno --exclude=node_modules/deno \
-    --exclude=node_modules/@types --exclude=node_modules/.bin --exclude=node_modules/onnxruntime-web \
-    --exclude=node_modules/wabt --exclude=node_modules/@huggingface --exclude=node_modules/playwright-core \
-    node_modules && mv .gpu/node_modules.tar.xz.tmp .gpu/node_modules.tar.xz
+  # what the parity CLI, the benches and the GEMM tests import: the ONNX packages (onnxruntime-web and
+  # onnx-proto with their dependencies), the browser driver, the tokenizer bench's package and h5wasm's
+  # browser builds stay behind to keep the pack (with the fixture and the tree) under what one call carries
+  left_out=(@deno deno @types .bin onnxruntime-web onnxruntime-common onnx-proto protobufjs @protobufjs long
+    flatbuffers guid-typescript platform undici-types wabt @huggingface playwright-core h5wasm/dist/esm
+    h5wasm/dist/iife h5wasm/test)
+  tar -cJf .gpu/node_modules.tar.xz.tmp "${left_out[@]/#/--exclude=node_modules/}" node_modules &&
+    mv .gpu/node_modules.tar.xz.tmp .gpu/node_modules.tar.xz
   log "vlp-tiny fixture (the files the parity check reads)"
   [ -d ../shared/fixtures/vlp-tiny ] || die "../shared/fixtures/vlp-tiny is missing"
+  # (not the detector's outputs, which cli/parity.ts does not read)
   tar -cJf .gpu/vlp-tiny.tar.xz.tmp -C ../shared/fixtures --exclude=vlp-tiny/region_cls_prob.npy \
     --exclude=vlp-tiny/region_bbox.npy vlp-tiny && mv .gpu/vlp-tiny.tar.xz.tmp .gpu/vlp-tiny.tar.xz
   if [ -n "$VLP" ]; then
@@ -176,36 +183,64 @@ if [[ $adapter == *'"fallback":true'* ]] && [ "$QUICK" = 0 ] && [ "$FALLBACK" = 
   die "the adapter is a software fallback; pass --quick or --allow-fallback to run anyway"
 fi
 
-# 6. parity, then the bench
-run_json() { # command...: run it (stderr also into --out's check.log), print its last stdout line
-  local out rc=0
-  if [ -n "$OUTDIR" ]; then out=$("$@" 2> >(tee -a "$OUTDIR/check.log" >&2)) || rc=$?
-  else out=$("$@") || rc=$?; fi
-  printf '%s\n' "$out" | tail -1
+# 6. the stages, each under what is left of --deadline, each one's JSON line written to --out as it ends
+[ -z "$VLP" ] && [ -d .gpu/vlp ] && VLP=.gpu/vlp
+ANCHOR_OK=0
+if [ -n "$VLP" ] && [ "$QUICK" = 0 ] &&
+  python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+  ANCHOR_OK=1
+fi
+left() { # seconds left before --deadline (a large number without one)
+  if [ "$DEADLINE" = 0 ]; then echo 1000000; else echo $((DEADLINE - SECONDS)); fi
+}
+run_json() { # name command...: run it under the time left (stderr also into --out's check.log), print its
+  #           last stdout line and write it to --out's NAME.json; 124 when the deadline cut it off
+  local name=$1 out rc=0 t
+  shift
+  t=$(left)
+  if [ "$t" -lt 20 ]; then log "$name: skipped, ${t} s left before --deadline"; echo null; return 124; fi
+  if [ -n "$OUTDIR" ]; then out=$(timeout -k 5 "$t" "$@" 2> >(tee -a "$OUTDIR/check.log" >&2)) || rc=$?
+  else out=$(timeout -k 5 "$t" "$@") || rc=$?; fi
+  out=$(printf '%s\n' "$out" | tail -1)
+  case "$out" in \{*) ;; *) out=null ;; esac
+  [ "$rc" = 124 ] && log "$name: cut off by --deadline"
+  [ -n "$OUTDIR" ] && printf '%s\n' "$out" >"$OUTDIR/$name.json"
+  printf '%s\n' "$out"
   return "$rc"
 }
-log "parity on $FIXTURE with --backend webgpu"
 status=0
-parity=$(run_json "$DENO" run -A cli/parity.ts --fixture "$FIXTURE" --backend webgpu) || status=1
+log "parity on $FIXTURE with --backend webgpu"
+parity=$(run_json parity "$DENO" run -A cli/parity.ts --fixture "$FIXTURE" --backend webgpu) || status=1
 echo "$parity"
 gemm_tests=null
-if [ "$TESTS" = 1 ]; then
+if [ "$TESTS" = 1 ] && [ "$(left)" -ge 20 ]; then
   log "the GEMM kernel tests on this adapter (matmul_test.ts, half_test.ts, gemm_table_test.ts)"
   gemm_tests=pass
   tlog=/dev/null
   [ -n "$OUTDIR" ] && tlog="$OUTDIR/check.log"
-  VLP_REQUIRE_GPU=1 "$DENO" test -A model/backends/webgpu/matmul_test.ts model/backends/webgpu/half_test.ts \
-    model/backends/webgpu/gemm_table_test.ts 2>&1 | tee -a "$tlog" | tail -3 >&2 || { gemm_tests=fail; status=1; }
+  # (--no-check: CI type-checks; the pack carries no type packages)
+  VLP_REQUIRE_GPU=1 timeout -k 5 "$(left)" "$DENO" test -A --no-check model/backends/webgpu/matmul_test.ts \
+    model/backends/webgpu/half_test.ts model/backends/webgpu/gemm_table_test.ts 2>&1 | tee -a "$tlog" |
+    tail -3 >&2 || { gemm_tests=fail; status=1; }
 fi
 bench_flags=()
 [ "$QUICK" = 1 ] && bench_flags+=(--quick)
 [ "$FALLBACK" = 1 ] && bench_flags+=(--allow-fallback)
 log "bench/gpu_bench.ts --plan ${bench_flags[*]:-}: the step's kernel plan"
-plan=$(run_json "$DENO" run -A bench/gpu_bench.ts --plan "${bench_flags[@]}") || status=1
+plan=$(run_json plan "$DENO" run -A bench/gpu_bench.ts --plan "${bench_flags[@]}") || status=1
 echo "$plan"
+# the original's step before ours: the ratio is the headline, and our bench is the longest stage
+anchor=null
+if [ "$ANCHOR_OK" = 1 ]; then
+  log "bench/gpu_anchor.py: the original's training step on the same GPU"
+  anchor=$(run_json anchor python3 bench/gpu_anchor.py --vlp "$VLP") || anchor=null
+  echo "$anchor"
+else
+  log "no anchor (needs --vlp DIR or .gpu/vlp, and python3 with torch on a CUDA GPU)"
+fi
 [ "$SWEEP" = 1 ] && [ "$QUICK" = 0 ] && bench_flags+=(--sweep)
 log "bench/gpu_bench.ts ${bench_flags[*]:-}"
-bench=$(run_json "$DENO" run -A bench/gpu_bench.ts "${bench_flags[@]}") || status=1
+bench=$(run_json bench "$DENO" run -A bench/gpu_bench.ts "${bench_flags[@]}") || status=1
 echo "$bench"
 # the sweep's tile table for what runs after it (the backend reads the record VLP_GEMM_TILES names)
 if [[ $bench == *'"gemmSweep"'* ]]; then
@@ -217,33 +252,13 @@ if [[ $bench == *'"gemmSweep"'* ]]; then
 fi
 decode=null
 if [ "$DECODE" = 1 ] && [ "$QUICK" = 0 ]; then
-  log "bench/decode_bench.ts --backend webgpu --images 100 --rounds 1 (greedy and beam 5, as decode_img2txt.py)"
-  decode=$(run_json "$DENO" run -A bench/decode_bench.ts --backend webgpu --images 100 --rounds 1) || status=1
+  decode_flags=(--backend webgpu --images 100 --rounds 1)
+  # the original decoder side by side on the same GPU, where the anchor can run
+  [ "$ANCHOR_OK" = 1 ] && decode_flags+=(--vlp "$VLP" --python python3 --anchor-device cuda)
+  log "bench/decode_bench.ts ${decode_flags[*]} (greedy and beam 5, as decode_img2txt.py)"
+  decode=$(run_json decode "$DENO" run -A bench/decode_bench.ts "${decode_flags[@]}") || status=1
   echo "$decode"
 fi
-# 7. the original on the same GPU, where it can run
-[ -z "$VLP" ] && [ -d .gpu/vlp ] && VLP=.gpu/vlp
-anchor=null
-if [ -n "$VLP" ] && [ "$QUICK" = 0 ] &&
-  python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
-  log "bench/gpu_anchor.py: the original's training step on the same GPU"
-  anchor=$(run_json python3 bench/gpu_anchor.py --vlp "$VLP") || anchor=null
-  echo "$anchor"
-else
-  log "no anchor (needs --vlp DIR or .gpu/vlp, and python3 with torch on a CUDA GPU)"
-fi
-if [ -n "$OUTDIR" ]; then
-  echo "$parity" >"$OUTDIR/parity.json"
-  echo "$plan" >"$OUTDIR/plan.json"
-  echo "$bench" >"$OUTDIR/bench.json"
-  echo "$decode" >"$OUTDIR/decode.json"
-  echo "$anchor" >"$OUTDIR/anchor.json"
-fi
-case "$parity" in \{*) ;; *) parity=null ;; esac
-case "$plan" in \{*) ;; *) plan=null ;; esac
-case "$bench" in \{*) ;; *) bench=null ;; esac
-case "$decode" in \{*) ;; *) decode=null ;; esac
-case "$anchor" in \{*) ;; *) anchor=null ;; esac
 ratio=null
 if [ "$bench" != null ] && [ "$anchor" != null ]; then
   ratio=$(printf '%s\n%s\n' "$bench" "$anchor" | "$DENO" eval --quiet '
@@ -251,6 +266,6 @@ const [b, a] = (await new Response(Deno.stdin.readable).text()).trim().split("\n
 console.log((b.train.examplesPerSec / a.train.examplesPerSec).toFixed(3));') || ratio=null
 fi
 [ "$gemm_tests" = null ] || gemm_tests="\"$gemm_tests\""
-echo "{\"parity\":$parity,\"gemm_tests\":$gemm_tests,\"plan\":$plan,\"bench\":$bench,\"decode\":$decode,\"anchor\":$anchor,\"ratio_train\":$ratio}"
+echo "{\"parity\":$parity,\"gemm_tests\":$gemm_tests,\"plan\":$plan,\"bench\":$bench,\"decode\":$decode,\"anchor\":$anchor,\"ratio_train\":$ratio,\"seconds\":$SECONDS}"
 [ "$status" = 0 ] || log "FAILED (see the lines above)"
 exit "$status"

@@ -30,7 +30,8 @@ import { z } from "zod";
 import { type Command, integer, startCommand, userPath } from "@vlp/command";
 import { type Backend, BACKEND_NAMES, type BackendName, openBackend } from "@vlp/model";
 import { modelParityChecks, type ParityCheck } from "@vlp/model/parity";
-import { ensureFixtureExport, EXECUTION_PROVIDERS, OnnxModel, onnxParityChecks } from "@vlp/onnx";
+// the ONNX engine (onnx-proto, onnxruntime-web) is loaded only for --engine onnx
+import { EXECUTION_PROVIDERS } from "@vlp/onnx/runtime";
 import { decodeParityChecks } from "@vlp/decode/parity";
 import { bertAdamParityChecks } from "@vlp/train/parity";
 
@@ -76,8 +77,8 @@ const SOURCES: CheckSource[] = [
   {
     member: "onnx",
     engine: "onnx",
-    run: (fixture, t, log) =>
-      onnxParityChecks(fixture, onnxDirOf(t), {
+    run: async (fixture, t, log) =>
+      (await import("@vlp/onnx")).onnxParityChecks(fixture, onnxDirOf(t), {
         log,
         threads: flags.threads,
         executionProvider: flags.onnx_ep as "wasm",
@@ -93,6 +94,7 @@ const SOURCES: CheckSource[] = [
     member: "decode",
     engine: "onnx",
     run: async (fixture, t, log) => {
+      const { ensureFixtureExport, OnnxModel } = await import("@vlp/onnx");
       await ensureFixtureExport(fixture, onnxDirOf(t), log);
       const onnx = await OnnxModel.load(onnxDirOf(t), {
         threads: flags.threads,
