@@ -2,7 +2,7 @@
  * GEMM timing for bench/gpu_bench.ts: one product's time as a slope ({@linkcode timeGemm}), the BERT-base
  * shapes of a training step ({@linkcode sweepShapes}), and the tile sweep ({@linkcode sweepGemmTiles}) that
  * times every tile of `GEMM_TILES` on every sweep shape and builds the tile table (`GemmTable`, model's
- * ops/gemm_table.ts) of the fastest per shape.
+ * ops/gemm_table.ts) of the fastest per shape and, for each Linear's backward pair, of the least summed time.
  *
  * GEMM times are slopes: the time of 4N dispatches minus that of N, over 3N, each batch closed by one
  * `sync()`, so that the fixed cost of a synchronisation (a buffer mapping: large under some virtualised
@@ -147,6 +147,44 @@ export function sweepShapes(quick: boolean): GemmShape[] {
   return out;
 }
 
+/**
+ * The backward pairs' table entries: for each Linear of the sweep (shapes `NAME_dx` and `NAME_dw`), the tile
+ * both timed on whose two times add up to the least (a pair shares one tile, model's ops/matmul.ts
+ * `matmulPair`), keyed by the dX shape. The sum of the times apart is what the entry estimates; the paired
+ * dispatch itself is timed by the training step with and without pairs (bench/gpu_bench.ts).
+ */
+export function pairEntries(shapes: GemmShape[], tflops: GemmSweep["tflops"]): GemmTableEntry[] {
+  const out: GemmTableEntry[] = [];
+  const flops = (s: GemmShape) => 2 * s.m * s.n * s.k * (s.batch ?? 1);
+  for (const dx of shapes.filter((s) => s.name.endsWith("_dx"))) {
+    const dw = shapes.find((s) => s.name === dx.name.replace(/_dx$/, "_dw"));
+    if (!dw) continue;
+    let best: [GemmTileName, number] | null = null;
+    for (const [tile, tx] of Object.entries(tflops[dx.name] ?? {}) as [GemmTileName, number][]) {
+      const tw = tflops[dw.name]?.[tile];
+      if (!tw) continue;
+      const seconds = flops(dx) / (tx * 1e12) + flops(dw) / (tw * 1e12);
+      if (!best || seconds < best[1]) best = [tile, seconds];
+    }
+    if (!best) continue;
+    const tf = (flops(dx) + flops(dw)) / best[1] / 1e12;
+    out.push({
+      pair: true,
+      transA: false,
+      transB: false,
+      m: dx.m,
+      n: dx.n,
+      k: dx.k,
+      tile: best[0],
+      tflops: tf,
+    });
+    console.error(
+      `sweep: ${dx.name.replace(/_dx$/, "")} backward pair on ${best[0]} (${tf.toFixed(2)} TFLOP/s)`,
+    );
+  }
+  return out;
+}
+
 /** What the sweep found: per shape the TFLOP/s of every tile, the table of the fastest, vec4 loads off. */
 export interface GemmSweep {
   /** shape name → tile → TFLOP/s */
@@ -210,6 +248,7 @@ export async function sweepGemmTiles(
     });
     console.error(`sweep: ${s.name} fastest on ${tile} (${best.toFixed(2)} TFLOP/s)`);
   }
+  entries.push(...pairEntries(shapes, tflops));
   return {
     tflops,
     scalarLoads,

@@ -19,6 +19,7 @@
  * subgroup sizes and the limits a GEMM depends on (`adapterInfo`).
  *
  * `trainUnfused` is the same step with the backend's fused kernels off (`fuse: false`: their unfused twins),
+ * `trainUnpaired` with each Linear's two backward GEMMs in two dispatches (`gemmPair: false`),
  * `trainFp16` the step of a `--fp16` model (float16 GEMM weights; adapters with shader-f16).
  *
  * `--plan` times nothing: it prints the kernel plan of one training step at the same sizes (dispatches,
@@ -291,6 +292,10 @@ const trainNoUpdate = await trainRun(be, Math.max(2, Math.ceil(steps / 2)), "non
 const unfusedBe = await WebGpuBackend.create({ fuse: false, gemmTable });
 const trainUnfused = await trainRun(unfusedBe, Math.max(2, Math.ceil(steps / 2)));
 unfusedBe.destroy();
+// the step with each Linear's dX and dW GEMMs in two dispatches rather than one pair (gemmPair: false)
+const unpairedBe = await WebGpuBackend.create({ gemmPair: false, gemmTable });
+const trainUnpaired = await trainRun(unpairedBe, Math.max(2, Math.ceil(steps / 2)));
+unpairedBe.destroy();
 // --fp16's step: float16 GEMM weights cast from the float32 masters at the start of each forward
 const trainFp16 = be.hasF16 ? await trainRun(be, Math.max(2, Math.ceil(steps / 2)), "group", true) : null;
 
@@ -320,6 +325,7 @@ await reportFigures(import.meta.url, {
   trainPerTensor,
   trainNoUpdate,
   trainUnfused,
+  trainUnpaired,
   trainFp16,
   ...(sweep
     ? { gemmSweep: { tflops: sweep.tflops, scalarLoads: sweep.scalarLoads, seconds: sweep.seconds } }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { runCli, smallConfig } from "@vlp/testing";
 import { gpuTest } from "../model/backends/webgpu/test_utils.ts";
-import { GEMM_TILES } from "@vlp/model";
+import { GEMM_TILES, type GemmTableEntry } from "@vlp/model";
 import { planStep } from "./gpu_plan.ts";
 
 gpuTest("bench/gpu_bench.ts --quick --sweep runs and ends with one JSON line of figures", async () => {
@@ -23,8 +23,21 @@ gpuTest("bench/gpu_bench.ts --quick --sweep runs and ends with one JSON line of 
     assert.deepEqual(Object.keys(byTile).sort(), Object.keys(GEMM_TILES).sort(), name);
     assert.ok(fig.gemmSweep.scalarLoads[name] > 0, name);
   }
-  assert.equal(fig.gemmTable.entries.length, 14);
+  // one entry per product and one per Linear's backward pair (the tile of least summed dX + dW time)
+  assert.equal(fig.gemmTable.entries.length, 18);
   for (const e of fig.gemmTable.entries) assert.ok(e.tile in GEMM_TILES && e.tflops > 0);
+  const entries: GemmTableEntry[] = fig.gemmTable.entries;
+  const pairs = entries.filter((e) => e.pair);
+  assert.equal(pairs.length, 4);
+  for (const e of pairs) {
+    const dx = entries.find((f) =>
+      !f.pair && !f.transA && !f.transB && f.m === e.m && f.n === e.n && f.k === e.k
+    );
+    assert.ok(dx, `a pair entry keyed by a dX shape: ${JSON.stringify(e)}`);
+  }
+  assert.ok(
+    fig.trainUnpaired.examplesPerSec > 0 && fig.trainUnpaired.dispatchesPerStep > fig.train.dispatchesPerStep,
+  );
   assert.ok(
     Array.isArray(fig.adapterInfo.features) && fig.adapterInfo.limits.maxComputeWorkgroupStorageSize > 0,
   );
@@ -86,11 +99,15 @@ gpuTest("the fused kernels take dispatches out of the training step's plan", asy
   // embedding sum, its LayerNorm and dropout are one kernel (3: 1); the masked-LM transform takes its GELU
   // as the GEMM epilogue (1), its GELU backward with the bias sum (2: 1) and writes d(h) by one scatter (2: 1);
   // the embedding layer's backward takes its dropout, LayerNorm and region gradients in one chunk kernel (4: 1)
-  // and its three table scatter-adds in one dispatch (3: 1; also unfused, as both share the op)
+  // and its three table scatter-adds in one dispatch (3: 1; also unfused, as both share the op); each Linear
+  // with an input gradient runs its dX and dW GEMMs as one pair (2: 1; 4 per layer, the masked-LM transform
+  // and decoder, the second region-branch Linear)
   assert.equal(
     unfused.dispatches - fused.dispatches,
-    smallConfig.numLayers * (2 * 2 + 3 + 1 + 2 * 4 + 5 + 4) + 3 + 4 - 1 + 5 + 2 + 3 + 3,
+    smallConfig.numLayers * (2 * 2 + 3 + 1 + 2 * 4 + 5 + 4 + 4) + 3 + 4 - 1 + 5 + 2 + 3 + 3 + 3,
   );
+  const pairs = Object.entries(fused.kernels).filter(([name]) => name.startsWith("matmul_pair_"));
+  assert.equal(pairs.reduce((sum, [, n]) => sum + n, 0), 4 * smallConfig.numLayers + 3);
   assert.equal(fused.kernels["scatter_add_tables"], 1);
   assert.equal(fused.kernels["sum_chunks_group"], 1);
   assert.equal(fused.kernels["residual_layernorm"], 2 * smallConfig.numLayers);

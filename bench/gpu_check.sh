@@ -2,14 +2,16 @@
 # The WebGPU backend on a real GPU, in one run (meant to take under 10 minutes on an H200), in this order:
 # - the vlp-tiny parity check with --backend webgpu (forward, losses, every gradient against the original);
 # - the GEMM kernel tests on the GPU's own compiler (vec4 loads, double-buffered tiles, float16 operands, the
-#   GELU epilogue, each against its reference twin: matmul_test.ts, half_test.ts, gemm_table_test.ts);
+#   GELU epilogue, a Linear's two backward GEMMs in one dispatch, each against its reference twin:
+#   matmul_test.ts, matmul_pair_test.ts, half_test.ts, gemm_table_test.ts);
 # - the training step's kernel plan (bench/gpu_bench.ts --plan: dispatches and bytes per step);
 # - where python3 has PyTorch with CUDA and the original's code is at hand (--vlp DIR or .gpu/vlp), the
 #   original's training step and cuBLAS's GEMM on the same GPU (bench/gpu_anchor.py);
 # - bench/gpu_bench.ts: its GEMM tile sweep first (every tile of GEMM_TILES on every product of a BERT-base
 #   step; the fastest per shape becomes the tile table all that follows runs on, kept in the record as
 #   gemmTable, which bench/gpu_bench.ts --tiles FILE reads back), then GEMM TFLOP/s at BERT-base shapes and
-#   BERT-base training-step examples/s: fused and unfused, on the sweep's and the default tile table, --fp16;
+#   BERT-base training-step examples/s: fused and unfused, the backward GEMMs paired and apart, on the sweep's
+#   and the default tile table, --fp16;
 # - beam-5 and greedy caption decoding at batch 100 on the GPU (bench/decode_bench.ts --backend webgpu), with
 #   the original decoder side by side on the same GPU (--anchor-device cuda) where the anchor can run.
 # Meant for a machine with an NVIDIA GPU and its driver (Vulkan ICD); installs what is missing: the Vulkan
@@ -214,13 +216,14 @@ parity=$(run_json parity "$DENO" run -A cli/parity.ts --fixture "$FIXTURE" --bac
 echo "$parity"
 gemm_tests=null
 if [ "$TESTS" = 1 ] && [ "$(left)" -ge 20 ]; then
-  log "the GEMM kernel tests on this adapter (matmul_test.ts, half_test.ts, gemm_table_test.ts)"
+  log "the GEMM kernel tests on this adapter (matmul_test.ts, matmul_pair_test.ts, half_test.ts, gemm_table_test.ts)"
   gemm_tests=pass
   tlog=/dev/null
   [ -n "$OUTDIR" ] && tlog="$OUTDIR/check.log"
   # (--no-check: CI type-checks; the pack carries no type packages)
   VLP_REQUIRE_GPU=1 timeout -k 5 "$(left)" "$DENO" test -A --no-check model/backends/webgpu/matmul_test.ts \
-    model/backends/webgpu/half_test.ts model/backends/webgpu/gemm_table_test.ts 2>&1 | tee -a "$tlog" |
+    model/backends/webgpu/matmul_pair_test.ts model/backends/webgpu/half_test.ts \
+    model/backends/webgpu/gemm_table_test.ts 2>&1 | tee -a "$tlog" |
     tail -3 >&2 || { gemm_tests=fail; status=1; }
 fi
 bench_flags=()

@@ -128,10 +128,19 @@ export interface FusedOps {
   /** Complete the held-back parameter-gradient sums and stop holding. */
   finishGradientSums(): void;
   /**
-   * A Linear's parameter gradients from x [M, K] and dy [M, N]: dw [N, K] += dyᵀ·x ; db [N] += Σ_rows dy
-   * (when given) — `matmul` (transA, beta 1), `sumRows` (accumulate).
+   * A Linear's backward (y = x·Wᵀ + b) from x [M, K], w [N, K] and dy [M, N]: dx [M, K] = dy·W (+= with
+   * `accumulateDx`; when given) ; dw [N, K] += dyᵀ·x ; db [N] += Σ_rows dy (when given) — `matmul`,
+   * `matmul` (transA, beta 1), `sumRows` (accumulate).
    */
-  linearWeightGrad(args: { x: Tensor; dy: Tensor; dw: Tensor; db?: Tensor }): void;
+  linearBackward(args: {
+    x: Tensor;
+    w: Tensor;
+    dy: Tensor;
+    dx?: Tensor;
+    dw: Tensor;
+    db?: Tensor;
+    accumulateDx?: boolean;
+  }): void;
   /**
    * The embedding layer: emb = the embedding sum of `emb` (its `out` is emb) ; ln = LN(emb) ;
    * out = dropout(ln) (written only with dropout) — `embedding`, `layernorm`, `dropout`.

@@ -28,8 +28,9 @@ export function linear(be: Backend, x: Tensor, w: Tensor, b: Tensor, y: Tensor):
 }
 
 /**
- * Backward of {@linkcode linear}: dW += dyᵀ·x, db += Σ dy (skipped when db is null: a fused call summed
- * it), and dx = dy·W (or dx += with `accumulateDx`; skipped when dx is null).
+ * Backward of {@linkcode linear}: dx = dy·W (or dx += with `accumulateDx`; skipped when dx is null),
+ * dW += dyᵀ·x, db += Σ dy (skipped when db is null: a fused call summed it). Fused where the backend has
+ * it (the WebGPU backend runs both products in one dispatch).
  */
 export function linearBackward(
   be: Backend,
@@ -43,14 +44,14 @@ export function linearBackward(
     accumulateDx?: boolean;
   },
 ): void {
+  if (be.fused) {
+    // fused: the bias sum's (and a split-K product's) final stage may be held back (FusedOps)
+    const { dx, db, ...rest } = a;
+    return be.fused.linearBackward({ ...rest, ...(dx ? { dx } : {}), ...(db ? { db } : {}) });
+  }
   const [n, k] = a.w.shape;
   const m = a.x.size / k;
   if (a.dx) be.matmul({ a: a.dy, b: a.w, c: a.dx, m, n: k, k: n, beta: a.accumulateDx ? 1 : 0 });
-  if (be.fused) {
-    // fused: the bias sum's (and a split-K product's) final stage may be held back (FusedOps)
-    be.fused.linearWeightGrad({ x: a.x, dy: a.dy, dw: a.dw, ...(a.db ? { db: a.db } : {}) });
-    return;
-  }
   be.matmul({ a: a.dy, b: a.x, c: a.dw, m: n, n: k, k: m, transA: true, beta: 1 });
   if (a.db) be.sumRows({ x: a.dy, out: a.db, accumulate: true });
 }

@@ -96,6 +96,7 @@ export class WebGpuBackend implements Backend {
       gemmTable: opts.gemmTable ?? gemmTableFromEnv(),
       gemmVec4: opts.gemmVec4,
       splitK: opts.splitK,
+      gemmPair: opts.gemmPair,
     };
     this.#d = new Dispatcher(rt);
     this.#adamGroups = new BertAdamGroups(this.#d);

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { normalizeMatmul } from "../../backend_contract.ts";
 import type { Tensor } from "../../backend.ts";
 import { GEMM_TILES, gemmTileBytes } from "./kernels/matmul.ts";
-import { DEFAULT_GEMM_TABLE, type GemmTable, gemmTableFromRecord, lookupGemmTile } from "./ops/gemm_table.ts";
+import {
+  DEFAULT_GEMM_TABLE,
+  type GemmTable,
+  gemmTableFromRecord,
+  lookupGemmTile,
+  lookupPairTile,
+} from "./ops/gemm_table.ts";
 import { gemmTile } from "./ops/matmul.ts";
 
 const nt = { transA: false, transB: true };
@@ -38,6 +44,33 @@ Deno.test("gemm table: a swept table picks the nearest measured shape of the sam
   assert.equal(lookupGemmTile(table, { ...nt, m: 64, n: 64, k: 64 }), "small_db");
   assert.equal(lookupGemmTile(table, { transA: false, transB: false, m: 64, n: 64, k: 64 }), "small");
   assert.equal(lookupGemmTile(table, { transA: false, transB: false, m: 512, n: 512, k: 512 }), "tall");
+});
+
+Deno.test("gemm table: backward pairs look up their own entries, which other products ignore", () => {
+  // the default: the H200 sweep's least summed dX + dW time for large products, `small` for small ones
+  assert.equal(lookupPairTile(DEFAULT_GEMM_TABLE, { m: 7872, n: 768, k: 768 }), "half_m");
+  assert.equal(lookupPairTile(DEFAULT_GEMM_TABLE, { m: 984, n: 96, k: 72 }), "small");
+  const nn = { transA: false, transB: false };
+  const table: GemmTable = {
+    source: "test",
+    entries: [
+      { ...nn, m: 7872, n: 768, k: 3072, tile: "tall" },
+      { ...nn, pair: true, m: 7872, n: 768, k: 3072, tile: "half_n_k8" },
+      { ...nn, pair: true, m: 7872, n: 768, k: 768, tile: "large_k8_db" },
+    ],
+  };
+  assert.equal(lookupGemmTile(table, { ...nn, m: 7872, n: 768, k: 768 }), "tall", "not a pair entry");
+  assert.equal(lookupPairTile(table, { m: 7872, n: 768, k: 3072 }), "half_n_k8");
+  assert.equal(lookupPairTile(table, { m: 7000, n: 700, k: 800 }), "large_k8_db");
+  assert.equal(
+    lookupPairTile({ source: "test", entries: table.entries.slice(0, 1) }, { m: 512, n: 512, k: 512 }),
+    "half_m",
+  );
+  assert.throws(
+    () =>
+      gemmTableFromRecord({ gemmTable: { entries: [{ ...nn, m: 8, n: 8, k: 8, tile: "small", pair: 1 }] } }),
+    /entry 0/,
+  );
 });
 
 Deno.test("gemm table: read from a bench record or gpu_check's line; bad tables are named", () => {

@@ -182,7 +182,7 @@ gpuTest("held-back sums: the epilogue backward, GELU backward and attention back
 function weightGradOp(withBias: boolean) {
   return (be: Backend, t: Record<string, Tensor>) => {
     const db = withBias ? { db: t.db } : {};
-    if (be.fused) return be.fused.linearWeightGrad({ x: t.x, dy: t.dy, dw: t.dw, ...db });
+    if (be.fused) return be.fused.linearBackward({ x: t.x, w: t.w, dy: t.dy, dw: t.dw, ...db });
     const [n, k] = t.dw.shape, m = t.x.size / k;
     be.matmul({ a: t.dy, b: t.x, c: t.dw, m: n, n: k, k: m, transA: true, beta: 1 });
     if (withBias) be.sumRows({ x: t.dy, out: t.db, accumulate: true });
@@ -192,6 +192,7 @@ function weightGradOp(withBias: boolean) {
 function weightGradInputs(m: number, n: number, k: number): Record<string, TwinInput> {
   return {
     x: { shape: [m, k], data: u(m * k) },
+    w: { shape: [n, k], data: u(n * k) },
     dy: { shape: [m, n], data: u(m * n) },
     dw: { shape: [n, k], data: u(n * k) },
     db: { shape: [n], data: u(n) },
@@ -199,7 +200,7 @@ function weightGradInputs(m: number, n: number, k: number): Record<string, TwinI
 }
 
 for (const [m, n, k] of [[1100, 24, 40], [100, 30, 20], [50, 9, 7]]) {
-  gpuTest(`fused linearWeightGrad equals matmul + sumRows (${m} rows, dw [${n}, ${k}])`, async (gpu) => {
+  gpuTest(`fused linearBackward equals matmul + sumRows (${m} rows, dw [${n}, ${k}])`, async (gpu) => {
     const tol = { dw: { atol: 2e-4, rtol: 1e-5 }, db: { atol: 2e-5, rtol: 1e-5 } };
     await twin(gpu, weightGradInputs(m, n, k), weightGradOp(true), tol);
     await twin(gpu, weightGradInputs(m, n, k), weightGradOp(false), { dw: tol.dw });
@@ -221,12 +222,18 @@ for (const [m, n, k] of [[1100, 24, 40], [100, 30, 20], [50, 9, 7]]) {
 }
 
 gpuTest("held-back sums are added before a read, and a finished hold hands out nothing", async (gpu) => {
-  const t = { x: gpu.alloc([200, 8]), dy: gpu.alloc([200, 5]), dw: gpu.alloc([5, 8]), db: gpu.alloc([5]) };
+  const t = {
+    x: gpu.alloc([200, 8]),
+    w: gpu.alloc([5, 8]),
+    dy: gpu.alloc([200, 5]),
+    dw: gpu.alloc([5, 8]),
+    db: gpu.alloc([5]),
+  };
   gpu.write(t.x, u(1600));
   gpu.write(t.dy, new Float32Array(1000).fill(1));
   gpu.fused!.holdGradientSums();
   try {
-    gpu.fused!.linearWeightGrad(t);
+    gpu.fused!.linearBackward(t);
     // read while held: the pending bias sum is added first
     assert.deepEqual(await gpu.read(t.db), new Float32Array(5).fill(200));
   } finally {

@@ -35,7 +35,7 @@
  *
  * @module
  */
-import type { KernelDef } from "../kernel.ts";
+import type { BindingDef, KernelDef } from "../kernel.ts";
 import { unroll } from "./unroll.ts";
 
 /**
@@ -183,7 +183,12 @@ function bLoad(transB: boolean, vec: boolean): OperandLoad {
   };
 }
 
-function buildGemm(name: string, v: GemmVariant): KernelDef {
+/**
+ * The WGSL of one GEMM variant in parts: the tile's constants and workgroup arrays (`decls`), the load and
+ * store functions (`fns`), and the statements that compute one workgroup's tile (`tile`; `wid`, `lid3` and
+ * `lid` in scope). `bias: false` leaves the bias term out of the store (kernels/matmul_pair.ts).
+ */
+export function gemmWgsl(v: GemmVariant, bias = true): { decls: string; fns: string; tile: string } {
   const t = GEMM_TILES[v.tile];
   const T = v.elem, TB = v.elemB ?? v.elem;
   const va = v.vecA ?? false, vb = v.vecB ?? false;
@@ -289,51 +294,7 @@ ${indent(stage("1u - cur"), "    ")}
   return ${op}[${index}];
 }`;
   return {
-    name,
-    workgroupSize: [wx, wy],
-    f16: T === "f16" || TB === "f16",
-    bindings: [
-      {
-        name: "a",
-        access: "read",
-        type: T,
-        shape: v.transA ? "[batch…, k, lda]" : "[batch…, m, lda]",
-        ...(va ? { vec4: true } : {}),
-      },
-      {
-        name: "b",
-        access: "read",
-        type: TB,
-        shape: v.transB ? "[batch…, n, ldb]" : "[batch…, k, ldb]",
-        ...(vb ? { vec4: true } : {}),
-      },
-      { name: "c", access: "read_write", type: "f32", shape: "[batch…, m, ldc]" },
-      { name: "bias", access: "read", type: "f32", shape: "[n] (a placeholder without bias)" },
-    ],
-    uniforms: {
-      m: "u32",
-      n: "u32",
-      k: "u32",
-      lda: "u32",
-      ldb: "u32",
-      ldc: "u32",
-      alpha: "f32",
-      beta: "f32",
-      has_bias: "u32",
-      z_base: "u32",
-      nb1: "u32",
-      nb2: "u32",
-      sa0: "u32",
-      sa1: "u32",
-      sa2: "u32",
-      sb0: "u32",
-      sb1: "u32",
-      sb2: "u32",
-      sc0: "u32",
-      sc1: "u32",
-      sc2: "u32",
-    },
-    body: /* wgsl */ `
+    decls: /* wgsl */ `
 const BM: u32 = ${t.bm}u;
 const BN: u32 = ${t.bn}u;
 const BK: u32 = ${t.bk}u;
@@ -342,8 +303,8 @@ const BS: u32 = BN / 4u + 1u;
 // ${t.stages} stage(s): As[s·BK·AS + p·AS + i/4][i%4] = op(A)[m0 + i, k0 + p], likewise Bs = op(B)[k0 + p, n0 + j]
 var<workgroup> As: array<vec4<${T}>, ${t.stages}u * BK * AS>;
 var<workgroup> Bs: array<vec4<${TB}>, ${t.stages}u * BK * BS>;
-
-fn a_coord(e: u32) -> vec2<u32> { return ${A.coord}; }  // (i, p) of load e (${
+`,
+    fns: /* wgsl */ `fn a_coord(e: u32) -> vec2<u32> { return ${A.coord}; }  // (i, p) of load e (${
       va ? "vec4 along the stored row" : "one element"
     })
 fn b_coord(e: u32) -> vec2<u32> { return ${B.coord}; }  // (p, j) of load e
@@ -356,15 +317,11 @@ fn store4(row: u32, j0: u32, v: vec4<f32>) {
     if (j >= P.n) { return; }
     var r = P.alpha * v[e];
     if (P.beta != 0.0) { r += P.beta * c[row + j]; }
-    if (P.has_bias != 0u) { r += bias[P.bias_off + j]; }
-    c[row + j] = r;
+${bias ? "    if (P.has_bias != 0u) { r += bias[P.bias_off + j]; }\n" : ""}    c[row + j] = r;
   }
 }
-
-@compute @workgroup_size(WG_X, WG_Y)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  // batch item z = (i0, i1, i2)
+`,
+    tile: /* wgsl */ `  // batch item z = (i0, i1, i2)
   let z = P.z_base + wid.z;
   let i2 = z % P.nb2;
   let i1 = (z / P.nb2) % P.nb1;
@@ -386,7 +343,74 @@ ${prefetch("0u")}
 ${indent(loop, "  ")}
 
   // C = alpha·acc + beta·C (+ bias)
-${stores.map((l) => "  " + l).join("\n")}
+${stores.map((l) => "  " + l).join("\n")}`,
+  };
+}
+
+/** The uniforms of a GEMM variant, in order. */
+export const GEMM_UNIFORMS = {
+  m: "u32",
+  n: "u32",
+  k: "u32",
+  lda: "u32",
+  ldb: "u32",
+  ldc: "u32",
+  alpha: "f32",
+  beta: "f32",
+  has_bias: "u32",
+  z_base: "u32",
+  nb1: "u32",
+  nb2: "u32",
+  sa0: "u32",
+  sa1: "u32",
+  sa2: "u32",
+  sb0: "u32",
+  sb1: "u32",
+  sb2: "u32",
+  sc0: "u32",
+  sc1: "u32",
+  sc2: "u32",
+} as const satisfies KernelDef["uniforms"];
+
+/** The A, B and C bindings of a GEMM variant (names suffixed by `s`, kernels/matmul_pair.ts). */
+export function gemmBindings(v: GemmVariant, s = ""): BindingDef[] {
+  return [
+    {
+      name: `a${s}`,
+      access: "read",
+      type: v.elem,
+      shape: v.transA ? "[batch…, k, lda]" : "[batch…, m, lda]",
+      ...(v.vecA ? { vec4: true } : {}),
+    },
+    {
+      name: `b${s}`,
+      access: "read",
+      type: v.elemB ?? v.elem,
+      shape: v.transB ? "[batch…, n, ldb]" : "[batch…, k, ldb]",
+      ...(v.vecB ? { vec4: true } : {}),
+    },
+    { name: `c${s}`, access: "read_write", type: "f32", shape: "[batch…, m, ldc]" },
+  ];
+}
+
+function buildGemm(name: string, v: GemmVariant): KernelDef {
+  const t = GEMM_TILES[v.tile];
+  const { decls, fns, tile } = gemmWgsl(v);
+  return {
+    name,
+    workgroupSize: [t.bn / t.tn, t.bm / t.tm],
+    f16: v.elem === "f16" || v.elemB === "f16",
+    bindings: [
+      ...gemmBindings(v),
+      { name: "bias", access: "read", type: "f32", shape: "[n] (a placeholder without bias)" },
+    ],
+    uniforms: GEMM_UNIFORMS,
+    body: `${decls}
+${fns}
+@compute @workgroup_size(WG_X, WG_Y)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+${tile}
 }`,
   };
 }

@@ -4,7 +4,7 @@
  * backward (with the Linear's bias gradient), the attention's softmax + dropout and its backward, one
  * attention kernel each way for L ≤ 128, the FFN-in and masked-LM Linears with their GELU and the region
  * branches' with their ReLU (GEMM epilogues, ops/matmul.ts), the column-sum kernels (GELU backward, ReLU +
- * dropout backward, a Linear's weight gradient), the gather backward written, and the held-back gradient
+ * dropout backward, a Linear's bias gradient), a Linear's two backward products in one dispatch, the gather backward written, and the held-back gradient
  * sums (ops/grad_sums.ts). Each replaces the list of backend calls its interface names (the reference twin,
  * fused_test.ts, layers_test.ts, grad_sums_test.ts).
  *
@@ -21,7 +21,7 @@ import {
 import { dropoutThreshold } from "../../../kernels/dropout.ts";
 import { CHUNK_ROWS, type Dispatcher, range } from "../dispatch.ts";
 import { GpuTensor, gpuTensor } from "../runtime.ts";
-import { type GemmOptions, matmul, matmulGelu, matmulRelu } from "./matmul.ts";
+import { type GemmOptions, matmul, matmulGelu, matmulPair, matmulRelu } from "./matmul.ts";
 import { GradSums } from "./grad_sums.ts";
 import { SUM_ROWS_PARTIAL } from "../kernels/sum_rows_partial.ts";
 import { RESIDUAL_LAYERNORM } from "../kernels/residual_layernorm.ts";
@@ -80,23 +80,23 @@ export class GpuFusedOps implements FusedOps {
     this.sums.finish();
   }
 
-  linearWeightGrad(a: Parameters<FusedOps["linearWeightGrad"]>[0]): void {
+  linearBackward(a: Parameters<FusedOps["linearBackward"]>[0]): void {
     const [n, k] = a.dw.shape;
     const m = a.x.size / k;
-    if (a.dy.size !== m * n) {
+    if (a.dy.size !== m * n || a.w.size !== n * k || (a.dx && a.dx.size !== m * k)) {
       throw new TypeError(
-        `Cannot run linearWeightGrad: dy of ${a.dy.size} elements for x of ${m} rows and dw [${n}, ${k}]`,
+        `Cannot run linearBackward: dy of ${a.dy.size} elements, w of ${a.w.size} and dx of ` +
+          `${a.dx?.size ?? 0} for x of ${m} rows and dw [${n}, ${k}]`,
       );
     }
-    matmul(
-      this.d,
-      this.gemm,
-      { a: a.dy, b: a.x, c: a.dw, m: n, n: k, k: m, transA: true, beta: 1 },
-      this.sums,
-    );
+    const dw = { a: a.dy, b: a.x, c: a.dw, m: n, n: k, k: m, transA: true, beta: 1 };
+    if (a.dx) {
+      const dx = { a: a.dy, b: a.w, c: a.dx, m, n: k, k: n, beta: a.accumulateDx ? 1 : 0 };
+      matmulPair(this.d, this.gemm, dx, dw, this.sums);
+    } else matmul(this.d, this.gemm, dw, this.sums);
     if (a.db) {
-      sameSize("linearWeightGrad", a.db, this.d.sub(gpuTensor(a.dw), 0, n));
-      this.#columnSum("linearWeightGrad", gpuTensor(a.dy), gpuTensor(a.db), m, n);
+      sameSize("linearBackward", a.db, this.d.sub(gpuTensor(a.dw), 0, n));
+      this.#columnSum("linearBackward", gpuTensor(a.dy), gpuTensor(a.db), m, n);
     }
   }
 

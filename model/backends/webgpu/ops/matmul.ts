@@ -15,6 +15,10 @@
  *   scratch (one batched dispatch for the equal ranges, one for a shorter rest), then `sum_rows` adds them
  *   in order (deterministic).
  * - **Batches** go in dispatches of at most `maxWorkgroupsPerDim` items (the grid's z).
+ * - **Plans, then dispatches**: a product is first planned into its steps (GEMM dispatches, then what
+ *   follows them, such as a split-K sum), then recorded; {@linkcode matmulPair} plans a Linear's two
+ *   backward products and records the first GEMM dispatch of each as one `matmul_pair` dispatch
+ *   (kernels/matmul_pair.ts) where they allow it.
  *
  * @module
  */
@@ -29,12 +33,15 @@ import {
   type GemmTileName,
   type GemmVariant,
 } from "../kernels/matmul.ts";
+import { gemmPairKernel } from "../kernels/matmul_pair.ts";
+import type { KernelDef } from "../kernel.ts";
 import {
   DEFAULT_GEMM_TABLE,
   type GemmTable,
   isSmallGemm,
   LARGE_TILE_MIN,
   lookupGemmTile,
+  lookupPairTile,
 } from "./gemm_table.ts";
 import { gemmGeluKernel } from "../kernels/matmul_gelu.ts";
 import { gemmReluKernel } from "../kernels/matmul_relu.ts";
@@ -53,6 +60,8 @@ export interface GemmOptions {
   gemmVec4?: boolean;
   /** Split-K (default on). */
   splitK?: boolean;
+  /** A Linear's two backward products in one dispatch where they allow it ({@linkcode matmulPair}; default on). */
+  gemmPair?: boolean;
 }
 
 /** The tensors of one product (views of the call's, after splits). */
@@ -61,6 +70,28 @@ interface Operands {
   b: GpuTensor;
   c: GpuTensor;
   bias: GpuTensor | null;
+}
+
+/** One GEMM dispatch as planned, before it is recorded. */
+interface GemmJob {
+  variant: GemmVariant;
+  kernel: KernelDef;
+  binds: Record<string, GpuTensor>;
+  uniforms: Record<string, number>;
+  /** [⌈n/BN⌉, ⌈m/BM⌉, batch items from z_base] */
+  grid: [number, number, number];
+  /** the product's k (the pair puts the longer first) */
+  k: number;
+  /** with an activation epilogue (never paired) */
+  epilogue: boolean;
+}
+
+/** What a product's plan records, in order: its GEMM dispatches and the steps after them (split-K sums). */
+type Step = GemmJob | (() => void);
+
+/** Record the steps of a plan. */
+function run(d: Dispatcher, steps: readonly Step[]): void {
+  for (const s of steps) typeof s === "function" ? s() : d.rt.dispatch(s.kernel, s.binds, s.uniforms, s.grid);
 }
 
 export { LARGE_TILE_MIN };
@@ -81,13 +112,22 @@ export const SPLIT_ALIGN = 128;
 
 /**
  * The tile variant of a product: `gemmTile` when forced, `gemmLargeTile` for a large one when given, else the
- * table's; a tile needing more than `maxWorkgroupBytes` of workgroup memory gives way to its single-stage twin.
+ * table's (`pair`: the table's tile for a backward pair whose dX product is `g`); a tile needing more than
+ * `maxWorkgroupBytes` of workgroup memory gives way to its single-stage twin.
  */
-export function gemmTile(g: NormalizedMatmul, opts: GemmOptions, maxWorkgroupBytes = Infinity): GemmTileName {
+export function gemmTile(
+  g: NormalizedMatmul,
+  opts: GemmOptions,
+  maxWorkgroupBytes = Infinity,
+  pair = false,
+): GemmTileName {
+  const table = opts.gemmTable ?? DEFAULT_GEMM_TABLE;
   let tile = opts.gemmTile ??
     (!isSmallGemm(g.m, g.n) && opts.gemmLargeTile
       ? opts.gemmLargeTile
-      : lookupGemmTile(opts.gemmTable ?? DEFAULT_GEMM_TABLE, g));
+      : pair
+      ? lookupPairTile(table, g)
+      : lookupGemmTile(table, g));
   if (gemmTileBytes(tile) > maxWorkgroupBytes) tile = tile.replace(/_db$/, "") as GemmTileName;
   return tile;
 }
@@ -116,7 +156,13 @@ export function vecOperand(
  * while gradient sums are held): a split-K product leaves the sum of its parts pending there.
  */
 export function matmul(d: Dispatcher, opts: GemmOptions, args: MatmulArgs, sums?: GradSums): void {
-  const g = normalizeMatmul(args);
+  const steps: Step[] = [];
+  planMatmul(d, opts, normalizeMatmul(args), operands(args), steps, sums);
+  run(d, steps);
+}
+
+/** The checked tensors of a matmul call. */
+function operands(args: MatmulArgs): Operands {
   const a = gpuTensor(args.a, "matmul a"),
     b = gpuTensor(args.b, "matmul b"),
     c = gpuTensor(args.c, "matmul c");
@@ -125,8 +171,69 @@ export function matmul(d: Dispatcher, opts: GemmOptions, args: MatmulArgs, sums?
     throw new TypeError(`Cannot run matmul: a is ${a.elem}, b is ${b.elem}`);
   }
   if (c.elem !== "f32") throw new TypeError("Cannot run matmul: c must be float32");
-  const bias = args.bias ? gpuTensor(args.bias, "matmul bias") : null;
-  planMatmul(d, opts, g, { a, b, c, bias }, sums);
+  return { a, b, c, bias: args.bias ? gpuTensor(args.bias, "matmul bias") : null };
+}
+
+/**
+ * Two independent products, `first` then `second` (a Linear's backward: dX = dY·W, then dW += dYᵀ·X with
+ * `sums` as in {@linkcode matmul}), in one matmul_pair dispatch (kernels/matmul_pair.ts) where `first` runs
+ * as one GEMM dispatch, neither has a bias and neither writes what the other reads. Both then take the
+ * pair's tile (the table's pair entry for `first`'s shape, ops/gemm_table.ts; or the forced `gemmTile`), and
+ * the first GEMM dispatch of `second` (a split-K product's batch of equal parts) joins the pair, the product
+ * with the longer k first; the rest of its plan follows. Otherwise, and with `gemmPair: false` (the twin),
+ * the two run one after the other, each on its own tile. With equal tiles the results are bit for bit the
+ * same either way.
+ */
+export function matmulPair(
+  d: Dispatcher,
+  opts: GemmOptions,
+  first: MatmulArgs,
+  second: MatmulArgs,
+  sums?: GradSums,
+): void {
+  const x1 = operands(first), x2 = operands(second);
+  const g1 = normalizeMatmul(first), g2 = normalizeMatmul(second);
+  let s1: Step[] = [];
+  planMatmul(d, opts, g1, x1, s1);
+  const single = (s: Step[]) => (s.length === 1 ? gemmJob(s[0]) : null);
+  const pairing = opts.gemmPair !== false && single(s1) !== null && !x1.bias && !x2.bias &&
+    !overlaps(x1.c, [x2.a, x2.b, x2.c]) && !overlaps(x2.c, [x1.a, x1.b]);
+  const tile = pairing ? gemmTile(g1, opts, wgBytes(d), true) : undefined;
+  const paired = tile ? { ...opts, gemmTile: tile } : opts;
+  // a one-dispatch plan allocates nothing, so it may be made again on the pair's tile
+  if (tile && single(s1)!.variant.tile !== tile) planMatmul(d, paired, g1, x1, s1 = []);
+  const s2: Step[] = [];
+  planMatmul(d, paired, g2, x2, s2, sums);
+  const j1 = single(s1), j2 = gemmJob(s2[0]);
+  if (!j1 || !j2 || !tile || j1.variant.tile !== tile || j2.variant.tile !== tile) {
+    run(d, s1);
+    return run(d, s2);
+  }
+  const [p, q] = j1.k >= j2.k ? [j1, j2] : [j2, j1];
+  const uniforms: Record<string, number> = { items: p.grid[2], items_1: q.grid[2] };
+  for (const [name, v] of Object.entries(p.uniforms)) if (name !== "has_bias") uniforms[name] = v;
+  for (const [name, v] of Object.entries(q.uniforms)) if (name !== "has_bias") uniforms[`${name}_1`] = v;
+  const tiles = (j: GemmJob) => j.grid[0] * j.grid[1] * j.grid[2];
+  d.rt.dispatch(
+    gemmPairKernel(p.variant, q.variant),
+    { a: p.binds.a, b: p.binds.b, c: p.binds.c, a_1: q.binds.a, b_1: q.binds.b, c_1: q.binds.c },
+    uniforms,
+    tiles(p) + tiles(q),
+  );
+  run(d, s2.slice(1));
+}
+
+/** A step as a GEMM dispatch that may join a pair (no epilogue), else null. */
+function gemmJob(s: Step | undefined): GemmJob | null {
+  return s && typeof s !== "function" && !s.epilogue ? s : null;
+}
+
+/** Whether tensor `t` shares elements with any of `others` (same buffer, intersecting element ranges). */
+function overlaps(t: GpuTensor, others: readonly GpuTensor[]): boolean {
+  return others.some((o) =>
+    o.storage === t.storage && o.offset * o.elemBytes < (t.offset + t.size) * t.elemBytes &&
+    t.offset * t.elemBytes < (o.offset + o.size) * o.elemBytes
+  );
 }
 
 /**
@@ -173,24 +280,28 @@ function matmulActivation(
   if (sa * a.elemBytes > max * 4 || sb * b.elemBytes > max * 4 || sc > max) return false;
   if (Math.ceil(g.n / tile.bn) > maxDim || Math.ceil(g.m / tile.bm) > maxDim) return false;
   const bias = gpuTensor(args.bias, "matmul bias");
-  gemm(d, opts, g, { a: d.sub(a, 0, sa), b: d.sub(b, 0, sb), c: d.sub(c, 0, sc), bias }, {
+  const steps: Step[] = [];
+  gemm(d, opts, g, { a: d.sub(a, 0, sa), b: d.sub(b, 0, sb), c: d.sub(c, 0, sc), bias }, steps, {
     act,
     grad: grad ? d.sub(grad, 0, sc) : null,
   });
+  run(d, steps);
   return true;
 }
 
-/** Dispatch a product whose operands fit their bindings, or split it (see the module doc). */
+/** Plan a product whose operands fit their bindings, or split it (see the module doc), into `steps`. */
 function planMatmul(
   d: Dispatcher,
   opts: GemmOptions,
   g: NormalizedMatmul,
   x: Operands,
+  steps: Step[],
   sums?: GradSums,
 ): void {
   const { a, b, c, bias } = x;
   if (g.m === 0 || g.n === 0 || g.batch.includes(0)) return;
-  const plan = (h: NormalizedMatmul, o: Partial<Operands>) => planMatmul(d, opts, h, { ...x, ...o }, sums);
+  const plan = (h: NormalizedMatmul, o: Partial<Operands>) =>
+    planMatmul(d, opts, h, { ...x, ...o }, steps, sums);
   const sa = matmulSpan(g.transA ? g.k : g.m, g.transA ? g.m : g.k, g.lda, g.strideA, g.batch);
   const sb = matmulSpan(g.transB ? g.n : g.k, g.transB ? g.k : g.n, g.ldb, g.strideB, g.batch);
   const sc = matmulSpan(g.m, g.n, g.ldc, g.strideC, g.batch);
@@ -199,14 +310,14 @@ function planMatmul(
   const maxDim = d.rt.maxWorkgroupsPerDim;
   const fits = sa * a.elemBytes <= max * 4 && sb * b.elemBytes <= max * 4 && sc <= max;
   if (fits && Math.ceil(g.n / tile.bn) <= maxDim && Math.ceil(g.m / tile.bm) <= maxDim) {
-    if (splitK(d, opts, g, x, sums)) return;
+    if (splitK(d, opts, g, x, steps, sums)) return;
     const fitted = {
       a: d.sub(a, 0, Math.max(1, sa)),
       b: d.sub(b, 0, Math.max(1, sb)),
       c: d.sub(c, 0, sc),
       bias,
     };
-    return gemm(d, opts, g, fitted);
+    return gemm(d, opts, g, fitted, steps);
   }
   // the operands from element `o` on (views of the rest)
   const from = (t: GpuTensor, o: number) => d.sub(t, o, t.size - o);
@@ -271,6 +382,7 @@ function splitK(
   opts: GemmOptions,
   g: NormalizedMatmul,
   x: Operands,
+  steps: Step[],
   sums?: GradSums,
 ): boolean {
   const { a, b, c, bias } = x;
@@ -293,16 +405,22 @@ function splitK(
   const parts = full + (rest > 0 ? 1 : 0);
   const held = g.beta === 1 ? sums?.alloc(parts * n) ?? null : null;
   const scratch = held ?? d.rt.scratch(parts * n);
-  gemm(d, opts, {
-    ...g,
-    k: kc,
-    beta: 0,
-    ldc: g.n,
-    batch: [1, 1, full],
-    strideA: [0, 0, g.transA ? kc * g.lda : kc],
-    strideB: [0, 0, g.transB ? kc : kc * g.ldb],
-    strideC: [0, 0, n],
-  }, { a, b, c: d.sub(scratch, 0, full * n), bias: null });
+  gemm(
+    d,
+    opts,
+    {
+      ...g,
+      k: kc,
+      beta: 0,
+      ldc: g.n,
+      batch: [1, 1, full],
+      strideA: [0, 0, g.transA ? kc * g.lda : kc],
+      strideB: [0, 0, g.transB ? kc : kc * g.ldb],
+      strideC: [0, 0, n],
+    },
+    { a, b, c: d.sub(scratch, 0, full * n), bias: null },
+    steps,
+  );
   if (rest > 0) {
     const k0 = full * kc;
     const ao = g.transA ? k0 * g.lda : k0, bo = g.transB ? k0 : k0 * g.ldb;
@@ -311,19 +429,21 @@ function splitK(
       b: d.sub(b, bo, b.size - bo),
       c: d.sub(scratch, full * n, n),
       bias: null,
-    });
+    }, steps);
   }
   if (held) {
-    sums!.add(held, parts, n, d.sub(c, 0, n));
+    steps.push(() => sums!.add(held, parts, n, d.sub(c, 0, n)));
     return true;
   }
-  d.rt.dispatch(
-    SUM_ROWS,
-    { x: range(scratch, 0, parts * n), out: range(c, 0, n) },
-    { rows: parts, n, accumulate: g.beta },
-    d.groups(SUM_ROWS, n),
-  );
-  d.rt.free(scratch);
+  steps.push(() => {
+    d.rt.dispatch(
+      SUM_ROWS,
+      { x: range(scratch, 0, parts * n), out: range(c, 0, n) },
+      { rows: parts, n, accumulate: g.beta },
+      d.groups(SUM_ROWS, n),
+    );
+    d.rt.free(scratch);
+  });
   return true;
 }
 
@@ -333,6 +453,7 @@ function gemm(
   opts: GemmOptions,
   g: NormalizedMatmul,
   x: Operands,
+  steps: Step[],
   epi?: { act: "gelu" | "relu"; grad: GpuTensor | null },
 ): void {
   const { a, b, c, bias } = x;
@@ -343,7 +464,7 @@ function gemm(
   const kernel = epi
     ? (epi.act === "gelu" ? (v: GemmVariant) => gemmGeluKernel(v, outF16) : gemmReluKernel)
     : gemmKernel;
-  const k = kernel({
+  const variant: GemmVariant = {
     transA: g.transA,
     transB: g.transB,
     tile,
@@ -351,22 +472,26 @@ function gemm(
     elemB: b.elem === "f16" ? "f16" : "f32",
     vecA: vec && vecOperand(a, g.transA ? g.m : g.k, g.lda, g.strideA),
     vecB: vec && vecOperand(b, g.transB ? g.k : g.n, g.ldb, g.strideB),
-  });
+  };
   const items = g.batch[0] * g.batch[1] * g.batch[2];
   const gx = Math.ceil(g.n / t.bn), gy = Math.ceil(g.m / t.bm);
   const maxDim = d.rt.maxWorkgroupsPerDim;
   for (let z0 = 0; z0 < items; z0 += maxDim) {
     const gz = Math.min(maxDim, items - z0);
-    d.rt.dispatch(
-      k,
-      {
+    steps.push({
+      variant,
+      kernel: kernel(variant),
+      k: g.k,
+      epilogue: !!epi,
+      grid: [gx, gy, gz],
+      binds: {
         a,
         b,
         c,
         bias: bias ?? d.rt.dummy("f32"),
         ...(epi?.act === "gelu" ? { grad: epi.grad ?? d.rt.dummy("f32") } : {}),
       },
-      {
+      uniforms: {
         m: g.m,
         n: g.n,
         k: g.k,
@@ -390,7 +515,6 @@ function gemm(
         sc2: g.strideC[2],
         ...(epi?.act === "gelu" ? { has_grad: epi.grad ? 1 : 0 } : {}),
       },
-      [gx, gy, gz],
-    );
+    });
   }
 }
