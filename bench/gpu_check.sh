@@ -36,7 +36,8 @@
 #
 # Progress and logs go to stderr; stdout gets each stage's JSON line, and last ONE JSON line {"parity": ...,
 # "gemm_tests": "pass" | "fail" | null, "plan": ..., "bench": ..., "decode": ..., "anchor": ..., "ratio_train":
-# ours / the original's, "seconds": the run's} (a stage that did not run or gave no JSON: null).
+# ours / the original's, "ratios": every ratio against the issue's targets and whether each is met
+# (bench/gpu_ratios.ts), "seconds": the run's} (a stage that did not run or gave no JSON: null).
 # Exit status: 0 when every stage that ran passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -262,13 +263,18 @@ if [ "$DECODE" = 1 ] && [ "$QUICK" = 0 ]; then
   decode=$(run_json decode "$DENO" run -A bench/decode_bench.ts "${decode_flags[@]}") || status=1
   echo "$decode"
 fi
-ratio=null
-if [ "$bench" != null ] && [ "$anchor" != null ]; then
-  ratio=$(printf '%s\n%s\n' "$bench" "$anchor" | "$DENO" eval --quiet '
-const [b, a] = (await new Response(Deno.stdin.readable).text()).trim().split("\n").map((l) => JSON.parse(l));
-console.log((b.train.examplesPerSec / a.train.examplesPerSec).toFixed(3));') || ratio=null
-fi
+# the ratios against the issue's targets (bench/gpu_ratios.ts), from the stages' lines
+both=$(printf '%s\n%s\n%s\n%s\n' "$plan" "$bench" "$anchor" "$decode" | "$DENO" eval --quiet '
+import { gpuRatiosOfLines } from "./bench/gpu_ratios.ts";
+const r = gpuRatiosOfLines(await new Response(Deno.stdin.readable).text());
+console.log(r.train ?? null);
+console.log(JSON.stringify(r));') || both=""
+ratio=$(printf '%s\n' "$both" | sed -n 1p)
+ratios=$(printf '%s\n' "$both" | sed -n 2p)
+[ -n "$ratio" ] || ratio=null
+[ -n "$ratios" ] || ratios=null
+log "ratios against the targets: $ratios"
 [ "$gemm_tests" = null ] || gemm_tests="\"$gemm_tests\""
-echo "{\"parity\":$parity,\"gemm_tests\":$gemm_tests,\"plan\":$plan,\"bench\":$bench,\"decode\":$decode,\"anchor\":$anchor,\"ratio_train\":$ratio,\"seconds\":$SECONDS}"
+echo "{\"parity\":$parity,\"gemm_tests\":$gemm_tests,\"plan\":$plan,\"bench\":$bench,\"decode\":$decode,\"anchor\":$anchor,\"ratio_train\":$ratio,\"ratios\":$ratios,\"seconds\":$SECONDS}"
 [ "$status" = 0 ] || log "FAILED (see the lines above)"
 exit "$status"

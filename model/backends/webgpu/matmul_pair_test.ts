@@ -5,6 +5,8 @@ import { linearBackward } from "../../layers.ts";
 import { ReferenceBackend } from "../reference.ts";
 import type { WebGpuBackend, WebGpuOptions } from "./backend.ts";
 import { gpuTest, openGpu } from "./test_utils.ts";
+import { GEMM_TILES, gemmTileBytes, type GemmTileName, type GemmVariant } from "./kernels/matmul.ts";
+import { gemmPairBytes, gemmPairKernel } from "./kernels/matmul_pair.ts";
 
 // A Linear's two backward products in one matmul_pair dispatch (ops/matmul.ts matmulPair,
 // kernels/matmul_pair.ts) against its twin, the same products run apart (gemmPair: false), and the reference.
@@ -180,3 +182,30 @@ gpuTest(
     assertClose(got[1], want[1], { atol: 1e-3, rtol: 1e-5, name: "dw from the new x" });
   },
 );
+
+Deno.test("matmul_pair: workgroup memory is the tile's, plus product 1's own A or B array where its types differ", () => {
+  const v = (tile: GemmTileName, elemB: "f32" | "f16" = "f32"): GemmVariant => ({
+    transA: false,
+    transB: false,
+    tile,
+    elem: "f32",
+    elemB,
+  });
+  for (const tile of Object.keys(GEMM_TILES) as GemmTileName[]) {
+    assert.equal(gemmPairBytes(v(tile), v(tile)), gemmTileBytes(tile), tile);
+    const t = GEMM_TILES[tile];
+    // a float16 B of product 1 (the --fp16 weights beside a float32 activation): its own Bs, 8 bytes a vec4
+    assert.equal(
+      gemmPairBytes(v(tile), v(tile, "f16")),
+      gemmTileBytes(tile) + t.stages * t.bk * (t.bn / 4 + 1) * 8,
+    );
+    // the pair's WGSL declares exactly those arrays
+    const body = gemmPairKernel(v(tile), v(tile, "f16")).body;
+    assert.deepEqual(body.match(/var<workgroup> \w+/g), [
+      "var<workgroup> As",
+      "var<workgroup> Bs",
+      "var<workgroup> Bs_1",
+    ]);
+  }
+  assert.throws(() => gemmPairKernel(v("small"), v("large")), /tiles small and large/);
+});

@@ -6,8 +6,9 @@
  *   C₀ = alpha₀ · op(A₀)·op(B₀) + beta₀ · C₀      (bindings a, b, c; uniforms m, n, …)
  *   C₁ = alpha₁ · op(A₁)·op(B₁) + beta₁ · C₁      (bindings a_1, b_1, c_1; uniforms m_1, n_1, …)
  *
- * Both products share one tile shape, so one workgroup size and one pair of workgroup arrays (a second pair
- * only where the element types differ); each keeps its own transposes, vector loads and storage types. The
+ * Both products share one tile shape, so one workgroup size and one pair of workgroup arrays (product 1 has
+ * an A or B array of its own only where its element types differ, {@linkcode gemmPairBytes}); each keeps its
+ * own transposes, vector loads and storage types. The
  * grid is flat: workgroups [0, T₀) compute the tiles of product 0 (T₀ = ⌈n/BN⌉·⌈m/BM⌉·items, tile order as
  * the GEMM's grid x, y, z), the next T₁ those of product 1. The caller puts the product with the longer k
  * first, so that its long-running workgroups start first. Each tile runs the GEMM's own statements (the
@@ -25,14 +26,35 @@ const BINDING = /\b(a|b|c)\[/g;
 const FUNCTION = /\b(a_coord|b_coord|a_load|b_load|store4|gemm_tile)\(/g;
 const UNIFORM = /\bP\.(\w+)/g;
 
-/** One product's WGSL with its identifiers suffixed by `s` (P.a_off becomes P.a_1_off, as the binding a_1's). */
-function suffixed(wgsl: string, s: string, arrays: boolean): string {
+/**
+ * One product's WGSL with its identifiers suffixed by `s` (P.a_off becomes P.a_1_off, as the binding a_1's),
+ * and its workgroup arrays named in `arrays` (As, Bs) too.
+ */
+function suffixed(wgsl: string, s: string, arrays: readonly string[]): string {
   let out = wgsl
     .replace(BINDING, `$1${s}[`)
     .replace(FUNCTION, `$1${s}(`)
     .replace(UNIFORM, (_, f: string) => (f.endsWith("_off") ? `P.${f.slice(0, -4)}${s}_off` : `P.${f}${s}`));
-  if (arrays) out = out.replace(/\b(As|Bs)\[/g, `$1${s}[`);
+  for (const name of arrays) out = out.replace(new RegExp(`\\b${name}\\[`, "g"), `${name}${s}[`);
   return out;
+}
+
+/** The workgroup arrays product 1 needs of its own: As where the A types differ, Bs where the B types do. */
+function ownArrays(v0: GemmVariant, v1: GemmVariant): string[] {
+  const own: string[] = [];
+  if (v0.elem !== v1.elem) own.push("As");
+  if ((v0.elemB ?? v0.elem) !== (v1.elemB ?? v1.elem)) own.push("Bs");
+  return own;
+}
+
+/** Bytes of workgroup memory the pair of `v0` and `v1` declares (the tile's, and product 1's own arrays). */
+export function gemmPairBytes(v0: GemmVariant, v1: GemmVariant): number {
+  const t = GEMM_TILES[v0.tile];
+  const bytes = (name: string, elem: string) =>
+    t.stages * t.bk * ((name === "As" ? t.bm : t.bn) / 4 + 1) * (elem === "f16" ? 8 : 16);
+  let total = bytes("As", v0.elem) + bytes("Bs", v0.elemB ?? v0.elem);
+  for (const name of ownArrays(v0, v1)) total += bytes(name, name === "As" ? v1.elem : v1.elemB ?? v1.elem);
+  return total;
 }
 
 /** The uniforms of the pair: the GEMM's without the bias flag, and the batch items, for each product. */
@@ -58,12 +80,11 @@ export function gemmPairKernel(v0: GemmVariant, v1: GemmVariant): KernelDef {
   const t = GEMM_TILES[v0.tile];
   const p0 = gemmWgsl(v0, false), p1 = gemmWgsl(v1, false);
   // product 1 stages into arrays of its own only where its element types differ from product 0's
-  const ownArrays = v0.elem !== v1.elem || (v0.elemB ?? v0.elem) !== (v1.elemB ?? v1.elem);
-  const decls1 = ownArrays
-    ? p1.decls.split("\n").filter((l) => l.startsWith("var<workgroup>")).map((l) =>
-      l.replace(/\b(As|Bs):/, "$1_1:")
-    ).join("\n")
-    : "";
+  const own = ownArrays(v0, v1);
+  const decls1 = p1.decls.split("\n")
+    .filter((l) => own.some((name) => l.startsWith(`var<workgroup> ${name}:`)))
+    .map((l) => l.replace(/\b(As|Bs):/, "$1_1:") + "\n")
+    .join("");
   const tileFn = (p: { fns: string; tile: string }) =>
     `${p.fns}\nfn gemm_tile(wid: vec3<u32>, lid3: vec3<u32>, lid: u32) {\n${p.tile}\n}\n`;
   k = {
@@ -76,7 +97,7 @@ export function gemmPairKernel(v0: GemmVariant, v1: GemmVariant): KernelDef {
 // product 0
 ${tileFn(p0)}
 // product 1
-${suffixed(tileFn(p1), "_1", ownArrays)}
+${suffixed(tileFn(p1), "_1", own)}
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid3: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

@@ -33,7 +33,7 @@ import {
   type GemmTileName,
   type GemmVariant,
 } from "../kernels/matmul.ts";
-import { gemmPairKernel } from "../kernels/matmul_pair.ts";
+import { gemmPairBytes, gemmPairKernel } from "../kernels/matmul_pair.ts";
 import type { KernelDef } from "../kernel.ts";
 import {
   DEFAULT_GEMM_TABLE,
@@ -205,11 +205,13 @@ export function matmulPair(
   const s2: Step[] = [];
   planMatmul(d, paired, g2, x2, s2, sums);
   const j1 = single(s1), j2 = gemmJob(s2[0]);
-  if (!j1 || !j2 || !tile || j1.variant.tile !== tile || j2.variant.tile !== tile) {
+  const [p, q] = j1 && j2 && j1.k < j2.k ? [j2, j1] : [j1, j2];
+  const fits = p && q && tile && p.variant.tile === tile && q.variant.tile === tile &&
+    gemmPairBytes(p.variant, q.variant) <= wgBytes(d);
+  if (!fits) {
     run(d, s1);
     return run(d, s2);
   }
-  const [p, q] = j1.k >= j2.k ? [j1, j2] : [j2, j1];
   const uniforms: Record<string, number> = { items: p.grid[2], items_1: q.grid[2] };
   for (const [name, v] of Object.entries(p.uniforms)) if (name !== "has_bias") uniforms[name] = v;
   for (const [name, v] of Object.entries(q.uniforms)) if (name !== "has_bias") uniforms[`${name}_1`] = v;
