@@ -15,7 +15,7 @@ Deno.test("gpu ratios: the H200 record of 2026-11-27 gives its 0.70x step and 0.
 
 Deno.test("gpu ratios: each target against its threshold; missing stages and a decoder on the CPU give null", () => {
   const lines = [
-    { plan: { dispatches: 228 } },
+    { config: "bert-base", plan: { dispatches: 228 } },
     {
       train: { examplesPerSec: 520 },
       trainFp16: { examplesPerSec: 700 },
@@ -39,5 +39,14 @@ Deno.test("gpu ratios: each target against its threshold; missing stages and a d
   );
   assert.equal(cpu.beam5, null);
   assert.deepEqual(cpu.meets, { train: null, gemm: null, gemmF16: null, beam5: null, dispatches: null });
-  assert.equal(gpuRatiosOfLines(`{"plan":{"dispatches":${GPU_TARGETS.dispatches}}}`).meets.dispatches, false);
+  const plan = (config: string, n: number) => JSON.stringify({ config, plan: { dispatches: n } });
+  assert.equal(gpuRatiosOfLines(plan("bert-base", GPU_TARGETS.dispatches)).meets.dispatches, false);
+  assert.equal(gpuRatiosOfLines(plan("small", 63)).meets.dispatches, null, "a --quick plan");
+  const quick = JSON.stringify({ quick: true, train: { examplesPerSec: 54 } });
+  assert.equal(
+    gpuRatiosOfLines(`null
+${quick}
+${JSON.stringify({ train: { examplesPerSec: 1 } })}`).train,
+    null,
+  );
 });
