@@ -22,6 +22,8 @@
  * `trainUnfused` is the same step with the backend's fused kernels off (`fuse: false`: their unfused twins),
  * `trainUnpaired` with each Linear's two backward GEMMs in two dispatches (`gemmPair: false`),
  * `trainFp16` the step of a `--fp16` model (float16 GEMM weights; adapters with shader-f16).
+ * `trainFp16HalfMath` and `gemmF16Math` are that step and the float16 GEMMs with float16 math (backend
+ * option `gemmHalfMath`: float16 tiles and K-tile sums).
  *
  * `--plan` times nothing: it prints the kernel plan of one training step at the same sizes (dispatches,
  * bytes bound for reading and writing, clears, copies, the most dispatched kernels; bench/gpu_plan.ts),
@@ -198,9 +200,13 @@ console.error(`one sync with no work: ${sync.toFixed(3)} ms`);
 const gemm: Record<string, GemmFigure> = {};
 for (const s of gemmShapes()) gemm[s.name] = await timeGemm(be, s, { minSeconds, quick });
 const gemmF16: Record<string, GemmFigure> = {};
-if (be.hasF16) {
+// the same with float16 math (backend option gemmHalfMath: float16 tiles and K-tile sums, float32 running sums)
+const gemmF16Math: Record<string, GemmFigure> = {};
+const halfBe = be.hasF16 ? await WebGpuBackend.create({ gemmTable, gemmHalfMath: true }) : null;
+if (halfBe) {
   for (const s of gemmShapes().filter((x) => x.name.startsWith("fc"))) {
     gemmF16[s.name] = await timeGemm(be, s, { f16: true, minSeconds, quick });
+    gemmF16Math[s.name] = await timeGemm(halfBe, s, { f16: true, minSeconds, quick, label: "float16 math " });
   }
 }
 
@@ -298,6 +304,11 @@ const trainUnpaired = await trainRun(unpairedBe, Math.max(2, Math.ceil(steps / 2
 unpairedBe.destroy();
 // --fp16's step: float16 GEMM weights cast from the float32 masters at the start of each forward
 const trainFp16 = be.hasF16 ? await trainRun(be, Math.max(2, Math.ceil(steps / 2)), "group", true) : null;
+// and with float16 math in its GEMMs (VLP_GEMM_HALF_MATH=1 for every command)
+const trainFp16HalfMath = halfBe
+  ? await trainRun(halfBe, Math.max(2, Math.ceil(steps / 2)), "group", true)
+  : null;
+halfBe?.destroy();
 
 // the step on the default table, beside the sweep's
 let trainDefaultTable: Awaited<ReturnType<typeof trainRun>> | null = null;
@@ -319,6 +330,7 @@ await reportFigures(import.meta.url, {
   quick,
   gemm,
   gemmF16,
+  gemmF16Math,
   bestGemmTflopsF32: best,
   syncMs: sync,
   train,
@@ -327,6 +339,7 @@ await reportFigures(import.meta.url, {
   trainUnfused,
   trainUnpaired,
   trainFp16,
+  trainFp16HalfMath,
   ...(sweep
     ? { gemmSweep: { tflops: sweep.tflops, scalarLoads: sweep.scalarLoads, seconds: sweep.seconds } }
     : {}),

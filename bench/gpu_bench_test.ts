@@ -42,6 +42,11 @@ gpuTest("bench/gpu_bench.ts --quick --sweep runs and ends with one JSON line of 
     Array.isArray(fig.adapterInfo.features) && fig.adapterInfo.limits.maxComputeWorkgroupStorageSize > 0,
   );
   assert.ok(fig.trainDefaultTable.examplesPerSec > 0);
+  if (fig.shaderF16) {
+    // --fp16's GEMMs and step with float16 math beside float32 math
+    assert.ok(fig.gemmF16Math.fc1.tflops > 0 && fig.gemmF16.fc1.tflops > 0);
+    assert.ok(fig.trainFp16HalfMath.examplesPerSec > 0 && Number.isFinite(fig.trainFp16HalfMath.lastLoss));
+  }
 });
 
 gpuTest(

@@ -1,7 +1,8 @@
 /**
  * The ratios of one `bench/gpu_check.sh` run against the issue's targets, side by side on the same GPU: our
- * training step (float32, `--fp16`, and with the backward GEMMs unpaired) over the original's PyTorch
- * float32 step (`bench/gpu_anchor.py`), our FFN GEMM (float32 and float16 inputs) over cuBLAS float32 at the
+ * training step (float32, `--fp16` with float32 or float16 GEMM math, and with the backward GEMMs unpaired)
+ * over the original's PyTorch float32 step (`bench/gpu_anchor.py`), our FFN GEMM (float32, float16 inputs,
+ * float16 math) over cuBLAS float32 at the
  * same shape, greedy and beam-5 decoding over the original decoder on the same GPU (`bench/decode_bench.ts
  * --anchor-device cuda`), and the step's dispatches from its kernel plan. A figure whose records are missing
  * is null; `meets` says, per target, whether it is met (null when not measured).
@@ -49,9 +50,11 @@ export function gpuRatios(l: CheckLines) {
   const r = {
     train: ratio(l.bench?.train?.examplesPerSec, original),
     trainFp16: ratio(l.bench?.trainFp16?.examplesPerSec, original),
+    trainFp16HalfMath: ratio(l.bench?.trainFp16HalfMath?.examplesPerSec, original),
     trainUnpaired: ratio(l.bench?.trainUnpaired?.examplesPerSec, original),
     gemmFc1: ratio(l.bench?.gemm?.fc1?.tflops, cublas),
     gemmFc1F16: ratio(l.bench?.gemmF16?.fc1?.tflops, cublas),
+    gemmFc1F16Math: ratio(l.bench?.gemmF16Math?.fc1?.tflops, cublas),
     greedy: onGpu ? l.decode?.greedy?.ratio_side_by_side ?? null : null,
     beam5: onGpu ? l.decode?.beam5?.ratio_side_by_side ?? null : null,
     // the BERT-base step's plan (a --quick plan is of the small config and says nothing of the target)
@@ -66,7 +69,10 @@ export function gpuRatios(l: CheckLines) {
       // float32 against float32 (the anchor has no float16 step of the original)
       train: atLeast(r.train, GPU_TARGETS.train),
       gemm: atLeast(r.gemmFc1, GPU_TARGETS.gemm),
-      gemmF16: r.gemmFc1F16 === null ? null : r.gemmFc1F16 > GPU_TARGETS.gemmF16,
+      // --fp16's GEMM with either math (float32, or float16 with gemmHalfMath)
+      gemmF16: r.gemmFc1F16 === null && r.gemmFc1F16Math === null
+        ? null
+        : Math.max(r.gemmFc1F16 ?? 0, r.gemmFc1F16Math ?? 0) > GPU_TARGETS.gemmF16,
       beam5: atLeast(r.beam5, GPU_TARGETS.beam5),
       dispatches: r.dispatches === null ? null : r.dispatches < GPU_TARGETS.dispatches,
     },

@@ -21,7 +21,9 @@ Deno.test("gpu ratios: each target against its threshold; missing stages and a d
       trainFp16: { examplesPerSec: 700 },
       trainUnpaired: { examplesPerSec: 500 },
       gemm: { fc1: { tflops: 40.6 } },
-      gemmF16: { fc1: { tflops: 50 } },
+      gemmF16: { fc1: { tflops: 40 } },
+      gemmF16Math: { fc1: { tflops: 50 } },
+      trainFp16HalfMath: { examplesPerSec: 800 },
     },
     { train: { examplesPerSec: 400 }, gemm_fc1: { tflops: 47.7 } },
     { original_device: "cuda", greedy: { ratio_side_by_side: 2.5 }, beam5: { ratio_side_by_side: 3.2 } },
@@ -30,6 +32,9 @@ Deno.test("gpu ratios: each target against its threshold; missing stages and a d
   assert.equal(r.train, 1.3);
   assert.equal(r.trainFp16, 1.75);
   assert.equal(r.trainUnpaired, 1.25);
+  assert.equal(r.trainFp16HalfMath, 2);
+  assert.equal(r.gemmFc1F16, 0.839);
+  assert.equal(r.gemmFc1F16Math, 1.048);
   assert.equal(r.gemmFc1, 0.851);
   assert.equal(r.beam5, 3.2);
   assert.deepEqual(r.meets, { train: true, gemm: true, gemmF16: true, beam5: true, dispatches: true });

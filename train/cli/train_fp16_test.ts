@@ -24,11 +24,12 @@ const flags = (dir: string, extra: string[]) => [
 ];
 
 gpuTest(
-  "train CLI --fp16 on webgpu: losses within 2e-2 of float32, the loss scale logged, float32 checkpoints",
+  "train CLI --fp16 on webgpu: losses within 2e-2 of float32 (float32 or float16 GEMM math), the loss scale logged, float32 checkpoints",
   async (gpu) => {
     if (!gpu.hasF16) return; // an adapter without shader-f16 refuses --fp16 (model/half_test.ts)
     const d32 = await Deno.makeTempDir({ prefix: "vlp_f32_" }),
-      d16 = await Deno.makeTempDir({ prefix: "vlp_f16_" });
+      d16 = await Deno.makeTempDir({ prefix: "vlp_f16_" }),
+      dh = await Deno.makeTempDir({ prefix: "vlp_f16m_" });
     try {
       const a = await runCli("train/cli/train.ts", flags(d32, []));
       assert.equal(a.code, 0, a.stderr);
@@ -54,9 +55,26 @@ gpuTest(
       const sd = await loadTorchStateDict(join(d16, "model.1.bin"));
       const w = sd.get("bert.encoder.layer.0.attention.self.query.weight")!;
       assert.equal(w.dtype, "float32");
+      // the float16-math GEMMs (VLP_GEMM_HALF_MATH=1): float16 tiles and K-tile sums, losses still within 2e-2
+      const c = await runCli("train/cli/train.ts", flags(dh, ["--fp16"]), {
+        env: { VLP_GEMM_HALF_MATH: "1" },
+      });
+      assert.equal(c.code, 0, c.stderr);
+      const rh = await batches(dh);
+      assert.equal(rh.length, r32.length);
+      let worstHalf = 0, differs = false;
+      rh.forEach((r, i) => {
+        const diff = Math.abs((r.loss as number) - (r32[i].loss as number));
+        worstHalf = Math.max(worstHalf, diff);
+        assert.ok(diff <= 2e-2, `float16 math, batch ${i}: loss ${r.loss} vs float32 ${r32[i].loss}`);
+        if (r.loss !== r16[i].loss) differs = true;
+      });
+      console.error(`float16 math: largest |loss − loss(float32)| ${worstHalf.toExponential(2)}`);
+      assert.ok(differs, "VLP_GEMM_HALF_MATH=1 changed nothing");
     } finally {
       await Deno.remove(d32, { recursive: true });
       await Deno.remove(d16, { recursive: true });
+      await Deno.remove(dh, { recursive: true });
     }
   },
 );

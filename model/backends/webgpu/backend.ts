@@ -57,14 +57,18 @@ import { GpuFusedOps } from "./ops/fused.ts";
 import * as half from "./ops/half.ts";
 import { gemmTableFromFile } from "./ops/gemm_table.ts";
 
+/** An environment variable, or undefined where it is unset or env access is not granted. */
+function envVar(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined; // no env permission: the defaults
+  }
+}
+
 /** The tile table of the file named by `VLP_GEMM_TILES` (a sweep's record), if set. */
 function gemmTableFromEnv() {
-  let file: string | undefined;
-  try {
-    file = Deno.env.get("VLP_GEMM_TILES");
-  } catch {
-    return undefined; // no env permission: the default table
-  }
+  const file = envVar("VLP_GEMM_TILES");
   return file ? gemmTableFromFile(file) : undefined;
 }
 
@@ -97,6 +101,8 @@ export class WebGpuBackend implements Backend {
       gemmVec4: opts.gemmVec4,
       splitK: opts.splitK,
       gemmPair: opts.gemmPair,
+      // VLP_GEMM_HALF_MATH=1: every command's --fp16 GEMMs in float16 math (a measured choice, off by default)
+      gemmHalfMath: opts.gemmHalfMath ?? envVar("VLP_GEMM_HALF_MATH") === "1",
     };
     this.#d = new Dispatcher(rt);
     this.#adamGroups = new BertAdamGroups(this.#d);

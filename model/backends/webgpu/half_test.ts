@@ -208,3 +208,72 @@ gpuTest(
     }
   },
 );
+
+gpuTest(
+  "webgpu matmul, gemmHalfMath: float16 tiles and K-tile sums stay within their float16 bound of the exact product",
+  async (gpu) => {
+    if (!gpu.hasF16) return;
+    const rng = new Rng(24);
+    const u16 = 2 ** -11; // float16's unit roundoff
+    for (const tile of ["small", "large_k8_db", "half_n"] as const) {
+      const half = await openGpu({ gemmHalfMath: true, gemmTile: tile, splitK: false });
+      const full = await openGpu({ gemmTile: tile, splitK: false });
+      try {
+        for (
+          const [m, n, k, transA, transB] of [[132, 136, 44, false, true], [37, 70, 45, false, false], [
+            40,
+            24,
+            76,
+            true,
+            false,
+          ]] as [number, number, number, boolean, boolean][]
+        ) {
+          const a = rng.fillNormal(new Float32Array(m * k));
+          const b = Float32Array.from(rng.fillNormal(new Float32Array(n * k)), f16);
+          const run = async (be: typeof gpu) => {
+            const ta = be.alloc([a.length]), tb = be.allocF16([b.length]), tc = be.alloc([m * n]);
+            be.write(ta, a);
+            be.write(tb, b);
+            const before = be.rt.counter.snapshot().kernels;
+            be.matmul({ a: ta, b: tb, c: tc, m, n, k, transA, transB });
+            const ran = Object.keys(be.rt.counter.snapshot().kernels).filter((x) =>
+              be.rt.counter.snapshot().kernels[x] !== before[x]
+            );
+            const c = Float32Array.from(await be.read(tc));
+            for (const t of [ta, tb, tc]) be.free(t);
+            return { c, ran };
+          };
+          const got = await run(half), f32 = await run(full);
+          const name = `${tile} ${m}×${n}×${k} tA=${transA} tB=${transB}`;
+          assert.ok(got.ran.every((r) => r.endsWith("_m16")) && got.ran.length === 1, `${name}: ${got.ran}`);
+          assert.ok(!f32.ran[0].endsWith("_m16"), name);
+          // exact product of the float16-rounded operands (A is rounded on load), and Σ|a·b| per element
+          const bk = { small: 16, large_k8_db: 8, half_n: 16 }[tile];
+          let worst = 0, differs = false;
+          for (let i = 0; i < m; i++) {
+            for (let j = 0; j < n; j++) {
+              let exact = 0, mag = 0;
+              for (let p = 0; p < k; p++) {
+                const av = f16(a[transA ? p * m + i : i * k + p]), bv = b[transB ? j * k + p : p * n + j];
+                exact += av * bv;
+                mag += Math.abs(av * bv);
+              }
+              const err = Math.abs(got.c[i * n + j] - exact);
+              worst = Math.max(worst, err / (mag * u16 * bk));
+              assert.ok(
+                err <= 2 * bk * u16 * mag + 1e-5,
+                `${name} [${i}, ${j}]: ${got.c[i * n + j]} vs ${exact}`,
+              );
+              if (got.c[i * n + j] !== f32.c[i * n + j]) differs = true;
+            }
+          }
+          assert.ok(differs, `${name}: float16 math gave the float32 kernel's result bit for bit`);
+          console.error(`${name}: largest error ${worst.toFixed(3)} × BK·u₁₆·Σ|ab|`);
+        }
+      } finally {
+        half.destroy();
+        full.destroy();
+      }
+    }
+  },
+);

@@ -19,6 +19,8 @@ interface Case {
   accumulateDx?: boolean;
   /** w in float16 (the --fp16 weights) */
   half?: boolean;
+  /** the backend's float16 GEMM math (gemmHalfMath) */
+  halfMath?: boolean;
 }
 
 interface Inputs {
@@ -110,13 +112,19 @@ gpuTest(
     const rng = new Rng(41);
     const cases = [
       ...CASES,
-      ...(gpu.hasF16 ? [{ m: 90, n: 40, k: 44, half: true, label: "float16 w" }] : []),
+      ...(gpu.hasF16
+        ? [
+          { m: 90, n: 40, k: 44, half: true, label: "float16 w" },
+          // dX in float16 math (_m16: float16 tiles) beside dW in float32: arrays of its own
+          { m: 90, n: 40, k: 44, half: true, halfMath: true, label: "float16 w, float16 math" },
+        ]
+        : []),
     ];
     // one tile forced, so that both paths run the same tile and so the same summation order
     for (const tile of ["large_k8", "small_db", "half_n"] as const) {
       for (const cs of cases) {
         const x = inputs(rng, cs);
-        const [paired, apart] = await pairedAndApart({ gemmTile: tile }, cs, x);
+        const [paired, apart] = await pairedAndApart({ gemmTile: tile, gemmHalfMath: cs.halfMath }, cs, x);
         const label = `${cs.label} (${tile})`;
         assert.equal(
           pairs(paired.kernels),
@@ -124,6 +132,7 @@ gpuTest(
           `${label}: one pair dispatched (${Object.keys(paired.kernels)})`,
         );
         assert.equal(pairs(apart.kernels), 0, `${label}: none apart`);
+        if (cs.halfMath) assert.ok(Object.keys(paired.kernels).some((k) => k.includes("_m16")), label);
         const count = (k: Record<string, number>) => Object.values(k).reduce((s, c) => s + c, 0);
         assert.equal(count(paired.kernels), count(apart.kernels) - 1, `${label}: one dispatch fewer`);
         for (let i = 0; i < 3; i++) {

@@ -28,7 +28,9 @@
  * Variants (one pipeline each): transA × transB × tile (one of `GEMM_TILES`; which one the backend picks
  * is its plan, ops/matmul.ts and ops/gemm_table.ts) × storage ("f32", "f16" for A and B, or "f32_f16":
  * float16 B only, the weights of --fp16; products and accumulation in float32; C and bias stay float32) ×
- * vector loads of A and of B.
+ * vector loads of A and of B × math (`_m16`: the tiles staged in float16, float32 operands rounded on load,
+ * and each K tile's products summed in float16 before they join the float32 running sums; error ≤ about
+ * BK·2⁻¹¹·Σ|a·b| per output, half_test.ts; the --fp16 option `gemmHalfMath`).
  *
  * Grid: x = ⌈n/BN⌉, y = ⌈m/BM⌉, z = batch items from `z_base` (≤ 65,535 per dispatch; the backend
  * issues several dispatches for more).
@@ -90,6 +92,22 @@ export interface GemmVariant {
   vecA?: boolean;
   /** the same for B (contiguous extent: k when B is transposed, n otherwise) */
   vecB?: boolean;
+  /**
+   * "f16" (`_m16`): the A and B tiles staged in float16 (float32 operands rounded on load) and each K tile's
+   * products summed in float16, then added to the float32 running sums (the block summation below); the
+   * --fp16 GEMMs' option `gemmHalfMath`. Default "f32": float32 products and sums.
+   */
+  math?: "f32" | "f16";
+}
+
+/** The element type a variant stages A in (workgroup memory, registers): its storage, or float16 math's. */
+export function stagedA(v: GemmVariant): "f32" | "f16" {
+  return v.math === "f16" ? "f16" : v.elem;
+}
+
+/** The same for B. */
+export function stagedB(v: GemmVariant): "f32" | "f16" {
+  return v.math === "f16" ? "f16" : v.elemB ?? v.elem;
 }
 
 const cache = new Map<string, KernelDef>();
@@ -98,7 +116,8 @@ const cache = new Map<string, KernelDef>();
 export function gemmKernel(v: GemmVariant): KernelDef {
   const elems = (v.elemB ?? v.elem) === v.elem ? v.elem : `${v.elem}_${v.elemB}`;
   const vec = v.vecA || v.vecB ? `_v${v.vecA ? 4 : 1}${v.vecB ? 4 : 1}` : "";
-  const name = `matmul_${v.transA ? "t" : "n"}${v.transB ? "t" : "n"}_${v.tile}_${elems}${vec}`;
+  const math = v.math === "f16" ? "_m16" : "";
+  const name = `matmul_${v.transA ? "t" : "n"}${v.transB ? "t" : "n"}_${v.tile}_${elems}${vec}${math}`;
   let k = cache.get(name);
   if (!k) {
     k = buildGemm(name, v);
@@ -191,13 +210,15 @@ function bLoad(transB: boolean, vec: boolean): OperandLoad {
 export function gemmWgsl(v: GemmVariant, bias = true): { decls: string; fns: string; tile: string } {
   const t = GEMM_TILES[v.tile];
   const T = v.elem, TB = v.elemB ?? v.elem;
+  // staged (workgroup and register) types, and the type of the K tiles' products and sums
+  const SA = stagedA(v), SB = stagedB(v), M = v.math ?? "f32";
   const va = v.vecA ?? false, vb = v.vecB ?? false;
   const wx = t.bn / t.tn, wy = t.bm / t.tm, wg = wx * wy;
   const rg = t.tm / 4, cg = t.tn / 4; // row and column groups of 4 per invocation
   // loads per invocation and K-step (tile elements, or vec4s of them)
   const la = (t.bm * t.bk) / wg / (va ? 4 : 1), lb = (t.bk * t.bn) / wg / (vb ? 4 : 1);
   const A = aLoad(v.transA, va), B = bLoad(v.transB, vb);
-  const RA = va ? `vec4<${T}>` : T, RB = vb ? `vec4<${TB}>` : TB;
+  const RA = va ? `vec4<${SA}>` : SA, RB = vb ? `vec4<${SB}>` : SB;
   // accumulator acc_{(g·4 + q)·CG + h}: row g·WY·4 + ty·4 + q, columns (h·WX + tx)·4 + 0..3
   const accs = rg * 4 * cg;
   const acc = (g: number, q: number, h: number) => `acc_${(g * 4 + q) * cg + h}`;
@@ -226,7 +247,7 @@ export function gemmWgsl(v: GemmVariant, bias = true): { decls: string; fns: str
     for (let q = 0; q < 4; q++) {
       for (let h = 0; h < cg; h++) {
         const part = acc(g, q, h).replace("acc_", "part_");
-        fmas.push(`${part} = fma(vec4<f32>(a_${g}[${q}]), b_${h}, ${part});`);
+        fmas.push(`${part} = fma(vec4<${M}>(a_${g}[${q}]), b_${h}, ${part});`);
       }
     }
   }
@@ -234,15 +255,15 @@ export function gemmWgsl(v: GemmVariant, bias = true): { decls: string; fns: str
   // single float32 sum along all of K drifted from the float64 result by ~3x the original's error on large K)
   const multiply = (s: string) =>
     `{\n  let oa = (${s}) * (BK * AS);\n  let ob = (${s}) * (BK * BS);\n` +
-    unroll(accs, (i) => `var part_${i} = vec4<f32>(0.0);`) +
+    unroll(accs, (i) => `var part_${i} = vec4<${M}>(0.0);`) +
     "\n  for (var p = 0u; p < BK; p++) {\n" +
-    unroll(rg, (g) => `let a_${g} = vec4<f32>(As[oa + p * AS + ${g}u * WG_Y + ty]);`, "    ") +
+    unroll(rg, (g) => `let a_${g} = vec4<${M}>(As[oa + p * AS + ${g}u * WG_Y + ty]);`, "    ") +
     "\n" +
-    unroll(cg, (h) => `let b_${h} = vec4<f32>(Bs[ob + p * BS + ${h}u * WG_X + tx]);`, "    ") +
+    unroll(cg, (h) => `let b_${h} = vec4<${M}>(Bs[ob + p * BS + ${h}u * WG_X + tx]);`, "    ") +
     "\n" +
     fmas.map((l) => "    " + l).join("\n") +
     "\n  }\n" +
-    unroll(accs, (i) => `acc_${i} += part_${i};`) +
+    unroll(accs, (i) => (M === "f32" ? `acc_${i} += part_${i};` : `acc_${i} += vec4<f32>(part_${i});`)) +
     "\n}";
   const stores: string[] = [];
   for (let g = 0; g < rg; g++) {
@@ -283,16 +304,14 @@ ${indent(stage("1u - cur"), "    ")}
   workgroupBarrier();
   cur = 1u - cur;
 }`;
-  const load = (op: "a" | "b", vec: boolean, R: string, E: string, index: string, oob: string) =>
-    vec
-      ? `fn ${op}_load(base: u32, ${op === "a" ? "i: u32, p: u32" : "p: u32, j: u32"}) -> ${R} {
+  // a load returns the staged type (R: the register's, vec4 or scalar), converting where storage differs
+  const load = (op: "a" | "b", R: string, stored: string, staged: string, index: string, oob: string) => {
+    const read = R.startsWith("vec4") ? `${op}[(${index}) / 4u]` : `${op}[${index}]`;
+    return `fn ${op}_load(base: u32, ${op === "a" ? "i: u32, p: u32" : "p: u32, j: u32"}) -> ${R} {
   if (${oob}) { return ${R}(0); }
-  return ${op}[(${index}) / 4u];
-}`
-      : `fn ${op}_load(base: u32, ${op === "a" ? "i: u32, p: u32" : "p: u32, j: u32"}) -> ${E} {
-  if (${oob}) { return ${E}(0); }
-  return ${op}[${index}];
+  return ${stored === staged ? read : `${R}(${read})`};
 }`;
+  };
   return {
     decls: /* wgsl */ `
 const BM: u32 = ${t.bm}u;
@@ -301,15 +320,15 @@ const BK: u32 = ${t.bk}u;
 const AS: u32 = BM / 4u + 1u;     // vec4s per k-row of As (one of padding)
 const BS: u32 = BN / 4u + 1u;
 // ${t.stages} stage(s): As[s·BK·AS + p·AS + i/4][i%4] = op(A)[m0 + i, k0 + p], likewise Bs = op(B)[k0 + p, n0 + j]
-var<workgroup> As: array<vec4<${T}>, ${t.stages}u * BK * AS>;
-var<workgroup> Bs: array<vec4<${TB}>, ${t.stages}u * BK * BS>;
+var<workgroup> As: array<vec4<${SA}>, ${t.stages}u * BK * AS>;
+var<workgroup> Bs: array<vec4<${SB}>, ${t.stages}u * BK * BS>;
 `,
     fns: /* wgsl */ `fn a_coord(e: u32) -> vec2<u32> { return ${A.coord}; }  // (i, p) of load e (${
       va ? "vec4 along the stored row" : "one element"
     })
 fn b_coord(e: u32) -> vec2<u32> { return ${B.coord}; }  // (p, j) of load e
-${load("a", va, RA, T, A.index, "i >= P.m || p >= P.k")}
-${load("b", vb, RB, TB, B.index, "p >= P.k || j >= P.n")}
+${load("a", RA, T, SA, A.index, "i >= P.m || p >= P.k")}
+${load("b", RB, TB, SB, B.index, "p >= P.k || j >= P.n")}
 // C[row, j0 + e] = alpha·v[e] + beta·C (+ bias) for the columns e < 4 inside n
 fn store4(row: u32, j0: u32, v: vec4<f32>) {
   for (var e = 0u; e < 4u; e++) {
@@ -399,7 +418,7 @@ function buildGemm(name: string, v: GemmVariant): KernelDef {
   return {
     name,
     workgroupSize: [t.bn / t.tn, t.bm / t.tm],
-    f16: v.elem === "f16" || v.elemB === "f16",
+    f16: v.elem === "f16" || v.elemB === "f16" || v.math === "f16",
     bindings: [
       ...gemmBindings(v),
       { name: "bias", access: "read", type: "f32", shape: "[n] (a placeholder without bias)" },

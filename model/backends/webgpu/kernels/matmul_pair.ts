@@ -19,7 +19,16 @@
  * @module
  */
 import type { KernelDef, UniformType } from "../kernel.ts";
-import { GEMM_TILES, GEMM_UNIFORMS, gemmBindings, gemmKernel, type GemmVariant, gemmWgsl } from "./matmul.ts";
+import {
+  GEMM_TILES,
+  GEMM_UNIFORMS,
+  gemmBindings,
+  gemmKernel,
+  type GemmVariant,
+  gemmWgsl,
+  stagedA,
+  stagedB,
+} from "./matmul.ts";
 
 /** The identifiers of one product's WGSL: its bindings, functions, and the uniforms it reads from `P`. */
 const BINDING = /\b(a|b|c)\[/g;
@@ -39,11 +48,11 @@ function suffixed(wgsl: string, s: string, arrays: readonly string[]): string {
   return out;
 }
 
-/** The workgroup arrays product 1 needs of its own: As where the A types differ, Bs where the B types do. */
+/** The workgroup arrays product 1 needs of its own: As where the staged A types differ, Bs where B's do. */
 function ownArrays(v0: GemmVariant, v1: GemmVariant): string[] {
   const own: string[] = [];
-  if (v0.elem !== v1.elem) own.push("As");
-  if ((v0.elemB ?? v0.elem) !== (v1.elemB ?? v1.elem)) own.push("Bs");
+  if (stagedA(v0) !== stagedA(v1)) own.push("As");
+  if (stagedB(v0) !== stagedB(v1)) own.push("Bs");
   return own;
 }
 
@@ -52,8 +61,8 @@ export function gemmPairBytes(v0: GemmVariant, v1: GemmVariant): number {
   const t = GEMM_TILES[v0.tile];
   const bytes = (name: string, elem: string) =>
     t.stages * t.bk * ((name === "As" ? t.bm : t.bn) / 4 + 1) * (elem === "f16" ? 8 : 16);
-  let total = bytes("As", v0.elem) + bytes("Bs", v0.elemB ?? v0.elem);
-  for (const name of ownArrays(v0, v1)) total += bytes(name, name === "As" ? v1.elem : v1.elemB ?? v1.elem);
+  let total = bytes("As", stagedA(v0)) + bytes("Bs", stagedB(v0));
+  for (const name of ownArrays(v0, v1)) total += bytes(name, name === "As" ? stagedA(v1) : stagedB(v1));
   return total;
 }
 
@@ -90,7 +99,7 @@ export function gemmPairKernel(v0: GemmVariant, v1: GemmVariant): KernelDef {
   k = {
     name,
     workgroupSize: [t.bn / t.tn, t.bm / t.tm],
-    f16: [v0.elem, v0.elemB, v1.elem, v1.elemB].includes("f16"),
+    f16: [stagedA(v0), stagedB(v0), stagedA(v1), stagedB(v1)].includes("f16"),
     bindings: [...gemmBindings(v0), ...gemmBindings(v1, "_1")],
     uniforms: pairUniforms(),
     body: /* wgsl */ `${p0.decls}${decls1}

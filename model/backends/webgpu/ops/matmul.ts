@@ -62,6 +62,11 @@ export interface GemmOptions {
   splitK?: boolean;
   /** A Linear's two backward products in one dispatch where they allow it ({@linkcode matmulPair}; default on). */
   gemmPair?: boolean;
+  /**
+   * Products with a float16 B (the --fp16 weights and FFN activation) staged and summed per K tile in float16
+   * (the `_m16` variants of kernels/matmul.ts; default off: float32 products and sums).
+   */
+  gemmHalfMath?: boolean;
 }
 
 /** The tensors of one product (views of the call's, after splits). */
@@ -474,6 +479,7 @@ function gemm(
     elemB: b.elem === "f16" ? "f16" : "f32",
     vecA: vec && vecOperand(a, g.transA ? g.m : g.k, g.lda, g.strideA),
     vecB: vec && vecOperand(b, g.transB ? g.k : g.n, g.ldb, g.strideB),
+    ...(opts.gemmHalfMath && b.elem === "f16" ? { math: "f16" as const } : {}),
   };
   const items = g.batch[0] * g.batch[1] * g.batch[2];
   const gx = Math.ceil(g.n / t.bn), gy = Math.ceil(g.m / t.bm);
