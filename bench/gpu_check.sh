@@ -18,10 +18,12 @@
 # loader, Deno and the npm packages, the fixture.
 #
 # Usage (from anywhere; it works in the repository root):
-#   bench/gpu_check.sh --pack [--vlp DIR]
+#   bench/gpu_check.sh --pack [--vlp DIR] [--max-mib N]
 #       On a machine with network access: fill .gpu/ with what an offline GPU machine may lack: the Vulkan
 #       loader package (.deb), the Deno binary and the npm packages the check imports (xz), the vlp-tiny
-#       fixture (xz), and with --vlp the original's model code (DIR/pytorch_pretrained_bert).
+#       fixture (xz), and with --vlp the original's model code (DIR/pytorch_pretrained_bert). Fails (exit 1)
+#       when .gpu/ and the working tree together exceed N MiB (default 64), a limit on what the copy to the
+#       GPU machine may take.
 #   bench/gpu_check.sh [--quick] [--allow-fallback] [--no-sweep] [--no-tests] [--no-decode] [--out DIR]
 #                      [--vlp DIR] [--deadline S]
 #       The check. Missing pieces come from .gpu/ when it is there, else from the network (apt-get, npm).
@@ -42,7 +44,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACK=0 QUICK=0 FALLBACK=0 SWEEP=1 TESTS=1 DECODE=1 OUTDIR="" VLP="" DEADLINE=0
+PACK=0 QUICK=0 FALLBACK=0 SWEEP=1 TESTS=1 DECODE=1 OUTDIR="" VLP="" DEADLINE=0 MAX_MIB=64
 while [ $# -gt 0 ]; do
   case "$1" in
     --pack) PACK=1 ;;
@@ -56,8 +58,10 @@ while [ $# -gt 0 ]; do
     --vlp) VLP="$2"; shift ;;
     --deadline) DEADLINE="$2"; shift
       [[ $DEADLINE =~ ^[0-9]+$ ]] || { echo "bench/gpu_check.sh: --deadline wants whole seconds, not '$DEADLINE'" >&2; exit 2; } ;;
+    --max-mib) MAX_MIB="$2"; shift
+      [[ $MAX_MIB =~ ^[0-9]+$ ]] || { echo "bench/gpu_check.sh: --max-mib wants whole MiB, not '$MAX_MIB'" >&2; exit 2; } ;;
     *)
-      echo "usage: bench/gpu_check.sh --pack [--vlp DIR] | [--quick] [--allow-fallback] [--no-sweep] [--no-tests]" \
+      echo "usage: bench/gpu_check.sh --pack [--vlp DIR] [--max-mib N] | [--quick] [--allow-fallback] [--no-sweep] [--no-tests]" \
         "[--no-decode]" \
         "[--out DIR] [--vlp DIR] [--deadline S]" >&2
       exit 2 ;;
@@ -93,11 +97,14 @@ if [ "$PACK" = 1 ]; then
   xz -T0 -9e -c "$(readlink -f node_modules/.bin/deno)" >.gpu/deno.xz.tmp && mv .gpu/deno.xz.tmp .gpu/deno.xz
   log "npm packages"
   # what the parity CLI, the benches and the GEMM tests import: the ONNX packages (onnxruntime-web and
-  # onnx-proto with their dependencies), the browser driver, the tokenizer bench's package and h5wasm's
-  # browser builds stay behind to keep the pack (with the fixture and the tree) under what one call carries
+  # onnx-proto with their dependencies), the browser driver, the tokenizer bench's package, type
+  # declarations, and the builds Deno does not load (h5wasm's, zod's and exifr's other module formats and
+  # sources, pngjs's browser bundle) stay behind to keep the pack, with the fixture and the tree, small
   left_out=(@deno deno @types .bin onnxruntime-web onnxruntime-common onnx-proto protobufjs @protobufjs long
     flatbuffers guid-typescript platform undici-types wabt @huggingface playwright-core h5wasm/dist/esm
-    h5wasm/dist/iife h5wasm/test)
+    h5wasm/dist/iife h5wasm/test zod/src zod/v4 zod/v4-mini "zod/*.cjs" "zod/*.d.ts" "zod/*.d.cts"
+    "zod/v3/*.cjs" "zod/v3/*.d.ts" "zod/v3/*.d.cts" pngjs/browser.js "exifr/dist/*legacy*" "exifr/dist/lite*"
+    "exifr/dist/mini*" exifr/dist/full.esm.js exifr/dist/full.umd.cjs)
   tar -cJf .gpu/node_modules.tar.xz.tmp "${left_out[@]/#/--exclude=node_modules/}" node_modules &&
     mv .gpu/node_modules.tar.xz.tmp .gpu/node_modules.tar.xz
   log "vlp-tiny fixture (the files the parity check reads)"
@@ -110,9 +117,14 @@ if [ "$PACK" = 1 ]; then
     log "the original's model code from $VLP"
     rm -rf .gpu/vlp && mkdir -p .gpu/vlp && cp -r "$VLP/pytorch_pretrained_bert" .gpu/vlp/
   fi
-  size=$(du -cb .gpu/debs .gpu/*.xz | tail -1 | cut -f1)
-  log ".gpu/ holds $((size / 1048576)) MiB: $(ls .gpu | tr '\n' ' ')"
-  echo "{\"pack\":\".gpu\",\"bytes\":$size}"
+  size=$(du -sb .gpu | cut -f1)
+  # with the working tree as git would copy it (tracked files, and untracked ones it does not ignore)
+  tree=$(git ls-files -z --cached --others --exclude-standard | xargs -0 cat | wc -c)
+  total=$((size + tree)) limit=$((MAX_MIB * 1048576))
+  log ".gpu/ holds $((size / 1048576)) MiB: $(ls .gpu | tr '\n' ' '); with the tree $((total / 1024)) KiB," \
+    "$(((limit - total) / 1024)) KiB under --max-mib $MAX_MIB"
+  echo "{\"pack\":\".gpu\",\"bytes\":$size,\"tree_bytes\":$tree,\"total_bytes\":$total,\"max_bytes\":$limit}"
+  [ "$total" -le "$limit" ] || die "the pack and the tree take $total bytes, more than --max-mib $MAX_MIB"
   exit 0
 fi
 
