@@ -16,6 +16,8 @@
  * GEMMs and the dropout and softmax backwards (layers.ts attentionBackward; fused_test.ts). 256 invocations.
  */
 import type { KernelDef } from "../kernel.ts";
+import { chunkDots, chunkWeightedSum, keyChunks } from "./attention_chunks.ts";
+import { indent } from "./unroll.ts";
 
 /** one head's attention backward */
 export const ATTENTION_BACKWARD: KernelDef = {
@@ -88,25 +90,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       Ds[q * HM + d] = select(0.0, dctx[crow0 + (q0 + q) * c + d], q < nq);
     }
     // dPD = dctx·Vᵀ, 16 keys at a time; PD from probs
-    for (var kc = 0u; kc < P.l; kc += KC) {
-      let nk = min(KC, P.l - kc);
-      workgroupBarrier();
-      for (var e = lid; e < KC * P.hs; e += WG) {
-        let j = e / P.hs;
-        let d = e % P.hs;
-        KVs[j * HM + d] = select(0.0, qkv[row0 + (kc + j) * c3 + 2u * c + d], j < nk);
-      }
-      workgroupBarrier();
-      for (var e = lid; e < QB * KC; e += WG) {
-        let q = e / KC;
-        let j = e % KC;
-        if (q < nq && j < nk) {
-          var dot = 0.0;
-          for (var d = 0u; d < P.hs; d++) { dot = fma(Ds[q * HM + d], KVs[j * HM + d], dot); }
-          Ss[q * LM + kc + j] = dot;
-        }
-      }
-    }
+${indent(keyChunks("2u * c + ", chunkDots("Ds", "Ss[q * LM + kc + j] = dot;")), "    ")}
     workgroupBarrier();
     // dP, the row dots Σ P·dP (16 invocations per row, then a tree), PD
     var part = 0.0;
@@ -151,23 +135,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     // dQ = scale·dS·K, K 16 keys at a time; invocation (rq, lane) owns columns lane, lane + 16, ...
     var dq = vec4<f32>(0.0);
-    for (var kc = 0u; kc < P.l; kc += KC) {
-      let nk = min(KC, P.l - kc);
-      workgroupBarrier();
-      for (var e = lid; e < KC * P.hs; e += WG) {
-        let j = e / P.hs;
-        let d = e % P.hs;
-        KVs[j * HM + d] = select(0.0, qkv[row0 + (kc + j) * c3 + c + d], j < nk);
-      }
-      workgroupBarrier();
-      for (var j = 0u; j < nk; j++) {
-        let ds = Ss[rq * LM + kc + j];
-        for (var t = 0u; t < 4u; t++) {
-          let d = lane + 16u * t;
-          if (d < P.hs) { dq[t] = fma(ds, KVs[j * HM + d], dq[t]); }
-        }
-      }
-    }
+${indent(keyChunks("c + ", chunkWeightedSum("rq", "lane", "ds", "dq")), "    ")}
     if (rq < nq) {
       for (var t = 0u; t < 4u; t++) {
         let d = lane + 16u * t;

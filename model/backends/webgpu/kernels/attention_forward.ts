@@ -13,6 +13,8 @@
  * dropout and the context GEMM (layers.ts attentionForward; fused_test.ts). 256 invocations.
  */
 import type { KernelDef } from "../kernel.ts";
+import { chunkDots, chunkWeightedSum, keyChunks } from "./attention_chunks.ts";
+import { indent } from "./unroll.ts";
 
 /** Most positions and head size of the fused attention. */
 export const ATTENTION_MAX_L = 128;
@@ -75,24 +77,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     Qs[q * HM + d] = select(0.0, qkv[row0 + (q0 + q) * c3 + d], q < nq);
   }
   // scores, 32 keys at a time
-  for (var kc = 0u; kc < P.l; kc += KC) {
-    let nk = min(KC, P.l - kc);
-    workgroupBarrier();
-    for (var e = lid; e < KC * P.hs; e += WG) {
-      let j = e / P.hs;
-      let d = e % P.hs;
-      KVs[j * HM + d] = select(0.0, qkv[row0 + (kc + j) * c3 + c + d], j < nk);
-    }
-    workgroupBarrier();
-    for (var e = lid; e < QB * KC; e += WG) {
-      let q = e / KC;
-      let j = e % KC;
-      if (q < nq && j < nk) {
-        var dot = 0.0;
-        for (var d = 0u; d < P.hs; d++) { dot = fma(Qs[q * HM + d], KVs[j * HM + d], dot); }
-        Ss[q * LM + kc + j] = dot * P.scale + mask[P.mask_off + (s * P.l + q0 + q) * P.l + kc + j];
-      }
-    }
+${
+    indent(
+      keyChunks(
+        "c + ",
+        chunkDots(
+          "Qs",
+          "Ss[q * LM + kc + j] = dot * P.scale + mask[P.mask_off + (s * P.l + q0 + q) * P.l + kc + j];",
+        ),
+      ),
+      "  ",
+    )
   }
   workgroupBarrier();
   // softmax statistics: 16 invocations per query row, each over every 16th key, then a tree over the 16
@@ -141,23 +136,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let q = lid / 16u;
   let d0 = lid % 16u;
   var acc = vec4<f32>(0.0);
-  for (var kc = 0u; kc < P.l; kc += KC) {
-    let nk = min(KC, P.l - kc);
-    workgroupBarrier();
-    for (var e = lid; e < KC * P.hs; e += WG) {
-      let j = e / P.hs;
-      let d = e % P.hs;
-      KVs[j * HM + d] = select(0.0, qkv[row0 + (kc + j) * c3 + 2u * c + d], j < nk);
-    }
-    workgroupBarrier();
-    for (var j = 0u; j < nk; j++) {
-      let p = Ss[q * LM + kc + j];
-      for (var t = 0u; t < 4u; t++) {
-        let d = d0 + 16u * t;
-        if (d < P.hs) { acc[t] = fma(p, KVs[j * HM + d], acc[t]); }
-      }
-    }
-  }
+${indent(keyChunks("2u * c + ", chunkWeightedSum("q", "d0", "p", "acc")), "  ")}
   if (q < nq) {
     let out = P.ctx_off + (s * P.l + q0 + q) * c + h * P.hs;
     for (var t = 0u; t < 4u; t++) {

@@ -38,7 +38,7 @@
  * @module
  */
 import type { BindingDef, KernelDef } from "../kernel.ts";
-import { unroll } from "./unroll.ts";
+import { indent, unroll } from "./unroll.ts";
 
 /**
  * Tile shapes of the GEMM variants: BM×BN outputs per workgroup, K-steps of BK, TM×TN outputs per
@@ -124,11 +124,6 @@ export function gemmKernel(v: GemmVariant): KernelDef {
     cache.set(name, k);
   }
   return k;
-}
-
-/** Indent every line of `text` by `pad`. */
-function indent(text: string, pad: string): string {
-  return text.split("\n").map((l) => (l ? pad + l : l)).join("\n");
 }
 
 /**
