@@ -15,6 +15,7 @@
  * Keys outside [−1, M) are reported through the status word.
  */
 import type { KernelDef } from "../kernel.ts";
+import { SCATTER_OWNER_DECLS, scatterOwner } from "./scatter_owner.ts";
 
 /** dst[group·M + key, :] += Σ rows with that key, in row order */
 export const SCATTER_ADD_GROUPED: KernelDef = {
@@ -28,9 +29,7 @@ export const SCATTER_ADD_GROUPED: KernelDef = {
   ],
   uniforms: { rows: "u32", group: "u32", m: "u32", d: "u32" },
   body: /* wgsl */ `
-const CPT: u32 = 8u;                      // channels per invocation
-var<workgroup> w_key: i32;
-var<workgroup> w_dup: u32;
+${SCATTER_OWNER_DECLS}
 
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -39,40 +38,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (n >= P.rows) { return; }
   let g0 = (n / P.group) * P.group;       // first row of its group
   let g1 = min(P.rows, g0 + P.group);
-  if (lid == 0u) {
-    w_key = keys[P.keys_off + n];
-    w_dup = 0u;
-  }
-  let key = workgroupUniformLoad(&w_key);
-  if (key == -1) { return; }
-  if (key < -1 || u32(key) >= P.m) {
-    if (lid == 0u) { report_oob(n, key, P.m); }
-    return;
-  }
-  // does an earlier row of the group own this key?
-  for (var q = g0 + lid; q < n; q += WG) {
-    if (keys[P.keys_off + q] == key) { w_dup = 1u; }
-  }
-  if (workgroupUniformLoad(&w_dup) != 0u) { return; }
-  let dst_row = (n / P.group) * P.m + u32(key);
-  for (var c0 = 0u; c0 < P.d; c0 += WG * CPT) {
-    // this invocation's channels: c0 + u·WG + lid, u < CPT
-    var acc: array<f32, CPT>;
-    for (var u = 0u; u < CPT; u++) {
-      let c = c0 + u * WG + lid;
-      if (c < P.d) { acc[u] = dst[P.dst_off + dst_row * P.d + c]; }
-    }
-    for (var q = n; q < g1; q++) {
-      if (keys[P.keys_off + q] != key) { continue; }
-      for (var u = 0u; u < CPT; u++) {
-        let c = c0 + u * WG + lid;
-        if (c < P.d) { acc[u] += src[P.src_off + q * P.d + c]; }
-      }
-    }
-    for (var u = 0u; u < CPT; u++) {
-      let c = c0 + u * WG + lid;
-      if (c < P.d) { dst[P.dst_off + dst_row * P.d + c] = acc[u]; }
-    }
-  }
+${scatterOwner({ m: "P.m", at: "n", dstRow: "(n / P.group) * P.m + u32(key)", srcRow: "q" })}
 }`,
 };
