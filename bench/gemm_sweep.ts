@@ -43,6 +43,11 @@ export interface GemmFigure {
   tflops: number;
 }
 
+/** Floating-point operations of one product of the shape (a multiply-add counts two). */
+export function gemmFlops(s: GemmShape): number {
+  return 2 * s.m * s.n * s.k * (s.batch ?? 1);
+}
+
 /** Seconds for `runs` calls of `run` and one sync. */
 export async function timed(be: WebGpuBackend, run: () => void, runs: number): Promise<number> {
   const t0 = performance.now();
@@ -115,7 +120,7 @@ export async function timeGemm(
   } while (performance.now() - t0 < opts.minSeconds * 1000);
   const ms = best * 1000;
   for (const t of [a, b, c, bias]) be.free(t);
-  const tflops = (2 * s.m * s.n * s.k * batch) / (ms * 1e-3) / 1e12;
+  const tflops = gemmFlops(s) / (ms * 1e-3) / 1e12;
   console.error(
     `${opts.label ?? ""}${opts.f16 ? "f16 " : ""}${s.name} [${s.m}×${s.n}×${s.k}]×${batch}: ${
       ms.toFixed(3)
@@ -155,7 +160,6 @@ export function sweepShapes(quick: boolean): GemmShape[] {
  */
 export function pairEntries(shapes: GemmShape[], tflops: GemmSweep["tflops"]): GemmTableEntry[] {
   const out: GemmTableEntry[] = [];
-  const flops = (s: GemmShape) => 2 * s.m * s.n * s.k * (s.batch ?? 1);
   for (const dx of shapes.filter((s) => s.name.endsWith("_dx"))) {
     const dw = shapes.find((s) => s.name === dx.name.replace(/_dx$/, "_dw"));
     if (!dw) continue;
@@ -163,11 +167,11 @@ export function pairEntries(shapes: GemmShape[], tflops: GemmSweep["tflops"]): G
     for (const [tile, tx] of Object.entries(tflops[dx.name] ?? {}) as [GemmTileName, number][]) {
       const tw = tflops[dw.name]?.[tile];
       if (!tw) continue;
-      const seconds = flops(dx) / (tx * 1e12) + flops(dw) / (tw * 1e12);
+      const seconds = gemmFlops(dx) / (tx * 1e12) + gemmFlops(dw) / (tw * 1e12);
       if (!best || seconds < best[1]) best = [tile, seconds];
     }
     if (!best) continue;
-    const tf = (flops(dx) + flops(dw)) / best[1] / 1e12;
+    const tf = (gemmFlops(dx) + gemmFlops(dw)) / best[1] / 1e12;
     out.push({
       pair: true,
       transA: false,

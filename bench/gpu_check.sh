@@ -37,9 +37,9 @@
 #       less than 20 are left, so that the summary line always comes.
 #
 # Progress and logs go to stderr; stdout gets each stage's JSON line, and last ONE JSON line {"parity": ...,
-# "gemm_tests": "pass" | "fail" | null, "plan": ..., "bench": ..., "decode": ..., "anchor": ..., "ratio_train":
-# ours / the original's, "ratios": every ratio against the issue's targets and whether each is met
-# (bench/gpu_ratios.ts), "seconds": the run's} (a stage that did not run or gave no JSON: null).
+# "gemm_tests": "pass" | "fail" | null, "plan": ..., "bench": ..., "decode": ..., "anchor": ..., "ratios": every
+# ratio against the issue's targets and whether each is met (bench/gpu_ratios.ts; "train": our step over the
+# original's), "seconds": the run's} (a stage that did not run or gave no JSON: null).
 # Exit status: 0 when every stage that ran passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -276,17 +276,12 @@ if [ "$DECODE" = 1 ] && [ "$QUICK" = 0 ]; then
   echo "$decode"
 fi
 # the ratios against the issue's targets (bench/gpu_ratios.ts), from the stages' lines
-both=$(printf '%s\n%s\n%s\n%s\n' "$plan" "$bench" "$anchor" "$decode" | "$DENO" eval --quiet '
+ratios=$(printf '%s\n%s\n%s\n%s\n' "$plan" "$bench" "$anchor" "$decode" | "$DENO" eval --quiet '
 import { gpuRatiosOfLines } from "./bench/gpu_ratios.ts";
-const r = gpuRatiosOfLines(await new Response(Deno.stdin.readable).text());
-console.log(r.train ?? null);
-console.log(JSON.stringify(r));') || both=""
-ratio=$(printf '%s\n' "$both" | sed -n 1p)
-ratios=$(printf '%s\n' "$both" | sed -n 2p)
-[ -n "$ratio" ] || ratio=null
+console.log(JSON.stringify(gpuRatiosOfLines(await new Response(Deno.stdin.readable).text())));') || ratios=null
 [ -n "$ratios" ] || ratios=null
 log "ratios against the targets: $ratios"
 [ "$gemm_tests" = null ] || gemm_tests="\"$gemm_tests\""
-echo "{\"parity\":$parity,\"gemm_tests\":$gemm_tests,\"plan\":$plan,\"bench\":$bench,\"decode\":$decode,\"anchor\":$anchor,\"ratio_train\":$ratio,\"ratios\":$ratios,\"seconds\":$SECONDS}"
+echo "{\"parity\":$parity,\"gemm_tests\":$gemm_tests,\"plan\":$plan,\"bench\":$bench,\"decode\":$decode,\"anchor\":$anchor,\"ratios\":$ratios,\"seconds\":$SECONDS}"
 [ "$status" = 0 ] || log "FAILED (see the lines above)"
 exit "$status"

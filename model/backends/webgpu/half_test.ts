@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { assertClose } from "@vlp/testing";
 import { Rng } from "../../rng.ts";
 import { ReferenceBackend } from "../reference.ts";
-import { gpuTest, openGpu } from "./test_utils.ts";
+import { gpuTest, kernelsDispatched, openGpu } from "./test_utils.ts";
 import { ffnForward } from "../../layers.ts";
 import type { LayerTensors } from "../../params.ts";
 
@@ -128,12 +128,13 @@ gpuTest(
       [[gx, x], [gw, w], [gb, bias], [gw2, w2], [gdy, dy]].forEach(([t, v]) =>
         gpu.write(t as never, v as never)
       );
-      const before = gpu.rt.counter.snapshot().kernels;
-      assert.ok(gpu.fused!.linearGelu({ x: gx, w: gw, bias: gb, pre: gpre, out: gact }));
-      gpu.matmul({ a: gact, b: gw2, c: gy, m, n: k, k: n, transB: true });
-      gpu.matmul({ a: gdy, b: gact, c: gdw, m: k, n, k: m, transA: true });
-      const ran = Object.entries(gpu.rt.counter.snapshot().kernels)
-        .filter(([name, c]) => c !== before[name]).map(([name]) => name);
+      const ran = Object.keys(
+        await kernelsDispatched(gpu, () => {
+          assert.ok(gpu.fused!.linearGelu({ x: gx, w: gw, bias: gb, pre: gpre, out: gact }));
+          gpu.matmul({ a: gact, b: gw2, c: gy, m, n: k, k: n, transB: true });
+          gpu.matmul({ a: gdy, b: gact, c: gdw, m: k, n, k: m, transA: true });
+        }),
+      );
       const name = `${m}×${n}×${k}`;
       const v = m % 4 === 0 && n % 4 === 0 && k % 4 === 0 ? "_v44" : "";
       assert.ok(ran.some((r) => r.endsWith(`_f32_f16${v}_gelu_h`)), `${name}: ${ran}`);
@@ -234,10 +235,8 @@ gpuTest(
             const ta = be.alloc([a.length]), tb = be.allocF16([b.length]), tc = be.alloc([m * n]);
             be.write(ta, a);
             be.write(tb, b);
-            const before = be.rt.counter.snapshot().kernels;
-            be.matmul({ a: ta, b: tb, c: tc, m, n, k, transA, transB });
-            const ran = Object.keys(be.rt.counter.snapshot().kernels).filter((x) =>
-              be.rt.counter.snapshot().kernels[x] !== before[x]
+            const ran = Object.keys(
+              await kernelsDispatched(be, () => be.matmul({ a: ta, b: tb, c: tc, m, n, k, transA, transB })),
             );
             const c = Float32Array.from(await be.read(tc));
             for (const t of [ta, tb, tc]) be.free(t);

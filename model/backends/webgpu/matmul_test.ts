@@ -4,7 +4,7 @@ import type { Backend, MatmulArgs, Tensor } from "../../backend.ts";
 import { ReferenceBackend } from "../reference.ts";
 import type { WebGpuBackend } from "./backend.ts";
 import { GEMM_TILES } from "./kernels/matmul.ts";
-import { gpuTest, openGpu, twin } from "./test_utils.ts";
+import { gpuTest, kernelsDispatched, openGpu, twin } from "./test_utils.ts";
 
 interface Case {
   m: number;
@@ -145,12 +145,9 @@ gpuTest(
   },
 );
 
-/** The GEMM kernels `run` dispatched on `be` (names, from the runtime's plan counter). */
+/** The GEMM kernels `run` dispatched on `be` (names). */
 async function gemmKernelsOf(be: WebGpuBackend, run: () => Promise<void>): Promise<string[]> {
-  const before = be.rt.counter.snapshot().kernels;
-  await run();
-  const after = be.rt.counter.snapshot().kernels;
-  return Object.keys(after).filter((name) => name.startsWith("matmul_") && after[name] !== before[name]);
+  return Object.keys(await kernelsDispatched(be, run)).filter((name) => name.startsWith("matmul_"));
 }
 
 gpuTest(

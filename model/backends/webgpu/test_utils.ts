@@ -2,7 +2,7 @@
  * Test helpers of the WebGPU backend: a shared backend (or the reason there is none), a `Deno.test` wrapper
  * that skips without an adapter unless `VLP_REQUIRE_GPU=1`, and {@linkcode twin}, which runs one operation
  * on the reference backend (float32, the plain TypeScript twin of every kernel) and on the GPU with the same
- * inputs and compares the named outputs.
+ * inputs and compares the named outputs; {@linkcode kernelsDispatched} says which kernels an operation ran.
  *
  * @module
  */
@@ -87,4 +87,18 @@ export async function twin(
     res[name] = [got[name], ref[name]];
   }
   return res;
+}
+
+/** The kernels `run` dispatched on `be`, each with its number of dispatches (the runtime's plan counter). */
+export async function kernelsDispatched(
+  be: WebGpuBackend,
+  run: () => void | Promise<void>,
+): Promise<Record<string, number>> {
+  const before = be.rt.counter.snapshot().kernels;
+  await run();
+  const ran: Record<string, number> = {};
+  for (const [name, c] of Object.entries(be.rt.counter.snapshot().kernels)) {
+    if (c !== (before[name] ?? 0)) ran[name] = c - (before[name] ?? 0);
+  }
+  return ran;
 }

@@ -70,10 +70,15 @@ export const GEMM_TILES = {
 /** A tile's name. */
 export type GemmTileName = keyof typeof GEMM_TILES;
 
-/** Bytes of workgroup memory a tile's float32 variants declare (the A and B tiles, padded, × stages). */
-export function gemmTileBytes(tile: GemmTileName): number {
+/** Bytes of one workgroup array of a tile (As: the A tiles, Bs: the B tiles, padded, × stages) in `elem`. */
+export function gemmArrayBytes(tile: GemmTileName, array: "As" | "Bs", elem: "f32" | "f16"): number {
   const t = GEMM_TILES[tile];
-  return t.stages * t.bk * (t.bm / 4 + 1 + t.bn / 4 + 1) * 16;
+  return t.stages * t.bk * ((array === "As" ? t.bm : t.bn) / 4 + 1) * (elem === "f16" ? 8 : 16);
+}
+
+/** Bytes of workgroup memory a tile's float32 variants declare (the A and B tiles). */
+export function gemmTileBytes(tile: GemmTileName): number {
+  return gemmArrayBytes(tile, "As", "f32") + gemmArrayBytes(tile, "Bs", "f32");
 }
 
 /** Which GEMM variant. */
@@ -112,12 +117,17 @@ export function stagedB(v: GemmVariant): "f32" | "f16" {
 
 const cache = new Map<string, KernelDef>();
 
-/** The kernel of one GEMM variant (memoised). */
-export function gemmKernel(v: GemmVariant): KernelDef {
+/** A GEMM variant's name without the `matmul_` prefix: case, tile, storage, vector loads, math. */
+export function gemmVariantName(v: GemmVariant): string {
   const elems = (v.elemB ?? v.elem) === v.elem ? v.elem : `${v.elem}_${v.elemB}`;
   const vec = v.vecA || v.vecB ? `_v${v.vecA ? 4 : 1}${v.vecB ? 4 : 1}` : "";
   const math = v.math === "f16" ? "_m16" : "";
-  const name = `matmul_${v.transA ? "t" : "n"}${v.transB ? "t" : "n"}_${v.tile}_${elems}${vec}${math}`;
+  return `${v.transA ? "t" : "n"}${v.transB ? "t" : "n"}_${v.tile}_${elems}${vec}${math}`;
+}
+
+/** The kernel of one GEMM variant (memoised). */
+export function gemmKernel(v: GemmVariant): KernelDef {
+  const name = `matmul_${gemmVariantName(v)}`;
   let k = cache.get(name);
   if (!k) {
     k = buildGemm(name, v);

@@ -22,9 +22,10 @@ import type { KernelDef, UniformType } from "../kernel.ts";
 import {
   GEMM_TILES,
   GEMM_UNIFORMS,
+  gemmArrayBytes,
   gemmBindings,
-  gemmKernel,
   type GemmVariant,
+  gemmVariantName,
   gemmWgsl,
   stagedA,
   stagedB,
@@ -49,8 +50,8 @@ function suffixed(wgsl: string, s: string, arrays: readonly string[]): string {
 }
 
 /** The workgroup arrays product 1 needs of its own: As where the staged A types differ, Bs where B's do. */
-function ownArrays(v0: GemmVariant, v1: GemmVariant): string[] {
-  const own: string[] = [];
+function ownArrays(v0: GemmVariant, v1: GemmVariant): ("As" | "Bs")[] {
+  const own: ("As" | "Bs")[] = [];
   if (stagedA(v0) !== stagedA(v1)) own.push("As");
   if (stagedB(v0) !== stagedB(v1)) own.push("Bs");
   return own;
@@ -58,11 +59,9 @@ function ownArrays(v0: GemmVariant, v1: GemmVariant): string[] {
 
 /** Bytes of workgroup memory the pair of `v0` and `v1` declares (the tile's, and product 1's own arrays). */
 export function gemmPairBytes(v0: GemmVariant, v1: GemmVariant): number {
-  const t = GEMM_TILES[v0.tile];
-  const bytes = (name: string, elem: string) =>
-    t.stages * t.bk * ((name === "As" ? t.bm : t.bn) / 4 + 1) * (elem === "f16" ? 8 : 16);
-  let total = bytes("As", stagedA(v0)) + bytes("Bs", stagedB(v0));
-  for (const name of ownArrays(v0, v1)) total += bytes(name, name === "As" ? stagedA(v1) : stagedB(v1));
+  const staged = (v: GemmVariant, array: "As" | "Bs") => (array === "As" ? stagedA(v) : stagedB(v));
+  let total = gemmArrayBytes(v0.tile, "As", stagedA(v0)) + gemmArrayBytes(v0.tile, "Bs", stagedB(v0));
+  for (const array of ownArrays(v0, v1)) total += gemmArrayBytes(v0.tile, array, staged(v1, array));
   return total;
 }
 
@@ -83,7 +82,7 @@ export function gemmPairKernel(v0: GemmVariant, v1: GemmVariant): KernelDef {
   if (v0.tile !== v1.tile) {
     throw new TypeError(`Cannot pair GEMMs of tiles ${v0.tile} and ${v1.tile}: a pair shares one tile`);
   }
-  const name = `matmul_pair_${gemmKernel(v0).name.slice(7)}_${gemmKernel(v1).name.slice(7)}`;
+  const name = `matmul_pair_${gemmVariantName(v0)}_${gemmVariantName(v1)}`;
   let k = cache.get(name);
   if (k) return k;
   const t = GEMM_TILES[v0.tile];

@@ -4,9 +4,10 @@
  * backward (with the Linear's bias gradient), the attention's softmax + dropout and its backward, one
  * attention kernel each way for L ≤ 128, the FFN-in and masked-LM Linears with their GELU and the region
  * branches' with their ReLU (GEMM epilogues, ops/matmul.ts), the column-sum kernels (GELU backward, ReLU +
- * dropout backward, a Linear's bias gradient), a Linear's two backward products in one dispatch, the gather backward written, and the held-back gradient
- * sums (ops/grad_sums.ts). Each replaces the list of backend calls its interface names (the reference twin,
- * fused_test.ts, layers_test.ts, grad_sums_test.ts).
+ * dropout backward, a Linear's bias gradient), a Linear's two backward products in one dispatch
+ * (`matmulPair`), the gather backward written, and the held-back gradient sums (ops/grad_sums.ts). Each
+ * replaces the list of backend calls its interface names (the reference twin, fused_test.ts, layers_test.ts,
+ * matmul_pair_test.ts, grad_sums_test.ts).
  *
  * @module
  */
